@@ -1,0 +1,117 @@
+"""Frozen pydantic models of everything a user writes, and YAML loading.
+
+Specs hold what a file says, in the file's human units; their properties give
+SI base units. Build variants with ``spec.model_copy(update=...)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from colossus.spec.base import CatalogItem, Spec, lookup
+from colossus.spec.cluster import ClusterSpec, PoolSpec
+from colossus.spec.fabric import FabricSpec
+from colossus.spec.hardware import (
+    Cooling,
+    GpuSpec,
+    NicKind,
+    NicSpec,
+    OpticSpec,
+    Precision,
+    Protocol,
+    RackSpec,
+    ServerSpec,
+    SwitchSpec,
+)
+from colossus.spec.jobs import CheckpointSpec, JobSpec
+from colossus.spec.layout import LayoutSpec, Recompute
+from colossus.spec.loading import load, load_list, read_yaml, validate
+from colossus.spec.model import Activation, ModelSpec, MoESpec
+from colossus.spec.power import (
+    BatteryBank,
+    BatterySpec,
+    ComponentCooling,
+    CoolingSpec,
+    GeneratorFleet,
+    GeneratorKind,
+    GeneratorSpec,
+    GridSpec,
+    PowerSpec,
+    PueCooling,
+    SupplySpec,
+)
+from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
+from colossus.spec.scenario import Scenario
+
+#: The spec class of each catalog kind.
+CATALOG_SPECS: dict[str, type[CatalogItem]] = {
+    "gpus": GpuSpec,
+    "nics": NicSpec,
+    "switches": SwitchSpec,
+    "optics": OpticSpec,
+    "servers": ServerSpec,
+    "racks": RackSpec,
+    "generators": GeneratorSpec,
+    "batteries": BatterySpec,
+    "models": ModelSpec,
+}
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    return load(Scenario, path)
+
+
+def load_runs(path: str | Path) -> list[RunSpec]:
+    """Read a file of training runs (a list, or a single run)."""
+    return load_list(RunSpec, path)
+
+
+__all__ = [
+    "CATALOG_SPECS",
+    "Activation",
+    "BatteryBank",
+    "BatterySpec",
+    "CatalogItem",
+    "CheckpointSpec",
+    "ClusterSpec",
+    "ComponentCooling",
+    "Convention",
+    "Cooling",
+    "CoolingSpec",
+    "FabricSpec",
+    "GeneratorFleet",
+    "GeneratorKind",
+    "GeneratorSpec",
+    "GpuSpec",
+    "GridSpec",
+    "JobSpec",
+    "LayoutSpec",
+    "MeasuredSpec",
+    "ModelSpec",
+    "MoESpec",
+    "NicKind",
+    "NicSpec",
+    "OpticSpec",
+    "PoolSpec",
+    "PowerSpec",
+    "Precision",
+    "Protocol",
+    "PueCooling",
+    "RackSpec",
+    "Recompute",
+    "RunClusterSpec",
+    "RunSpec",
+    "Scenario",
+    "ServerSpec",
+    "Spec",
+    "SupplySpec",
+    "SwitchSpec",
+    "load",
+    "load_list",
+    "load_runs",
+    "load_scenario",
+    "lookup",
+    "read_yaml",
+    "validate",
+]

@@ -1,0 +1,85 @@
+"""A cluster: pools of GPUs (each one GPU type in one server and rack type) on one fabric."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from colossus.spec.base import Spec, ref
+from colossus.spec.fabric import FabricSpec
+from colossus.spec.hardware import GpuSpec, PositiveInt, RackSpec, ServerSpec
+
+
+class PoolSpec(Spec):
+    """GPUs of one type, in one server and rack design (e.g. the first 100,000 H100)."""
+
+    name: str
+    gpu: Annotated[GpuSpec, ref("gpus")]
+    num_gpus: PositiveInt
+    server: Annotated[ServerSpec, ref("servers")]
+    rack: Annotated[RackSpec, ref("racks")]
+
+    @model_validator(mode="after")
+    def _check(self) -> "PoolSpec":
+        per_server = self.server.gpus_per_server
+        if self.num_gpus % per_server:
+            raise ValueError(
+                f"num_gpus ({self.num_gpus}) does not fill whole servers of {per_server} GPUs"
+                f" (nearest: {self.num_gpus // per_server * per_server}"
+                f" or {(self.num_gpus // per_server + 1) * per_server})"
+            )
+        if self.server.cooling != self.rack.cooling:
+            raise ValueError(
+                f"server '{self.server.name}' is {self.server.cooling}-cooled"
+                f" but rack '{self.rack.name}' is {self.rack.cooling}-cooled"
+            )
+        return self
+
+    @property
+    def num_servers(self) -> int:
+        return self.num_gpus // self.server.gpus_per_server
+
+    @property
+    def gpus_per_rack(self) -> int:
+        return self.server.gpus_per_server * self.rack.servers_per_rack
+
+    @property
+    def num_racks(self) -> int:
+        """Racks needed; the last one may be partly filled."""
+        return -(-self.num_servers // self.rack.servers_per_rack)
+
+
+class ClusterSpec(Spec):
+    """One or more pools joined by one scale-out fabric."""
+
+    name: str
+    pools: list[PoolSpec] = Field(min_length=1)
+    fabric: FabricSpec
+
+    @model_validator(mode="after")
+    def _check(self) -> "ClusterSpec":
+        seen: set[str] = set()
+        for pool in self.pools:
+            if pool.name in seen:
+                raise ValueError(f"pool name '{pool.name}' is used twice")
+            seen.add(pool.name)
+        return self
+
+    @property
+    def num_gpus(self) -> int:
+        return sum(p.num_gpus for p in self.pools)
+
+    @property
+    def num_servers(self) -> int:
+        return sum(p.num_servers for p in self.pools)
+
+    @property
+    def num_racks(self) -> int:
+        return sum(p.num_racks for p in self.pools)
+
+    def pool(self, name: str) -> PoolSpec:
+        for p in self.pools:
+            if p.name == name:
+                return p
+        raise KeyError(name)

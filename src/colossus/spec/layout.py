@@ -1,0 +1,46 @@
+"""A parallel layout: how one training job splits its model and batch over GPUs.
+
+Field names follow ``shared/validation/README.md``. Whether a layout is
+*feasible* for a model and cluster (divisibility, memory) is decided by
+``colossus.perf``; the spec only checks each value on its own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from colossus.spec.base import Spec
+from colossus.spec.hardware import PositiveInt, Precision
+
+
+class Recompute(StrEnum):
+    NONE = "none"
+    SELECTIVE = "selective"  # attention core only (Korthikanti et al. 2022)
+    FULL = "full"  # whole layer, keeping only its input
+
+
+class LayoutSpec(Spec):
+    tp: PositiveInt = Field(1, description="tensor-parallel degree")
+    pp: PositiveInt = Field(1, description="pipeline-parallel stages")
+    dp: PositiveInt = Field(description="data-parallel replicas")
+    cp: PositiveInt = Field(1, description="context-parallel degree")
+    ep: PositiveInt = Field(1, description="expert-parallel degree (splits the experts of a layer)")
+    micro_batch: PositiveInt = Field(1, description="sequences per micro-batch")
+    global_batch: PositiveInt = Field(description="sequences per optimizer step")
+    interleave: PositiveInt = Field(1, description="virtual pipeline stages per GPU")
+    recompute: Recompute = Recompute.NONE
+    sequence_parallel: bool = False
+    zero: int = Field(0, ge=0, le=3, description="0 none, 1 optimizer, 2 +gradients, 3 +parameters (FSDP)")
+    precision: Precision = Precision.BF16
+
+    @property
+    def num_gpus(self) -> int:
+        """GPUs the layout occupies: tp x pp x cp x dp (ep reuses the dp x cp GPUs)."""
+        return self.tp * self.pp * self.cp * self.dp
+
+    @property
+    def num_micro_batches(self) -> int:
+        """Micro-batches per replica per step (may be fractional in an infeasible layout)."""
+        return self.global_batch // (self.dp * self.micro_batch)

@@ -1,0 +1,147 @@
+"""A transformer to train: dense or mixture-of-experts.
+
+Field names follow ``shared/validation/README.md`` so that a measured run's
+``model:`` block is a ``ModelSpec`` as written. Optional fields get the
+documented defaults on load (``kv_heads`` = ``heads``, ``ffn_hidden`` =
+4 x ``hidden``, ``head_dim`` = ``hidden / heads``, ``vocab`` = 51,200), so every instance holds
+concrete numbers.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Mapping
+
+from pydantic import Field, model_validator
+
+from colossus.spec.base import CatalogItem, Spec
+from colossus.spec.hardware import NonNegInt, PositiveInt
+
+
+class Activation(StrEnum):
+    GELU = "gelu"  # two FFN matrices (up, down)
+    SWIGLU = "swiglu"  # three FFN matrices (gate, up, down); also stands for other gated units (GeGLU)
+
+    @property
+    def ffn_matrices(self) -> int:
+        return 2 if self is Activation.GELU else 3
+
+
+class MoESpec(Spec):
+    experts: PositiveInt = Field(description="routed experts per MoE layer")
+    top_k: PositiveInt = Field(description="routed experts per token")
+    expert_ffn_hidden: PositiveInt = Field(description="FFN width of one expert")
+    shared_experts: NonNegInt = Field(0, description="experts every token passes through")
+    every: PositiveInt = Field(1, description="every k-th layer (after the dense ones) is MoE")
+
+    @model_validator(mode="after")
+    def _check(self) -> "MoESpec":
+        if self.top_k > self.experts:
+            raise ValueError(f"top_k ({self.top_k}) exceeds experts ({self.experts})")
+        return self
+
+
+class ModelSpec(CatalogItem):
+    name: str = "model"
+    layers: PositiveInt
+    hidden: PositiveInt
+    heads: PositiveInt
+    kv_heads: PositiveInt
+    head_dim: PositiveInt
+    ffn_hidden: PositiveInt
+    activation: Activation
+    vocab: PositiveInt = Field(
+        51200,
+        description="vocabulary size; default: GPT-2's BPE padded to a multiple of 1024 as Megatron-LM does",
+    )
+    seq_len: PositiveInt
+    moe: MoESpec | None = None
+    first_dense_layers: NonNegInt = Field(0, description="leading layers that stay dense in an MoE model")
+    tied_embeddings: bool = Field(False, description="input embedding and output layer share weights")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        """Fill the documented defaults so that every field is concrete."""
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        heads, hidden = out.get("heads"), out.get("hidden")
+        if "kv_heads" not in out and heads is not None:
+            out["kv_heads"] = heads
+        if "ffn_hidden" not in out and isinstance(hidden, int):
+            out["ffn_hidden"] = 4 * hidden
+        if "head_dim" not in out and isinstance(hidden, int) and isinstance(heads, int) and heads > 0:
+            if hidden % heads:
+                raise ValueError(f"hidden ({hidden}) is not a multiple of heads ({heads}); give head_dim")
+            out["head_dim"] = hidden // heads
+        moe = out.get("moe")
+        if isinstance(moe, Mapping) and "expert_ffn_hidden" not in moe and "ffn_hidden" in out:
+            out["moe"] = {**moe, "expert_ffn_hidden": out["ffn_hidden"]}
+        return out
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelSpec":
+        if self.heads % self.kv_heads:
+            raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
+        if self.first_dense_layers > self.layers:
+            raise ValueError(f"first_dense_layers ({self.first_dense_layers}) exceeds layers ({self.layers})")
+        if self.first_dense_layers and self.moe is None:
+            raise ValueError("first_dense_layers is only meaningful with moe")
+        return self
+
+    # --- structure -------------------------------------------------------
+    @property
+    def num_moe_layers(self) -> int:
+        if self.moe is None:
+            return 0
+        return (self.layers - self.first_dense_layers) // self.moe.every
+
+    @property
+    def num_dense_layers(self) -> int:
+        return self.layers - self.num_moe_layers
+
+    @property
+    def attention_params(self) -> int:
+        """Q, K, V and output projections of one layer (no biases)."""
+        q_out = self.heads * self.head_dim
+        kv_out = self.kv_heads * self.head_dim
+        return self.hidden * (2 * q_out + 2 * kv_out)
+
+    @property
+    def dense_ffn_params(self) -> int:
+        return self.activation.ffn_matrices * self.hidden * self.ffn_hidden
+
+    @property
+    def expert_params(self) -> int:
+        """Parameters of one expert's FFN (0 for a dense model)."""
+        if self.moe is None:
+            return 0
+        return self.activation.ffn_matrices * self.hidden * self.moe.expert_ffn_hidden
+
+    @property
+    def embedding_params(self) -> int:
+        """Input embedding plus output layer (counted once if tied)."""
+        return self.vocab * self.hidden * (1 if self.tied_embeddings else 2)
+
+    def _moe_layer_params(self, experts: int) -> int:
+        assert self.moe is not None
+        router = self.hidden * self.moe.experts
+        return (experts + self.moe.shared_experts) * self.expert_params + router
+
+    @property
+    def num_params(self) -> int:
+        """All parameters (norm weights included, biases excluded)."""
+        norms = 2 * self.hidden * self.layers + self.hidden
+        total = self.layers * self.attention_params + self.num_dense_layers * self.dense_ffn_params
+        if self.moe is not None:
+            total += self.num_moe_layers * self._moe_layer_params(self.moe.experts)
+        return total + self.embedding_params + norms
+
+    @property
+    def num_active_params(self) -> int:
+        """Parameters one token passes through (routed experts: only ``top_k``)."""
+        if self.moe is None:
+            return self.num_params
+        inactive = self.num_moe_layers * (self.moe.experts - self.moe.top_k) * self.expert_params
+        return self.num_params - inactive

@@ -1,0 +1,35 @@
+"""The top-level scenario: one cluster, its power and cooling, its jobs, a seed."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from colossus.spec.base import Spec
+from colossus.spec.cluster import ClusterSpec
+from colossus.spec.jobs import JobSpec
+from colossus.spec.power import PowerSpec
+
+
+class Scenario(Spec):
+    name: str
+    description: str
+    seed: int = Field(description="seed of every random process in a run of this scenario")
+    cluster: ClusterSpec
+    power: PowerSpec
+    jobs: list[JobSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Scenario":
+        names: set[str] = set()
+        pools = {p.name for p in self.cluster.pools}
+        for job in self.jobs:
+            if job.name in names:
+                raise ValueError(f"job name '{job.name}' is used twice")
+            names.add(job.name)
+            if job.pool is not None and job.pool not in pools:
+                raise ValueError(f"job '{job.name}' names pool '{job.pool}', which the cluster lacks")
+            room = self.cluster.pool(job.pool).num_gpus if job.pool else self.cluster.num_gpus
+            if job.num_gpus > room:
+                where = f"pool '{job.pool}'" if job.pool else "the cluster"
+                raise ValueError(f"job '{job.name}' needs {job.num_gpus} GPUs; {where} has {room}")
+        return self
