@@ -64,7 +64,17 @@ class ClusterSpec(Spec):
             if pool.name in seen:
                 raise ValueError(f"pool name '{pool.name}' is used twice")
             seen.add(pool.name)
+        sizes = {p.server.gpus_per_server for p in self.pools}
+        if len(sizes) > 1:
+            raise ValueError(
+                f"pools mix servers of {sorted(sizes)} GPUs; one fabric needs one server size"
+                " (its rails and leaf spans follow the GPUs per server)"
+            )
         return self
+
+    @property
+    def gpus_per_server(self) -> int:
+        return self.pools[0].server.gpus_per_server
 
     @property
     def num_gpus(self) -> int:

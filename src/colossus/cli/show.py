@@ -1,0 +1,158 @@
+"""``colossus show``: the cluster a scenario describes, or what the catalog holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from rich.table import Table
+import typer
+
+from colossus import catalog, units
+from colossus.cli.app import app, console, fail, print_json
+from colossus.errors import InfeasibleError, SpecError
+from colossus.spec import CATALOG_SPECS, Scenario, load_scenario, lookup
+from colossus.topology import ClusterInventory, cluster_inventory, inventory_document
+
+
+@app.command()
+def show(
+    scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file")] = None,
+    show_catalog: Annotated[bool, typer.Option("--catalog", help="list what the catalog holds")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
+) -> None:
+    """Print the cluster a scenario describes: GPUs, servers, racks, fabric, FLOP/s, HBM, power."""
+    if show_catalog:
+        doc = catalog_document()
+        print_json(doc) if as_json else _print_catalog(doc)
+        return
+    if scenario is None:
+        fail("give a scenario file, or --catalog")
+    spec = load_scenario(scenario)
+    inv = scenario_inventory(spec, file=str(scenario))
+    if as_json:
+        print_json({"scenario": spec.name, **inventory_document(inv)})
+    else:
+        _print_inventory(spec, inv)
+
+
+def scenario_inventory(spec: Scenario, *, file: str | None = None) -> ClusterInventory:
+    """The scenario's inventory; a fabric too small for its GPUs is an input error there."""
+    try:
+        return cluster_inventory(spec.cluster)
+    except InfeasibleError as exc:
+        raise SpecError(str(exc), file=file, path=["cluster", "fabric", "tiers"]) from None
+
+
+def catalog_document() -> dict[str, Any]:
+    """Every catalog entry, validated, by kind."""
+    doc: dict[str, Any] = {}
+    for kind in catalog.KINDS:
+        if kind not in CATALOG_SPECS:
+            continue
+        doc[kind] = {name: lookup(kind, name).model_dump(mode="json") for name in catalog.names(kind)}
+    return doc
+
+
+# --- rendering -----------------------------------------------------------------
+
+_CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
+    "gpus": ("architecture", "dense_tflop_per_s", "hbm_gib", "hbm_tb_per_s", "nvlink_gb_per_s", "tdp_w"),
+    "nics": ("kind", "ports", "port_gbit_per_s", "tdp_w"),
+    "switches": ("protocol", "asic", "ports", "port_gbit_per_s", "tdp_w", "latency_ns"),
+    "optics": ("form_factor", "gbit_per_s", "power_w", "reach_m"),
+    "servers": ("gpus_per_server", "cooling", "num_cpus", "scaleout_nic", "psu_efficiency"),
+    "racks": ("servers_per_rack", "cooling", "cdu_w"),
+    "generators": ("kind", "rating_mw", "heat_rate_btu_per_kwh", "ramp_mw_per_min", "availability"),
+    "batteries": ("energy_mwh", "power_mw", "round_trip_efficiency"),
+    "models": ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "activation", "vocab", "moe"),
+}
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict) and "name" in value:
+        return str(value["name"])
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "-" if value is None else str(value)
+
+
+def _print_catalog(doc: dict[str, Any]) -> None:
+    for kind, entries in doc.items():
+        columns = _CATALOG_COLUMNS[kind]
+        table = Table(title=f"{kind} ({len(entries)})", title_justify="left")
+        table.add_column("name", style="bold")
+        for col in columns:
+            table.add_column(col)
+        if kind == "models":
+            table.add_column("params (B)", justify="right")
+        for name, entry in entries.items():
+            row = [name, *(_cell(entry.get(col)) for col in columns)]
+            if kind == "models":
+                row.append(f"{lookup('models', name).num_params / 1e9:,.1f}")
+            table.add_row(*row)
+        console.print(table)
+
+
+def _fmt(value: float, unit: float, digits: int = 1) -> str:
+    return f"{value / unit:,.{digits}f}"
+
+
+def _print_inventory(spec: Scenario, inv: ClusterInventory) -> None:
+    console.print(f"[bold]{spec.name}[/]: {spec.description.strip()}")
+    pools = Table(title="GPU pools", title_justify="left")
+    for col in ("pool", "GPU", "GPUs", "servers", "racks", "NVLink domains", "scale-out NICs",
+                "front-end NICs", "BF16 PFLOP/s", "FP8 PFLOP/s", "HBM (TiB)", "nameplate (MW)"):
+        pools.add_column(col, justify="left" if col in {"pool", "GPU"} else "right")
+    for p in inv.pools:
+        pools.add_row(
+            p.name, p.gpu, f"{p.num_gpus:,}", f"{p.num_servers:,}", f"{p.num_racks:,}",
+            f"{p.num_nvlink_domains:,}", f"{p.num_scaleout_nics:,} x {p.scaleout_nic}",
+            f"{p.num_frontend_nics:,}", _fmt(p.peak_bf16_flop_per_s, units.PFLOP_PER_S, 0),
+            _fmt(p.peak_fp8_flop_per_s, units.PFLOP_PER_S, 0), _fmt(p.hbm_bytes, units.TIB, 0),
+            _fmt(p.nameplate_w, units.MW, 2),
+        )
+    pools.add_row(
+        "total", "", f"{inv.num_gpus:,}", f"{inv.num_servers:,}", f"{inv.num_racks:,}",
+        f"{inv.num_nvlink_domains:,}", "", "", _fmt(inv.peak_bf16_flop_per_s, units.PFLOP_PER_S, 0),
+        _fmt(inv.peak_fp8_flop_per_s, units.PFLOP_PER_S, 0), _fmt(inv.hbm_bytes, units.TIB, 0),
+        _fmt(sum(p.nameplate_w for p in inv.pools), units.MW, 2), style="bold",
+    )
+    console.print(pools)
+
+    fab, fspec = inv.fabric, spec.cluster.fabric
+    fabric = Table(
+        title=(f"Fabric: {fspec.switch.name} ({fspec.switch.protocol}), {fab.radix} x"
+               f" {fspec.link_gbit_per_s:g} Gbit/s ports, {fspec.nic_gbit_per_s:g} Gbit/s per GPU,"
+               f" {'rail-optimised' if fspec.rail_optimized else 'not rail-optimised'}"),
+        title_justify="left",
+    )
+    for col in ("tier", "switches", "down ports", "up ports", "links down", "links up"):
+        fabric.add_column(col, justify="left" if col == "tier" else "right")
+    names = ("leaf", "spine", "core", "super-core")
+    for t in fab.tiers:
+        fabric.add_row(names[t.level - 1], f"{t.num_switches:,}", str(t.down_ports_per_switch),
+                       str(t.up_ports_per_switch), f"{t.links_down:,}", f"{t.links_up:,}")
+    fabric.add_row("total", f"{fab.num_switches:,}", "", "", "", "", style="bold")
+    console.print(fabric)
+
+    summary = Table(title="Totals", title_justify="left", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    rows = [
+        ("optical links", f"{fab.optical_links:,}"),
+        ("optical modules (switch side + NIC side)", f"{fab.switch_side_optics:,} + {fab.nic_side_optics:,}"),
+        ("bisection bandwidth (Tbit/s)", f"{fab.bisection_bytes_per_s * 8 / 1e12:,.0f}"),
+        ("fabric capacity at this depth (GPUs)", f"{fab.capacity_gpus:,}"),
+        ("peak dense BF16 (EFLOP/s)", _fmt(inv.peak_bf16_flop_per_s, 1e18, 1)),
+        ("peak dense FP8 (EFLOP/s)", _fmt(inv.peak_fp8_flop_per_s, 1e18, 1)),
+        ("total HBM (PiB)", _fmt(inv.hbm_bytes, 2**50, 2)),
+        ("GPUs at TDP (MW)", _fmt(inv.gpu_tdp_w, units.MW, 1)),
+        ("fabric switches + optics (MW)", _fmt(inv.switch_w + inv.optics_w, units.MW, 2)),
+        ("nameplate IT power (MW)", _fmt(inv.nameplate_it_w, units.MW, 1)),
+    ]
+    for what, value in rows:
+        summary.add_row(what, value)
+    console.print(summary)
