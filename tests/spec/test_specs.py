@@ -85,7 +85,7 @@ def test_catalog_override_merges_fields():
             "gpu": {"name": "H100-SXM5-80GB", "tdp_w": 600},
             "num_gpus": 64,
             "server": "hgx-8gpu-liquid",
-            "rack": "rack-64gpu-liquid",
+            "rack": "liquid-64gpu",
         }
     )
     assert isinstance(pool.gpu, GpuSpec)
@@ -101,7 +101,7 @@ def test_a_complete_new_item_needs_no_catalog_entry():
     }
     pool = validate(
         PoolSpec,
-        {"name": "p", "gpu": new, "num_gpus": 8, "server": "hgx-8gpu-liquid", "rack": "rack-64gpu-liquid"},
+        {"name": "p", "gpu": new, "num_gpus": 8, "server": "hgx-8gpu-liquid", "rack": "liquid-64gpu"},
     )
     assert pool.gpu.name == "my-gpu" and pool.gpu.source == "defined in the scenario file"
 

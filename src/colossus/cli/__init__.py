@@ -12,25 +12,18 @@ from colossus.errors import ColossusError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: run the app, turning ColossusError into exit code 2."""
+    """Run the CLI and return its exit code; a ``ColossusError`` becomes one line and code 2.
+
+    Usage errors (unknown option, missing argument) exit with 2 through typer itself.
+    """
     try:
-        rc = app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+        app(args=argv if argv is not None else sys.argv[1:], prog_name="colossus")
     except ColossusError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_BAD_INPUT
-    except SystemExit as exc:  # typer.Exit / click exits
-        return int(exc.code or 0)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click  # noqa: PLC0415
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return EXIT_BAD_INPUT if isinstance(exc, click.exceptions.UsageError) else exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            err_console.print("aborted")
-            return 1
-        raise
-    return rc if isinstance(rc, int) else 0
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 def entry() -> None:

@@ -14,7 +14,6 @@ from typing import Any
 from rich.console import Console
 import typer
 
-from colossus.errors import ColossusError
 
 app = typer.Typer(
     name="colossus",
@@ -29,6 +28,11 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
+
+
+@app.callback()
+def _root() -> None:
+    """A digital twin of an AI supercluster: inventory, performance, power, reliability."""
 
 
 def print_json(document: Any) -> None:

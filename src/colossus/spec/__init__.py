@@ -42,6 +42,7 @@ from colossus.spec.power import (
 )
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
+from colossus.spec.storage import StorageSpec
 
 #: The spec class of each catalog kind.
 CATALOG_SPECS: dict[str, type[CatalogItem]] = {
@@ -105,6 +106,7 @@ __all__ = [
     "Scenario",
     "ServerSpec",
     "Spec",
+    "StorageSpec",
     "SupplySpec",
     "SwitchSpec",
     "load",

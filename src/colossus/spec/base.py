@@ -71,7 +71,8 @@ def _lookup_raw(kind: str, name: str) -> Mapping[str, Any]:
     try:
         return catalog.raw_entry(kind, name)
     except CatalogError as exc:
-        raise PydanticCustomError("unknown_name", "{msg}", {"msg": exc.message}) from None
+        msg = str(exc) if exc.file else exc.message
+        raise PydanticCustomError("unknown_name", "{msg}", {"msg": msg}) from None
 
 
 def _check_complete(kind: str, name: str, value: Mapping[str, Any]) -> None:

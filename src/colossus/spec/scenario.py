@@ -8,6 +8,7 @@ from colossus.spec.base import Spec
 from colossus.spec.cluster import ClusterSpec
 from colossus.spec.jobs import JobSpec
 from colossus.spec.power import PowerSpec
+from colossus.spec.storage import StorageSpec
 
 
 class Scenario(Spec):
@@ -16,6 +17,7 @@ class Scenario(Spec):
     seed: int = Field(description="seed of every random process in a run of this scenario")
     cluster: ClusterSpec
     power: PowerSpec
+    storage: StorageSpec
     jobs: list[JobSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
