@@ -13,6 +13,7 @@ from colossus.cli.app import app, console, fail, print_json
 from colossus.errors import InfeasibleError, SpecError
 from colossus.spec import CATALOG_SPECS, Scenario, load_scenario, lookup
 from colossus.topology import ClusterInventory, cluster_inventory, inventory_document
+from colossus.topology.fabric import TIER_NAMES
 
 
 @app.command()
@@ -73,7 +74,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict) and "name" in value:
         return str(value["name"])
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return "{" + " ".join(f"{k}:{_cell(v)}" for k, v in value.items()) + "}"
     if isinstance(value, float):
         return f"{value:g}"
     return "-" if value is None else str(value)
@@ -81,18 +82,14 @@ def _cell(value: Any) -> str:
 
 def _print_catalog(doc: dict[str, Any]) -> None:
     for kind, entries in doc.items():
-        columns = _CATALOG_COLUMNS[kind]
         table = Table(title=f"{kind} ({len(entries)})", title_justify="left")
-        table.add_column("name", style="bold")
-        for col in columns:
-            table.add_column(col)
-        if kind == "models":
-            table.add_column("params (B)", justify="right")
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("key figures")
         for name, entry in entries.items():
-            row = [name, *(_cell(entry.get(col)) for col in columns)]
+            figures = [f"{col}={_cell(entry.get(col))}" for col in _CATALOG_COLUMNS[kind]]
             if kind == "models":
-                row.append(f"{lookup('models', name).num_params / 1e9:,.1f}")
-            table.add_row(*row)
+                figures.append(f"params={lookup('models', name).num_params / 1e9:,.1f}B")
+            table.add_row(name, "  ".join(figures))
         console.print(table)
 
 
@@ -103,23 +100,27 @@ def _fmt(value: float, unit: float, digits: int = 1) -> str:
 def _print_inventory(spec: Scenario, inv: ClusterInventory) -> None:
     console.print(f"[bold]{spec.name}[/]: {spec.description.strip()}")
     pools = Table(title="GPU pools", title_justify="left")
-    for col in ("pool", "GPU", "GPUs", "servers", "racks", "NVLink domains", "scale-out NICs",
-                "front-end NICs", "BF16 PFLOP/s", "FP8 PFLOP/s", "HBM (TiB)", "nameplate (MW)"):
-        pools.add_column(col, justify="left" if col in {"pool", "GPU"} else "right")
-    for p in inv.pools:
-        pools.add_row(
-            p.name, p.gpu, f"{p.num_gpus:,}", f"{p.num_servers:,}", f"{p.num_racks:,}",
-            f"{p.num_nvlink_domains:,}", f"{p.num_scaleout_nics:,} x {p.scaleout_nic}",
-            f"{p.num_frontend_nics:,}", _fmt(p.peak_bf16_flop_per_s, units.PFLOP_PER_S, 0),
-            _fmt(p.peak_fp8_flop_per_s, units.PFLOP_PER_S, 0), _fmt(p.hbm_bytes, units.TIB, 0),
-            _fmt(p.nameplate_w, units.MW, 2),
-        )
-    pools.add_row(
-        "total", "", f"{inv.num_gpus:,}", f"{inv.num_servers:,}", f"{inv.num_racks:,}",
-        f"{inv.num_nvlink_domains:,}", "", "", _fmt(inv.peak_bf16_flop_per_s, units.PFLOP_PER_S, 0),
-        _fmt(inv.peak_fp8_flop_per_s, units.PFLOP_PER_S, 0), _fmt(inv.hbm_bytes, units.TIB, 0),
-        _fmt(sum(p.nameplate_w for p in inv.pools), units.MW, 2), style="bold",
-    )
+    pools.add_column("", style="bold")
+    columns = [*inv.pools, None] if len(inv.pools) > 1 else list(inv.pools)
+    for p in columns:
+        pools.add_column(p.name if p else "total", justify="right", overflow="fold")
+    rows: list[tuple[str, Any]] = [
+        ("GPU", lambda p: p.gpu if p else ""),
+        ("GPUs", lambda p: f"{(p or inv).num_gpus:,}"),
+        ("servers", lambda p: f"{(p or inv).num_servers:,}"),
+        ("racks", lambda p: f"{(p or inv).num_racks:,}"),
+        ("NVLink domains", lambda p: f"{(p or inv).num_nvlink_domains:,}"),
+        ("scale-out NIC", lambda p: p.scaleout_nic if p else ""),
+        ("scale-out NICs", lambda p: f"{p.num_scaleout_nics:,}" if p else ""),
+        ("front-end NICs", lambda p: f"{p.num_frontend_nics:,}" if p else ""),
+        ("peak dense BF16 (PFLOP/s)", lambda p: _fmt((p or inv).peak_bf16_flop_per_s, units.PFLOP_PER_S, 0)),
+        ("peak dense FP8 (PFLOP/s)", lambda p: _fmt((p or inv).peak_fp8_flop_per_s, units.PFLOP_PER_S, 0)),
+        ("HBM (TiB)", lambda p: _fmt((p or inv).hbm_bytes, units.TIB, 0)),
+        ("nameplate, servers + racks (MW)",
+         lambda p: _fmt(p.nameplate_w if p else sum(q.nameplate_w for q in inv.pools), units.MW, 2)),
+    ]
+    for label, cell in rows:
+        pools.add_row(label, *(cell(p) for p in columns))
     console.print(pools)
 
     fab, fspec = inv.fabric, spec.cluster.fabric
@@ -131,9 +132,8 @@ def _print_inventory(spec: Scenario, inv: ClusterInventory) -> None:
     )
     for col in ("tier", "switches", "down ports", "up ports", "links down", "links up"):
         fabric.add_column(col, justify="left" if col == "tier" else "right")
-    names = ("leaf", "spine", "core", "super-core")
     for t in fab.tiers:
-        fabric.add_row(names[t.level - 1], f"{t.num_switches:,}", str(t.down_ports_per_switch),
+        fabric.add_row(TIER_NAMES[t.level - 1], f"{t.num_switches:,}", str(t.down_ports_per_switch),
                        str(t.up_ports_per_switch), f"{t.links_down:,}", f"{t.links_up:,}")
     fabric.add_row("total", f"{fab.num_switches:,}", "", "", "", "", style="bold")
     console.print(fabric)

@@ -52,6 +52,11 @@ class CatalogItem(Spec):
     name: str
     source: str = "defined in the scenario file"
 
+    @classmethod
+    def fill_defaults(cls, data: Any) -> Any:
+        """Documented defaults a subclass derives from other fields (identity here)."""
+        return data
+
 
 def _resolver(kind: str):
     def resolve(value: Any) -> Any:
@@ -83,8 +88,10 @@ def _check_complete(kind: str, name: str, value: Mapping[str, Any]) -> None:
     """
     from colossus.spec import CATALOG_SPECS  # noqa: PLC0415 (import cycle)
 
-    required = {n for n, f in CATALOG_SPECS[kind].model_fields.items() if f.is_required()}
-    missing = sorted(required - set(value))
+    spec_cls = CATALOG_SPECS[kind]
+    required = {n for n, f in spec_cls.model_fields.items() if f.is_required()}
+    filled = spec_cls.fill_defaults(value)
+    missing = sorted(required - set(filled if isinstance(filled, Mapping) else value))
     if missing:
         hint = did_you_mean(name, catalog.names(kind))
         raise PydanticCustomError(

@@ -62,6 +62,10 @@ class ModelSpec(CatalogItem):
     @model_validator(mode="before")
     @classmethod
     def _defaults(cls, data: Any) -> Any:
+        return cls.fill_defaults(data)
+
+    @classmethod
+    def fill_defaults(cls, data: Any) -> Any:
         """Fill the documented defaults so that every field is concrete."""
         if not isinstance(data, Mapping):
             return data

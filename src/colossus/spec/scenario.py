@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from colossus.spec.base import Spec
 from colossus.spec.cluster import ClusterSpec
@@ -20,18 +20,22 @@ class Scenario(Spec):
     storage: StorageSpec
     jobs: list[JobSpec] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _check(self) -> "Scenario":
+    @field_validator("jobs")
+    @classmethod
+    def _jobs_fit_the_cluster(cls, jobs: list[JobSpec], info: ValidationInfo) -> list[JobSpec]:
+        cluster: ClusterSpec | None = info.data.get("cluster")
         names: set[str] = set()
-        pools = {p.name for p in self.cluster.pools}
-        for job in self.jobs:
+        for job in jobs:
             if job.name in names:
                 raise ValueError(f"job name '{job.name}' is used twice")
             names.add(job.name)
+            if cluster is None:
+                continue
+            pools = {p.name for p in cluster.pools}
             if job.pool is not None and job.pool not in pools:
                 raise ValueError(f"job '{job.name}' names pool '{job.pool}', which the cluster lacks")
-            room = self.cluster.pool(job.pool).num_gpus if job.pool else self.cluster.num_gpus
+            room = cluster.pool(job.pool).num_gpus if job.pool else cluster.num_gpus
             if job.num_gpus > room:
                 where = f"pool '{job.pool}'" if job.pool else "the cluster"
                 raise ValueError(f"job '{job.name}' needs {job.num_gpus} GPUs; {where} has {room}")
-        return self
+        return jobs
