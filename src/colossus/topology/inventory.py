@@ -26,6 +26,7 @@ class PoolInventory:
     num_scaleout_nics: int
     num_frontend_nics: int
     scaleout_nic: str
+    scaleout_bytes_per_s: float  # all scale-out NIC ports of the pool together
     peak_bf16_flop_per_s: float
     peak_fp8_flop_per_s: float  # 0 where the GPU has no FP8
     hbm_bytes: float
@@ -101,6 +102,7 @@ def pool_inventory(pool: PoolSpec) -> PoolInventory:
         num_scaleout_nics=servers * server.scaleout_nics_per_server,
         num_frontend_nics=servers * server.frontend_nics_per_server,
         scaleout_nic=server.scaleout_nic.name,
+        scaleout_bytes_per_s=servers * server.scaleout_nics_per_server * server.scaleout_nic.bytes_per_s,
         peak_bf16_flop_per_s=pool.num_gpus * gpu.peak_flop_per_s(Precision.BF16),
         peak_fp8_flop_per_s=pool.num_gpus * fp8,
         hbm_bytes=pool.num_gpus * gpu.hbm_bytes,
