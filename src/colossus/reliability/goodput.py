@@ -1,0 +1,67 @@
+"""Goodput in closed form: effective training time ratio (ETTR) and expected time to train.
+
+Work runs in cycles of ``tau`` compute and one checkpoint stall ``delta``;
+unplanned interruptions arrive as a Poisson process of rate ``lambda`` while
+the job runs, each costs a restart ``R`` and the work since the last durable
+checkpoint. The expected wall time to secure one cycle of length
+``L = tau + delta`` is the classical renewal result
+
+    E[T] = (exp(lambda L) - 1) (1/lambda + R)
+
+(Daly, FGCS 2006, eq. 13 without failures during restart, which is what the
+Monte Carlo simulates). An asynchronous checkpoint is durable ``w`` after its
+stall, so a failure loses ``w`` more on average: ``R`` becomes ``R + w``.
+Planned interruptions (rate ``lambda_p``) checkpoint first and cost only a
+restart each: wall time grows by ``1 + lambda_p R``. With no failures ETTR is
+``tau / (tau + delta)``: the checkpoint overhead alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+from colossus.errors import SpecError
+
+
+@dataclass(frozen=True, slots=True)
+class Goodput:
+    ettr: float  # useful compute time / wall time
+    interval_s: float
+    expected_finish_s: float  # wall time to do the work, in expectation
+
+
+def cycle_wall_s(*, interval_s: float, stall_s: float, unplanned_per_s: float, restart_s: float) -> float:
+    """Expected wall time to complete and secure one cycle of ``interval_s`` work."""
+    length_s = interval_s + stall_s
+    if unplanned_per_s == 0:
+        return length_s
+    grow = math.expm1(unplanned_per_s * length_s)
+    return grow / unplanned_per_s + grow * restart_s
+
+
+def ettr(
+    *,
+    interval_s: float,
+    stall_s: float,
+    unplanned_per_s: float,
+    planned_per_s: float,
+    restart_s: float,
+    durability_lag_s: float = 0.0,
+) -> float:
+    """Effective training time ratio at checkpoint interval ``interval_s`` (compute seconds)."""
+    if interval_s <= 0 or not math.isfinite(interval_s):
+        raise SpecError(f"checkpoint interval must be a finite number > 0 (got {interval_s})")
+    if min(stall_s, unplanned_per_s, planned_per_s, restart_s, durability_lag_s) < 0:
+        raise SpecError("stall, rates, restart and durability lag must be >= 0")
+    wall = cycle_wall_s(interval_s=interval_s, stall_s=stall_s, unplanned_per_s=unplanned_per_s,
+                        restart_s=restart_s + durability_lag_s)
+    return interval_s / (wall * (1.0 + planned_per_s * restart_s))
+
+
+def goodput(work_s: float, **kwargs: float) -> Goodput:
+    """ETTR and the expected wall time to do ``work_s`` seconds of failure-free training."""
+    if work_s <= 0 or not math.isfinite(work_s):
+        raise SpecError(f"work must be a finite number of seconds > 0 (got {work_s})")
+    ratio = ettr(**kwargs)
+    return Goodput(ratio, kwargs["interval_s"], work_s / ratio)
