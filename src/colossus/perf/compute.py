@@ -14,7 +14,7 @@ layouts; the backward pass of a GEMM costs twice its forward.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,12 +49,22 @@ class Compute:
     logits_bytes: float
     launch_s: float
     kernels_per_layer: float
+    bf16_eff_max: float  # the output layer stays in 16 bit in FP8 training (Transformer Engine covers the layers only)
+    bf16_dim_half: float
+
+    def sixteen_bit(self) -> "Compute":
+        """The same GPU running GEMMs in bf16."""
+        return replace(
+            self, gemm_flop_per_s=self.bf16_flop_per_s, eff_max=self.bf16_eff_max,
+            dim_half=self.bf16_dim_half, operand_bytes=2.0, fp8_cast_bytes=0.0,
+        )
 
 
 def build_compute(gpu: GpuSpec, precision: Precision, assumptions: PerfAssumptions) -> Compute:
     """Resolve rates and assumptions of ``gpu`` for GEMMs in ``precision`` (fp16 uses bf16's rate)."""
     arch = gpu.architecture
     eff_max, dim_half = assumptions.gemm_curve(arch, precision.value)
+    bf16_curve = assumptions.gemm_curve(arch, Precision.BF16.value)
     attn = assumptions.attention(arch)
     mem = assumptions.compute["memory_bound"]
     over = assumptions.compute["overheads"]
@@ -79,6 +89,8 @@ def build_compute(gpu: GpuSpec, precision: Precision, assumptions: PerfAssumptio
         logits_bytes=float(mem["logits_bytes_per_element"]),
         launch_s=float(over["kernel_launch_s"]),
         kernels_per_layer=float(over["kernels_per_layer_fwd"]),
+        bf16_eff_max=bf16_curve[0],
+        bf16_dim_half=bf16_curve[1],
     )
 
 
@@ -177,6 +189,7 @@ def logits_times(c: Compute, model: ModelSpec, lay: Layouts) -> tuple[np.ndarray
     """Forward and backward time of the output layer and the cross-entropy loss, one micro-batch."""
     tokens = lay.mb * model.seq_len / lay.cp
     cols = model.vocab / lay.tp
+    c = c.sixteen_bit()
     gemm = gemm_time_s(c, tokens, cols, np.float64(model.hidden))
     loss = tokens * cols * c.logits_bytes / c.hbm_bytes_per_s
     return gemm + loss, 2.0 * gemm + loss

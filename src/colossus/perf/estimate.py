@@ -176,22 +176,32 @@ def _default_fabric(arch: str, gpu: GpuSpec, nic: float | None, assumptions: Per
 
 
 def _candidates(run: RunSpec, ctx: Context) -> tuple[Layouts, dict[str, Any]]:
-    """The run's layout with defaults applied; several recompute options when it is left out."""
+    """The run's layout with defaults applied; every recompute / sequence-parallel option it leaves out."""
     given = run.layout.model_fields_set
     lay = from_spec(run.layout)
     assumed: dict[str, Any] = {}
-    if "sequence_parallel" not in given:
-        sp = bool(ctx.profile["sequence_parallel_default"]) and run.layout.tp > 1
-        lay = replace(lay, sp=np.array([sp]))
-        assumed["sequence_parallel"] = sp
     if "zero" not in given:
         lay = replace(lay, zero=np.array([int(ctx.profile["zero_default"])]))
         assumed["zero"] = int(ctx.profile["zero_default"])
+    rc = np.arange(len(RECOMPUTE_CODES)) if "recompute" not in given else lay.rc
+    sp = np.array([False, True]) if "sequence_parallel" not in given and run.layout.tp > 1 else lay.sp
+    rc_grid, sp_grid = (a.ravel() for a in np.meshgrid(rc, sp, indexing="ij"))
+    lay = replace(lay.take(np.zeros(rc_grid.size, dtype=np.int64)), rc=rc_grid, sp=sp_grid)
     if "recompute" not in given:
-        idx = np.arange(len(RECOMPUTE_CODES))
-        lay = replace(lay.take(np.zeros_like(idx)), rc=idx)
-        assumed["recompute"] = "least that fits"
+        assumed["recompute"] = "fastest that fits"
+    if "sequence_parallel" not in given:
+        assumed["sequence_parallel"] = "fastest that fits"
     return lay, assumed
+
+
+def _pick(ctx: Context, lay: Layouts) -> tuple[int, list[str]]:
+    """Index of the fastest candidate that fits in memory, else of the smallest one (with a note)."""
+    memory = step_memory(ctx, lay).total_bytes
+    times = step_parts(ctx, lay).step_time_s
+    fitting = memory <= ctx.gpu.hbm_bytes
+    if fitting.any():
+        return int(np.argmin(np.where(fitting, times, np.inf))), []
+    return int(np.argmin(memory)), ["no option left to the model's defaults fits in memory"]
 
 
 def estimate(
@@ -207,13 +217,15 @@ def estimate(
     reason = check(lay, run.model, num_gpus=run.cluster.gpus)[0]
     if reason:
         raise InfeasibleError(f"{run.id}: invalid layout: {reason}")
-    memory = step_memory(ctx, lay)
-    fitting = np.flatnonzero(memory.total_bytes <= ctx.gpu.hbm_bytes)
-    pick = int(fitting[0]) if fitting.size else lay.size - 1
-    if "recompute" in assumed:
-        assumed["recompute"] = RECOMPUTE_CODES[int(lay.rc[pick])].value
+    pick, notes = (0, []) if lay.size == 1 else _pick(ctx, lay)
     one = lay.take(np.array([pick]))
-    return _make_estimate(run.id, ctx, one, step_parts(ctx, one), step_memory(ctx, one), assumed)
+    for key in ("recompute", "sequence_parallel"):
+        if key in assumed:
+            assumed[key] = getattr(one.spec(0), key)
+            assumed[key] = assumed[key].value if hasattr(assumed[key], "value") else assumed[key]
+    est = _make_estimate(run.id, ctx, one, step_parts(ctx, one), step_memory(ctx, one), assumed)
+    est.notes.extend(notes)
+    return est
 
 
 def _make_estimate(run_id: str, ctx: Context, lay: Layouts, parts: StepParts, memory, assumed) -> Estimate:

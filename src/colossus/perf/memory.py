@@ -20,7 +20,7 @@ import numpy as np
 
 from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.layout import RC_FULL, RC_NONE, Layouts
-from colossus.spec import ModelSpec
+from colossus.spec import ModelSpec, Precision
 
 
 @dataclass(frozen=True)
@@ -62,19 +62,21 @@ def stage_params(model: ModelSpec, lay: Layouts) -> tuple[np.ndarray, np.ndarray
 def activation_bytes_per_token_layer(model: ModelSpec, lay: Layouts, mem: dict, *, flash: bool) -> np.ndarray:
     """Stored activation bytes of one token in one layer (Korthikanti et al. 2022 eq. 1-6, per tensor)."""
     a16, mask = float(mem["activation_bytes"]), float(mem["dropout_mask_bytes"])
+    g8 = float(mem["fp8_gemm_input_bytes"]) if lay.precision is Precision.FP8 else a16
     h, d, tp = model.hidden, model.head_dim, lay.tp
     split_h = np.where(lay.sp, tp, 1)
-    replicated = (4 * a16 * h + 2 * mask * h) / split_h  # 2 norm inputs, QKV and FC1 inputs, 2 dropout masks
+    # 2 norm inputs, the QKV and FC1 inputs (saved for the weight gradient), 2 dropout masks
+    replicated = (2 * a16 * h + 2 * g8 * h + 2 * mask * h) / split_h
     q = model.heads * d
     kv = 2 * np.maximum(model.kv_heads / tp, 1) * d * tp
-    attn = a16 * (q + kv + q) / tp  # Q, K, V and the attention output
+    attn = (a16 * (q + kv) + g8 * q) / tp  # Q, K, V and the attention output (projection input)
     mats = model.activation.ffn_matrices
     width = model.ffn_hidden
     if model.moe is not None:
         moe_frac = model.num_moe_layers / model.layers
-        routed = model.moe.top_k * (1 + model.moe.shared_experts / max(model.moe.top_k, 1))
+        routed = model.moe.top_k + model.moe.shared_experts
         width = (1 - moe_frac) * width + moe_frac * routed * model.moe.expert_ffn_hidden
-    ffn = a16 * (mats - 1 + 1) * width / tp  # activation-function input(s) and FC2 input
+    ffn = (a16 * (mats - 1) + g8) * width / tp  # activation-function input(s) and FC2 input
     scores = 0.0 if flash else (2 * a16 + mask) * model.heads * model.seq_len / lay.cp / tp
     scores = np.where(lay.rc == RC_NONE, scores, 0.0)
     per_token = replicated + attn + ffn + scores
@@ -111,7 +113,8 @@ def memory_parts(model: ModelSpec, lay: Layouts, assumptions: PerfAssumptions, *
     acts = np.where(lay.pp > 1, np.maximum(first, last), first + logits)
     full_layer = activation_bytes_per_token_layer(model, _no_recompute(lay), mem, flash=flash) * tokens
     acts = acts + np.where(lay.rc == RC_FULL, full_layer, 0.0)  # the layer being recomputed
-    p2p = 2 * lay.v * tokens * model.hidden * float(mem["activation_bytes"]) * (lay.pp > 1)
+    # send and receive buffers of the forward activation and backward gradient in flight
+    p2p = 4 * tokens * model.hidden * float(mem["activation_bytes"]) / np.where(lay.sp, lay.tp, 1) * (lay.pp > 1)
     buffers = float(res["dp_bucket_bytes"]) + p2p
     allocated = weights + grads + optim + acts + buffers
     reserved = float(res["framework_bytes"]) + float(res["fragmentation_frac"]) * allocated

@@ -189,7 +189,8 @@ def step_parts(ctx: Context, lay: Layouts) -> StepParts:
     bubble = (lay.pp - 1) / lay.v * per_mb
     dp_step, z3_mb = dp_times(ctx, lay)
     busy = m * (compute_mb + recompute_mb)
-    z3_exposed = np.maximum(m * z3_mb - prof["zero3_overlap_frac"] * busy, 0.0)
+    z3 = m * z3_mb
+    z3_exposed = z3 - prof["zero3_overlap_frac"] * np.minimum(z3, busy)  # max(a, b) + (1 - f) min(a, b)
     dp_exposed = (1 - prof["dp_overlap_frac"]) * dp_step + z3_exposed
     other = float(ctx.assumptions.compute["overheads"]["step_overhead_s"])
     return StepParts(
