@@ -34,9 +34,10 @@ class Goodput:
 def cycle_wall_s(*, interval_s: float, stall_s: float, unplanned_per_s: float, restart_s: float) -> float:
     """Expected wall time to complete and secure one cycle of ``interval_s`` work."""
     length_s = interval_s + stall_s
-    if unplanned_per_s == 0:
-        return length_s
-    grow = math.expm1(unplanned_per_s * length_s)
+    x = unplanned_per_s * length_s
+    if x < 1e-9:  # series of expm1(x) / lambda: exact to double precision, and no 0/0
+        return length_s * (1.0 + x / 2.0) + x * (1.0 + x / 2.0) * restart_s
+    grow = math.expm1(x)
     return grow / unplanned_per_s + grow * restart_s
 
 
