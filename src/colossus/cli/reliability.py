@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 import math
 from pathlib import Path
@@ -71,8 +72,6 @@ def reliability(
 
 
 def _replace(job: rel.JobInput, **changes: Any) -> rel.JobInput:
-    from dataclasses import replace
-
     return replace(job, **changes)
 
 
