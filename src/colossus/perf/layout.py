@@ -84,11 +84,10 @@ def from_spec(layout: LayoutSpec) -> Layouts:
     )
 
 
-def check(lay: Layouts, model: ModelSpec, *, num_gpus: int) -> np.ndarray:
-    """Per layout, the reason it is invalid ('' when valid), as an array of strings."""
-    reasons = np.full(lay.size, "", dtype=object)
+def _rules(lay: Layouts, model: ModelSpec, num_gpus: int) -> list[tuple[np.ndarray, str]]:
+    """(mask of layouts breaking the rule, the rule) for every validity rule."""
     experts = model.moe.experts if model.moe is not None else 1
-    rules = (
+    return [
         (lay.num_gpus != num_gpus, f"tp*pp*cp*dp must equal the {num_gpus} GPUs"),
         (model.heads % lay.tp != 0, f"tp must divide the {model.heads} attention heads"),
         (lay.pp > model.layers, f"pp exceeds the {model.layers} layers"),
@@ -100,8 +99,21 @@ def check(lay: Layouts, model: ModelSpec, *, num_gpus: int) -> np.ndarray:
         ((lay.ep > 1) & (model.moe is None), "ep > 1 needs a mixture-of-experts model"),
         (experts % lay.ep != 0, f"ep must divide the {experts} experts"),
         ((lay.dp * lay.cp) % lay.ep != 0, "ep must divide dp x cp (expert ranks reuse data-parallel ranks)"),
-    )
-    for bad, why in rules:
+    ]
+
+
+def valid_mask(lay: Layouts, model: ModelSpec, *, num_gpus: int) -> np.ndarray:
+    """True for every layout valid for ``model`` on ``num_gpus`` GPUs."""
+    ok = np.ones(lay.size, dtype=bool)
+    for bad, _ in _rules(lay, model, num_gpus):
+        ok &= ~np.asarray(bad, dtype=bool)
+    return ok
+
+
+def check(lay: Layouts, model: ModelSpec, *, num_gpus: int) -> np.ndarray:
+    """Per layout, the reason it is invalid ('' when valid), as an array of strings."""
+    reasons = np.full(lay.size, "", dtype=object)
+    for bad, why in _rules(lay, model, num_gpus):
         mask = np.asarray(bad, dtype=bool) & (reasons == "")
         reasons[mask] = why
     return reasons

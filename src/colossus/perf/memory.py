@@ -84,12 +84,20 @@ def activation_bytes_per_token_layer(model: ModelSpec, lay: Layouts, mem: dict, 
 
 
 def in_flight_layers(model: ModelSpec, lay: Layouts) -> np.ndarray:
-    """Layer-micro-batches whose activations the first stage holds at its peak."""
-    layers = np.ceil(model.layers / lay.pp)
-    micro = np.minimum(lay.m, lay.pp)
-    interleaved = lay.pp * (1 + (lay.pp - 1) / (lay.pp * lay.v))
-    micro = np.where((lay.v > 1) & (lay.m >= lay.pp), interleaved, micro)
-    return layers * micro
+    """Layer-micro-batches whose activations the fullest stage holds at its peak.
+
+    Stage ``i`` of a 1F1B pipeline holds ``pp - i`` micro-batches in flight;
+    when ``pp`` does not divide the layers, the ``r`` extra layers go to the
+    last stages, which hold fewer. Interleaving adds ``(pp-1)/(pp v)``
+    (Korthikanti et al. 2022 Sec. 4.2.3).
+    """
+    base = np.floor(model.layers / lay.pp)
+    extra = model.layers - base * lay.pp
+    first = base * np.minimum(lay.m, lay.pp)
+    later = (base + 1) * np.minimum(lay.m, extra)
+    micro_layers = np.maximum(first, later)
+    interleave = np.where((lay.v > 1) & (lay.m >= lay.pp), 1 + (lay.pp - 1) / (lay.pp * lay.v), 1.0)
+    return micro_layers * interleave
 
 
 def memory_parts(model: ModelSpec, lay: Layouts, assumptions: PerfAssumptions, *, flash: bool) -> MemoryParts:

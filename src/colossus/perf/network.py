@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import ValidationError
 
+from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions
 from colossus.spec import FabricSpec, GpuSpec
 from colossus.topology import comm_levels
@@ -71,8 +73,15 @@ def default_fabric(gpu: GpuSpec, nic_gbit_per_s: float | None, assumptions: Perf
         nic = float(assumptions.network["default_nic_gbit_per_s"][gpu.architecture])
     raw = dict(assumptions.network["default_fabric"])
     raw["switch"], raw["optic"] = dict(raw["switch"]), dict(raw["optic"])
-    link = min(float(raw["link_gbit_per_s"]), nic)
-    return FabricSpec.model_validate({**raw, "nic_gbit_per_s": nic, "link_gbit_per_s": link})
+    port = float(raw["link_gbit_per_s"])
+    # an odd NIC rate uses the fastest breakout of a port that divides it evenly
+    splits = (port / 2**k for k in range(5))
+    raw["link_gbit_per_s"] = next((lk for lk in splits if nic % lk == 0 or lk % nic == 0), nic)
+    try:
+        return FabricSpec.model_validate({**raw, "nic_gbit_per_s": nic})
+    except ValidationError as exc:
+        why = exc.errors()[0]["msg"]
+        raise SpecError(f"no default fabric for {nic:g} Gbit/s per GPU: {why}", path=["cluster", "nic_gbit_per_s"]) from None
 
 
 # --- group geometry --------------------------------------------------------------

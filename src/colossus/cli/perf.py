@@ -1,0 +1,163 @@
+"""``colossus estimate | plan | validate``: the training performance model from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import re
+from typing import Annotated, Any
+
+from rich.table import Table
+import typer
+
+from colossus import units
+from colossus.cli.app import app, console, print_json
+from colossus.errors import SpecError
+from colossus.perf import Estimate, Plan, Validation, estimate, plan, validate_runs
+from colossus.spec import Precision, load_runs, lookup
+
+#: Batch sizes in tokens are quoted with binary multiples in papers: 16M = 2048 x 8192.
+TOKEN_SUFFIXES = {"K": 2**10, "M": 2**20, "G": 2**30, "B": 2**30, "T": 2**40}
+DEFAULT_TRAIN_TOKENS = 1e12
+
+
+def parse_tokens(text: str, *, option: str) -> float:
+    """``16M`` -> 16 x 2**20; plain and scientific numbers as written."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGBT]?)\s*", text.upper())
+    if not match:
+        raise SpecError(f"{option}: '{text}' is not a token count (e.g. 16M, 4.2e6)")
+    return float(match.group(1)) * TOKEN_SUFFIXES.get(match.group(2), 1)
+
+
+@app.command("estimate")
+def estimate_cmd(
+    run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md)")],
+    train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train")] = "1e12",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
+) -> None:
+    """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
+    tokens = parse_tokens(train_tokens, option="--train-tokens")
+    estimates = [estimate(run) for run in load_runs(run_file)]
+    if as_json:
+        docs = [_estimate_doc(e, tokens) for e in estimates]
+        print_json(docs[0] if len(docs) == 1 else {"estimates": docs})
+        return
+    for est in estimates:
+        _print_estimate(est, tokens)
+
+
+def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
+    return {**est.as_dict(), "train_tokens": tokens, "time_to_train_s": est.time_to_train_s(tokens)}
+
+
+@app.command("plan")
+def plan_cmd(
+    model: Annotated[str, typer.Option("--model", help="model preset name (colossus show --catalog)")],
+    gpus: Annotated[int, typer.Option("--gpus", min=1, help="GPUs of the job")],
+    gpu: Annotated[str, typer.Option("--gpu", help="GPU name, e.g. h100-sxm5-80gb")] = "h100-sxm5-80gb",
+    seq_len: Annotated[int | None, typer.Option("--seq-len", min=1, help="sequence length (default: the model's)")] = None,
+    global_batch_tokens: Annotated[str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 16M")] = "4M",
+    precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
+    gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", min=1)] = 8,
+    nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU")] = None,
+    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
+) -> None:
+    """Search all valid layouts; print the best that fit in memory and why the best wins."""
+    spec = lookup("models", model)
+    if seq_len is not None:
+        spec = spec.model_copy(update={"seq_len": seq_len})
+    if gpus % gpus_per_node:
+        raise SpecError(f"--gpus: {gpus} GPUs do not fill whole servers of {gpus_per_node}")
+    result = plan(
+        spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_node,
+        global_batch_tokens=parse_tokens(global_batch_tokens, option="--global-batch-tokens"),
+        precision=precision, nic_gbit_per_s=nic_gbit_per_s, top=top,
+    )
+    if as_json:
+        print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, **result.as_dict()})
+    else:
+        _print_plan(result)
+
+
+@app.command("validate")
+def validate_cmd(
+    runs_file: Annotated[Path, typer.Argument(help="measured runs YAML (shared/validation/training_runs.yaml)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
+) -> None:
+    """Predict every measured run; print measured vs predicted, error, MAPE and the worst case."""
+    result = validate_runs(load_runs(runs_file))
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        _print_validation(result)
+
+
+# --- rendering -----------------------------------------------------------------
+
+
+def _layout_text(est: Estimate) -> str:
+    lay = est.layout
+    text = f"tp{lay.tp} pp{lay.pp} dp{lay.dp} cp{lay.cp}"
+    text += f" ep{lay.ep}" if lay.ep > 1 else ""
+    text += f" mb{lay.micro_batch} v{lay.interleave} {lay.recompute.value}"
+    text += " sp" if lay.sequence_parallel else ""
+    return text + f" zero{lay.zero} {lay.precision.value}"
+
+
+def _print_estimate(est: Estimate, tokens: float) -> None:
+    console.print(f"[bold]{est.run_id}[/]: {_layout_text(est)} on {est.num_gpus} GPUs")
+    if est.assumed:
+        console.print("  defaults applied: " + ", ".join(f"{k}={v}" for k, v in est.assumed.items()))
+    console.print(
+        f"  step {est.step_time_s:.3f} s   MFU {est.mfu:.1%}   HFU {est.hfu:.1%}   "
+        f"{est.tflops_per_gpu:.0f} TFLOP/s/GPU (model)   {est.tokens_per_s_per_gpu:,.0f} tokens/s/GPU"
+    )
+    table = Table("step part", "s", "share", "memory part", "GiB", box=None)
+    parts = list(est.parts_s.items())
+    mem = list(est.memory_bytes.items())
+    for i in range(max(len(parts), len(mem))):
+        p = parts[i] if i < len(parts) else ("", None)
+        m = mem[i] if i < len(mem) else ("", None)
+        table.add_row(
+            p[0].removesuffix("_s"), "" if p[1] is None else f"{p[1]:.3f}",
+            "" if p[1] is None else f"{p[1] / est.step_time_s:.1%}",
+            m[0].removesuffix("_bytes"), "" if m[1] is None else f"{m[1] / units.GIB:.1f}",
+        )
+    console.print(table)
+    fit = "fits" if est.fits else "[bold red]does NOT fit[/]"
+    console.print(f"  memory {est.memory_per_gpu_bytes / units.GIB:.1f} of {est.hbm_bytes / units.GIB:.1f} GiB: {fit}")
+    console.print(f"  time to train {tokens:.3g} tokens: {est.time_to_train_s(tokens) / units.DAY:.1f} days")
+    for note in est.notes:
+        console.print(f"  note: {note}")
+
+
+def _print_plan(result: Plan) -> None:
+    table = Table("#", "layout", "step s", "TFLOP/s/GPU", "MFU", "tokens/s/GPU", "GiB", "bound")
+    for i, est in enumerate(result.best, 1):
+        table.add_row(
+            str(i), _layout_text(est), f"{est.step_time_s:.3f}", f"{est.tflops_per_gpu:.0f}", f"{est.mfu:.1%}",
+            f"{est.tokens_per_s_per_gpu:,.0f}", f"{est.memory_per_gpu_bytes / units.GIB:.1f}", est.bound,
+        )
+    console.print(table)
+    console.print(
+        f"explored {result.num_explored} valid layouts ({result.num_candidates} candidates)"
+        f" in {result.search_s * 1e3:.0f} ms; {result.num_fitting} fit in memory"
+    )
+    console.print(f"why: {result.why}")
+
+
+def _print_validation(result: Validation) -> None:
+    table = Table("id", "metric", "measured", "predicted", "error")
+    for case in result.cases:
+        pred = "-" if case.predicted is None else f"{case.predicted:.4g}"
+        err = case.reason if case.error is None else f"{case.error:+.1%}"
+        table.add_row(case.id, case.metric, f"{case.measured:.4g}", pred, err)
+    console.print(table)
+    worst = result.worst
+    if result.mape is None or worst is None:
+        console.print("no case could be predicted")
+        return
+    console.print(
+        f"MAPE {result.mape:.1%}   max |error| {result.max_abs_error:.1%} ({worst.id})"
+        f"   cases {len(result.cases)}, unpredicted {len(result.unpredicted)}"
+    )

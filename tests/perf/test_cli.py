@@ -1,0 +1,72 @@
+"""The estimate / plan / validate commands, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from colossus.cli import main
+
+RUN = """
+- id: gpt3-test
+  model: {layers: 96, hidden: 12288, heads: 96, activation: gelu, seq_len: 2048}
+  cluster: {gpu: a100-sxm4-80gb, gpus: 1024, nic_gbit_per_s: 200}
+  layout: {tp: 8, pp: 8, global_batch: 1536, recompute: full}
+  measured: {tflops_per_gpu: 150, convention: hardware}
+- id: bad-layout
+  model: {layers: 96, hidden: 12800, heads: 100, activation: gelu, seq_len: 2048}
+  cluster: {gpu: a100-sxm4-80gb, gpus: 1024}
+  layout: {tp: 8, pp: 8, global_batch: 1536}
+  measured: {step_time_s: 10.0}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "runs.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_validate_json_reports_unpredictable_cases(tmp_path, capsys):
+    assert main(["validate", str(write(tmp_path, RUN)), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"cases", "mape", "max_abs_error"} <= set(doc)
+    good, bad = doc["cases"]
+    assert set(good) >= {"id", "metric", "measured", "predicted", "error"}
+    assert good["error"] == (good["predicted"] - good["measured"]) / good["measured"]
+    assert bad["predicted"] is None and "heads" in bad["reason"]
+
+
+def test_estimate_json_has_units_in_names(tmp_path, capsys):
+    one = RUN.split("- id: bad-layout")[0]
+    assert main(["estimate", str(write(tmp_path, one)), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for key in ("step_time_s", "mfu", "tflops_per_gpu", "memory_per_gpu_bytes", "time_to_train_s", "fits"):
+        assert key in doc
+    assert set(doc["breakdown_s"]) >= {"compute_s", "bubble_s", "tp_exposed_s", "dp_exposed_s", "recompute_s"}
+
+
+def test_estimate_human_output(tmp_path, capsys):
+    one = RUN.split("- id: bad-layout")[0]
+    assert main(["estimate", str(write(tmp_path, one))]) == 0
+    out = capsys.readouterr().out
+    assert "MFU" in out and "time to train" in out
+
+
+def test_plan_json(capsys):
+    argv = ["plan", "--model", "llama3-8b", "--gpus", "64", "--gpu", "h100-sxm5-80gb", "--seq-len", "8192",
+            "--global-batch-tokens", "4M", "--top", "3", "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["best"]) == 3 and doc["layouts_explored"] > 0 and doc["why_best"]
+
+
+def test_broken_file_is_one_line_error(tmp_path, capsys):
+    path = write(tmp_path, "- id: x\n  model: {layers: 2}\n  cluster: {gpu: h100-sxm5-80gb, gpus: 8}\n  layout: {global_batch: 8}\n")
+    assert main(["validate", str(path), "--json"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "runs.yaml" in err and "model" in err
+
+
+def test_bad_token_count(capsys):
+    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--global-batch-tokens", "lots"]) == 2

@@ -1,0 +1,72 @@
+"""estimate(): composition, defaults, errors, speed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from colossus.errors import InfeasibleError, SpecError
+from colossus.perf import estimate
+from colossus.spec import RunSpec
+
+from perf_helpers import make_run
+
+
+def test_parts_sum_to_step_time(gpt3_run):
+    est = estimate(gpt3_run)
+    assert sum(est.parts_s.values()) == pytest.approx(est.step_time_s)
+    assert 0 < est.mfu < est.hfu < 1
+
+
+def test_rates_are_consistent(gpt3_run):
+    est = estimate(gpt3_run)
+    tokens_per_s = est.tokens_per_s_per_gpu * est.num_gpus
+    assert est.step_time_s == pytest.approx(est.tokens_per_step / tokens_per_s)
+    assert est.time_to_train_s(1e12) == pytest.approx(1e12 / tokens_per_s)
+    assert est.tflops_per_gpu * 1e12 == pytest.approx(est.tokens_per_s_per_gpu * est.model_flop_per_token)
+
+
+def test_recompute_costs_time_and_saves_memory():
+    none, full = estimate(make_run(recompute="none")), estimate(make_run(recompute="full"))
+    assert full.step_time_s > none.step_time_s
+    assert full.memory_bytes["activations_bytes"] < none.memory_bytes["activations_bytes"]
+
+
+def test_interleaving_shrinks_the_bubble():
+    plain, inter = estimate(make_run(interleave=1)), estimate(make_run(interleave=4))
+    assert inter.parts_s["bubble_s"] < plain.parts_s["bubble_s"]
+
+
+def test_left_out_recompute_takes_fastest_that_fits():
+    run = RunSpec.model_validate({**make_run().model_dump(), "layout": {"tp": 8, "pp": 8, "dp": 16, "global_batch": 1536}})
+    est = estimate(run)
+    assert est.fits and est.assumed["recompute"] in ("none", "selective", "full")
+
+
+def test_h200_fits_what_h100_does_not():
+    base = make_run(gpus=64, pp=8, tp=8, recompute="none", global_batch=64).model_dump()
+    base["layout"].pop("dp")
+    h100 = RunSpec.model_validate({**base, "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 64}})
+    h200 = RunSpec.model_validate({**base, "cluster": {"gpu": "h200-sxm-141gb", "gpus": 64}})
+    assert not estimate(h100).fits and estimate(h200).fits
+
+
+def test_invalid_layout_is_infeasible():
+    data = make_run().model_dump()
+    data["model"].update(heads=100, kv_heads=100, head_dim=128)
+    with pytest.raises(InfeasibleError, match="heads"):
+        estimate(RunSpec.model_validate(data))
+
+
+def test_fp8_on_a100_is_a_spec_error():
+    with pytest.raises(SpecError, match="fp8"):
+        estimate(make_run(precision="fp8"))
+
+
+def test_one_estimate_is_fast(gpt3_run):
+    estimate(gpt3_run)
+    start = time.perf_counter()
+    for _ in range(20):
+        estimate(gpt3_run)
+    assert (time.perf_counter() - start) / 20 < 5e-3
