@@ -148,6 +148,36 @@ def all_to_all_time_s(net: Network, bytes_: np.ndarray, size: np.ndarray, stride
     return np.where(n > 1, np.maximum(t_nvlink, t_net) / net.a2a_eff + latency, 0.0)
 
 
+def moe_dispatch_time_s(
+    net: Network,
+    token_bytes: np.ndarray,
+    top_k: int,
+    size: np.ndarray,
+    stride: np.ndarray,
+    *,
+    per_server: bool,
+) -> np.ndarray:
+    """Token dispatch (or combine) of expert parallelism: each GPU sends ``top_k`` copies of its tokens.
+
+    ``token_bytes`` is this GPU's tokens x hidden x bytes. Experts are spread
+    evenly over the ``size`` ranks; ranks of one server share NVLink. With
+    ``per_server`` (hierarchical dispatch) a token crosses the network once per
+    distinct remote server among its ``top_k`` experts, ``(S-1)(1-(1-1/S)^k)``
+    of ``S`` servers in expectation, then fans out over NVLink; otherwise once
+    per remote expert, ``k (n - n_local) / n``.
+    """
+    n = np.maximum(np.asarray(size), 1)
+    local = group_local(net, n, stride)
+    servers = n / local
+    bw, lat = _net_bw_lat(net, n, stride)
+    deduped = (servers - 1) * (1 - (1 - 1 / servers) ** top_k)
+    remote = np.where(per_server, deduped, top_k * (n - local) / n)
+    t_net = token_bytes * remote / bw
+    t_nvlink = token_bytes * top_k * (local - 1) / n / net.nvlink_bytes_per_s
+    latency = np.where(servers > 1, lat, net.nvlink_latency_s)
+    return np.where(n > 1, np.maximum(t_nvlink, t_net) / net.a2a_eff + latency, 0.0)
+
+
 def p2p_time_s(net: Network, bytes_: np.ndarray, stride: np.ndarray) -> np.ndarray:
     """One send/recv of ``bytes_`` between ranks ``stride`` apart (pipeline, ring attention)."""
     stride = np.asarray(stride)
@@ -164,6 +194,7 @@ __all__ = [
     "build_network",
     "default_fabric",
     "group_local",
+    "moe_dispatch_time_s",
     "p2p_time_s",
     "ring_time_s",
 ]

@@ -25,7 +25,7 @@ from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.compute import Compute, LayerTimes, build_compute, layer_times, logits_times
 from colossus.perf.layout import RC_FULL, Layouts
 from colossus.perf.memory import MemoryParts, memory_parts, stage_params
-from colossus.perf.network import Network, all_to_all_time_s, p2p_time_s, ring_time_s
+from colossus.perf.network import Network, moe_dispatch_time_s, p2p_time_s, ring_time_s
 from colossus.spec import GpuSpec, ModelSpec, Precision
 
 #: 16-bit activations and weights on the wire.
@@ -105,10 +105,21 @@ def layer_comm(ctx: Context, lay: Layouts, *, moe_layer: bool) -> LayerComm:
     cp = np.where(lay.cp > 1, (1 - prof["cp_overlap_frac"]) * (lay.cp - 1) * cp_passes * cp_hop, 0.0)
     ep = np.zeros_like(tp)
     if moe_layer and model.moe is not None:
-        routed = tokens * model.moe.top_k * model.hidden * WIRE_BYTES / lay.tp
-        a2a = all_to_all_time_s(net, routed, lay.ep, lay.tp * lay.cp)
-        ep = (1 - prof["ep_overlap_frac"]) * 2 * passes * a2a  # dispatch and combine
+        ep = passes * moe_exchange_time_s(ctx, lay, tokens)
     return LayerComm(tp, cp, ep)
+
+
+def moe_exchange_time_s(ctx: Context, lay: Layouts, tokens: np.ndarray) -> np.ndarray:
+    """Dispatch + combine of one MoE layer's tokens for one pass (FP8 dispatch in FP8 runs)."""
+    model, prof = ctx.model, ctx.profile
+    assert model.moe is not None
+    dispatch_bytes = 1.0 if lay.precision is Precision.FP8 else WIRE_BYTES
+    per_token = model.hidden / lay.tp  # with sequence parallelism each TP rank sends its share
+    kwargs = {"per_server": bool(prof["ep_dispatch_per_server"])}
+    stride = lay.tp * lay.cp
+    dispatch = moe_dispatch_time_s(ctx.network, tokens * per_token * dispatch_bytes, model.moe.top_k, lay.ep, stride, **kwargs)
+    combine = moe_dispatch_time_s(ctx.network, tokens * per_token * WIRE_BYTES, model.moe.top_k, lay.ep, stride, **kwargs)
+    return (1 - prof["ep_overlap_frac"]) * (dispatch + combine)
 
 
 def _mix(model: ModelSpec, dense, moe):
