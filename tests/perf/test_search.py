@@ -35,3 +35,20 @@ def test_moe_plan_explores_expert_parallelism():
     model, gpu = lookup("models", "grok-1-314b"), lookup("gpus", "h100-sxm5-80gb")
     result = plan(model, gpu, num_gpus=512, global_batch_tokens=2**22)
     assert result.best and result.best[0].fits
+
+
+def test_no_valid_layout_says_why():
+    import pytest
+
+    from colossus.errors import InfeasibleError
+
+    model, gpu = lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb")
+    with pytest.raises(InfeasibleError, match="multiple of dp"):
+        plan(model, gpu, num_gpus=100_000, global_batch_tokens=64 * 2**20)
+
+
+def test_public_api_exported():
+    import colossus.perf
+
+    for name in colossus.perf.__all__:
+        assert hasattr(colossus.perf, name)

@@ -94,7 +94,7 @@ def _rules(lay: Layouts, model: ModelSpec, num_gpus: int) -> list[tuple[np.ndarr
         (lay.pp * lay.v > model.layers, "pp x interleave exceeds the layers (a virtual stage needs a layer)"),
         ((lay.v > 1) & (lay.pp == 1), "interleave needs pipeline parallelism (pp > 1)"),
         (lay.global_batch % (lay.dp * lay.mb) != 0, "global_batch must be a multiple of dp x micro_batch"),
-        ((lay.v > 1) & (lay.m % lay.pp != 0), "the interleaved schedule needs micro-batches divisible by pp"),
+        ((lay.v > 1) & (lay.m < lay.pp), "the interleaved schedule needs at least pp micro-batches"),
         (((model.seq_len % (2 * lay.cp)) != 0) & (lay.cp > 1), "cp needs seq_len divisible by 2 x cp (load-balanced causal)"),
         ((lay.ep > 1) & (model.moe is None), "ep > 1 needs a mixture-of-experts model"),
         (experts % lay.ep != 0, f"ep must divide the {experts} experts"),

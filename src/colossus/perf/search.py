@@ -21,7 +21,7 @@ import numpy as np
 from colossus.errors import InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.estimate import PART_NAMES, Estimate, _make_estimate, context_for
-from colossus.perf.layout import RECOMPUTE_CODES, Layouts, valid_mask
+from colossus.perf.layout import RECOMPUTE_CODES, Layouts, check, valid_mask
 from colossus.perf.network import default_fabric
 from colossus.perf.step import Context, step_memory, step_parts
 from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision
@@ -112,6 +112,8 @@ def plan(
     every = candidates(model, num_gpus=num_gpus, gpus_per_server=gpus_per_server, global_batch=global_batch,
                        precision=precision)
     lay = _prune(every, model, num_gpus)
+    if lay.size == 0:
+        raise InfeasibleError(f"no valid layout of {model.name} on {num_gpus} GPUs: {_commonest_reason(every, model, num_gpus)}")
     memory = step_memory(ctx, lay)
     fits = memory.total_bytes <= gpu.hbm_bytes
     fitting = lay.take(np.flatnonzero(fits))
@@ -124,6 +126,11 @@ def plan(
     best = tuple(_estimate_at(ctx, fitting, int(i)) for i in order)
     return Plan(best, lay.size, fitting.size, every.size, time.perf_counter() - t0,
                 explain(best, num_valid=lay.size, num_fitting=fitting.size))
+
+
+def _commonest_reason(lay: Layouts, model: ModelSpec, num_gpus: int) -> str:
+    reasons, counts = np.unique(check(lay, model, num_gpus=num_gpus).astype(str), return_counts=True)
+    return str(reasons[np.argmax(counts)])
 
 
 def _estimate_at(ctx: Context, lay: Layouts, i: int) -> Estimate:
