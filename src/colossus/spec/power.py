@@ -115,3 +115,10 @@ CoolingSpec = Annotated[PueCooling | ComponentCooling, Field(discriminator="mode
 class PowerSpec(Spec):
     supply: SupplySpec
     cooling: CoolingSpec
+    assumptions: dict[str, float | int | bool | str] = Field(
+        default_factory=dict,
+        description=(
+            "overrides of the power model's named assumptions by dotted path, e.g."
+            " 'load.training.cpu_frac: 0.5' (catalog/data/power_*.toml lists every name and its default)"
+        ),
+    )

@@ -1,0 +1,134 @@
+"""``colossus power``: demand, supply, deficit response, swings and environment of a scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from rich.table import Table
+import typer
+
+from colossus import units
+from colossus.cli.app import app, console, print_json
+from colossus.cli.show import scenario_inventory
+from colossus.errors import SpecError
+from colossus.power import PowerAnalysis, analyse, power_document
+from colossus.spec import load_scenario
+
+
+@app.command()
+def power(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    supply_mw: Annotated[float | None, typer.Option("--supply-mw", help="supply available, MW (default: firm capacity)")] = None,
+    day: Annotated[float, typer.Option("--day", help="day from the scenario start (grid contract status)")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
+) -> None:
+    """Power demand bottom up, supply, the best response to a deficit, swings, energy and emissions."""
+    if supply_mw is not None and supply_mw < 0:
+        raise SpecError(f"--supply-mw must be >= 0 (got {supply_mw:g})")
+    if day < 0:
+        raise SpecError(f"--day must be >= 0 (got {day:g})")
+    spec = load_scenario(scenario)
+    scenario_inventory(spec, file=str(scenario))  # a fabric too small is an input error, located
+    an = analyse(spec, supply_w=None if supply_mw is None else supply_mw * units.MW, day=day, file=str(scenario))
+    if as_json:
+        print_json(power_document(an))
+    else:
+        _print(an, power_document(an))
+
+
+def _mw(w: float) -> str:
+    return f"{w / units.MW:,.1f}"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    return table
+
+
+def _print(an: PowerAnalysis, doc: dict) -> None:
+    pts = doc["demand"]["points"]
+    t = _table("Demand (MW)", "component", "idle", "training", "nameplate")
+    rows = [
+        ("GPUs", lambda p: p["gpus_w"]),
+        ("host CPUs", lambda p: sum(q["cpus_w"] for q in p["pools"])),
+        ("host memory + local NVMe", lambda p: sum(q["memory_w"] + q["local_nvme_w"] for q in p["pools"])),
+        ("scale-out NICs + DPUs", lambda p: sum(q["scaleout_nics_w"] + q["frontend_dpus_w"] for q in p["pools"])),
+        ("NVSwitch, fans, boards", lambda p: sum(q["nvswitch_w"] + q["fans_other_w"] for q in p["pools"])),
+        *[(f"switches: {tier}", (lambda tier: lambda p: p["fabric_switches_w"][tier])(tier))
+          for tier in pts["training"]["fabric_switches_w"]],
+        ("optics", lambda p: p["optics_w"]),
+        ("storage", lambda p: p["storage_w"]),
+        ("rack mgmt + parked servers", lambda p: sum(q["mgmt_switches_w"] + q["off_servers_w"] for q in p["pools"])),
+        ("conversion losses", lambda p: sum(p["conversion_losses_w"].values())),
+        ("cooling: CDUs", lambda p: p["cooling_w"]["cdus"]),
+        ("cooling: pumps + air", lambda p: p["cooling_w"]["facility_pumps"] + p["cooling_w"]["air_handling"]),
+        ("cooling: heat rejection", lambda p: p["cooling_w"]["heat_rejection"]),
+        ("lighting, misc", lambda p: p["misc_w"]),
+        ("site", lambda p: p["site_w"]),
+        ("mean per rack (kW)", lambda p: p["mean_rack_w"] * units.MW / units.KW),
+    ]
+    for label, get in rows:
+        t.add_row(label, *(_mw(get(pts[k])) for k in ("idle", "training", "nameplate")))
+    console.print(t)
+    rep = doc["demand"]["reported"]
+    console.print(f"reported: GPUs ~70 MW -> ours {_mw(doc['demand']['gpus_nameplate_w'])} MW at TDP,"
+                  f" {_mw(doc['demand']['gpus_w'])} MW at training load; site >= 150 MW -> ours"
+                  f" {_mw(doc['demand']['site_nameplate_w'])} MW at nameplate ({rep['site_nameplate_ratio']:.2f}x),"
+                  f" {_mw(doc['demand']['site_w'])} MW training ({rep['site_training_ratio']:.2f}x): the 150 MW is a"
+                  " sizing figure; GPUs average below TDP while training (communication and bubbles draw less).")
+    _print_supply(doc["supply"])
+    _print_deficit(doc["deficit"])
+    _print_rest(doc)
+    for note in doc["notes"]:
+        console.print(f"note: {note}")
+
+
+def _print_supply(s: dict) -> None:
+    t = _table("Supply", "source", "count", "rating MW", "avail.", "min load MW", "ramp MW/min", "heat rate Btu/kWh")
+    t.add_row("grid" + (" (contract)" if s["grid"]["contracted"] else " (interim)"), "1", _mw(s["grid"]["available_w"]),
+              "", "", "", "")
+    for f in s["generators"]:
+        t.add_row(f["unit"], str(f["count"]), _mw(f["rating_w"]), f"{f['availability']:.2f}", _mw(f["min_load_w"]),
+                  f"{f['ramp_w_per_s'] * 60 / units.MW:.2f}", f"{f['heat_rate_btu_per_kwh']:,.0f}")
+    for b in s["batteries"]:
+        t.add_row(f"{b['unit']} (battery)", str(b["count"]), _mw(b["power_w"]),
+                  f"RTE {b['round_trip_efficiency']:.2f}", f"{b['energy_j'] / units.MWH:,.0f} MWh", "", "")
+    console.print(t)
+    console.print(f"firm {_mw(s['firm_w'])} MW; N-1 {_mw(s['n_minus_1_w'])} MW (largest unit {_mw(s['largest_unit_w'])}"
+                  f" MW); expected with availability {_mw(s['expected_w'])} MW")
+
+
+def _print_deficit(d: dict) -> None:
+    console.print(f"Deficit: job {d['inputs']['job']['job']} needs {_mw(d['job_demand_w'])} MW site power;"
+                  f" supply {_mw(d['supply_w'])} MW ({d['supply_from']})")
+    t = _table("Strategies", "strategy", "GPUs running", "cap W", "throughput kept", "site MW")
+    for name, c in d["options"].items():
+        t.add_row(name, *(["-"] * 4) if c is None else (f"{c['num_gpus_running']:,}", f"{c['gpu_cap_w']:.0f}",
+                                                          f"{c['throughput_kept_frac']:.1%}", _mw(c["site_w"])))
+    console.print(t)
+    console.print(f"chosen: {d['strategy']}: {d['num_gpus_running']:,} GPUs at {d['gpu_cap_w']:.0f} W,"
+                  f" {d['throughput_kept_frac']:.1%} of unconstrained throughput")
+
+
+def _print_rest(doc: dict) -> None:
+    sw, env = doc["swings"], doc["environment"]
+    for name in ("step", "events"):
+        s = sw[name]
+        console.print(f"swings ({name}): {_mw(s['swing_w'])} MW in {doc['swings']['inputs']['power_step_s']:g} s;"
+                      f" generators ramp {s['follower_rate_w_per_s'] * 60 / units.MW:.1f} MW/min:"
+                      f" {'can' if s['can_follow'] else 'cannot'} follow; battery {_mw(s['battery_w'])} MW,"
+                      f" {s['battery_j'] / units.MWH:.3f} MWh")
+    t = _table("Environment", "", "per day", "whole run")
+    day, run = env["per_day"], env["run"]
+    for label, key, fmt in (("energy MWh", "energy_mwh", "{:,.0f}"), ("gas MMBtu", "fuel_mmbtu", "{:,.0f}"),
+                            ("gas m3", "gas_m3", "{:,.0f}"), ("CO2 t", "co2_t", "{:,.0f}"), ("NOx kg", "nox_kg", "{:,.0f}"),
+                            ("water m3", "water_m3", "{:,.0f}")):
+        t.add_row(label, fmt.format(day[key]), fmt.format(run[key]))
+    for src, v in day["energy_by_source_mwh"].items():
+        t.add_row(f"  {src} MWh", f"{v:,.0f}", f"{run['energy_by_source_mwh'][src]:,.0f}")
+    console.print(t)
+    if run["energy_per_token_j"]:
+        console.print(f"run: {run['days']:.1f} days, {run['energy_per_token_j']:.3f} J per token")

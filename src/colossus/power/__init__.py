@@ -1,0 +1,28 @@
+"""Power of the cluster and its site: demand, supply, deficit response, swings, environment.
+
+Pure functions of specs and of a job's ``StepProfile``. ``analyse(scenario)``
+composes them; ``power_document`` is its JSON form. Named assumptions live in
+``catalog/data/power_*.toml`` and are overridden per scenario under
+``power.assumptions``.
+"""
+
+from colossus.power.analysis import REPORTED_GPUS_W, REPORTED_SITE_W, PowerAnalysis, analyse, job_profile
+from colossus.power.assumptions import PowerAssumptions, default_assumptions, scenario_assumptions
+from colossus.power.capping import CapCurve, CapFit, CapPoint, cap_curve, fit_cap_curve, predict, read_zeus_sweeps
+from colossus.power.deficit import CappedStep, Choice, Deficit, JobPower, cap_table, capped_step, job_power, respond
+from colossus.power.demand import LoadPoint, PoolLoad, SiteDemand, facility_w, load_fractions, site_demand
+from colossus.power.document import power_document
+from colossus.power.environment import Footprint, dispatch_w, footprint
+from colossus.power.profile import Phase, StepProfile, default_profile, from_estimate
+from colossus.power.supply import Supply, supply_document, supply_summary
+from colossus.power.swings import Smoothing, Waveform, event_waveform, follow, smoothing, step_waveform
+
+__all__ = [
+    "REPORTED_GPUS_W", "REPORTED_SITE_W", "CapCurve", "CapFit", "CapPoint", "CappedStep", "Choice", "Deficit",
+    "Footprint", "JobPower", "LoadPoint", "Phase", "PoolLoad", "PowerAnalysis", "PowerAssumptions", "SiteDemand",
+    "Smoothing", "StepProfile", "Supply", "Waveform", "analyse", "cap_curve", "cap_table", "capped_step",
+    "default_assumptions", "default_profile", "dispatch_w", "event_waveform", "facility_w", "fit_cap_curve",
+    "follow", "footprint", "from_estimate", "job_power", "job_profile", "load_fractions", "power_document",
+    "predict", "read_zeus_sweeps", "respond", "scenario_assumptions", "site_demand", "smoothing", "step_waveform",
+    "supply_document", "supply_summary",
+]
