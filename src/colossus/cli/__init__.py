@@ -6,7 +6,8 @@ import sys
 
 from rich.markup import escape
 
-from colossus.cli import power, show  # noqa: F401  (registers their commands)
+from colossus.cli import show  # noqa: F401  (registers its commands)
+from colossus.cli import power  # noqa: F401
 from colossus.cli import perf  # noqa: F401
 from colossus.cli import reliability  # noqa: F401
 from colossus.cli.app import EXIT_BAD_INPUT, app, err_console
