@@ -69,3 +69,11 @@ def test_public_api_exported():
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name} is in __all__ but missing"
     assert "Scenario" in colossus.__all__ and "load_scenario" in colossus.__all__
+
+
+def test_test_file_names_are_unique():
+    """pytest's default import mode needs unique test module basenames across folders."""
+    tests = Path(__file__).resolve().parent
+    names = [p.name for p in tests.rglob("test_*.py")]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert not duplicates, f"rename: {duplicates}"
