@@ -16,7 +16,8 @@ from colossus import reliability as rel
 from colossus import units
 from colossus.cli.app import app, console, print_json
 from colossus.errors import ColossusError, SpecError
-from colossus.spec import GpuSpec, JobSpec, RunSpec, Scenario, load_scenario, lookup
+from colossus.perf.jobs import JobPerf, job_perf, job_pool
+from colossus.spec import GpuSpec, JobSpec, Scenario, load_scenario, lookup
 
 
 @app.command()
@@ -45,11 +46,13 @@ def reliability(
         raise SpecError(f"--runs must be >= 0 (got {runs})")
     if scenario is not None:
         spec = load_scenario(scenario)
-        job_input, job_seed = _from_scenario(spec, job, tokens, days, tokens_per_s, mfu)
+        job_input, source = _from_scenario(spec, job, tokens, days, tokens_per_s, mfu)
+        job_seed = spec.seed
     else:
         if model is None or gpus is None:
             raise SpecError("give a scenario file, or --model and --gpus")
-        job_input, job_seed = _from_flags(model, gpus, gpu, tokens, days, tokens_per_s, mfu), 0
+        job_input, source = _from_flags(model, gpus, gpu, tokens, days, tokens_per_s, mfu)
+        job_seed = 0
     overrides: dict[str, Any] = {"rate_scale": rate_scale, "num_spares": spares}
     if interval_min is not None:
         overrides["interval_s"] = _positive(interval_min, "--interval-min") * units.MINUTE
@@ -62,6 +65,7 @@ def reliability(
     if runs:
         mc = rel.simulate_job(an, num_runs=runs, rng=np.random.default_rng(job_seed if seed is None else seed))
     doc = rel.document(an, mc, deadline_s)
+    doc["throughput"] = {"tokens_per_s": job_input.tokens_per_s, "source": source}
     if as_json:
         print_json(doc)
     else:
@@ -91,43 +95,38 @@ def _work_tokens(tokens: float | None, days: float | None, tokens_per_s: float, 
     return default
 
 
-def _throughput(model, gpu: GpuSpec, num_gpus: int, layout, tokens_per_s: float | None,
-                mfu: float | None) -> float:
-    """The job's tokens/s: given; else the perf model for a known layout; else at an MFU."""
+def _throughput(model, gpu: GpuSpec, num_gpus: int, tokens_per_s: float | None,
+                mfu: float | None, perf: Any = None) -> tuple[float, str]:
+    """The job's tokens/s and where it came from: given; else the perf model; else at an MFU.
+
+    ``perf`` is a zero-argument callable returning a ``JobPerf`` (scenario jobs), or None.
+    """
     if tokens_per_s is not None:
-        return _positive(tokens_per_s, "--tokens-per-s")
-    if layout is not None and mfu is None:
-        perf = _perf_tokens_per_s(model, gpu, num_gpus, layout)
-        if perf is not None:
-            return perf
+        return _positive(tokens_per_s, "--tokens-per-s"), "--tokens-per-s"
+    note = ""
+    if perf is not None and mfu is None:
+        try:
+            found = perf()
+        except ColossusError as exc:
+            note = f" (perf could not estimate the job: {exc})"
+        else:
+            how = "planner's best layout" if found.planned else "job's layout"
+            return found.tokens_per_s, f"perf model, {how}: {found.estimate.layout.label}"
     share = rel.default_assumptions().mfu if mfu is None else mfu
-    return rel.tokens_per_s_from_mfu(model, gpu, num_gpus=num_gpus, mfu=share)
-
-
-def _perf_tokens_per_s(model, gpu: GpuSpec, num_gpus: int, layout) -> float | None:
-    try:
-        from colossus.perf.estimate import estimate
-    except ImportError:
-        return None
-    run = RunSpec.model_validate({"id": "reliability", "model": model.model_dump(mode="json"),
-                                  "cluster": {"gpu": gpu.model_dump(mode="json"), "gpus": num_gpus},
-                                  "layout": layout.model_dump(mode="json")})
-    try:
-        est = estimate(run)
-    except ColossusError:
-        return None
-    return est.tokens_per_s_per_gpu * num_gpus
+    source = "--mfu" if mfu is not None else "MFU assumption (reliability_assumptions.toml)"
+    return rel.tokens_per_s_from_mfu(model, gpu, num_gpus=num_gpus, mfu=share), f"{source} = {share:g}{note}"
 
 
 def _from_flags(model: str, num_gpus: int, gpu: str, tokens, days, tokens_per_s, mfu) -> rel.JobInput:
     model_spec, gpu_spec = lookup("models", model), lookup("gpus", gpu)
     if num_gpus <= 0:
         raise SpecError(f"--gpus must be > 0 (got {num_gpus})")
-    rate = _throughput(model_spec, gpu_spec, num_gpus, None, tokens_per_s, mfu)
-    return rel.JobInput(
+    rate, source = _throughput(model_spec, gpu_spec, num_gpus, tokens_per_s, mfu)
+    job_input = rel.JobInput(
         model=model_spec, num_gpus=num_gpus, gpus_per_server=8, fabric=rel.default_fabric(),
         tokens_per_s=rate, train_tokens=_work_tokens(tokens, days, rate, None),
     )
+    return job_input, source
 
 
 def _pick_job(spec: Scenario, name: str | None) -> JobSpec:
@@ -141,19 +140,26 @@ def _pick_job(spec: Scenario, name: str | None) -> JobSpec:
     raise SpecError(f"no job '{name}'; the scenario has: {', '.join(j.name for j in spec.jobs)}", path=["jobs"])
 
 
-def _from_scenario(spec: Scenario, name: str | None, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, int]:
+def _from_scenario(spec: Scenario, name: str | None, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, str]:
     j = _pick_job(spec, name)
-    pool = spec.cluster.pool(j.pool) if j.pool else spec.cluster.pools[0]
-    rate = _throughput(j.model, pool.gpu, j.num_gpus, j.layout, tokens_per_s, mfu)
+    pool = job_pool(spec.cluster, j)
+    found: list[JobPerf] = []
+
+    def perf() -> JobPerf:
+        found.append(job_perf(spec.cluster, j))
+        return found[-1]
+
+    rate, source = _throughput(j.model, pool.gpu, j.num_gpus, tokens_per_s, mfu, perf)
+    layout = found[-1].estimate.layout if found else j.layout
     budget = _work_tokens(tokens, days, rate, None if days is not None else j.train_tokens)
     job_input = rel.JobInput(
         model=j.model, num_gpus=j.num_gpus, gpus_per_server=spec.cluster.gpus_per_server,
-        fabric=spec.cluster.fabric, tokens_per_s=rate, train_tokens=budget, layout=j.layout,
+        fabric=spec.cluster.fabric, tokens_per_s=rate, train_tokens=budget, layout=layout,
         storage_write_bytes_per_s=spec.storage.write_bytes_per_s,
         storage_read_bytes_per_s=spec.storage.read_bytes_per_s,
         interval_s=j.checkpoint.interval_min * units.MINUTE, asynchronous=j.checkpoint.asynchronous,
     )
-    return job_input, spec.seed
+    return job_input, source
 
 
 def _deadline_s(deadline: str | None, start: str | None) -> float | None:
@@ -187,6 +193,7 @@ def _print(an: rel.Analysis, doc: dict[str, Any], days: float | None) -> None:
     job = an.job
     console.print(f"[bold]{job.model.name}[/] on {job.num_gpus:,} GPUs ({an.footprint.num_servers:,} servers,"
                   f" {an.footprint.num_switches:,} switches); {job.tokens_per_s:,.0f} tokens/s")
+    console.print(f"throughput from: {doc['throughput']['source']}")
     span = days if days is not None else an.work_s / units.DAY
     causes = Table(title="1. Failure model (rates from Llama 3's log, scaled to this job)", title_justify="left")
     for col in ("cause", "per day", f"in {span:,.1f} days"):

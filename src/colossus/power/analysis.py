@@ -12,7 +12,7 @@ from typing import Any
 
 from colossus import units
 from colossus.errors import ColossusError, SpecError
-from colossus.perf.estimate import estimate
+from colossus.perf.jobs import job_perf, job_pool
 from colossus.power.assumptions import PowerAssumptions, scenario_assumptions
 from colossus.power.capping import CapCurve, cap_curve
 from colossus.power.deficit import CapTable, Deficit, JobPower, cap_table, capped_step, job_power, respond
@@ -21,7 +21,7 @@ from colossus.power.environment import Footprint, footprint
 from colossus.power.profile import StepProfile, default_profile, from_estimate
 from colossus.power.supply import Supply, supply_summary
 from colossus.power.swings import Smoothing, event_params, event_waveform, smoothing, step_dt_s, step_waveform
-from colossus.spec import JobSpec, RunClusterSpec, RunSpec, Scenario
+from colossus.spec import JobSpec, Scenario
 from colossus.topology import ClusterInventory, cluster_inventory
 
 #: The reports' figures (MISSION.md F5) the default scenario is compared with.
@@ -30,18 +30,16 @@ REPORTED_SITE_W = 150e6
 
 
 def job_profile(scenario: Scenario, job: JobSpec, a: PowerAssumptions) -> tuple[StepProfile, list[str]]:
-    """The job's step profile from perf when it has a layout perf can estimate, else defaults."""
-    pool = scenario.cluster.pool(job.pool) if job.pool else scenario.cluster.pools[0]
-    if job.layout is None:
-        return default_profile(job, pool.gpu, a), [
-            f"job '{job.name}' has no layout (the planner is not used here): step phases and MFU from power_load.toml defaults"]
-    run = RunSpec(id=job.name, model=job.model, layout=job.layout,
-                  cluster=RunClusterSpec(gpu=pool.gpu, gpus=job.num_gpus, gpus_per_node=pool.server.gpus_per_server,
-                                         nic_gbit_per_s=scenario.cluster.fabric.nic_gbit_per_s))
+    """The job's step profile from the perf model (its layout, or the planner's best)."""
+    pool = job_pool(scenario.cluster, job)
     try:
-        return from_estimate(job, pool.gpu, estimate(run), a), []
+        perf = job_perf(scenario.cluster, job)
     except ColossusError as exc:
         return default_profile(job, pool.gpu, a), [f"perf could not estimate job '{job.name}' ({exc}); defaults used"]
+    notes = []
+    if perf.planned:
+        notes.append(f"job '{job.name}' has no layout: the planner chose {perf.estimate.layout.label}")
+    return from_estimate(job, pool.gpu, perf.estimate, a), notes
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,16 @@ class LayoutSpec(Spec):
     precision: Precision = Precision.BF16
 
     @property
+    def label(self) -> str:
+        """A compact one-line description, e.g. ``tp=8 pp=16 dp=128 mb=1 gb=2048 v=2 rc=full sp zero=1 bf16``."""
+        parts = [f"tp={self.tp}", f"pp={self.pp}", f"dp={self.dp}"]
+        parts += [f"{k}={v}" for k, v in (("cp", self.cp), ("ep", self.ep)) if v > 1]
+        parts += [f"mb={self.micro_batch}", f"gb={self.global_batch}"]
+        parts += [f"v={self.interleave}"] if self.interleave > 1 else []
+        parts += [f"rc={self.recompute.value}"] + (["sp"] if self.sequence_parallel else [])
+        return " ".join([*parts, f"zero={self.zero}", self.precision.value])
+
+    @property
     def num_gpus(self) -> int:
         """GPUs the layout occupies: tp x pp x cp x dp (ep reuses the dp x cp GPUs)."""
         return self.tp * self.pp * self.cp * self.dp
