@@ -11,60 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
-from colossus import catalog
+from colossus.catalog.assumptions import AssumptionTables
 from colossus.errors import SpecError
 
-#: The catalog files the performance model reads, by short name.
-TABLES: tuple[str, ...] = ("compute", "network", "software", "memory")
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
-    return value
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: usable as a cache key
-class PerfAssumptions:
+class PerfAssumptions(AssumptionTables):
     """All named assumptions, as four nested read-only tables."""
+
+    NOUN: ClassVar[str] = "performance"
+    PREFIX: ClassVar[str] = "perf"
 
     compute: Mapping[str, Any] = field(default_factory=dict)
     network: Mapping[str, Any] = field(default_factory=dict)
     software: Mapping[str, Any] = field(default_factory=dict)
     memory: Mapping[str, Any] = field(default_factory=dict)
-
-    def get(self, dotted: str) -> Any:
-        """One value by dotted path, e.g. ``"network.nccl.net_busbw_eff"``."""
-        parts = dotted.split(".")
-        node: Any = getattr(self, parts[0]) if parts[0] in TABLES else None
-        for part in parts[1:]:
-            if not isinstance(node, Mapping) or part not in node:
-                raise SpecError(f"unknown performance assumption '{dotted}'")
-            node = node[part]
-        if node is None:
-            raise SpecError(f"unknown performance assumption '{dotted}' (tables: {', '.join(TABLES)})")
-        return node
-
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "PerfAssumptions":
-        """A copy with values replaced by dotted path; an unknown path is a ``SpecError``."""
-        tables = {name: _thaw(getattr(self, name)) for name in TABLES}
-        for dotted, value in overrides.items():
-            self.get(dotted)  # must exist: no silent new keys
-            parts = dotted.split(".")
-            node = tables[parts[0]]
-            for part in parts[1:-1]:
-                node = node[part]
-            node[parts[-1]] = value
-        return PerfAssumptions(**{name: _freeze(t) for name, t in tables.items()})
 
     # --- typed accessors used by the model ---------------------------------------
     def software_profile(self, architecture: str) -> Mapping[str, Any]:
@@ -100,4 +64,4 @@ class PerfAssumptions:
 @cache
 def default_assumptions() -> PerfAssumptions:
     """The shipped assumptions (read once)."""
-    return PerfAssumptions(**{name: _freeze(catalog.read_table(f"perf_{name}")) for name in TABLES})
+    return PerfAssumptions.from_catalog()

@@ -12,65 +12,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
-from colossus import catalog
+from colossus.catalog.assumptions import AssumptionTables
 from colossus.errors import SpecError
 from colossus.spec import Scenario
 
-#: The catalog files the power model reads, by short name (``power_<name>.toml``).
-TABLES: tuple[str, ...] = ("load", "capping", "events", "environment")
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
-    return value
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True, eq=False)
-class PowerAssumptions:
+class PowerAssumptions(AssumptionTables):
     """All named assumptions of the power model, as four nested read-only tables."""
+
+    NOUN: ClassVar[str] = "power"
+    PREFIX: ClassVar[str] = "power"
 
     load: Mapping[str, Any] = field(default_factory=dict)
     capping: Mapping[str, Any] = field(default_factory=dict)
     events: Mapping[str, Any] = field(default_factory=dict)
     environment: Mapping[str, Any] = field(default_factory=dict)
-
-    def get(self, dotted: str) -> Any:
-        """One value by dotted path, e.g. ``"events.swings.failure_restart_s"``."""
-        parts = dotted.split(".")
-        if parts[0] not in TABLES:
-            raise SpecError(f"unknown power assumption '{dotted}' (tables: {', '.join(TABLES)})")
-        node: Any = getattr(self, parts[0])
-        for part in parts[1:]:
-            if not isinstance(node, Mapping) or part not in node:
-                raise SpecError(f"unknown power assumption '{dotted}'")
-            node = node[part]
-        if isinstance(node, Mapping):
-            raise SpecError(f"power assumption '{dotted}' is a table, not a value")
-        return node
-
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "PowerAssumptions":
-        """A copy with values replaced by dotted path; an unknown path is a ``SpecError``."""
-        tables = {name: _thaw(getattr(self, name)) for name in TABLES}
-        for dotted, value in overrides.items():
-            old = self.get(dotted)
-            if isinstance(old, bool) != isinstance(value, bool) or isinstance(value, str) != isinstance(old, str):
-                raise SpecError(f"power assumption '{dotted}' must be like {old!r} (got {value!r})")
-            parts = dotted.split(".")
-            node = tables[parts[0]]
-            for part in parts[1:-1]:
-                node = node[part]
-            node[parts[-1]] = value
-        return PowerAssumptions(**{name: _freeze(t) for name, t in tables.items()})
 
     def f(self, dotted: str) -> float:
         """A numeric assumption as a float."""
@@ -80,7 +40,7 @@ class PowerAssumptions:
 @cache
 def default_assumptions() -> PowerAssumptions:
     """The shipped assumptions (read once)."""
-    return PowerAssumptions(**{name: _freeze(catalog.read_table(f"power_{name}")) for name in TABLES})
+    return PowerAssumptions.from_catalog()
 
 
 def scenario_assumptions(scenario: Scenario) -> PowerAssumptions:

@@ -1,0 +1,78 @@
+"""Named modelling assumptions: read-only tables from catalog TOML, overridable by dotted path.
+
+Each model (``perf``, ``power``, ...) keeps its assumptions in a few
+``<prefix>_<table>.toml`` files and subclasses ``AssumptionTables`` as a frozen
+dataclass with one field per table. Lookups and overrides go by dotted path
+(``"network.nccl.net_busbw_eff"``); an unknown path is a ``SpecError``, so an
+override can never add a key the model does not read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping, Self
+
+from colossus.catalog import read_table
+from colossus.errors import SpecError
+
+
+def freeze(value: Any) -> Any:
+    """A read-only deep copy of nested mappings."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A mutable deep copy of nested mappings."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    return value
+
+
+class AssumptionTables:
+    """Mixin for a frozen dataclass whose fields are the tables of one model's assumptions."""
+
+    #: What the model is called in messages ("performance", "power").
+    NOUN: ClassVar[str]
+    #: File prefix: table ``t`` lives in ``catalog/data/<PREFIX>_<t>.toml``.
+    PREFIX: ClassVar[str]
+
+    @classmethod
+    def table_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+    @classmethod
+    def from_catalog(cls) -> Self:
+        """The shipped assumptions."""
+        return cls(**{name: freeze(read_table(f"{cls.PREFIX}_{name}")) for name in cls.table_names()})
+
+    def get(self, dotted: str) -> Any:
+        """One value (or sub-table) by dotted path."""
+        parts = dotted.split(".")
+        names = self.table_names()
+        if parts[0] not in names:
+            raise SpecError(f"unknown {self.NOUN} assumption '{dotted}' (tables: {', '.join(names)})")
+        node: Any = getattr(self, parts[0])
+        for part in parts[1:]:
+            if not isinstance(node, Mapping) or part not in node:
+                raise SpecError(f"unknown {self.NOUN} assumption '{dotted}'")
+            node = node[part]
+        return node
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Self:
+        """A copy with leaf values replaced by dotted path, each of the same kind as before."""
+        tables = {name: thaw(getattr(self, name)) for name in self.table_names()}
+        for dotted, value in overrides.items():
+            old = self.get(dotted)
+            if isinstance(old, Mapping):
+                raise SpecError(f"{self.NOUN} assumption '{dotted}' is a table, not a value")
+            if isinstance(old, bool) != isinstance(value, bool) or isinstance(old, str) != isinstance(value, str):
+                raise SpecError(f"{self.NOUN} assumption '{dotted}' must be like {old!r} (got {value!r})")
+            parts = dotted.split(".")
+            node = tables[parts[0]]
+            for part in parts[1:-1]:
+                node = node[part]
+            node[parts[-1]] = value
+        return type(self)(**{name: freeze(t) for name, t in tables.items()})
