@@ -42,7 +42,15 @@ from colossus.spec.power import (
 )
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
+from colossus.spec.simulation import (
+    BuildoutSpec,
+    FailureSpec,
+    SchedulerSpec,
+    SimPowerSpec,
+    SimulationSpec,
+)
 from colossus.spec.storage import StorageSpec
+from colossus.spec.workload import WorkloadSpec
 
 #: The spec class of each catalog kind.
 CATALOG_SPECS: dict[str, type[CatalogItem]] = {
@@ -104,6 +112,12 @@ __all__ = [
     "RunClusterSpec",
     "RunSpec",
     "Scenario",
+    "BuildoutSpec",
+    "FailureSpec",
+    "SchedulerSpec",
+    "SimPowerSpec",
+    "SimulationSpec",
+    "WorkloadSpec",
     "ServerSpec",
     "Spec",
     "StorageSpec",

@@ -8,6 +8,7 @@ from colossus.spec.base import Spec
 from colossus.spec.cluster import ClusterSpec
 from colossus.spec.jobs import JobSpec
 from colossus.spec.power import PowerSpec
+from colossus.spec.simulation import SimulationSpec
 from colossus.spec.storage import StorageSpec
 
 
@@ -19,6 +20,7 @@ class Scenario(Spec):
     power: PowerSpec
     storage: StorageSpec
     jobs: list[JobSpec] = Field(default_factory=list)
+    simulation: SimulationSpec = Field(default_factory=SimulationSpec)
 
     @field_validator("jobs")
     @classmethod
@@ -39,3 +41,21 @@ class Scenario(Spec):
                 where = f"pool '{job.pool}'" if job.pool else "the cluster"
                 raise ValueError(f"job '{job.name}' needs {job.num_gpus} GPUs; {where} has {room}")
         return jobs
+
+    @field_validator("simulation")
+    @classmethod
+    def _simulation_pools_exist(cls, sim: SimulationSpec, info: ValidationInfo) -> SimulationSpec:
+        cluster: ClusterSpec | None = info.data.get("cluster")
+        if cluster is None:
+            return sim
+        pools = [p.name for p in cluster.pools]
+        seen: set[str] = set()
+        for b in sim.buildout:
+            if b.pool not in pools:
+                raise ValueError(f"buildout names pool '{b.pool}', which the cluster lacks (pools: {', '.join(pools)})")
+            if b.pool in seen:
+                raise ValueError(f"buildout lists pool '{b.pool}' twice")
+            seen.add(b.pool)
+        if sim.workload.pool is not None and sim.workload.pool not in pools:
+            raise ValueError(f"workload names pool '{sim.workload.pool}', which the cluster lacks")
+        return sim

@@ -1,0 +1,81 @@
+"""What a simulation returns: time series on the telemetry grid, an event log, a job table, a summary.
+
+Column names carry their unit (``_w``, ``_j``, ``_s``); counts of GPUs are
+plain integers. Everything is columnar (``name -> numpy array``) so that the
+results layer writes it to Parquet and DuckDB without conversion, and the
+report plots it directly.
+
+Time series columns (one row per telemetry sample, ``time_s`` from the
+scenario start; power columns are the *mean* over the interval ending at the
+sample, so they integrate exactly to the energy totals; GPU counts are the
+state *at* the sample):
+
+* supply: ``grid_w``, ``generators_w``, ``battery_discharge_w``,
+  ``battery_charge_w``, ``battery_soc_j``, ``supply_available_w`` (grid +
+  generators up + battery power while it holds energy)
+* use: ``demand_w`` (site power served), ``demand_unconstrained_w`` (what the
+  site would draw with no deficit response), ``shed_w`` (their difference),
+  ``gpus_w``, ``it_other_w`` (servers, fabric, storage beyond the GPUs),
+  ``facility_w`` (cooling, distribution, lighting)
+* GPUs by state: ``gpus_not_installed``, ``gpus_burn_in``, ``gpus_idle``,
+  ``gpus_busy``, ``gpus_failed``, ``gpus_repair``, ``gpus_installed``; their
+  sum over states is the cluster's GPU count
+* deficit response: ``gpu_cap_w`` (the cap in force, the GPU TDP when none),
+  ``gpus_parked``
+* jobs: ``tokens:<job name>`` per named job, ``filler_running``,
+  ``filler_queued``, ``filler_busy_gpus``
+
+Event columns: ``time_s``, ``kind`` (build, burn_in_done, submit, start,
+checkpoint, failure, restart, preempt, finish, repair_done, generator_down,
+generator_up, grid_contract, power_cap, park, unpark), ``job`` ('' when none),
+``detail`` (free text: cause, pool, ...), ``value`` (a number whose meaning
+the kind gives: GPUs, W, tokens lost).
+
+Job table columns: ``name``, ``kind`` (named | filler), ``priority``,
+``num_gpus``, ``submit_s``, ``start_s`` (first start; NaN if never),
+``finished_at_s`` (NaN if unfinished), ``work_total``, ``work_done``
+(tokens for named jobs, GPU-busy seconds for fillers), ``tokens_trained``,
+``goodput`` (useful work time / wall time since first start), ``restarts``,
+``preemptions``, ``lost_work``, ``queue_delay_s``, ``trace_delay_s`` (the
+replayed trace's own queueing delay, scaled; NaN for non-trace jobs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Event kinds, in the order the report lists them.
+EVENT_KINDS: tuple[str, ...] = (
+    "build", "burn_in_done", "submit", "start", "checkpoint", "failure", "restart", "preempt", "finish",
+    "repair_done", "generator_down", "generator_up", "grid_contract", "power_cap", "park", "unpark",
+)
+
+#: GPU states in the order the time series and the report give them.
+GPU_STATES: tuple[str, ...] = ("not_installed", "burn_in", "idle", "busy", "failed", "repair")
+
+#: Power sources, keys of ``energy_j_by_source``.
+SOURCES: tuple[str, ...] = ("grid", "generators", "battery")
+
+
+@dataclass
+class SimResult:
+    """One simulated history of a scenario."""
+
+    scenario: str
+    seed: int
+    days: float
+    timeseries: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]
+    jobs: dict[str, np.ndarray]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.timeseries["time_s"].size)
+
+    @property
+    def num_events(self) -> int:
+        return int(self.events["time_s"].size)
