@@ -1,0 +1,769 @@
+"""The event loop: the facility over time, from build-out to the last job.
+
+One heap of timed events (build, burn-in done, job submitted, start-up done,
+checkpoint, finish, failure candidates, repair, generator outage, grid
+contract, battery empty/full). All events at one instant are applied, then
+the scheduler runs (if anything freed or queued), then the power response
+(if demand or supply changed), and one telemetry row is recorded. Ties break
+on insertion order, so a run is a pure function of (scenario, seed).
+
+Stale events are skipped by version: a job's finish, start-up and checkpoint
+events carry the job's version, bumped whenever its rate or allocation
+changes (the classic lazy-deletion heap).
+
+Composition of the models:
+* rates of named jobs: ``perf`` (via ``sim.jobs.NamedRates``) for the GPUs,
+  pool and size each allocation actually has; checkpoint and restart costs
+  from ``reliability.checkpoint``;
+* power: ``sim.sitepower`` (coefficients from ``power.demand``, cap tables
+  from ``power.capping``/``power.deficit``);
+* failures: ``sim.failures`` from ``reliability.rates``;
+* supply: ``sim.supply`` (generator outages, grid contract, batteries).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+import heapq
+import math
+from pathlib import Path
+
+import numpy as np
+
+from colossus import units
+from colossus.power.assumptions import scenario_assumptions
+from colossus.power.capping import cap_curve
+from colossus.reliability.assumptions import default_assumptions as reliability_assumptions
+from colossus.sim import scheduler as policy
+from colossus.sim.assumptions import default_assumptions as sim_assumptions
+from colossus.sim.cluster import BURN_IN, BUSY, FAILED, IDLE, NOT_INSTALLED, REPAIR, ClusterState, build_layout, place
+from colossus.sim.failures import plan_failures
+from colossus.sim.jobs import DONE, QUEUED, RUNNING, Job, NamedRates
+from colossus.sim.result import SimResult
+from colossus.sim.sitepower import Group, cap_fracs, flat_table, respond, site_power
+from colossus.sim.supply import supply_model
+from colossus.sim.telemetry import Recorder
+from colossus.sim.workload import filler_jobs
+from colossus.spec import Scenario
+from colossus.topology import cluster_inventory
+
+(EV_BUILD, EV_BURNIN, EV_SUBMIT, EV_PROGRESS, EV_CKPT, EV_FINISH, EV_SFAIL, EV_SWFAIL, EV_JFAIL, EV_DETECT,
+ EV_REPAIRED, EV_GEN, EV_GRID, EV_BATTERY) = range(14)
+MODE_NONE, MODE_IDLE, MODE_TRAIN = 0, 1, 2
+
+
+class Engine:
+    """State of one simulated history. Build with a scenario and seed, then ``run()``."""
+
+    def __init__(self, scenario: Scenario, *, seed: int | None = None, days: float | None = None,
+                 base_dir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.spec = sim = scenario.simulation
+        self.seed = scenario.seed if seed is None else int(seed)
+        self.days = float(days if days is not None else sim.days)
+        self.end_s = self.days * units.DAY
+        cluster = scenario.cluster
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3)]
+        rng_fail, rng_supply, rng_work = streams
+        self.layout = build_layout(cluster)
+        self.state = ClusterState(self.layout)
+        self.num_pools = self.layout.num_pools
+        self.pa = scenario_assumptions(scenario)
+        self.ra = reliability_assumptions()
+        self.sa = sim_assumptions()
+        self.power = site_power(scenario, cluster_inventory(cluster), self.pa)
+        curve = cap_curve(self.pa)
+        gpus = [p.gpu for p in cluster.pools]
+        self.fracs = cap_fracs(gpus, int(self.sa.f("power.cap_grid_points")))
+        self.top = self.fracs.size - 1
+        self.tdp_w = np.array([g.tdp_w for g in gpus])
+        self.filler_tables = [flat_table(g, self.sa.f("fillers.gpu_draw_frac"), curve, self.fracs) for g in gpus]
+        self.burn_draw_w = self.sa.f("burn_in.gpu_draw_frac") * self.tdp_w
+        self.rates = NamedRates(scenario, self.pa, self.ra, curve, self.fracs)
+        self.supply = supply_model(scenario.power.supply, sim.power, duration_s=self.end_s, rng=rng_supply)
+        self.gens_down = self.supply.events.initially_down.copy()
+        self.failures = plan_failures(cluster, self.layout, sim.failures, num_named_jobs=len(scenario.jobs),
+                                      duration_s=self.end_s, rng=rng_fail)
+        self.fillers = filler_jobs(sim.workload, duration_s=self.end_s, max_gpus=cluster.num_gpus,
+                                   gpus_per_server=cluster.gpus_per_server, rng=rng_work, base_dir=base_dir)
+        self.heap: list[tuple[float, int, int, object]] = []
+        self.seq = 0
+        self.jobs: list[Job] = []
+        self.queue: list[tuple[tuple, int]] = []
+        self.events: dict[str, list] = {"time_s": [], "kind": [], "job": [], "detail": [], "value": []}
+        self.agg = np.zeros((3, self.num_pools))  # GPUs of running jobs by power mode and pool
+        self.filler_train = np.zeros(self.num_pools)  # training filler GPUs per pool
+        self.cap_idx = self.top
+        self.parked: frozenset[int] = frozenset()
+        self.idle_off = False
+        self.soc_j = self.supply.battery_energy_j
+        self.batt_net_w = 0.0
+        self.batt_version = 0
+        self.t_prev = 0.0
+        self.cur: dict[str, float] = {}
+        self.totals = {"deficit_s": 0.0, "lost_gpu_s": 0.0, "train_gpu_s": 0.0, "co2_kg": 0.0, "nox_kg": 0.0,
+                       "it_j": 0.0}
+        self.num_failures = 0
+        self.failures_by_cause: dict[str, int] = {}
+        self.num_repairs = 0
+        self.events_processed = 0
+        self.dirty_sched = True
+        self.filler_running = 0
+        self.filler_busy_gpus = 0
+        self._build_jobs()
+        self.recorder = Recorder([j.name for j in self.jobs if j.named])
+        self._schedule_static_events()
+
+    # ----------------------------------------------------------------- set-up
+    def push(self, t: float, kind: int, payload: object = None) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (t, self.seq, kind, payload))
+
+    def _build_jobs(self) -> None:
+        cluster = self.scenario.cluster
+        for spec in self.scenario.jobs:
+            pools = (self.layout.pool_index(spec.pool),) if spec.pool else tuple(range(self.num_pools))
+            per = cluster.pool(spec.pool).server.gpus_per_server if spec.pool else cluster.gpus_per_server
+            job = Job(len(self.jobs), spec.name, named=True, priority=spec.priority, pools=pools,
+                      want_servers=spec.num_gpus // per, submit_s=spec.start_day * units.DAY,
+                      work_total=spec.train_tokens)
+            job.spec = spec
+            q = max(1, round(job.want_servers * self.sa.f("elastic.quantum_frac")))
+            job.quantum = q
+            job.min_servers = max(q, math.ceil(job.want_servers * self.spec.scheduler.elastic_min_frac / q) * q)
+            self.jobs.append(job)
+        w = self.spec.workload
+        pools = (self.layout.pool_index(w.pool),) if w.pool else tuple(range(self.num_pools))
+        f = self.fillers
+        for k in range(len(f)):
+            job = Job(len(self.jobs), str(f.trace_id[k]), named=False, priority=w.priority, pools=pools,
+                      want_servers=int(f.num_gpus[k]) // cluster.gpus_per_server, submit_s=float(f.submit_s[k]),
+                      work_total=float(f.runtime_s[k]))
+            job.trace_delay_s = float(f.trace_delay_s[k])
+            self.jobs.append(job)
+
+    def _schedule_static_events(self) -> None:
+        built = {b.pool: b for b in self.spec.buildout}
+        lay = self.layout
+        for p, name in enumerate(lay.pool_names):
+            b = built.get(name)
+            start_s = b.start_day * units.DAY if b else 0.0
+            ramp_s = b.ramp_days * units.DAY if b else 0.0
+            burn_s = b.burn_in_days * units.DAY if b else 0.0
+            servers = np.arange(lay.pool_start[p], lay.pool_end[p])
+            racks = lay.rack_of[servers]
+            first = racks[0]
+            num_racks = int(racks[-1] - first + 1)
+            when = start_s + ramp_s * (racks - first) / max(num_racks - 1, 1)
+            times, starts = np.unique(when, return_index=True)
+            bounds = np.append(starts, servers.size)
+            for k, t in enumerate(times):
+                if t <= self.end_s:
+                    self.push(float(t), EV_BUILD, (servers[bounds[k]:bounds[k + 1]], burn_s))
+        for job in self.jobs:
+            if job.submit_s <= self.end_s:
+                self.push(job.submit_s, EV_SUBMIT, job.idx)
+        for kind, cands in ((EV_SFAIL, self.failures.servers), (EV_SWFAIL, self.failures.switches),
+                            (EV_JFAIL, self.failures.jobs)):
+            for k, t in enumerate(cands.time_s):
+                self.push(float(t), kind, k)
+        ev = self.supply.events
+        for k, t in enumerate(ev.time_s):
+            self.push(float(t), EV_GEN, k)
+        if self.supply.contract_start_s is not None and 0 < self.supply.contract_start_s <= self.end_s:
+            self.push(self.supply.contract_start_s, EV_GRID, None)
+
+    # ------------------------------------------------------------------ log
+    def log(self, t: float, kind: str, job: str = "", detail: str = "", value: float = 0.0) -> None:
+        ev = self.events
+        ev["time_s"].append(t)
+        ev["kind"].append(kind)
+        ev["job"].append(job)
+        ev["detail"].append(detail)
+        ev["value"].append(value)
+
+    # ------------------------------------------------------------ main loop
+    def run(self, progress: Callable[[float], None] | None = None) -> SimResult:
+        next_report = 0.0
+        heap = self.heap
+        while heap and heap[0][0] <= self.end_s:
+            t = heap[0][0]
+            self._account(t)
+            while heap and heap[0][0] == t:
+                _, _, kind, payload = heapq.heappop(heap)
+                self.events_processed += 1
+                self._handle(t, kind, payload)
+            if self.dirty_sched:
+                self._schedule(t)
+            self._power(t)
+            self._record(t)
+            if progress is not None and t >= next_report:
+                progress(min(1.0, t / self.end_s))
+                next_report = t + self.end_s / 200
+        self._account(self.end_s)
+        for job in self.jobs:
+            job.advance(self.end_s)
+        if progress is not None:
+            progress(1.0)
+        from colossus.sim.summary import build_result  # noqa: PLC0415 (summary imports the engine's types)
+
+        return build_result(self)
+
+    def _handle(self, t: float, kind: int, payload: object) -> None:
+        if kind == EV_BUILD:
+            servers, burn_s = payload  # type: ignore[misc]
+            self.state.move(servers, BURN_IN if burn_s > 0 else IDLE)
+            if burn_s > 0:
+                self.push(t + burn_s, EV_BURNIN, servers)
+            self.log(t, "build", detail=self.layout.pool_names[self.layout.pool_of[servers[0]]],
+                     value=float(self._gpus(servers)))
+            self.dirty_sched = True
+        elif kind == EV_BURNIN:
+            servers = payload[self.state.state[payload] == BURN_IN]  # type: ignore[index]
+            self.state.move(servers, IDLE)
+            if servers.size:
+                self.log(t, "burn_in_done", value=float(self._gpus(servers)))
+            self.dirty_sched = True
+        elif kind == EV_SUBMIT:
+            job = self.jobs[payload]  # type: ignore[index]
+            self._enqueue(job)
+            self.log(t, "submit", job.name, value=float(job.want_servers))
+            self.dirty_sched = True
+        elif kind == EV_PROGRESS:
+            idx, version = payload  # type: ignore[misc]
+            job = self.jobs[idx]
+            if job.version == version and job.status == RUNNING:
+                job.advance(t)
+                self._set_mode(job, MODE_TRAIN)
+                self._after_rate_change(job, t)
+        elif kind == EV_CKPT:
+            idx, version = payload  # type: ignore[misc]
+            job = self.jobs[idx]
+            if job.version == version and job.status == RUNNING:
+                for tc in job.advance(t):
+                    self.log(tc, "checkpoint", job.name, value=job.work_ckpt)
+                self.push(t + job.interval_s, EV_CKPT, (idx, version))
+        elif kind == EV_FINISH:
+            idx, version = payload  # type: ignore[misc]
+            job = self.jobs[idx]
+            if job.version == version and job.status == RUNNING:
+                self._finish(job, t)
+        elif kind == EV_SFAIL:
+            self._server_failure(t, int(payload))  # type: ignore[arg-type]
+        elif kind == EV_SWFAIL:
+            self._switch_failure(t, int(payload))  # type: ignore[arg-type]
+        elif kind == EV_JFAIL:
+            self._job_failure(t, int(payload))  # type: ignore[arg-type]
+        elif kind == EV_DETECT:
+            server, repair_s = payload  # type: ignore[misc]
+            self.state.move(np.array([server]), REPAIR)
+            self.push(t + repair_s, EV_REPAIRED, server)
+        elif kind == EV_REPAIRED:
+            self.state.move(np.array([payload]), IDLE)
+            self.num_repairs += 1
+            self.log(t, "repair_done", detail=f"server {payload}", value=float(self._gpus(np.array([payload]))))
+            self.dirty_sched = True
+        elif kind == EV_GEN:
+            ev = self.supply.events
+            f = int(ev.fleet[payload])  # type: ignore[index]
+            up = bool(ev.up[payload])  # type: ignore[index]
+            self.gens_down[f] += -1 if up else 1
+            self.log(t, "generator_up" if up else "generator_down", detail=self.supply.fleet_names[f],
+                     value=float(self.supply.fleet_rating_w[f]))
+        elif kind == EV_GRID:
+            self.log(t, "grid_contract", value=self.supply.grid_contract_w)
+        elif kind == EV_BATTERY:
+            pass  # only triggers the power pass below (stale versions are harmless)
+
+    def _gpus(self, servers: np.ndarray) -> int:
+        return int(self.layout.gpus_per_server[self.layout.pool_of[servers]].sum())
+
+    # --------------------------------------------------------------- jobs
+    def _enqueue(self, job: Job) -> None:
+        job.status = QUEUED
+        bisect.insort(self.queue, (policy.queue_key(job.priority, job.submit_s, job.idx), job.idx))
+
+    def _set_mode(self, job: Job, mode: int) -> None:
+        if job.mode == mode:
+            return
+        if job.mode:
+            self.agg[job.mode] -= job.pool_gpus
+            if job.mode == MODE_TRAIN and not job.named:
+                self.filler_train -= job.pool_gpus
+        if mode:
+            self.agg[mode] += job.pool_gpus
+            if mode == MODE_TRAIN and not job.named:
+                self.filler_train += job.pool_gpus
+        job.mode = mode
+
+    def _after_rate_change(self, job: Job, t: float) -> None:
+        """Bump the version and schedule the job's next finish (and checkpoint) at its new rate."""
+        job.version += 1
+        end = job.finish_time(t)
+        if math.isfinite(end) and end <= self.end_s:
+            self.push(end, EV_FINISH, (job.idx, job.version))
+        if job.named and job.mode == MODE_TRAIN and math.isfinite(job.interval_s):
+            k = math.floor((t - job.progress_from_s) / job.interval_s + 1e-9) + 1
+            nxt = job.progress_from_s + k * job.interval_s
+            if nxt <= self.end_s:
+                self.push(nxt, EV_CKPT, (job.idx, job.version))
+
+    def _release(self, job: Job) -> None:
+        if not job.named:
+            self.filler_running -= 1
+            self.filler_busy_gpus -= job.num_gpus
+        busy = job.servers[self.state.state[job.servers] == BUSY]
+        self.state.move(busy, IDLE)
+        self._set_mode(job, MODE_NONE)
+        job.servers = job.servers[:0]
+        job.parked = False
+        job.power_kept = 1.0
+        job.version += 1
+        self.dirty_sched = True
+
+    def _finish(self, job: Job, t: float) -> None:
+        job.advance(t)
+        job.work_done = job.work_ckpt = job.work_total
+        job.finish_s = t
+        self._release(job)
+        job.status = DONE
+        self.log(t, "finish", job.name, value=job.work_total)
+
+    def _interrupt(self, job: Job, t: float, *, lose: bool, kind: str, detail: str) -> None:
+        """Stop a running job: it falls back to its last checkpoint (unless ``lose`` is False) and requeues."""
+        job.advance(t)
+        lost = job.work_done - job.work_ckpt if lose else 0.0
+        if not lose:
+            job.work_ckpt = job.work_done
+        job.work_done = job.work_ckpt
+        job.lost_work += lost
+        self._release(job)
+        if kind == "preempt":
+            job.preemptions += 1
+        else:
+            job.interruptions += 1
+        job.pending_restart = True
+        self._enqueue(job)
+        self.log(t, kind, job.name, detail, value=lost)
+
+    def _server_failure(self, t: float, k: int) -> None:
+        c = self.failures.servers
+        server = int(c.target[k])
+        st = self.state.state[server]
+        mult = self.failures.burn_in_multiplier if st == BURN_IN else 1.0 if st in (IDLE, BUSY) else 0.0
+        if c.accept_u[k] >= mult / self.failures.burn_in_multiplier:
+            return
+        cause = self.failures.causes[int(c.cause[k])]
+        self.num_failures += 1
+        self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
+        owner = int(self.state.owner[server])
+        self.log(t, "failure", self.jobs[owner].name if owner >= 0 else "", cause.cause, float(server))
+        if cause.needs_spare:
+            self.state.move(np.array([server]), FAILED)
+            self.push(t + self.sa.f("repair.detect_s"), EV_DETECT, (server, float(c.repair_s[k])))
+            self.dirty_sched = True
+        if owner >= 0:
+            self._interrupt(self.jobs[owner], t, lose=not cause.planned, kind="restart", detail=cause.name)
+
+    def _switch_failure(self, t: float, k: int) -> None:
+        c = self.failures.switches
+        leaf = self.failures.leaf_servers
+        g = int(c.target[k])
+        owners = np.unique(self.state.owner[g * leaf:(g + 1) * leaf])
+        owners = owners[owners >= 0]
+        if not owners.size and not (self.state.state[g * leaf:(g + 1) * leaf] != NOT_INSTALLED).any():
+            return
+        cause = self.failures.causes[int(c.cause[k])]
+        self.num_failures += 1
+        self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
+        self.log(t, "failure", "", cause.cause, float(g))
+        for o in owners:
+            self._interrupt(self.jobs[int(o)], t, lose=not cause.planned, kind="restart", detail=cause.name)
+
+    def _job_failure(self, t: float, k: int) -> None:
+        c = self.failures.jobs
+        job = self.jobs[int(c.target[k])]
+        if job.status != RUNNING:
+            return
+        cause = self.failures.causes[int(c.cause[k])]
+        self.num_failures += 1
+        self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
+        self.log(t, "failure", job.name, cause.cause, 0.0)
+        self._interrupt(job, t, lose=not cause.planned, kind="restart", detail=cause.name)
+
+    # ----------------------------------------------------------- scheduling
+    def _reserve(self, p: int) -> int:
+        installed = (self.layout.pool_end[p] - self.layout.pool_start[p]) - self.state.counts[p, NOT_INSTALLED]
+        return math.ceil(self.spec.scheduler.hot_spare_frac * installed)
+
+    def _holders(self, pools: tuple[int, ...], t: float) -> list[policy.Holder]:
+        out = []
+        for job in self.jobs:
+            if job.status == RUNNING and job.pool_gpus is not None:
+                n = int(sum(job.pool_gpus[p] for p in pools) // self.scenario.cluster.gpus_per_server)
+                if n:
+                    out.append(policy.Holder(job.idx, job.priority, n, job.first_start_s, job.finish_time(t)))
+        return out
+
+    def _schedule(self, t: float) -> None:
+        self.dirty_sched = False
+        if not self.queue:
+            return
+        sched = self.spec.scheduler
+        free = {p: self.state.free(p) for p in range(self.num_pools)}
+        reservation: tuple[set[int], float, int] | None = None
+        headroom = self._power_headroom(t)
+        min_filler_free = 1
+        for key, idx in list(self.queue):
+            job = self.jobs[idx]
+            spare_ok = job.named
+            avail = {p: free[p].size - (0 if spare_ok else self._reserve(p)) for p in job.pools}
+            if not job.named and max(avail.values()) < max(job.want_servers, min_filler_free):
+                if reservation is None and sched.backfill:
+                    continue
+                if not sched.backfill:
+                    break
+                continue
+            if not job.named:  # power-aware admission: do not start what the supply cannot feed
+                add_w = self._filler_add_w(job)
+                if add_w > headroom:
+                    continue
+            choice = self._choose(job, free, avail)
+            if choice is None and job.named and sched.preemption:
+                choice = self._preempt_for(job, t, free)
+            if choice is None and job.named and job.pending_restart:
+                choice = self._elastic(job, free)
+            if choice is None:
+                if reservation is None:
+                    pools = set(job.pools)
+                    total_free = sum(max(avail[p], 0) for p in pools)
+                    s_time, extra = policy.shadow(job.want_servers, total_free, self._holders(job.pools, t))
+                    reservation = (pools, s_time, extra)
+                if not sched.backfill:
+                    break
+                continue
+            if reservation is not None and reservation[0] & set(job.pools):
+                n = sum(s.size for s in choice.values())
+                end = t + (job.work_total - job.work_done) / max(job.rate or 1.0, 1e-12) if not job.named else math.inf
+                if not policy.may_backfill(n, n, end, reservation[1], reservation[2]):
+                    continue
+                reservation = (reservation[0], reservation[1], reservation[2] - n)
+            self._start(job, choice, t)
+            for p, servers in choice.items():
+                free[p] = np.setdiff1d(free[p], servers, assume_unique=True)
+            if not job.named:
+                headroom -= self._filler_add_w(job)
+
+    def _choose(self, job: Job, free: dict[int, np.ndarray], avail: dict[int, int],
+                servers_wanted: int | None = None) -> dict[int, np.ndarray] | None:
+        """Servers for ``job``: one pool if any holds it, else (named jobs) spread over pools."""
+        n = servers_wanted or job.want_servers
+        order = sorted(job.pools, key=lambda p: (-avail[p], p)) if not job.named else list(job.pools)
+        for p in order:
+            if avail[p] >= n:
+                got = place(free[p], n, self.layout)
+                if got is not None:
+                    return {p: got}
+        if job.named and len(job.pools) > 1 and sum(max(avail[p], 0) for p in job.pools) >= n:
+            out, need = {}, n
+            for p in sorted(job.pools, key=lambda p: (-avail[p], p)):
+                take = min(need, max(avail[p], 0))
+                if take:
+                    out[p] = place(free[p], take, self.layout)
+                    need -= take
+                if not need:
+                    return out
+        return None
+
+    def _preempt_for(self, job: Job, t: float, free: dict[int, np.ndarray]) -> dict[int, np.ndarray] | None:
+        for pools in [(p,) for p in job.pools] + ([job.pools] if len(job.pools) > 1 else []):
+            have = sum(free[p].size for p in pools)
+            chosen = policy.victims(job.want_servers, have, self._holders(pools, t), job.priority)
+            if chosen:
+                for v in chosen:
+                    victim = self.jobs[v]
+                    self._interrupt(victim, t, lose=True, kind="preempt", detail=f"for {job.name}")
+                for p in range(self.num_pools):
+                    free[p] = self.state.free(p)
+                avail = {p: free[p].size for p in job.pools}
+                return self._choose(job, free, avail)
+        return None
+
+    def _elastic(self, job: Job, free: dict[int, np.ndarray]) -> dict[int, np.ndarray] | None:
+        """A named job short of GPUs restarts on the most it can get, down to its minimum (re-planned)."""
+        avail = {p: free[p].size for p in job.pools}
+        total = sum(avail.values()) if len(job.pools) > 1 else max(avail.values())
+        n = min(job.want_servers, total) // job.quantum * job.quantum
+        while n >= job.min_servers:
+            choice = self._choose(job, free, avail, servers_wanted=n)
+            if choice is not None and self._named_rate(job, choice) is not None:
+                return choice
+            n -= job.quantum
+        return None
+
+    def _named_rate(self, job: Job, choice: dict[int, np.ndarray]):
+        """The rate on this allocation: the slowest of its pools at its total size."""
+        gpus = sum(int(s.size) * int(self.layout.gpus_per_server[p]) for p, s in choice.items())
+        best = None
+        for p in choice:
+            r = self.rates.get(job.spec, self.layout.pool_names[p], gpus)
+            if r is None:
+                return None
+            if best is None or r.tokens_per_s < best.tokens_per_s:
+                best = r
+        return best
+
+    def _start(self, job: Job, choice: dict[int, np.ndarray], t: float) -> None:
+        servers = np.concatenate(list(choice.values()))
+        pool_gpus = np.zeros(self.num_pools)
+        for p, s in choice.items():
+            pool_gpus[p] = s.size * self.layout.gpus_per_server[p]
+        restart = job.pending_restart
+        if job.named:
+            rate = self._named_rate(job, choice)
+            if rate is None:
+                return
+            job.rate, job.table, job.ckpt_eff, job.interval_s = rate.tokens_per_s, rate.table, rate.ckpt_eff, rate.interval_s
+            job.layout = rate.layout
+            overhead = rate.restart_s if restart else self.ra.reschedule_s + self.ra.warmup_s
+        else:
+            p0 = next(iter(choice))
+            job.rate, job.table, job.ckpt_eff = 1.0, self.filler_tables[p0], 1.0
+            job.interval_s = self.sa.f("fillers.checkpoint_interval_min") * units.MINUTE
+            overhead = self.sa.f("fillers.restart_s") if restart else 0.0
+        self.queue.remove((policy.queue_key(job.priority, job.submit_s, job.idx), job.idx))
+        self.state.move(servers, BUSY, owner=job.idx)
+        job.servers, job.pool_gpus, job.num_gpus = servers, pool_gpus, int(pool_gpus.sum())
+        job.pool = int(next(iter(choice)))
+        job.status = RUNNING
+        job.t_last = t
+        job.progress_from_s = t + overhead
+        job.power_kept = 1.0
+        job.parked = False
+        if math.isnan(job.first_start_s):
+            job.first_start_s = t
+        if restart:
+            job.restarts += 1
+        job.pending_restart = False
+        if not job.named:
+            self.filler_running += 1
+            self.filler_busy_gpus += job.num_gpus
+        self._set_mode(job, MODE_IDLE)
+        job.version += 1
+        self.push(job.progress_from_s, EV_PROGRESS, (job.idx, job.version))
+        self.log(t, "restart" if restart and job.named else "start", job.name, job.layout, float(job.num_gpus))
+
+    # ---------------------------------------------------------------- power
+    def _installed_frac(self) -> float:
+        return 1.0 - self.state.counts[:, NOT_INSTALLED].sum() / self.layout.num_servers
+
+    def _supply_firm_w(self, t: float) -> float:
+        up = self.supply.fleet_count - self.gens_down
+        return self.supply.grid_w(t) + float(up @ self.supply.fleet_rating_w)
+
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """GPUs idle (powered, incl. servers idle), starting, working and draw at full power, per pool."""
+        g = self.state.gpu_counts()
+        idle_servers = g[:, IDLE].astype(float)
+        burn = g[:, BURN_IN].astype(float)
+        starting = self.agg[MODE_IDLE]
+        work = self.agg[MODE_TRAIN] + burn
+        draw = self._train_draw(self.top) + burn * self.burn_draw_w
+        return idle_servers, starting, work, draw
+
+    def _train_draw(self, c: int, parked: frozenset[int] = frozenset()) -> np.ndarray:
+        draw = np.zeros(self.num_pools)
+        fill = self.filler_train.copy()
+        for job in self.jobs[:len(self.scenario.jobs)]:
+            if job.mode == MODE_TRAIN and job.idx not in parked:
+                draw += job.pool_gpus * job.table.draw_w[c]
+        for j in parked:
+            job = self.jobs[j]
+            if not job.named:
+                fill -= job.pool_gpus
+        for p in range(self.num_pools):
+            draw[p] += fill[p] * self.filler_tables[p].draw_w[c]
+        return draw
+
+    def _power_headroom(self, t: float) -> float:
+        idle_servers, starting, work, draw = self._vectors()
+        full = self.power.site_w(self._installed_frac(), idle_servers + starting, work, draw)
+        return self._supply_firm_w(t) - full
+
+    def _filler_add_w(self, job: Job) -> float:
+        p = job.pools[0] if len(job.pools) == 1 else int(np.argmax(self.power.fixed_site_w))
+        n = job.want_servers * self.layout.gpus_per_server[p]
+        return float(n * (self.power.fixed_site_w[p] + self.power.gain_site[p] * self.filler_tables[p].draw_w[-1]
+                          - self.power.idle_site_w[p]))
+
+    def _power(self, t: float) -> None:
+        pw = self.power
+        inst = self._installed_frac()
+        idle_servers, starting, work, draw = self._vectors()
+        firm_w = self._supply_firm_w(t)
+        batt_w = self.supply.battery_power_w if self.soc_j > 1e-6 else 0.0
+        supply_w = firm_w + batt_w
+        demand_full = pw.site_w(inst, idle_servers + starting, work, draw)
+        cap, parked, idle_off = self.top, frozenset(), False
+        if demand_full > supply_w:
+            idle_off = True
+            off_w = pw.site_w(inst, starting, work, draw)
+            if off_w > supply_w:
+                groups, ids = self._groups()
+                burn = work - self.agg[MODE_TRAIN]
+                fixed = pw.site_w(inst, starting, burn, burn * self.burn_draw_w)
+                r = respond(pw, fixed_w=fixed, groups=groups, supply_w=supply_w, strategy=self.spec.power.deficit_strategy)
+                cap, parked = r.cap_index, frozenset(ids[i] for i in r.parked)
+        self._apply_response(t, cap, parked)
+        self.idle_off = idle_off
+        # the served state
+        parked_v = np.zeros(self.num_pools)
+        for j in parked:
+            parked_v += self.jobs[j].pool_gpus
+        burn = work - self.agg[MODE_TRAIN]
+        idle_v = starting + parked_v + (0.0 if idle_off else idle_servers)
+        work_v = self.agg[MODE_TRAIN] - parked_v + burn
+        draw_v = self._train_draw(cap, parked) + burn * self.burn_draw_w
+        site = pw.site_w(inst, idle_v, work_v, draw_v)
+        it = pw.it_w(inst, idle_v, work_v, draw_v)
+        gpus_w = float(idle_v @ pw.idle_gpu_w + draw_v.sum())
+        grid_avail = self.supply.grid_w(t)
+        gen_avail = firm_w - grid_avail
+        grid = min(site, grid_avail)
+        gen = min(site - grid, gen_avail)
+        dis = max(0.0, site - grid - gen)
+        charge = 0.0
+        if dis <= 0 and self.soc_j < self.supply.battery_energy_j - 1e-6:
+            charge = min(self.supply.battery_power_w, firm_w - grid - gen)
+            extra_grid = min(charge, grid_avail - grid)
+            grid += extra_grid
+            gen += charge - extra_grid
+        self.batt_net_w = charge * self.supply.battery_rte - dis
+        self._battery_event(t, dis, charge)
+        lost, train = self._loss_rates(cap, parked)
+        self.cur = {
+            "grid_w": grid, "generators_w": gen, "battery_discharge_w": dis, "battery_charge_w": charge,
+            "supply_available_w": supply_w, "demand_w": site, "demand_unconstrained_w": demand_full,
+            "shed_w": max(0.0, demand_full - site), "gpus_w": gpus_w, "it_other_w": it - gpus_w,
+            "facility_w": site - it, "deficit": float(cap != self.top or bool(parked)), "lost_gpus": lost, "train_gpus": train,
+            "parked_gpus": float(parked_v.sum()), "off_gpus": float(idle_servers.sum()) if idle_off else 0.0,
+            "co2_kg_per_s": self._co2_rate(grid, gen), "nox_kg_per_s": self._nox_rate(gen),
+        }
+
+    def _groups(self) -> tuple[list[Group], list[int]]:
+        groups, ids = [], []
+        for job in self.jobs:
+            if job.mode == MODE_TRAIN:
+                p = int(np.argmax(job.pool_gpus))
+                if job.named:
+                    rank = (1, job.priority, 0.0, job.idx)
+                else:
+                    rank = (0, job.priority, -job.t_last, job.idx)
+                groups.append(Group(p, job.num_gpus, job.table, rank))
+                ids.append(job.idx)
+        return groups, ids
+
+    def _apply_response(self, t: float, cap: int, parked: frozenset[int]) -> None:
+        if cap == self.cap_idx and parked == self.parked:
+            return
+        changed_cap = cap != self.cap_idx
+        if parked - self.parked:
+            self.log(t, "park", detail=f"{len(parked - self.parked)} jobs", value=float(len(parked)))
+        if self.parked - parked:
+            self.log(t, "unpark", detail=f"{len(self.parked - parked)} jobs", value=float(len(parked)))
+        if changed_cap:
+            self.log(t, "power_cap", detail="site-wide GPU cap", value=float(self.fracs[cap]))
+        for job in self.jobs:
+            if job.status != RUNNING:
+                continue
+            was_parked, now_parked = job.idx in self.parked, job.idx in parked
+            if not (changed_cap or was_parked != now_parked):
+                continue
+            job.advance(t)
+            job.parked = now_parked
+            job.power_kept = 0.0 if now_parked else float(job.table.kept_frac[cap])
+            self._after_rate_change(job, t)
+        self.cap_idx, self.parked = cap, parked
+
+    def _loss_rates(self, cap: int, parked: frozenset[int]) -> tuple[float, float]:
+        lost = train = 0.0
+        if cap == self.top and not parked:
+            return 0.0, float(self.agg[MODE_TRAIN].sum())
+        for job in self.jobs:
+            if job.mode == MODE_TRAIN:
+                train += job.num_gpus
+                lost += job.num_gpus * (1.0 - job.power_kept)
+        return lost, train
+
+    def _co2_rate(self, grid_w: float, gen_w: float) -> float:
+        up = (self.supply.fleet_count - self.gens_down) * self.supply.fleet_rating_w
+        share = up / up.sum() if up.sum() > 0 else up
+        return grid_w * self.supply.grid_co2_kg_per_j + gen_w * float(share @ self.supply.fleet_co2_kg_per_j)
+
+    def _nox_rate(self, gen_w: float) -> float:
+        up = (self.supply.fleet_count - self.gens_down) * self.supply.fleet_rating_w
+        share = up / up.sum() if up.sum() > 0 else up
+        return gen_w * float(share @ self.supply.fleet_nox_kg_per_j)
+
+    def _battery_event(self, t: float, dis: float, charge: float) -> None:
+        if dis > 0:
+            when = t + self.soc_j / dis
+        elif charge > 0:
+            when = t + (self.supply.battery_energy_j - self.soc_j) / (charge * self.supply.battery_rte)
+        else:
+            return
+        self.batt_version += 1
+        if when <= self.end_s:
+            self.push(when, EV_BATTERY, self.batt_version)
+
+    def _account(self, t: float) -> None:
+        """Integrate the interval since the last event time at the rates then in force."""
+        dt = t - self.t_prev
+        if dt <= 0 or not self.cur:
+            self.t_prev = max(self.t_prev, t)
+            return
+        c = self.cur
+        self.soc_j = min(self.supply.battery_energy_j, max(0.0, self.soc_j + self.batt_net_w * dt))
+        tot = self.totals
+        tot["deficit_s"] += c["deficit"] * dt
+        tot["lost_gpu_s"] += c["lost_gpus"] * dt
+        tot["train_gpu_s"] += c["train_gpus"] * dt
+        tot["co2_kg"] += c["co2_kg_per_s"] * dt
+        tot["nox_kg"] += c["nox_kg_per_s"] * dt
+        tot["it_j"] += (c["gpus_w"] + c["it_other_w"]) * dt
+        served = c["demand_w"] + c["battery_charge_w"]
+        intensity = c["co2_kg_per_s"] / served if served > 0 else 0.0
+        pw = self.power
+        for job in self.jobs[:len(self.scenario.jobs)]:
+            if job.mode == MODE_IDLE or (job.mode == MODE_TRAIN and job.parked):
+                p_w = float(job.pool_gpus @ pw.idle_site_w)
+            elif job.mode == MODE_TRAIN:
+                p_w = float(job.pool_gpus @ (pw.fixed_site_w + pw.gain_site * job.table.draw_w[self.cap_idx]))
+            else:
+                continue
+            job.energy_j += p_w * dt
+            job.co2_kg += p_w * dt * intensity
+        self.t_prev = t
+
+    # ------------------------------------------------------------ telemetry
+    def _record(self, t: float) -> None:
+        c = self.cur
+        g = self.state.gpu_counts().sum(axis=0)
+        fillers_running, fillers_busy = self.filler_running, self.filler_busy_gpus
+        queued = len(self.queue) - sum(1 for _, i in self.queue if self.jobs[i].named)
+        cap_w = float(self.fracs[self.cap_idx] * self.tdp_w.max())
+        states = (float(g[NOT_INSTALLED]), float(g[BURN_IN]), float(g[IDLE]), float(g[BUSY]), float(g[FAILED]),
+                  float(g[REPAIR]), float(g.sum() - g[NOT_INSTALLED]), cap_w, c["parked_gpus"], c["off_gpus"],
+                  float(fillers_running), float(queued), float(fillers_busy))
+        named = tuple(j.work_ckpt for j in self.jobs[:len(self.scenario.jobs)])
+        power = (c["grid_w"], c["generators_w"], c["battery_discharge_w"], c["battery_charge_w"],
+                 c["supply_available_w"], c["demand_w"], c["demand_unconstrained_w"], c["shed_w"], c["gpus_w"],
+                 c["it_other_w"], c["facility_w"])
+        self.recorder.add(t, power, states + named, (self.soc_j,))
+
+
+def simulate(scenario: Scenario, *, seed: int | None = None, days: float | None = None,
+             progress: Callable[[float], None] | None = None, base_dir: Path | None = None) -> SimResult:
+    """Simulate ``scenario`` for ``days`` (default: its ``simulation.days``) with ``seed`` (default: its own)."""
+    return Engine(scenario, seed=seed, days=days, base_dir=base_dir).run(progress)

@@ -1,0 +1,173 @@
+"""Jobs as the simulation sees them: work to do, a rate, checkpoints, and what they cost.
+
+A job's *work* is tokens for a named job (its rate comes from the performance
+model for the GPUs and pool it actually got) and busy seconds for a filler
+job (rate 1). Progress is exact between events: the rate is constant between
+two events, so ``work_done`` advances linearly; the work at the last
+checkpoint is known in closed form because checkpoints fall every
+``interval`` of wall time after the job (re)starts making progress.
+A job's effective rate is ``rate * power_kept * ckpt_eff``: the throughput
+kept under the power response and the share of time not stalled on
+checkpoint writes (``reliability.checkpoint.effective_stall_s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+from colossus import units
+from colossus.errors import InfeasibleError
+from colossus.perf.jobs import job_perf
+from colossus.power.profile import from_estimate
+from colossus.power.assumptions import PowerAssumptions
+from colossus.power.capping import CapCurve
+from colossus.reliability import checkpoint as ck
+from colossus.reliability.assumptions import Assumptions as RelAssumptions
+from colossus.sim.sitepower import CapTable, profile_table
+from colossus.spec import JobSpec, Scenario
+
+QUEUED, RUNNING, DONE = 0, 1, 2
+
+
+class Job:
+    """Mutable state of one job in the simulation (plain attributes, for speed)."""
+
+    __slots__ = (
+        "idx", "name", "named", "priority", "pools", "want_servers", "min_servers", "quantum", "submit_s",
+        "work_total", "work_done", "work_ckpt", "t_last", "progress_from_s", "interval_s", "status",
+        "servers", "pool", "rate", "ckpt_eff", "restart_s", "power_kept", "parked", "table", "version",
+        "first_start_s", "finish_s", "restarts", "preemptions", "interruptions", "lost_work", "num_ckpts",
+        "trace_delay_s", "energy_j", "co2_kg", "layout", "pending_restart", "useful_s", "mode", "pool_gpus",
+        "num_gpus", "spec",
+    )
+
+    def __init__(self, idx: int, name: str, *, named: bool, priority: int, pools: tuple[int, ...],
+                 want_servers: int, submit_s: float, work_total: float) -> None:
+        self.idx, self.name, self.named, self.priority, self.pools = idx, name, named, priority, pools
+        self.want_servers, self.min_servers, self.quantum = want_servers, want_servers, 1
+        self.submit_s, self.work_total = submit_s, work_total
+        self.work_done = self.work_ckpt = 0.0
+        self.t_last = self.progress_from_s = submit_s
+        self.interval_s = math.inf
+        self.status = QUEUED
+        self.servers = np.zeros(0, dtype=np.int64)
+        self.pool = -1
+        self.rate = 0.0
+        self.ckpt_eff = 1.0
+        self.restart_s = 0.0
+        self.power_kept = 1.0
+        self.parked = False
+        self.table: CapTable | None = None
+        self.version = 0
+        self.first_start_s = math.nan
+        self.finish_s = math.nan
+        self.restarts = self.preemptions = self.interruptions = self.num_ckpts = 0
+        self.lost_work = 0.0
+        self.trace_delay_s = math.nan
+        self.energy_j = self.co2_kg = 0.0
+        self.layout = ""
+        self.pending_restart = False
+        self.useful_s = 0.0
+        self.mode = 0  # power mode: 0 none, 1 idle (starting up or parked), 2 training
+        self.pool_gpus: np.ndarray | None = None  # GPUs held in each pool
+        self.num_gpus = 0
+        self.spec: JobSpec | None = None
+
+    @property
+    def effective_rate(self) -> float:
+        return self.rate * self.power_kept * self.ckpt_eff
+
+    def training(self, now: float) -> bool:
+        """Running, past its start-up, not parked: its GPUs draw training power."""
+        return self.status == RUNNING and not self.parked and now >= self.progress_from_s
+
+    def work_at(self, t: float) -> float:
+        """Work done by ``t`` (>= t_last) at the current rate, without advancing."""
+        if self.status != RUNNING:
+            return self.work_done
+        start = max(self.t_last, self.progress_from_s)
+        return self.work_done + self.effective_rate * max(0.0, t - start)
+
+    def advance(self, t: float) -> list[float]:
+        """Advance progress to ``t``; return the checkpoint times passed (for the event log)."""
+        if self.status != RUNNING or t <= self.t_last:
+            self.t_last = max(self.t_last, t)
+            return []
+        start = max(self.t_last, self.progress_from_s)
+        times: list[float] = []
+        if t > start:
+            r = self.effective_rate
+            if r > 0 and math.isfinite(self.interval_s):
+                k0 = math.floor((start - self.progress_from_s) / self.interval_s + 1e-9)
+                k1 = math.floor((t - self.progress_from_s) / self.interval_s + 1e-9)
+                if k1 > k0:
+                    times = [self.progress_from_s + k * self.interval_s for k in range(k0 + 1, k1 + 1)]
+                    self.work_ckpt = min(self.work_total, self.work_done + r * (times[-1] - start))
+                    self.num_ckpts += k1 - k0
+            self.work_done = min(self.work_total, self.work_done + r * (t - start))
+            if r > 0:
+                self.useful_s += (t - start) * self.power_kept
+        self.t_last = t
+        return times
+
+    def finish_time(self, now: float) -> float:
+        r = self.effective_rate
+        if self.status != RUNNING or r <= 0:
+            return math.inf
+        return max(now, self.progress_from_s) + (self.work_total - self.work_done) / r
+
+
+@dataclass(frozen=True)
+class NamedRate:
+    """A named job's rate and costs on one allocation (pool and GPU count)."""
+
+    tokens_per_s: float
+    layout: str
+    table: CapTable
+    ckpt_eff: float
+    restart_s: float
+    interval_s: float
+
+
+class NamedRates:
+    """Performance of named jobs per (job, pool, GPUs), from perf, power and reliability; cached.
+
+    A job spanning several pools runs at the pace of its slowest pool (the
+    caller passes that pool), and a job restarted on fewer GPUs is planned
+    again for the GPUs it has.
+    """
+
+    def __init__(self, scenario: Scenario, pa: PowerAssumptions, ra: RelAssumptions, curve: CapCurve,
+                 fracs: np.ndarray) -> None:
+        self.scenario, self.pa, self.ra, self.curve, self.fracs = scenario, pa, ra, curve, fracs
+        self._cache: dict[tuple[str, str, int], NamedRate | None] = {}
+
+    def get(self, job: JobSpec, pool: str, num_gpus: int) -> NamedRate | None:
+        key = (job.name, pool, num_gpus)
+        if key not in self._cache:
+            self._cache[key] = self._compute(job, pool, num_gpus)
+        return self._cache[key]
+
+    def _compute(self, job: JobSpec, pool: str, num_gpus: int) -> NamedRate | None:
+        cluster = self.scenario.cluster
+        layout = job.layout if job.layout is not None and job.layout.num_gpus == num_gpus else None
+        variant = job.model_copy(update={"num_gpus": num_gpus, "pool": pool, "layout": layout})
+        try:
+            perf = job_perf(cluster, variant)
+        except InfeasibleError:
+            return None
+        profile = from_estimate(variant, cluster.pool(pool).gpu, perf.estimate, self.pa)
+        table = profile_table(profile, self.curve, self.fracs)
+        per = cluster.pool(pool).server.gpus_per_server
+        store = self.scenario.storage
+        ckpt = ck.plan_checkpoint(
+            ck.checkpoint_size_bytes(job.model, self.ra), writers=ck.num_writers(num_gpus, layout, self.ra),
+            gpus_per_server=per, storage_write_bytes_per_s=store.write_bytes_per_s,
+            storage_read_bytes_per_s=store.read_bytes_per_s, asynchronous=job.checkpoint.asynchronous, a=self.ra)
+        interval = job.checkpoint.interval_min * units.MINUTE
+        stall = ck.effective_stall_s(ckpt, interval)
+        return NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, interval / (interval + stall),
+                         ck.restart_s(ckpt, self.ra), interval)
