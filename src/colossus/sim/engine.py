@@ -111,8 +111,12 @@ class Engine:
         self.dirty_sched = True
         self.filler_running = 0
         self.filler_busy_gpus = 0
+        self.running: dict[int, Job] = {}  # insertion-ordered, so iteration is deterministic
         self._build_jobs()
         self.recorder = Recorder([j.name for j in self.jobs if j.named])
+        self.in_queue = np.zeros(len(self.jobs), dtype=bool)
+        self.is_filler = np.array([not j.named for j in self.jobs], dtype=bool)
+        self.want_arr = np.array([j.want_servers for j in self.jobs], dtype=np.int64)
         self._schedule_static_events()
 
     # ----------------------------------------------------------------- set-up
@@ -241,8 +245,7 @@ class Engine:
             idx, version = payload  # type: ignore[misc]
             job = self.jobs[idx]
             if job.version == version and job.status == RUNNING:
-                for tc in job.advance(t):
-                    self.log(tc, "checkpoint", job.name, value=job.work_ckpt)
+                job.advance(t)
                 self.push(t + job.interval_s, EV_CKPT, (idx, version))
         elif kind == EV_FINISH:
             idx, version = payload  # type: ignore[misc]
@@ -282,6 +285,7 @@ class Engine:
     # --------------------------------------------------------------- jobs
     def _enqueue(self, job: Job) -> None:
         job.status = QUEUED
+        self.in_queue[job.idx] = True
         bisect.insort(self.queue, (policy.queue_key(job.priority, job.submit_s, job.idx), job.idx))
 
     def _set_mode(self, job: Job, mode: int) -> None:
@@ -310,6 +314,7 @@ class Engine:
                 self.push(nxt, EV_CKPT, (job.idx, job.version))
 
     def _release(self, job: Job) -> None:
+        self.running.pop(job.idx, None)
         if not job.named:
             self.filler_running -= 1
             self.filler_busy_gpus -= job.num_gpus
@@ -345,7 +350,7 @@ class Engine:
             job.interruptions += 1
         job.pending_restart = True
         self._enqueue(job)
-        self.log(t, kind, job.name, detail, value=lost)
+        self.log(t, "preempt" if kind == "preempt" else "interrupt", job.name, detail, value=lost)
 
     def _server_failure(self, t: float, k: int) -> None:
         c = self.failures.servers
@@ -399,8 +404,8 @@ class Engine:
 
     def _holders(self, pools: tuple[int, ...], t: float) -> list[policy.Holder]:
         out = []
-        for job in self.jobs:
-            if job.status == RUNNING and job.pool_gpus is not None:
+        for job in self.running.values():
+            if job.pool_gpus is not None:
                 n = int(sum(job.pool_gpus[p] for p in pools) // self.scenario.cluster.gpus_per_server)
                 if n:
                     out.append(policy.Holder(job.idx, job.priority, n, job.first_start_s, job.finish_time(t)))
@@ -412,23 +417,35 @@ class Engine:
             return
         sched = self.spec.scheduler
         free = {p: self.state.free(p) for p in range(self.num_pools)}
+        reserve = {p: self._reserve(p) for p in range(self.num_pools)}
         reservation: tuple[set[int], float, int] | None = None
-        headroom = self._power_headroom(t)
-        min_filler_free = 1
+        headroom, idle_on = self._power_headroom(t)
+        per_server_add = self._filler_server_add_w(idle_on)
+        waiting = self.in_queue & self.is_filler
+        min_need = int(self.want_arr[waiting].min()) if waiting.any() else 0
         for key, idx in list(self.queue):
             job = self.jobs[idx]
-            spare_ok = job.named
-            avail = {p: free[p].size - (0 if spare_ok else self._reserve(p)) for p in job.pools}
-            if not job.named and max(avail.values()) < max(job.want_servers, min_filler_free):
-                if reservation is None and sched.backfill:
+            if not job.named:
+                avail = {p: free[p].size - reserve[p] for p in job.pools}
+                # the most servers any filler could get now (servers and power both bound it)
+                cap = min(max(avail.values()), headroom / per_server_add if per_server_add > 0 else math.inf)
+                if cap < min_need:
+                    break  # no queued filler can start any more in this pass
+                if job.want_servers * per_server_add > headroom:
+                    continue  # power-aware admission: do not start what the supply cannot feed
+                if job.want_servers > max(avail.values()):
+                    if reservation is None:
+                        reservation = self._reservation(job, avail, t)
+                        if not sched.backfill:
+                            break
                     continue
-                if not sched.backfill:
-                    break
-                continue
-            if not job.named:  # power-aware admission: do not start what the supply cannot feed
-                add_w = self._filler_add_w(job)
-                if add_w > headroom:
-                    continue
+                if reservation is not None and reservation[0] & set(job.pools):
+                    end = t + (job.work_total - job.work_done)
+                    if not policy.may_backfill(job.want_servers, job.want_servers, end, reservation[1],
+                                               reservation[2]):
+                        continue
+            else:
+                avail = {p: free[p].size for p in job.pools}
             choice = self._choose(job, free, avail)
             if choice is None and job.named and sched.preemption:
                 choice = self._preempt_for(job, t, free)
@@ -436,10 +453,7 @@ class Engine:
                 choice = self._elastic(job, free)
             if choice is None:
                 if reservation is None:
-                    pools = set(job.pools)
-                    total_free = sum(max(avail[p], 0) for p in pools)
-                    s_time, extra = policy.shadow(job.want_servers, total_free, self._holders(job.pools, t))
-                    reservation = (pools, s_time, extra)
+                    reservation = self._reservation(job, avail, t)
                 if not sched.backfill:
                     break
                 continue
@@ -448,12 +462,19 @@ class Engine:
                 end = t + (job.work_total - job.work_done) / max(job.rate or 1.0, 1e-12) if not job.named else math.inf
                 if not policy.may_backfill(n, n, end, reservation[1], reservation[2]):
                     continue
-                reservation = (reservation[0], reservation[1], reservation[2] - n)
+                if end > reservation[1]:  # runs past the shadow time: uses up extra servers
+                    reservation = (reservation[0], reservation[1], reservation[2] - n)
             self._start(job, choice, t)
             for p, servers in choice.items():
                 free[p] = np.setdiff1d(free[p], servers, assume_unique=True)
             if not job.named:
-                headroom -= self._filler_add_w(job)
+                headroom -= job.want_servers * per_server_add
+
+    def _reservation(self, job: Job, avail: dict[int, int], t: float) -> tuple[set[int], float, int]:
+        """EASY reservation of the first blocked job: its pools, shadow time and extra servers."""
+        total_free = sum(max(avail[p], 0) for p in job.pools)
+        s_time, extra = policy.shadow(job.want_servers, total_free, self._holders(job.pools, t))
+        return set(job.pools), s_time, extra
 
     def _choose(self, job: Job, free: dict[int, np.ndarray], avail: dict[int, int],
                 servers_wanted: int | None = None) -> dict[int, np.ndarray] | None:
@@ -533,6 +554,7 @@ class Engine:
             job.interval_s = self.sa.f("fillers.checkpoint_interval_min") * units.MINUTE
             overhead = self.sa.f("fillers.restart_s") if restart else 0.0
         self.queue.remove((policy.queue_key(job.priority, job.submit_s, job.idx), job.idx))
+        self.in_queue[job.idx] = False
         self.state.move(servers, BUSY, owner=job.idx)
         job.servers, job.pool_gpus, job.num_gpus = servers, pool_gpus, int(pool_gpus.sum())
         job.pool = int(next(iter(choice)))
@@ -546,6 +568,7 @@ class Engine:
         if restart:
             job.restarts += 1
         job.pending_restart = False
+        self.running[job.idx] = job
         if not job.named:
             self.filler_running += 1
             self.filler_busy_gpus += job.num_gpus
@@ -586,23 +609,32 @@ class Engine:
             draw[p] += fill[p] * self.filler_tables[p].draw_w[c]
         return draw
 
-    def _power_headroom(self, t: float) -> float:
+    def _power_headroom(self, t: float) -> tuple[float, bool]:
+        """Firm supply left over, and whether idle servers stay powered (they are switched off when short)."""
         idle_servers, starting, work, draw = self._vectors()
-        full = self.power.site_w(self._installed_frac(), idle_servers + starting, work, draw)
-        return self._supply_firm_w(t) - full
+        inst, firm = self._installed_frac(), self._supply_firm_w(t)
+        full = self.power.site_w(inst, idle_servers + starting, work, draw)
+        if full <= firm:
+            return firm - full, True
+        return firm - self.power.site_w(inst, starting, work, draw), False
 
-    def _filler_add_w(self, job: Job) -> float:
-        p = job.pools[0] if len(job.pools) == 1 else int(np.argmax(self.power.fixed_site_w))
-        n = job.want_servers * self.layout.gpus_per_server[p]
-        return float(n * (self.power.fixed_site_w[p] + self.power.gain_site[p] * self.filler_tables[p].draw_w[-1]
-                          - self.power.idle_site_w[p]))
+    def _filler_server_add_w(self, idle_on: bool) -> float:
+        """Site power one more server of filler work adds (from idle, or off, to training), the most over pools."""
+        pw = self.power
+        per = [self.layout.gpus_per_server[p] * (pw.fixed_site_w[p] + pw.gain_site[p] * self.filler_tables[p].draw_w[-1]
+                                                 - (pw.idle_site_w[p] if idle_on else 0.0))
+               for p in range(self.num_pools)]
+        return float(max(per))
 
     def _power(self, t: float) -> None:
         pw = self.power
         inst = self._installed_frac()
         idle_servers, starting, work, draw = self._vectors()
         firm_w = self._supply_firm_w(t)
-        batt_w = self.supply.battery_power_w if self.soc_j > 1e-6 else 0.0
+        # a charge worth less than a millisecond at full power counts as empty (and the same for
+        # full): otherwise float round-off schedules "empty" events at the same instant forever
+        self._snap = self.supply.battery_power_w * 1e-3
+        batt_w = self.supply.battery_power_w if self.soc_j > self._snap else 0.0
         supply_w = firm_w + batt_w
         demand_full = pw.site_w(inst, idle_servers + starting, work, draw)
         cap, parked, idle_off = self.top, frozenset(), False
@@ -632,9 +664,15 @@ class Engine:
         gen_avail = firm_w - grid_avail
         grid = min(site, grid_avail)
         gen = min(site - grid, gen_avail)
-        dis = max(0.0, site - grid - gen)
+        dis = min(max(0.0, site - grid - gen), batt_w)
+        if grid + gen + dis < site:
+            # even with every job parked the site does not fit: the operator powers down what is
+            # left (burn-in racks, jobs starting up) and that share is shed, in proportion
+            served = grid + gen + dis
+            scale = served / site if site > 0 else 0.0
+            site, it, gpus_w = served, it * scale, gpus_w * scale
         charge = 0.0
-        if dis <= 0 and self.soc_j < self.supply.battery_energy_j - 1e-6:
+        if dis <= 0 and self.soc_j < self.supply.battery_energy_j - self._snap:
             charge = min(self.supply.battery_power_w, firm_w - grid - gen)
             extra_grid = min(charge, grid_avail - grid)
             grid += extra_grid
@@ -653,7 +691,7 @@ class Engine:
 
     def _groups(self) -> tuple[list[Group], list[int]]:
         groups, ids = [], []
-        for job in self.jobs:
+        for job in self.running.values():
             if job.mode == MODE_TRAIN:
                 p = int(np.argmax(job.pool_gpus))
                 if job.named:
@@ -674,9 +712,7 @@ class Engine:
             self.log(t, "unpark", detail=f"{len(self.parked - parked)} jobs", value=float(len(parked)))
         if changed_cap:
             self.log(t, "power_cap", detail="site-wide GPU cap", value=float(self.fracs[cap]))
-        for job in self.jobs:
-            if job.status != RUNNING:
-                continue
+        for job in list(self.running.values()):
             was_parked, now_parked = job.idx in self.parked, job.idx in parked
             if not (changed_cap or was_parked != now_parked):
                 continue
@@ -690,7 +726,7 @@ class Engine:
         lost = train = 0.0
         if cap == self.top and not parked:
             return 0.0, float(self.agg[MODE_TRAIN].sum())
-        for job in self.jobs:
+        for job in self.running.values():
             if job.mode == MODE_TRAIN:
                 train += job.num_gpus
                 lost += job.num_gpus * (1.0 - job.power_kept)
@@ -748,10 +784,15 @@ class Engine:
 
     # ------------------------------------------------------------ telemetry
     def _record(self, t: float) -> None:
+        for job in self.jobs[:len(self.scenario.jobs)]:
+            for tc, tokens in job.ckpt_times:
+                self.log(tc, "checkpoint", job.name, value=min(tokens, job.work_total))
+            job.ckpt_times.clear()
         c = self.cur
         g = self.state.gpu_counts().sum(axis=0)
         fillers_running, fillers_busy = self.filler_running, self.filler_busy_gpus
-        queued = len(self.queue) - sum(1 for _, i in self.queue if self.jobs[i].named)
+        queued = len(self.queue) - sum(1 for j in self.jobs[:len(self.scenario.jobs)] if j.status == QUEUED
+                                       and not math.isnan(j.submit_s) and j.submit_s <= t)
         cap_w = float(self.fracs[self.cap_idx] * self.tdp_w.max())
         states = (float(g[NOT_INSTALLED]), float(g[BURN_IN]), float(g[IDLE]), float(g[BUSY]), float(g[FAILED]),
                   float(g[REPAIR]), float(g.sum() - g[NOT_INSTALLED]), cap_w, c["parked_gpus"], c["off_gpus"],

@@ -41,7 +41,7 @@ class Job:
         "servers", "pool", "rate", "ckpt_eff", "restart_s", "power_kept", "parked", "table", "version",
         "first_start_s", "finish_s", "restarts", "preemptions", "interruptions", "lost_work", "num_ckpts",
         "trace_delay_s", "energy_j", "co2_kg", "layout", "pending_restart", "useful_s", "mode", "pool_gpus",
-        "num_gpus", "spec",
+        "num_gpus", "spec", "ckpt_times",
     )
 
     def __init__(self, idx: int, name: str, *, named: bool, priority: int, pools: tuple[int, ...],
@@ -75,6 +75,7 @@ class Job:
         self.pool_gpus: np.ndarray | None = None  # GPUs held in each pool
         self.num_gpus = 0
         self.spec: JobSpec | None = None
+        self.ckpt_times: list[tuple[float, float]] = []  # (time, tokens) of checkpoints not yet logged
 
     @property
     def effective_rate(self) -> float:
@@ -107,6 +108,8 @@ class Job:
                     times = [self.progress_from_s + k * self.interval_s for k in range(k0 + 1, k1 + 1)]
                     self.work_ckpt = min(self.work_total, self.work_done + r * (times[-1] - start))
                     self.num_ckpts += k1 - k0
+                    if self.named:
+                        self.ckpt_times.extend((tc, self.work_done + r * (tc - start)) for tc in times)
             self.work_done = min(self.work_total, self.work_done + r * (t - start))
             if r > 0:
                 self.useful_s += (t - start) * self.power_kept

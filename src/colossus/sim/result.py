@@ -26,7 +26,7 @@ state *at* the sample):
   ``filler_queued``, ``filler_busy_gpus``
 
 Event columns: ``time_s``, ``kind`` (build, burn_in_done, submit, start,
-checkpoint, failure, restart, preempt, finish, repair_done, generator_down,
+checkpoint, failure, interrupt (value: work lost), restart, preempt (value: work lost), finish, repair_done, generator_down,
 generator_up, grid_contract, power_cap, park, unpark), ``job`` ('' when none),
 ``detail`` (free text: cause, pool, ...), ``value`` (a number whose meaning
 the kind gives: GPUs, W, tokens lost).
@@ -49,7 +49,7 @@ import numpy as np
 
 #: Event kinds, in the order the report lists them.
 EVENT_KINDS: tuple[str, ...] = (
-    "build", "burn_in_done", "submit", "start", "checkpoint", "failure", "restart", "preempt", "finish",
+    "build", "burn_in_done", "submit", "start", "checkpoint", "failure", "interrupt", "restart", "preempt", "finish",
     "repair_done", "generator_down", "generator_up", "grid_contract", "power_cap", "park", "unpark",
 )
 

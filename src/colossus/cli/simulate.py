@@ -1,0 +1,110 @@
+"""``colossus simulate``: the facility over time, with a progress bar, a summary, results and a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+import typer
+
+from colossus import units
+from colossus.cli.app import app, console, print_json
+from colossus.errors import SpecError
+from colossus.report import write_report
+from colossus.results import write_result
+from colossus.sim import SimResult, simulate
+from colossus.spec import load_scenario
+
+
+@app.command("simulate")
+def simulate_cmd(
+    scenario_file: Annotated[Path, typer.Argument(help="scenario YAML, e.g. scenarios/colossus-memphis.yaml")],
+    days: Annotated[float | None, typer.Option("--days", help="simulated days (default: the scenario's)")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed (default: the scenario's)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="results folder (default: runs/<scenario name>)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
+) -> None:
+    """Play the scenario out: build-out, jobs, failures and repairs, power over time; write results and a report."""
+    if days is not None and not days > 0:
+        raise SpecError(f"--days must be > 0 (got {days:g})")
+    scenario = load_scenario(scenario_file)
+    out_dir = out or Path("runs") / scenario.name
+    result = _run(scenario, seed=seed, days=days, base_dir=scenario_file.parent, quiet=as_json)
+    report_path = out_dir / "report.html"
+    result.summary["report_path"] = str(report_path)
+    write_result(result, out_dir)
+    write_report(result, report_path)
+    if as_json:
+        print_json(result.summary)
+        return
+    _print_summary(result)
+    console.print(f"\nReport: [bold]{report_path}[/]  (results: {out_dir}/)")
+
+
+def _run(scenario, *, seed: int | None, days: float | None, base_dir: Path, quiet: bool) -> SimResult:
+    total_days = days if days is not None else scenario.simulation.days
+    if quiet:
+        return simulate(scenario, seed=seed, days=days, base_dir=base_dir)
+    columns = (TextColumn("[bold]simulating[/] {task.description}"), BarColumn(),
+               TextColumn("day {task.fields[day]:>6.1f} of {task.fields[of]:g}"), TimeElapsedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(scenario.name, total=1.0, day=0.0, of=total_days)
+
+        def update(frac: float) -> None:
+            bar.update(task, completed=frac, day=frac * total_days)
+
+        return simulate(scenario, seed=seed, days=days, progress=update, base_dir=base_dir)
+
+
+def _fmt_day(seconds: float | None) -> str:
+    return "-" if seconds is None else f"day {seconds / units.DAY:.1f}"
+
+
+def _print_summary(result: SimResult) -> None:
+    s: dict[str, Any] = result.summary
+    console.print(f"[bold]{s['scenario']}[/]: {s['days']:g} days, seed {s['seed']}, "
+                  f"{s['events_processed']:,} events")
+    jobs = Table(title="Named jobs", title_justify="left")
+    for col in ("job", "GPUs", "layout", "finished", "progress", "goodput", "tokens", "restarts", "energy MWh",
+                "CO2 t"):
+        jobs.add_column(col, justify="left" if col in ("job", "layout") else "right")
+    for j in s["jobs"]:
+        jobs.add_row(j["name"], f"{j['num_gpus']:,}", j["layout"] or "-", _fmt_day(j["finished_at_s"]),
+                     f"{j['progress_frac']:.1%}", "-" if j["goodput"] is None else f"{j['goodput']:.1%}",
+                     f"{j['tokens_trained']:.3g}", str(j["restarts"]), f"{j['energy_j'] / units.MWH:,.0f}",
+                     f"{j['co2_kg'] / 1000:,.0f}")
+    console.print(jobs)
+    power = Table(title="Power by source", title_justify="left")
+    for col in ("source", "energy MWh", "mean MW", "peak MW"):
+        power.add_column(col, justify="left" if col == "source" else "right")
+    p = s["power"]
+    for src, e in s["energy_j_by_source"].items():
+        power.add_row(src, f"{e / units.MWH:,.0f}", f"{p['mean_w_by_source'][src] / units.MW:.1f}",
+                      f"{p['peak_w_by_source'][src] / units.MW:.1f}")
+    power.add_row("site demand", f"{s['energy_j']['used'] / units.MWH:,.0f}", f"{p['mean_demand_w'] / units.MW:.1f}",
+                  f"{p['peak_demand_w'] / units.MW:.1f}")
+    console.print(power)
+    g, f, em = s["gpus"], s["fillers"], s["emissions"]
+    console.print(f"GPUs: {g['installed_end']:,} of {g['total']:,} installed at the end; "
+                  f"mean installed {g['installed_mean']:,.0f}, mean usable {g['usable_mean']:,.0f}")
+    console.print(f"Power deficit: {s['deficit_hours']:,.1f} h; throughput lost to it "
+                  f"{s['throughput_lost_to_deficit_frac']:.1%} of training GPU-time")
+    console.print(f"Emissions: {em['co2_kg'] / 1000:,.0f} t CO2, {em['nox_kg'] / 1000:,.1f} t NOx, "
+                  f"{em['water_l'] / 1e6:,.1f} ML water")
+    fail = s["failures"]
+    causes = ", ".join(f"{k} {v}" for k, v in fail["by_cause"].items())
+    console.print(f"Failures: {fail['count']:,} ({causes}); {fail['repairs']:,} repairs done")
+    if f["submitted"]:
+        rep, tr = f["queue_delay"]["replay"], f["queue_delay"]["trace"]
+        console.print(f"Filler jobs ({f['source']}): {f['submitted']:,} submitted, {f['started']:,} started, "
+                      f"{f['finished']:,} finished, {f['gpu_hours']:,.0f} GPU-hours")
+        if rep["count"]:
+            console.print(f"  queueing delay p50/p90: {_h(rep['p50_s'])}/{_h(rep['p90_s'])} here vs "
+                          f"{_h(tr['p50_s'])}/{_h(tr['p90_s'])} in the trace")
+
+
+def _h(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / units.HOUR:.2f} h"
