@@ -98,6 +98,8 @@ class Engine:
         self.parked: frozenset[int] = frozenset()
         self.idle_off = False
         self.soc_j = self.supply.battery_energy_j
+        self.batt_ready = True  # an emptied battery waits until recharged to the re-arm level
+        self.rearm_j = self.sa.f("battery.rearm_frac") * self.supply.battery_energy_j
         self.batt_net_w = 0.0
         self.batt_version = 0
         self.t_prev = 0.0
@@ -208,6 +210,8 @@ class Engine:
         self._account(self.end_s)
         for job in self.jobs:
             job.advance(self.end_s)
+        if self.recorder.time_s and self.recorder.time_s[-1] < self.end_s:
+            self._record(self.end_s)  # a last knot, so that interpolated columns end at the end
         if progress is not None:
             progress(1.0)
         from colossus.sim.summary import build_result  # noqa: PLC0415 (summary imports the engine's types)
@@ -634,10 +638,15 @@ class Engine:
         # a charge worth less than a millisecond at full power counts as empty (and the same for
         # full): otherwise float round-off schedules "empty" events at the same instant forever
         self._snap = self.supply.battery_power_w * 1e-3
-        batt_w = self.supply.battery_power_w if self.soc_j > self._snap else 0.0
+        if self.soc_j <= self._snap:
+            self.batt_ready = False
+        elif self.soc_j >= self.rearm_j - self._snap:
+            self.batt_ready = True
+        batt_w = self.supply.battery_power_w if self.batt_ready else 0.0
         supply_w = firm_w + batt_w
         demand_full = pw.site_w(inst, idle_servers + starting, work, draw)
         cap, parked, idle_off = self.top, frozenset(), False
+        off_w = demand_full
         if demand_full > supply_w:
             idle_off = True
             off_w = pw.site_w(inst, starting, work, draw)
@@ -683,7 +692,7 @@ class Engine:
         self.cur = {
             "grid_w": grid, "generators_w": gen, "battery_discharge_w": dis, "battery_charge_w": charge,
             "supply_available_w": supply_w, "demand_w": site, "demand_unconstrained_w": demand_full,
-            "shed_w": max(0.0, demand_full - site), "gpus_w": gpus_w, "it_other_w": it - gpus_w,
+            "shed_w": max(0.0, off_w - site), "gpus_w": gpus_w, "it_other_w": it - gpus_w,
             "facility_w": site - it, "deficit": float(cap != self.top or bool(parked)), "lost_gpus": lost, "train_gpus": train,
             "parked_gpus": float(parked_v.sum()), "off_gpus": float(idle_servers.sum()) if idle_off else 0.0,
             "co2_kg_per_s": self._co2_rate(grid, gen), "nox_kg_per_s": self._nox_rate(gen),
@@ -746,7 +755,8 @@ class Engine:
         if dis > 0:
             when = t + self.soc_j / dis
         elif charge > 0:
-            when = t + (self.supply.battery_energy_j - self.soc_j) / (charge * self.supply.battery_rte)
+            target = self.supply.battery_energy_j if self.batt_ready else self.rearm_j
+            when = t + max(0.0, target - self.soc_j) / (charge * self.supply.battery_rte)
         else:
             return
         self.batt_version += 1

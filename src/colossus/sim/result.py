@@ -14,14 +14,16 @@ state *at* the sample):
   ``battery_charge_w``, ``battery_soc_j``, ``supply_available_w`` (grid +
   generators up + battery power while it holds energy)
 * use: ``demand_w`` (site power served), ``demand_unconstrained_w`` (what the
-  site would draw with no deficit response), ``shed_w`` (their difference),
+  site would draw with no deficit response), ``shed_w`` (power the response
+  took from work: caps and parked jobs; idle servers switched off to save
+  power are not counted, ``gpus_powered_off`` says how many),
   ``gpus_w``, ``it_other_w`` (servers, fabric, storage beyond the GPUs),
   ``facility_w`` (cooling, distribution, lighting)
 * GPUs by state: ``gpus_not_installed``, ``gpus_burn_in``, ``gpus_idle``,
   ``gpus_busy``, ``gpus_failed``, ``gpus_repair``, ``gpus_installed``; their
   sum over states is the cluster's GPU count
 * deficit response: ``gpu_cap_w`` (the cap in force, the GPU TDP when none),
-  ``gpus_parked``
+  ``gpus_parked``, ``gpus_powered_off`` (idle GPUs switched off for lack of power)
 * jobs: ``tokens:<job name>`` per named job, ``filler_running``,
   ``filler_queued``, ``filler_busy_gpus``
 
