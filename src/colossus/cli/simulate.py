@@ -68,15 +68,17 @@ def _print_summary(result: SimResult) -> None:
     console.print(f"[bold]{s['scenario']}[/]: {s['days']:g} days, seed {s['seed']}, "
                   f"{s['events_processed']:,} events")
     jobs = Table(title="Named jobs", title_justify="left")
-    for col in ("job", "GPUs", "layout", "finished", "progress", "goodput", "tokens", "restarts", "energy MWh",
-                "CO2 t"):
-        jobs.add_column(col, justify="left" if col in ("job", "layout") else "right")
+    for col in ("job", "GPUs", "started", "finished", "done", "goodput", "tokens", "restarts", "MWh", "t CO2"):
+        jobs.add_column(col, justify="left" if col == "job" else "right", no_wrap=True)
     for j in s["jobs"]:
-        jobs.add_row(j["name"], f"{j['num_gpus']:,}", j["layout"] or "-", _fmt_day(j["finished_at_s"]),
-                     f"{j['progress_frac']:.1%}", "-" if j["goodput"] is None else f"{j['goodput']:.1%}",
+        jobs.add_row(j["name"], f"{j['num_gpus']:,}", _fmt_day(j["start_s"]), _fmt_day(j["finished_at_s"]),
+                     f"{j['progress_frac']:.0%}", "-" if j["goodput"] is None else f"{j['goodput']:.0%}",
                      f"{j['tokens_trained']:.3g}", str(j["restarts"]), f"{j['energy_j'] / units.MWH:,.0f}",
                      f"{j['co2_kg'] / 1000:,.0f}")
     console.print(jobs)
+    for j in s["jobs"]:
+        if j["layout"]:
+            console.print(f"  {j['name']}: {j['layout']}, {j['tokens_per_s'] / 1e6:.2f}M tokens/s", soft_wrap=True)
     power = Table(title="Power by source", title_justify="left")
     for col in ("source", "energy MWh", "mean MW", "peak MW"):
         power.add_column(col, justify="left" if col == "source" else "right")
