@@ -31,7 +31,10 @@ def simulate_cmd(
         raise SpecError(f"--days must be > 0 (got {days:g})")
     scenario = load_scenario(scenario_file)
     out_dir = out or Path("runs") / scenario.name
-    result = _run(scenario, seed=seed, days=days, base_dir=scenario_file.parent, quiet=as_json)
+    try:
+        result = _run(scenario, seed=seed, days=days, base_dir=scenario_file.parent, quiet=as_json)
+    except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it
+        raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
     report_path = out_dir / "report.html"
     result.summary["report_path"] = str(report_path)
     write_result(result, out_dir)

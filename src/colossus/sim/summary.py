@@ -152,4 +152,15 @@ def build_result(eng: "Engine") -> SimResult:
         "events_processed": eng.events_processed,
         "report_path": None,
     }
-    return SimResult(eng.scenario.name, eng.seed, eng.days, ts, events, jobs, summary)
+    return SimResult(eng.scenario.name, eng.seed, eng.days, ts, events, jobs, _finite(summary))
+
+
+def _finite(doc: Any) -> Any:
+    """The summary with NaN and infinities as None, so that it is strict JSON."""
+    if isinstance(doc, dict):
+        return {k: _finite(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_finite(v) for v in doc]
+    if isinstance(doc, float) and not math.isfinite(doc):
+        return None
+    return doc
