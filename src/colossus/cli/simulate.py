@@ -43,7 +43,7 @@ def simulate_cmd(
         print_json(result.summary)
         return
     _print_summary(result)
-    console.print(f"\nReport: [bold]{report_path}[/]  (results: {out_dir}/)")
+    console.print(f"\nReport: [bold]{report_path}[/]  (results: {out_dir}/)", soft_wrap=True)
 
 
 def _run(scenario, *, seed: int | None, days: float | None, base_dir: Path, quiet: bool) -> SimResult:

@@ -46,7 +46,7 @@ from colossus.sim.supply import supply_model
 from colossus.sim.telemetry import Recorder
 from colossus.sim.workload import filler_jobs
 from colossus.spec import Scenario
-from colossus.topology import cluster_inventory
+from colossus.topology import cluster_inventory, comm_levels
 
 (EV_BUILD, EV_BURNIN, EV_SUBMIT, EV_PROGRESS, EV_CKPT, EV_FINISH, EV_SFAIL, EV_SWFAIL, EV_JFAIL, EV_DETECT,
  EV_REPAIRED, EV_GEN, EV_GRID, EV_BATTERY) = range(14)
@@ -67,6 +67,10 @@ class Engine:
         streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3)]
         rng_fail, rng_supply, rng_work = streams
         self.layout = build_layout(cluster)
+        levels = comm_levels(cluster.fabric, num_gpus=cluster.num_gpus, gpus_per_server=cluster.gpus_per_server)
+        self.leaf_gpus = levels[0].span_gpus
+        self.pod_servers = max(1, (levels[1].span_gpus if len(levels) > 1 else cluster.num_gpus)
+                               // cluster.gpus_per_server)
         self.state = ClusterState(self.layout)
         self.num_pools = self.layout.num_pools
         self.pa = scenario_assumptions(scenario)
@@ -83,10 +87,14 @@ class Engine:
         self.rates = NamedRates(scenario, self.pa, self.ra, curve, self.fracs)
         self.supply = supply_model(scenario.power.supply, sim.power, duration_s=self.end_s, rng=rng_supply)
         self.gens_down = self.supply.events.initially_down.copy()
+        self._gen_share: tuple[float, float] | None = None
         self.failures = plan_failures(cluster, self.layout, sim.failures, num_named_jobs=len(scenario.jobs),
                                       duration_s=self.end_s, rng=rng_fail)
-        self.fillers = filler_jobs(sim.workload, duration_s=self.end_s, max_gpus=cluster.num_gpus,
-                                   gpus_per_server=cluster.gpus_per_server, rng=rng_work, base_dir=base_dir)
+        wpool = cluster.pool(sim.workload.pool) if sim.workload.pool else None
+        self.fillers = filler_jobs(sim.workload, duration_s=self.end_s,
+                                   max_gpus=wpool.num_gpus if wpool else max(p.num_gpus for p in cluster.pools),
+                                   gpus_per_server=wpool.server.gpus_per_server if wpool else cluster.gpus_per_server,
+                                   rng=rng_work, base_dir=base_dir)
         self.heap: list[tuple[float, int, int, object]] = []
         self.seq = 0
         self.jobs: list[Job] = []
@@ -196,13 +204,16 @@ class Engine:
         while heap and heap[0][0] <= self.end_s:
             t = heap[0][0]
             self._account(t)
+            changed = False
             while heap and heap[0][0] == t:
                 _, _, kind, payload = heapq.heappop(heap)
                 self.events_processed += 1
-                self._handle(t, kind, payload)
+                changed |= self._handle(t, kind, payload) is not False
             if self.dirty_sched:
                 self._schedule(t)
-            self._power(t)
+                changed = True
+            if changed:  # a quiet instant (a rejected failure candidate, a stale event) changes no power
+                self._power(t)
             self._record(t)
             if progress is not None and t >= next_report:
                 progress(min(1.0, t / self.end_s))
@@ -218,7 +229,8 @@ class Engine:
 
         return build_result(self)
 
-    def _handle(self, t: float, kind: int, payload: object) -> None:
+    def _handle(self, t: float, kind: int, payload: object) -> bool:
+        """Apply one event; False when it changed nothing that power or telemetry depends on."""
         if kind == EV_BUILD:
             servers, burn_s = payload  # type: ignore[misc]
             self.state.move(servers, BURN_IN if burn_s > 0 else IDLE)
@@ -241,27 +253,30 @@ class Engine:
         elif kind == EV_PROGRESS:
             idx, version = payload  # type: ignore[misc]
             job = self.jobs[idx]
-            if job.version == version and job.status == RUNNING:
-                job.advance(t)
-                self._set_mode(job, MODE_TRAIN)
-                self._after_rate_change(job, t)
+            if job.version != version or job.status != RUNNING:
+                return False
+            job.advance(t)
+            self._set_mode(job, MODE_TRAIN)
+            self._after_rate_change(job, t)
         elif kind == EV_CKPT:
             idx, version = payload  # type: ignore[misc]
             job = self.jobs[idx]
             if job.version == version and job.status == RUNNING:
                 job.advance(t)
                 self.push(t + job.interval_s, EV_CKPT, (idx, version))
+            return False  # progress only: power and allocation are unchanged
         elif kind == EV_FINISH:
             idx, version = payload  # type: ignore[misc]
             job = self.jobs[idx]
-            if job.version == version and job.status == RUNNING:
-                self._finish(job, t)
+            if job.version != version or job.status != RUNNING:
+                return False
+            self._finish(job, t)
         elif kind == EV_SFAIL:
-            self._server_failure(t, int(payload))  # type: ignore[arg-type]
+            return self._server_failure(t, int(payload))  # type: ignore[arg-type]
         elif kind == EV_SWFAIL:
-            self._switch_failure(t, int(payload))  # type: ignore[arg-type]
+            return self._switch_failure(t, int(payload))  # type: ignore[arg-type]
         elif kind == EV_JFAIL:
-            self._job_failure(t, int(payload))  # type: ignore[arg-type]
+            return self._job_failure(t, int(payload))  # type: ignore[arg-type]
         elif kind == EV_DETECT:
             server, repair_s = payload  # type: ignore[misc]
             self.state.move(np.array([server]), REPAIR)
@@ -276,6 +291,7 @@ class Engine:
             f = int(ev.fleet[payload])  # type: ignore[index]
             up = bool(ev.up[payload])  # type: ignore[index]
             self.gens_down[f] += -1 if up else 1
+            self._gen_share = None
             self.log(t, "generator_up" if up else "generator_down", detail=self.supply.fleet_names[f],
                      value=float(self.supply.fleet_rating_w[f]))
         elif kind == EV_GRID:
@@ -356,13 +372,13 @@ class Engine:
         self._enqueue(job)
         self.log(t, "preempt" if kind == "preempt" else "interrupt", job.name, detail, value=lost)
 
-    def _server_failure(self, t: float, k: int) -> None:
+    def _server_failure(self, t: float, k: int) -> bool:
         c = self.failures.servers
         server = int(c.target[k])
         st = self.state.state[server]
         mult = self.failures.burn_in_multiplier if st == BURN_IN else 1.0 if st in (IDLE, BUSY) else 0.0
         if c.accept_u[k] >= mult / self.failures.burn_in_multiplier:
-            return
+            return False
         cause = self.failures.causes[int(c.cause[k])]
         self.num_failures += 1
         self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
@@ -375,14 +391,14 @@ class Engine:
         if owner >= 0:
             self._interrupt(self.jobs[owner], t, lose=not cause.planned, kind="restart", detail=cause.name)
 
-    def _switch_failure(self, t: float, k: int) -> None:
+    def _switch_failure(self, t: float, k: int) -> bool:
         c = self.failures.switches
         leaf = self.failures.leaf_servers
         g = int(c.target[k])
         owners = np.unique(self.state.owner[g * leaf:(g + 1) * leaf])
         owners = owners[owners >= 0]
         if not owners.size and not (self.state.state[g * leaf:(g + 1) * leaf] != NOT_INSTALLED).any():
-            return
+            return False
         cause = self.failures.causes[int(c.cause[k])]
         self.num_failures += 1
         self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
@@ -390,11 +406,11 @@ class Engine:
         for o in owners:
             self._interrupt(self.jobs[int(o)], t, lose=not cause.planned, kind="restart", detail=cause.name)
 
-    def _job_failure(self, t: float, k: int) -> None:
+    def _job_failure(self, t: float, k: int) -> bool:
         c = self.failures.jobs
         job = self.jobs[int(c.target[k])]
         if job.status != RUNNING:
-            return
+            return False
         cause = self.failures.causes[int(c.cause[k])]
         self.num_failures += 1
         self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
@@ -528,11 +544,21 @@ class Engine:
         return None
 
     def _named_rate(self, job: Job, choice: dict[int, np.ndarray]):
-        """The rate on this allocation: the slowest of its pools at its total size."""
-        gpus = sum(int(s.size) * int(self.layout.gpus_per_server[p]) for p, s in choice.items())
+        """The rate on this allocation: the slowest of its pools at its total size, for the pods it spans.
+
+        A placement over more pods than a compact one needs is slower where the
+        fabric is oversubscribed above the pod (``perf.placement``).
+        """
+        lay = self.layout
+        gpus = sum(int(s.size) * int(lay.gpus_per_server[p]) for p, s in choice.items())
+        pods = sum(int(np.unique(lay.pod_of[s]).size) for s in choice.values())
+        compact = sum(-(-int(s.size) // self.pod_servers) for s in choice.values())
+        per_pod = None
+        if pods > compact:  # round down to whole leaves so that few distinct spreads are evaluated
+            per_pod = max(self.leaf_gpus, gpus // pods // self.leaf_gpus * self.leaf_gpus)
         best = None
         for p in choice:
-            r = self.rates.get(job.spec, self.layout.pool_names[p], gpus)
+            r = self.rates.get(job.spec, lay.pool_names[p], gpus, per_pod)
             if r is None:
                 return None
             if best is None or r.tokens_per_s < best.tokens_per_s:
@@ -741,15 +767,19 @@ class Engine:
                 lost += job.num_gpus * (1.0 - job.power_kept)
         return lost, train
 
+    def _gen_factors(self) -> tuple[float, float]:
+        """CO2 and NOx per J of generator output: fleets share the load in proportion to the units up."""
+        if self._gen_share is None:
+            up = (self.supply.fleet_count - self.gens_down) * self.supply.fleet_rating_w
+            share = up / up.sum() if up.sum() > 0 else up
+            self._gen_share = (float(share @ self.supply.fleet_co2_kg_per_j), float(share @ self.supply.fleet_nox_kg_per_j))
+        return self._gen_share
+
     def _co2_rate(self, grid_w: float, gen_w: float) -> float:
-        up = (self.supply.fleet_count - self.gens_down) * self.supply.fleet_rating_w
-        share = up / up.sum() if up.sum() > 0 else up
-        return grid_w * self.supply.grid_co2_kg_per_j + gen_w * float(share @ self.supply.fleet_co2_kg_per_j)
+        return grid_w * self.supply.grid_co2_kg_per_j + gen_w * self._gen_factors()[0]
 
     def _nox_rate(self, gen_w: float) -> float:
-        up = (self.supply.fleet_count - self.gens_down) * self.supply.fleet_rating_w
-        share = up / up.sum() if up.sum() > 0 else up
-        return gen_w * float(share @ self.supply.fleet_nox_kg_per_j)
+        return gen_w * self._gen_factors()[1]
 
     def _battery_event(self, t: float, dis: float, charge: float) -> None:
         if dis > 0:

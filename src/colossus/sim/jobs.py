@@ -13,14 +13,16 @@ checkpoint writes (``reliability.checkpoint.effective_stall_s``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
 
 import numpy as np
 
 from colossus import units
 from colossus.errors import InfeasibleError
+from colossus.perf.estimate import Estimate
 from colossus.perf.jobs import job_perf
+from colossus.perf.placement import spread_step_time_s
 from colossus.power.profile import from_estimate
 from colossus.power.assumptions import PowerAssumptions
 from colossus.power.capping import CapCurve
@@ -147,12 +149,25 @@ class NamedRates:
                  fracs: np.ndarray) -> None:
         self.scenario, self.pa, self.ra, self.curve, self.fracs = scenario, pa, ra, curve, fracs
         self._cache: dict[tuple[str, str, int], NamedRate | None] = {}
+        self._spread: dict[tuple[str, str, int, int], NamedRate] = {}
+        self._estimates: dict[tuple[str, str, int], Estimate] = {}
 
-    def get(self, job: JobSpec, pool: str, num_gpus: int) -> NamedRate | None:
+    def get(self, job: JobSpec, pool: str, num_gpus: int, gpus_per_pod: int | None = None) -> NamedRate | None:
+        """The rate on ``num_gpus`` of ``pool``; ``gpus_per_pod`` when the placement is spread out."""
         key = (job.name, pool, num_gpus)
         if key not in self._cache:
             self._cache[key] = self._compute(job, pool, num_gpus)
-        return self._cache[key]
+        base = self._cache[key]
+        if base is None or gpus_per_pod is None:
+            return base
+        skey = (job.name, pool, num_gpus, gpus_per_pod)
+        if skey not in self._spread:
+            p = self.scenario.cluster.pool(pool)
+            est = self._estimates[key]
+            slow_s = spread_step_time_s(est, job.model, p.gpu, fabric=self.scenario.cluster.fabric,
+                                        gpus_per_server=p.server.gpus_per_server, gpus_per_pod=gpus_per_pod)
+            self._spread[skey] = replace(base, tokens_per_s=base.tokens_per_s * est.step_time_s / slow_s)
+        return self._spread[skey]
 
     def _compute(self, job: JobSpec, pool: str, num_gpus: int) -> NamedRate | None:
         cluster = self.scenario.cluster
@@ -172,5 +187,7 @@ class NamedRates:
             storage_read_bytes_per_s=store.read_bytes_per_s, asynchronous=job.checkpoint.asynchronous, a=self.ra)
         interval = job.checkpoint.interval_min * units.MINUTE
         stall = ck.effective_stall_s(ckpt, interval)
-        return NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, interval / (interval + stall),
+        rate = NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, interval / (interval + stall),
                          ck.restart_s(ckpt, self.ra), interval)
+        self._estimates[(job.name, pool, num_gpus)] = perf.estimate
+        return rate
