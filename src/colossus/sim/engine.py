@@ -732,7 +732,7 @@ class Engine:
                 if job.named:
                     rank = (1, job.priority, 0.0, job.idx)
                 else:
-                    rank = (0, job.priority, -job.t_last, job.idx)
+                    rank = (0, job.priority, -job.progress_from_s, job.idx)  # latest (re)start parks first
                 groups.append(Group(p, job.num_gpus, job.table, rank))
                 ids.append(job.idx)
         return groups, ids
