@@ -1,0 +1,136 @@
+"""``colossus sweep``: many runs of a scenario, on this machine or a Ray cluster, into one DuckDB table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Column, Table
+import typer
+
+from colossus.cli.app import app, console, err_console, print_json
+from colossus.errors import SpecError
+from colossus.sweep import RunStore, SweepOutcome, make_backend, plan_sweep, run_sweep
+
+#: Exit code of a sweep stopped with Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+#: Points listed in the human summary; the rest are in the store.
+MAX_POINTS_SHOWN = 40
+
+
+class RunKind(StrEnum):
+    ESTIMATE = "estimate"
+    SIMULATE = "simulate"
+
+
+class BackendName(StrEnum):
+    LOCAL = "local"
+    RAY = "ray"
+
+
+VARY_HELP = (
+    "PATH=VALUES, repeatable. PATH: a dotted scenario path, may start below the root and use list item"
+    " names (supply.generators.count, jobs.grok2.gpus; 'gpus' = num_gpus). VALUES: start:stop:step"
+    " (stop included when on the grid) or a comma list (10000,20000 or h100-sxm5-80gb,h200-sxm-141gb)."
+)
+SEEDS_HELP = "runs per point; run i uses the scenario's seed + i"
+KIND_HELP = "estimate (the perf model) or simulate (the facility over time)"
+DAYS_HELP = "simulated days (simulate only; default: the scenario's simulation.days)"
+ADDRESS_HELP = "Ray cluster address ('auto': the one running here); without it, a local Ray"
+WORKERS_HELP = "worker processes (local) or CPUs of a new local Ray; default: all cores"
+OUT_HELP = "folder of sweep.duckdb and the plot (default: runs/sweep-<scenario name>)"
+
+
+@app.command("sweep")
+def sweep_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
+    vary: Annotated[list[str], typer.Option("--vary", help=VARY_HELP, metavar="PATH=VALUES")],
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help=SEEDS_HELP)] = 1,
+    kind: Annotated[RunKind, typer.Option("--kind", help=KIND_HELP)] = RunKind.ESTIMATE,
+    days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP)] = None,
+    backend: Annotated[BackendName, typer.Option("--backend", help="local process pool or Ray")] = BackendName.LOCAL,
+    address: Annotated[str | None, typer.Option("--address", help=ADDRESS_HELP)] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
+) -> None:
+    """Run the cartesian product of the varied fields times the seeds; store every run; plot the main output.
+
+    Every point is validated before anything runs. Runs already in the store
+    (same scenario content, seed, kind and days) are skipped, so an
+    interrupted sweep resumes where it stopped.
+    """
+    if address is not None and backend is not BackendName.RAY:
+        raise SpecError("--address: a cluster address needs --backend ray")
+    plan = plan_sweep(scenario, vary, seeds=seeds, kind=kind.value, days=days)
+    folder = out if out is not None else Path("runs") / f"sweep-{plan.scenario}"
+    runner = make_backend(backend.value, workers=workers, address=address)
+    with RunStore(folder / "sweep.duckdb") as store:
+        try:
+            outcome = _run_with_progress(plan, store, runner, plot_path=folder / f"sweep-{plan.kind}.html")
+        except KeyboardInterrupt:
+            err_console.print(
+                f"[bold yellow]interrupted:[/] {store.count()} runs are stored in {store.path};"
+                " run the same command again to resume"
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    if as_json:
+        print_json(_document(outcome))
+    else:
+        _print_outcome(outcome)
+
+
+def _run_with_progress(plan: Any, store: RunStore, runner: Any, *, plot_path: Path) -> SweepOutcome:
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(f"{plan.kind} sweep on {runner.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run_sweep(plan, store, runner, progress=progress, plot_path=plot_path)
+
+
+def _document(outcome: SweepOutcome) -> dict[str, Any]:
+    plan = outcome.plan
+    return {
+        "scenario": plan.scenario, "kind": plan.kind, "backend": outcome.backend,
+        "store": str(outcome.store_path), "table": "runs",
+        "plot": None if outcome.plot_path is None else str(outcome.plot_path),
+        "varied": {target.column: list(v.values) for v, target in plan.varied},
+        "seeds": plan.seeds, "runs": plan.num_runs, "ran": outcome.ran, "skipped": outcome.skipped,
+        "errors": outcome.num_errors, "wall_s": outcome.wall_s, "runs_per_s": outcome.runs_per_s,
+        "main_output": outcome.main, "points": outcome.points(),
+    }
+
+
+def _print_outcome(outcome: SweepOutcome) -> None:
+    plan = outcome.plan
+    rate = f", {outcome.runs_per_s:.2f} runs/s" if outcome.runs_per_s else ""
+    console.print(
+        f"[bold]{escape(plan.scenario)}[/]: {plan.kind} sweep, {len(plan.points)} points x {plan.seeds} seed(s)"
+        f" = {plan.num_runs} runs: ran {outcome.ran} on {outcome.backend} in {outcome.wall_s:.1f} s{rate};"
+        f" {outcome.skipped} already stored; {outcome.num_errors} infeasible"
+    )
+    headers = [*plan.columns, f"{outcome.main} mean", "std", "n", "note"]
+    table = Table(*(Column(escape(h), overflow="fold") for h in headers))
+    points = outcome.points()
+    for point in points[:MAX_POINTS_SHOWN]:
+        mean, std = point["mean"], point["std"]
+        note = escape(f"{point['errors']} infeasible: {point['error']}") if point["errors"] else ""
+        table.add_row(*(escape(str(point["inputs"][c])) for c in plan.columns),
+                      "-" if mean is None else f"{mean:.4g}", "-" if std is None else f"{std:.3g}",
+                      str(point["n"]), note)
+    console.print(table)
+    if len(points) > MAX_POINTS_SHOWN:
+        console.print(f"... {len(points) - MAX_POINTS_SHOWN} more points: query the store")
+    console.print(f"store: {escape(str(outcome.store_path))} (table runs)")
+    if outcome.plot_path is not None:
+        console.print(f"plot: {escape(str(outcome.plot_path))}")
+
+
+__all__ = ["sweep_cmd"]

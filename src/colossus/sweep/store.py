@@ -1,0 +1,174 @@
+"""The sweep store: one DuckDB file, one table ``runs``, one row per run.
+
+Why one wide table: a planner asks questions across runs ("mean finish day
+by generator count", "which points were infeasible") and a single table of
+inputs and outputs answers them with one ``SELECT``. Its columns:
+
+* the key ``(content_hash, seed, kind, days)``: the sha256 of the validated
+  scenario, the seed, ``estimate`` or ``simulate``, the simulated days
+  (0 for estimates). A run is stored once; a sweep started again skips the
+  keys already here (resume), whatever sweep stored them;
+* ``scenario`` (name), ``error`` (why a run is infeasible, else NULL),
+  ``wall_s`` (run time: the one column that is not a function of the key);
+* one column per varied path (``power.supply.generators[0].count``) and one
+  per output (``grok2.tokens_per_s``), added the first time a row has them.
+  A column's type widens when needed (BIGINT -> DOUBLE -> VARCHAR).
+
+Rows are written one by one as runs finish, each in its own transaction, so
+an interrupted sweep keeps every run that finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from colossus.errors import ColossusError
+from colossus.sweep.run import KEY_COLUMNS
+
+TABLE = "runs"
+
+_FIXED = (
+    ("content_hash", "VARCHAR NOT NULL"),
+    ("seed", "BIGINT NOT NULL"),
+    ("kind", "VARCHAR NOT NULL"),
+    ("days", "DOUBLE NOT NULL"),
+    ("scenario", "VARCHAR NOT NULL"),
+    ("error", "VARCHAR"),
+    ("wall_s", "DOUBLE"),
+)
+_FIXED_NAMES = frozenset(n for n, _ in _FIXED)
+#: Column types from narrowest to widest; a column only ever widens.
+_WIDTH = {"BOOLEAN": 0, "BIGINT": 1, "DOUBLE": 2, "VARCHAR": 3}
+
+Key = tuple[str, int, str, float]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_type(value: Any) -> str | None:
+    """The DuckDB type a Python scalar needs; None for None (any type holds NULL)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "BIGINT"
+    if isinstance(value, float):
+        return "DOUBLE"
+    return "VARCHAR"
+
+
+def _wider(a: str, b: str) -> str:
+    return a if _WIDTH.get(a, 3) >= _WIDTH.get(b, 3) else b
+
+
+class RunStore:
+    """A DuckDB file holding the ``runs`` table; open it with ``with RunStore(path) as store``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.Error as exc:
+            raise ColossusError(f"{self.path}: cannot open the sweep store ({exc})") from None
+        fixed = ", ".join(f"{_quote(n)} {t}" for n, t in _FIXED)
+        key = ", ".join(_quote(n) for n in KEY_COLUMNS)
+        self._con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({fixed}, PRIMARY KEY ({key}))")
+        self._types = self._read_types()
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _read_types(self) -> dict[str, str]:
+        rows = self._con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_name = ? ORDER BY ordinal_position", [TABLE],
+        ).fetchall()
+        return {name: kind for name, kind in rows}
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._types)
+
+    def ensure_columns(self, types: Mapping[str, str]) -> None:
+        """Add missing columns, widen narrower ones (``name -> DuckDB type``)."""
+        for name, kind in types.items():
+            have = self._types.get(name)
+            if have is None:
+                self._con.execute(f"ALTER TABLE {TABLE} ADD COLUMN {_quote(name)} {kind}")
+                self._types[name] = kind
+            elif _wider(have, kind) != have:
+                self._con.execute(f"ALTER TABLE {TABLE} ALTER {_quote(name)} TYPE {kind}")
+                self._types[name] = kind
+
+    def keys(self, kind: str | None = None) -> set[Key]:
+        """Keys of the stored runs (of one kind, if given)."""
+        sql = f"SELECT content_hash, seed, kind, days FROM {TABLE}"
+        cur = self._con.execute(sql + " WHERE kind = ?", [kind]) if kind else self._con.execute(sql)
+        rows = cur.fetchall()
+        return {(h, int(s), k, float(d)) for h, s, k, d in rows}
+
+    def insert(self, row: Mapping[str, Any]) -> None:
+        """Store one run (replacing a row with the same key), adding columns it brings.
+
+        A NULL needs no column: a column first seen as None is added when a value arrives.
+        """
+        self.ensure_columns({k: t for k, v in row.items() if (t := sql_type(v)) and k not in _FIXED_NAMES})
+        names = [k for k, v in row.items() if v is not None or k in self._types]
+        marks = ", ".join("?" for _ in names)
+        self._con.execute(
+            f"INSERT OR REPLACE INTO {TABLE} ({', '.join(_quote(n) for n in names)}) VALUES ({marks})",
+            [row[n] for n in names],
+        )
+
+    def fill_inputs(self, kind: str, inputs_by_hash: Mapping[str, Iterable[tuple[str, Any]]]) -> int:
+        """Set the input columns of stored runs that a sweep reuses (they may predate the column).
+
+        A run stored by a sweep over one field is reused by a sweep over
+        another when the scenario is the same; it gets the new sweep's input
+        columns. One query finds the runs missing one; returns how many points were filled.
+        """
+        wanted = {h: [(c, v) for c, v in inputs if v is not None] for h, inputs in inputs_by_hash.items()}
+        columns = {c: t for pairs in wanted.values() for c, v in pairs if (t := sql_type(v))}
+        if not columns:
+            return 0
+        self.ensure_columns(columns)
+        missing = " OR ".join(f"{_quote(c)} IS NULL" for c in columns)
+        stale = self._con.execute(
+            f"SELECT DISTINCT content_hash FROM {TABLE} WHERE kind = ? AND list_contains(?, content_hash)"
+            f" AND ({missing})", [kind, sorted(wanted)],
+        ).fetchall()
+        for (digest,) in stale:
+            pairs = wanted[digest]
+            sets = ", ".join(f"{_quote(c)} = ?" for c, _ in pairs)
+            self._con.execute(f"UPDATE {TABLE} SET {sets} WHERE content_hash = ? AND kind = ?",
+                              [v for _, v in pairs] + [digest, kind])
+        return len(stale)
+
+    def rows(self, keys: Iterable[Key]) -> list[dict[str, Any]]:
+        """The stored rows of these keys, in the order given (missing keys are left out)."""
+        wanted = list(keys)
+        hashes = sorted({k[0] for k in wanted})
+        cur = self._con.execute(f"SELECT * FROM {TABLE} WHERE list_contains(?, content_hash)", [hashes])
+        names = [d[0] for d in cur.description]
+        found: dict[Key, dict[str, Any]] = {}
+        for values in cur.fetchall():
+            row = dict(zip(names, values))
+            found[(row["content_hash"], int(row["seed"]), row["kind"], float(row["days"]))] = row
+        return [found[k] for k in wanted if k in found]
+
+    def count(self) -> int:
+        return int(self._con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
