@@ -164,3 +164,13 @@ def test_the_default_scenarios_load_with_a_simulation_block():
         sc = load_scenario(MEMPHIS.parent / name)
         assert sc.simulation.days > 0
         assert sc.simulation.workload.source == "philly"
+
+
+@pytest.mark.parametrize("name", ["colossus-memphis.yaml", "colossus-200k.yaml"])
+def test_shipped_scenarios_simulate_end_to_end(name):
+    sc = load_scenario(MEMPHIS.parent / name)
+    r = simulate(sc, days=8.0, base_dir=MEMPHIS.parent)
+    _check_series(r)
+    _check_energy(r)
+    assert r.summary["fillers"]["source"] == "philly" and r.summary["fillers"]["started"] > 0
+    assert r.summary["failures"]["count"] > 0
