@@ -11,26 +11,15 @@ Run: ``python benchmarks/bench_perf.py [path/to/training_runs.yaml]``
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-import platform
 import sys
 import time
 
 from colossus.perf import estimate, family_split, fit, plan, validate_runs
 from colossus.spec import load_runs, lookup
+from machine_info import machine
 
 DEFAULT_RUNS = Path(__file__).resolve().parents[2] / "shared" / "validation" / "training_runs.yaml"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, {platform.system()}"
 
 
 def bench_plan() -> None:

@@ -6,30 +6,18 @@ Run: ``python benchmarks/bench_reliability.py`` (pin one core with
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 
 import numpy as np
 
 from colossus import reliability as rel
 from colossus.spec import lookup
+from machine_info import machine
 
 NUM_GPUS = 100_000
 DAYS = 90.0
 RUNS = 1000
 TARGET_S = 10.0
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}; {cores} core(s) usable; Python {platform.python_version()}; numpy {np.__version__}"
 
 
 def main() -> None:

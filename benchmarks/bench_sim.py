@@ -9,29 +9,17 @@ second, samples, and the peak resident memory of the process.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import time
 from pathlib import Path
 
 from colossus.sim import simulate
 from colossus.spec import load_scenario
+from machine_info import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 15.0
 TARGET_BYTES = 2 * 2**30
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} core(s) available, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-import platform
 import tempfile
 import time
 
 from colossus.sweep import LocalBackend, RayBackend, RunStore, plan_sweep, run_sweep
+from machine_info import machine
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "colossus-memphis.yaml"
 
@@ -39,16 +39,6 @@ SWEEPS = [
      "estimate", None),
     ("simulate, 7 days", ["supply.generators.count=0:28:7"], 4, "simulate", 7.0),
 ]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, {platform.system()}"
 
 
 def simulation_missing() -> str | None:

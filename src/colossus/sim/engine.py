@@ -478,12 +478,14 @@ class Engine:
                     break
                 continue
             if reservation is not None and reservation[0] & set(job.pools):
+                # fillers passed the backfill rule above; a named job behind a blocked one must fit
+                # the extra servers (its end is not known before it is placed and planned)
                 n = sum(s.size for s in choice.values())
-                end = t + (job.work_total - job.work_done) / max(job.rate or 1.0, 1e-12) if not job.named else math.inf
-                if not policy.may_backfill(n, n, end, reservation[1], reservation[2]):
+                if job.named and not policy.may_backfill(n, n, math.inf, reservation[1], reservation[2]):
                     continue
-                if end > reservation[1]:  # runs past the shadow time: uses up extra servers
-                    reservation = (reservation[0], reservation[1], reservation[2] - n)
+                if not job.named and t + (job.work_total - job.work_done) <= reservation[1]:
+                    n = 0  # ends before the shadow time: takes none of the extra servers
+                reservation = (reservation[0], reservation[1], reservation[2] - n)
             self._start(job, choice, t)
             for p, servers in choice.items():
                 free[p] = np.setdiff1d(free[p], servers, assume_unique=True)
