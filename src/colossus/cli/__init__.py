@@ -12,6 +12,7 @@ from colossus.cli import perf  # noqa: F401
 from colossus.cli import reliability  # noqa: F401
 from colossus.cli import simulate  # noqa: F401
 from colossus.cli import sweep  # noqa: F401
+from colossus.cli import serve  # noqa: F401
 from colossus.cli.app import EXIT_BAD_INPUT, app, err_console
 from colossus.errors import ColossusError
 

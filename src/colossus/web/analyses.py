@@ -1,0 +1,160 @@
+"""The quick analyses of a scenario (estimate, plan, power, reliability) as JSON documents.
+
+Each is a pure function of a validated ``Scenario`` and takes about a second
+(the layout search dominates), so the API runs them in the request; the
+documents are the ones the CLI prints with ``--json``, so a number on the
+page and one in a terminal agree. Infeasible jobs are answers, not errors,
+in ``estimate`` (one entry per job says why); a request whose single job
+cannot be planned raises ``InfeasibleError`` (the API answers 422).
+
+Because they are pure functions of the scenario (DESIGN.md), ``AnalysisCache``
+keeps the last answers keyed by the parts of the validated scenario each one
+reads and the request's other parameters: pressing "Estimate" again, or after
+changing a knob that the analysis does not read (generators, for an
+estimate), answers at once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+import threading
+from typing import Any
+
+import numpy as np
+
+from colossus import reliability as rel
+from colossus import units
+from colossus.errors import ColossusError, SpecError
+from colossus.perf.jobs import JobPerf, job_perf, job_pool
+from colossus.power import analyse, power_document
+from colossus.spec import JobSpec, Scenario
+
+
+def pick_job(scenario: Scenario, name: str | None) -> JobSpec:
+    """The job called ``name``, or the scenario's first; ``SpecError`` naming the choices if none."""
+    if not scenario.jobs:
+        raise SpecError("the scenario has no jobs", path=["jobs"])
+    if name is None:
+        return scenario.jobs[0]
+    for job in scenario.jobs:
+        if job.name == name:
+            return job
+    raise SpecError(f"no job '{name}'; the scenario has: {', '.join(j.name for j in scenario.jobs)}", path=["jobs"])
+
+
+def _perf_doc(job: JobSpec, perf: JobPerf) -> dict[str, Any]:
+    rate = perf.tokens_per_s
+    return {
+        "job": job.name, "model": job.model.name, "pool": perf.pool, "planned": perf.planned,
+        "layout": perf.estimate.layout.label, "global_batch_tokens": perf.global_batch_tokens,
+        "tokens_per_s": rate, "train_tokens": job.train_tokens,
+        "time_to_train_s": job.train_tokens / rate if rate > 0 else None,
+        "estimate": perf.estimate.as_dict(),
+    }
+
+
+def estimate_document(scenario: Scenario) -> dict[str, Any]:
+    """Step time, MFU, memory and time to train of every job (its layout, or the planner's best)."""
+    jobs = []
+    for job in scenario.jobs:
+        try:
+            jobs.append(_perf_doc(job, job_perf(scenario.cluster, job)))
+        except ColossusError as exc:
+            jobs.append({"job": job.name, "model": job.model.name, "error": str(exc)})
+    return {"scenario": scenario.name, "jobs": jobs}
+
+
+def plan_document(scenario: Scenario, job_name: str | None) -> dict[str, Any]:
+    """The best layouts for one job (the planner's top ten), whatever layout the scenario fixed."""
+    job = pick_job(scenario, job_name)
+    free = job.model_copy(update={"layout": None})
+    perf = job_perf(scenario.cluster, free)
+    pool = job_pool(scenario.cluster, job)
+    if perf.plan is None:  # cannot happen: a job without a layout is always planned
+        raise ColossusError(f"job '{job.name}': the planner returned no plan")
+    return {"job": job.name, "model": job.model.name, "gpus": job.num_gpus, "gpu": pool.gpu.name,
+            "pool": pool.name, "global_batch_tokens": perf.global_batch_tokens, **perf.plan.as_dict()}
+
+
+def power_analysis(scenario: Scenario, *, supply_mw: float | None, day: float, file: str) -> dict[str, Any]:
+    """Demand, supply, the deficit response, swings and emissions (``colossus power --json``)."""
+    supply_w = None if supply_mw is None else supply_mw * units.MW
+    return power_document(analyse(scenario, supply_w=supply_w, day=day, file=file))
+
+
+def _job_input(scenario: Scenario, job: JobSpec) -> tuple[rel.JobInput, str]:
+    """The reliability model's view of a scenario job, with its throughput from the perf model.
+
+    Mirrors ``colossus reliability SCENARIO``: the perf model's rate (the
+    job's layout or the planner's best) and, when perf cannot estimate the
+    job, the MFU assumption.
+    """
+    pool = job_pool(scenario.cluster, job)
+    layout = job.layout
+    try:
+        perf = job_perf(scenario.cluster, job)
+    except ColossusError as exc:
+        share = rel.default_assumptions().mfu
+        rate = rel.tokens_per_s_from_mfu(job.model, pool.gpu, num_gpus=job.num_gpus, mfu=share)
+        source = f"MFU assumption (reliability_assumptions.toml) = {share:g} (perf could not estimate the job: {exc})"
+    else:
+        rate, layout = perf.tokens_per_s, perf.estimate.layout
+        source = f"perf model, {'planner' if perf.planned else 'job'} layout: {perf.estimate.layout.label}"
+    job_input = rel.JobInput(
+        model=job.model, num_gpus=job.num_gpus, gpus_per_server=scenario.cluster.gpus_per_server,
+        fabric=scenario.cluster.fabric, tokens_per_s=rate, train_tokens=job.train_tokens, layout=layout,
+        storage_write_bytes_per_s=scenario.storage.write_bytes_per_s,
+        storage_read_bytes_per_s=scenario.storage.read_bytes_per_s,
+        interval_s=job.checkpoint.interval_min * units.MINUTE, asynchronous=job.checkpoint.asynchronous,
+    )
+    return job_input, source
+
+
+def reliability_document(scenario: Scenario, *, job_name: str | None, runs: int,
+                         deadline_days: float | None) -> dict[str, Any]:
+    """Interruptions, checkpoint cost and interval, goodput and spares of one job (Monte Carlo if ``runs``)."""
+    job = pick_job(scenario, job_name)
+    job_input, source = _job_input(scenario, job)
+    an = rel.analyse(job_input)
+    mc = rel.simulate_job(an, num_runs=runs, rng=np.random.default_rng(scenario.seed)) if runs else None
+    deadline_s = None if deadline_days is None else deadline_days * units.DAY
+    doc = rel.document(an, mc, deadline_s)
+    doc["job"] = job.name
+    doc["throughput"] = {"tokens_per_s": job_input.tokens_per_s, "source": source}
+    return doc
+
+
+#: The parts of a scenario each analysis reads (the rest cannot change its answer).
+READS: dict[str, tuple[str, ...]] = {
+    "estimate": ("name", "cluster", "jobs"),
+    "plan": ("cluster", "jobs"),
+    "reliability": ("cluster", "jobs", "storage", "seed"),
+    "power": ("name", "cluster", "jobs", "power", "storage", "simulation"),
+}
+
+
+def cache_key(kind: str, scenario: Scenario, params: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (kind, scenario.model_dump_json(include=set(READS[kind])), params)
+
+
+class AnalysisCache:
+    """The last ``size`` analysis documents by key (see ``cache_key``); thread-safe."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._docs: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The document stored under ``key``, else ``compute()``'s, stored."""
+        with self._lock:
+            if key in self._docs:
+                self._docs.move_to_end(key)
+                return self._docs[key]
+        doc = compute()
+        with self._lock:
+            self._docs[key] = doc
+            while len(self._docs) > self.size:
+                self._docs.popitem(last=False)
+        return doc

@@ -1,0 +1,283 @@
+"""Request and response bodies of the dashboard's API, as pydantic models (they make the OpenAPI spec).
+
+Why explicit models and bounds: FastAPI validates every body against them
+and answers a bad one with a 422 that names the field, before any model
+runs; the bounds are also what a client (and schemathesis) reads from the
+spec. Bounds are generous for planning (a million GPUs, two years of
+simulated time) but keep one request from asking for unbounded memory.
+
+Quantities cross the API in SI units with the unit in the name, as in the
+CLI's JSON documents, except the override knobs, which use the units the
+scenario file uses for the same fields (``interim_mw``,
+``checkpoint_interval_min``, ``days``): they are edits of that file.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Longest simulation the API accepts, days (1-minute telemetry: ~1M samples per year).
+MAX_DAYS = 730.0
+MAX_GPUS = 1_000_000
+MAX_UNITS = 10_000
+MAX_MW = 100_000.0
+#: Monte Carlo histories a reliability request may ask for.
+MAX_MC_RUNS = 2000
+#: Entries in one override mapping (pools, jobs, generator or battery units).
+MAX_ENTRIES = 64
+
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PoolOverride(_Body):
+    num_gpus: int | None = Field(None, gt=0, le=MAX_GPUS, description="GPUs in the pool (whole servers)")
+    gpu: Name | None = Field(None, description="GPU type, a catalog name (GET /api/catalog)")
+
+
+class JobOverride(_Body):
+    model: Name | None = Field(None, description="model preset, a catalog name (GET /api/catalog)")
+    num_gpus: int | None = Field(None, gt=0, le=MAX_GPUS, description="GPUs of the job")
+    checkpoint_interval_min: float | None = Field(None, gt=0, le=7 * 24 * 60, description="minutes between checkpoints")
+
+
+class Overrides(_Body):
+    """The main knobs of a scenario; every field is optional and changes only what it names.
+
+    They are applied to the scenario file's YAML document, which is then
+    validated as a whole: a value the scenario rejects (a GPU count that
+    does not fill whole servers, a job larger than its pool, an unknown
+    catalog name) is a 422 naming the override and the scenario field.
+    """
+
+    pools: dict[Name, PoolOverride] = Field(default_factory=dict, max_length=MAX_ENTRIES,
+                                            description="pool name -> changes")
+    jobs: dict[Name, JobOverride] = Field(default_factory=dict, max_length=MAX_ENTRIES,
+                                          description="job name -> changes")
+    grid_interim_mw: float | None = Field(None, ge=0, le=MAX_MW, description="grid power before a contract, MW")
+    grid_contract_mw: float | None = Field(None, ge=0, le=MAX_MW, description="contracted grid capacity, MW")
+    grid_contract_start_day: float | None = Field(
+        None, ge=0, le=10 * 365, description="day the grid contract starts; an explicit null: not signed")
+    generators: dict[Name, Annotated[int, Field(ge=0, le=MAX_UNITS)]] = Field(
+        default_factory=dict, max_length=MAX_ENTRIES,
+        description="generator unit (catalog name) -> count; a new unit adds a fleet")
+    batteries: dict[Name, Annotated[int, Field(ge=0, le=MAX_UNITS)]] = Field(
+        default_factory=dict, max_length=MAX_ENTRIES,
+        description="battery unit (catalog name) -> count; a new unit adds a bank")
+    days: float | None = Field(None, ge=1 / 24, le=MAX_DAYS, description="simulated days")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="random seed of the run")
+
+
+class ScenarioRequest(_Body):
+    overrides: Overrides = Field(default_factory=Overrides)
+
+
+class PlanRequest(ScenarioRequest):
+    job: Name | None = Field(None, description="job to plan (default: the scenario's first)")
+
+
+class PowerRequest(ScenarioRequest):
+    supply_mw: float | None = Field(None, ge=0, le=MAX_MW, description="supply available, MW (default: firm capacity)")
+    day: float = Field(0.0, ge=0, le=10 * 365, description="day from the scenario start (grid contract status)")
+
+
+class ReliabilityRequest(ScenarioRequest):
+    job: Name | None = Field(None, description="job to analyse (default: the scenario's first)")
+    runs: int = Field(0, ge=0, le=MAX_MC_RUNS, description="Monte Carlo histories (0: closed form only)")
+    deadline_days: float | None = Field(None, gt=0, le=10 * 365, description="P(finish by this day) with runs > 0")
+
+
+class SimulateRequest(ScenarioRequest):
+    pass
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+class ScenarioItem(BaseModel):
+    name: str
+    file: str
+    description: str | None = None
+    error: str | None = Field(None, description="why the file is not a valid scenario, if it is not")
+    default: bool = Field(False, description="the scenario the page opens with")
+
+
+class PoolKnob(BaseModel):
+    name: str
+    gpu: str
+    num_gpus: int
+    gpus_per_server: int
+
+
+class JobKnob(BaseModel):
+    name: str
+    model: str
+    num_gpus: int
+    pool: str | None
+    checkpoint_interval_min: float
+    fixed_layout: bool
+
+
+class UnitCount(BaseModel):
+    unit: str
+    count: int
+
+
+class Knobs(BaseModel):
+    """The current values of everything ``Overrides`` can change, to pre-fill a form."""
+
+    pools: list[PoolKnob]
+    jobs: list[JobKnob]
+    grid_interim_mw: float
+    grid_contract_mw: float
+    grid_contract_start_day: float | None
+    generators: list[UnitCount]
+    batteries: list[UnitCount]
+    days: float
+    seed: int
+
+
+class ScenarioDetail(BaseModel):
+    name: str
+    file: str
+    description: str
+    knobs: Knobs
+    document: dict[str, Any] = Field(description="the scenario file as parsed YAML")
+
+
+class Catalog(BaseModel):
+    gpus: list[str]
+    models: list[str]
+    generators: list[str]
+    batteries: list[str]
+
+
+class Analysis(BaseModel):
+    """An estimate, plan, power or reliability document (the CLI's ``--json`` form) and notes."""
+
+    scenario: str
+    kind: str
+    notes: list[str] = Field(default_factory=list)
+    result: dict[str, Any]
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobInfo(BaseModel):
+    id: str
+    scenario: str
+    status: JobStatus
+    progress_frac: float = Field(ge=0, le=1)
+    phase: str = Field(description="what the job is doing now, in words")
+    days: float
+    created_s: float = Field(description="seconds since the epoch")
+    started_s: float | None = None
+    finished_s: float | None = None
+    run_id: str | None = Field(None, description="the stored run, once done")
+    message: str | None = Field(None, description="why it failed, in one line")
+    notes: list[str] = Field(default_factory=list)
+    summary: dict[str, Any] | None = None
+
+
+class RunItem(BaseModel):
+    id: str
+    scenario: str | None
+    seed: int | None
+    days: float | None
+    created_s: float = Field(description="when the results were written, seconds since the epoch")
+    has_report: bool
+    overrides: dict[str, Any] | None = None
+
+
+class TableModel(BaseModel):
+    name: str
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+
+
+class RunDetail(BaseModel):
+    id: str
+    summary: dict[str, Any]
+    headline: list[tuple[str, str]]
+    tables: list[TableModel]
+    request: dict[str, Any] | None = None
+    has_report: bool
+
+
+class Series(BaseModel):
+    run: str
+    num_samples: int
+    num_points: int
+    columns: dict[str, list[float | None]]
+    available: list[str]
+
+
+class EventRow(BaseModel):
+    time_s: float
+    kind: str
+    job: str
+    detail: str
+    value: float | None
+
+
+class EventPage(BaseModel):
+    run: str
+    total: int
+    offset: int
+    limit: int
+    events: list[EventRow]
+
+
+class Metric(BaseModel):
+    key: str
+    label: str
+    unit: str = Field(description="SI unit of the value")
+    display_unit: str = Field(description="unit to show it in")
+    display_scale: float = Field(description="multiply the value by this to show it in display_unit")
+
+
+class ComparedRun(BaseModel):
+    id: str
+    scenario: str | None
+    seed: int | None
+    days: float | None
+    overrides: dict[str, Any] | None
+    values: dict[str, float | None]
+
+
+class Comparison(BaseModel):
+    metrics: list[Metric]
+    runs: list[ComparedRun]
+
+
+class SweepItem(BaseModel):
+    id: str
+    rows: int | None
+    scenarios: list[str]
+    kinds: list[str]
+    plots: list[str]
+    error: str | None = None
+
+
+class SweepRows(BaseModel):
+    id: str
+    total: int
+    offset: int
+    limit: int
+    columns: list[str]
+    types: list[str]
+    rows: list[list[Any]]

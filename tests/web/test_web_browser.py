@@ -1,0 +1,140 @@
+"""The dashboard in a real browser: headless Chromium runs a scenario, sees the charts and compares two runs.
+
+The app is served by uvicorn on a free loopback port; every request the page
+makes must go to that server (plotly.js included), and the page must log no
+JavaScript error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from web_browser_helpers import LAUNCH_ARGS, Unavailable, ensure_chromium, served, simulate_in_page, wait_for_plots
+from web_helpers import make_scenarios, write_sweep_store
+
+from colossus.web import create_app
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    try:
+        return ensure_chromium()
+    except Unavailable as exc:
+        pytest.skip(f"browser test needs Chromium: {exc}")
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("browser")
+    write_sweep_store(root / "runs" / "sweep-colossus-memphis")
+    app = create_app(make_scenarios(root / "scenarios"), root / "runs", max_concurrent=1)
+    with served(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser_page(chromium: str, base_url: str) -> Iterator[tuple[Any, list[str], list[str]]]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+            page.goto(base_url + "/", wait_until="load")
+            yield page, requests, errors
+        finally:
+            browser.close()
+
+
+def _fresh(browser_page: tuple[Any, list[str], list[str]]) -> tuple[Any, list[str], list[str]]:
+    """The shared page with its request and error logs emptied (each test stands alone, also under xdist)."""
+    page, requests, errors = browser_page
+    requests.clear()
+    errors.clear()
+    return page, requests, errors
+
+
+def _plots(page: Any, container: str) -> list[dict[str, Any]]:
+    return page.evaluate("""(sel) => Array.from(document.querySelectorAll(sel + ' .js-plotly-plot')).map(el => ({
+        id: el.id, svg: el.querySelectorAll('.main-svg').length, traces: (el.data || []).length,
+        height: el.getBoundingClientRect().height}))""", container)
+
+
+@pytest.mark.slow  # ~10 s warm; a fresh machine first installs Chromium
+def test_run_a_scenario_and_see_the_charts(browser_page: tuple[Any, list[str], list[str]], base_url: str):
+    page, requests, errors = _fresh(browser_page)
+    simulate_in_page(page, days=2)
+    plots = _plots(page, "#charts")
+    assert [p["id"] for p in plots][:3] == ["fig-power_by_source", "fig-power_by_use", "fig-gpus_by_state"]
+    for plot in plots:
+        assert plot["svg"] > 0 and plot["traces"] > 0 and plot["height"] > 100, plot
+    cards = page.eval_on_selector_all("#headline .card", "cards => cards.map(c => c.innerText)")
+    assert len(cards) == 8 and any("energy used" in c and "MWh" in c for c in cards), cards
+    assert "colossus-memphis: 2 days" in page.inner_text("#run-title")
+    assert page.is_visible("#table-jobs") and "grok2" in page.inner_text("#table-jobs")
+    assert page.inner_text("#job-text").startswith("done")
+    assert errors == []
+    assert [u for u in requests if not u.startswith(base_url + "/")] == []  # no CDN, nothing external
+
+
+@pytest.mark.slow
+def test_quick_check_and_a_bad_knob(browser_page: tuple[Any, list[str], list[str]]):
+    page, _, errors = _fresh(browser_page)
+    page.click(".tab[data-view='scenario']")
+    page.select_option("#scenario-select", "colossus-memphis")
+    page.wait_for_selector("[data-key='pools/h100-phase1/num_gpus']")
+    page.click("#power-button")
+    page.wait_for_selector("#quick h2")
+    assert "Power check: colossus-memphis" in page.inner_text("#quick h2")
+    assert "MW" in page.inner_text("#quick")
+    page.fill("[data-key='pools/h100-phase1/num_gpus']", "1001")
+    page.click("#estimate-button")
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "whole servers" in page.inner_text("#form-error")
+    assert "invalid" in page.get_attribute("[data-key='pools/h100-phase1/num_gpus']", "class")
+    page.click("#reset-button")
+    assert page.input_value("[data-key='pools/h100-phase1/num_gpus']") == "100000"
+    assert [e for e in errors if "422" not in e] == []  # the browser logs the refused request, nothing else
+
+
+@pytest.mark.slow
+def test_compare_two_stored_runs(browser_page: tuple[Any, list[str], list[str]], base_url: str):
+    page, requests, errors = _fresh(browser_page)
+    simulate_in_page(page, days=1)
+    simulate_in_page(page, days=1, generators=28)
+    page.click(".tab[data-view='runs']")
+    page.wait_for_selector("#runs-table input[type=checkbox]")
+    boxes = page.query_selector_all("#runs-table input[type=checkbox]")
+    assert len(boxes) >= 2
+    for box in boxes[:2]:
+        box.check()
+    page.click("#compare-button")
+    wait_for_plots(page, "#compare-charts", 2)
+    table = page.inner_text("#compare-table")
+    assert "energy used" in table and "MWh" in table and "generators.gas-recip-2500kw=28" in table
+    for plot in _plots(page, "#compare-charts"):
+        assert plot["svg"] > 0 and plot["traces"] == 2, plot
+    assert errors == []
+    assert [u for u in requests if not u.startswith(base_url + "/")] == []
+
+
+@pytest.mark.slow
+def test_browse_a_sweep(browser_page: tuple[Any, list[str], list[str]], base_url: str):
+    page, requests, errors = _fresh(browser_page)
+    page.click(".tab[data-view='sweeps']")
+    page.wait_for_selector("#sweeps-table button")
+    assert "sweep-colossus-memphis" in page.inner_text("#sweeps-table")
+    page.click("#sweeps-table button")
+    wait_for_plots(page, "#view-sweeps")
+    assert page.input_value("#sweep-x") == "power.supply.generators[0].count"
+    assert page.input_value("#sweep-y") == "grok2.tokens_per_s"
+    assert page.evaluate("() => document.querySelector('#sweep-chart').data[0].x.length") == 3
+    assert "infeasible" in page.inner_text("#sweep-rows")
+    assert errors == []
+    assert [u for u in requests if not u.startswith(base_url + "/")] == []
