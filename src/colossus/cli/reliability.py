@@ -13,10 +13,10 @@ from rich.table import Table
 import typer
 
 from colossus import reliability as rel
+from colossus.reliability.scenario import scenario_job_input
 from colossus import units
 from colossus.cli.app import app, console, print_json
 from colossus.errors import ColossusError, SpecError
-from colossus.perf.jobs import JobPerf, job_perf, job_pool
 from colossus.spec import GpuSpec, JobSpec, Scenario, load_scenario, lookup
 
 
@@ -142,24 +142,15 @@ def _pick_job(spec: Scenario, name: str | None) -> JobSpec:
 
 def _from_scenario(spec: Scenario, name: str | None, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, str]:
     j = _pick_job(spec, name)
-    pool = job_pool(spec.cluster, j)
-    found: list[JobPerf] = []
-
-    def perf() -> JobPerf:
-        found.append(job_perf(spec.cluster, j))
-        return found[-1]
-
-    rate, source = _throughput(j.model, pool.gpu, j.num_gpus, tokens_per_s, mfu, perf)
-    layout = found[-1].estimate.layout if found else j.layout
-    budget = _work_tokens(tokens, days, rate, None if days is not None else j.train_tokens)
-    job_input = rel.JobInput(
-        model=j.model, num_gpus=j.num_gpus, gpus_per_server=spec.cluster.gpus_per_server,
-        fabric=spec.cluster.fabric, tokens_per_s=rate, train_tokens=budget, layout=layout,
-        storage_write_bytes_per_s=spec.storage.write_bytes_per_s,
-        storage_read_bytes_per_s=spec.storage.read_bytes_per_s,
-        interval_s=j.checkpoint.interval_min * units.MINUTE, asynchronous=j.checkpoint.asynchronous,
-    )
-    return job_input, source
+    if tokens_per_s is not None:
+        tokens_per_s = _positive(tokens_per_s, "--tokens-per-s")
+    job_input, source = scenario_job_input(spec, j, tokens_per_s=tokens_per_s, mfu=mfu)
+    if tokens_per_s is not None:
+        source = "--tokens-per-s"
+    elif mfu is not None:
+        source = source.replace("given MFU", "--mfu")
+    budget = _work_tokens(tokens, days, job_input.tokens_per_s, None if days is not None else j.train_tokens)
+    return replace(job_input, train_tokens=budget), source
 
 
 def _deadline_s(deadline: str | None, start: str | None) -> float | None:

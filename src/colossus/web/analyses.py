@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from colossus import reliability as rel
+from colossus.reliability.scenario import scenario_job_input
 from colossus import units
 from colossus.errors import ColossusError, SpecError
 from colossus.perf.jobs import JobPerf, job_perf, job_pool
@@ -84,31 +85,8 @@ def power_analysis(scenario: Scenario, *, supply_mw: float | None, day: float, f
 
 
 def _job_input(scenario: Scenario, job: JobSpec) -> tuple[rel.JobInput, str]:
-    """The reliability model's view of a scenario job, with its throughput from the perf model.
-
-    Mirrors ``colossus reliability SCENARIO``: the perf model's rate (the
-    job's layout or the planner's best) and, when perf cannot estimate the
-    job, the MFU assumption.
-    """
-    pool = job_pool(scenario.cluster, job)
-    layout = job.layout
-    try:
-        perf = job_perf(scenario.cluster, job)
-    except ColossusError as exc:
-        share = rel.default_assumptions().mfu
-        rate = rel.tokens_per_s_from_mfu(job.model, pool.gpu, num_gpus=job.num_gpus, mfu=share)
-        source = f"MFU assumption (reliability_assumptions.toml) = {share:g} (perf could not estimate the job: {exc})"
-    else:
-        rate, layout = perf.tokens_per_s, perf.estimate.layout
-        source = f"perf model, {'planner' if perf.planned else 'job'} layout: {perf.estimate.layout.label}"
-    job_input = rel.JobInput(
-        model=job.model, num_gpus=job.num_gpus, gpus_per_server=scenario.cluster.gpus_per_server,
-        fabric=scenario.cluster.fabric, tokens_per_s=rate, train_tokens=job.train_tokens, layout=layout,
-        storage_write_bytes_per_s=scenario.storage.write_bytes_per_s,
-        storage_read_bytes_per_s=scenario.storage.read_bytes_per_s,
-        interval_s=job.checkpoint.interval_min * units.MINUTE, asynchronous=job.checkpoint.asynchronous,
-    )
-    return job_input, source
+    """The reliability model's view of a scenario job (as ``colossus reliability SCENARIO``)."""
+    return scenario_job_input(scenario, job)
 
 
 def reliability_document(scenario: Scenario, *, job_name: str | None, runs: int,
