@@ -13,11 +13,11 @@ from rich.table import Table
 import typer
 
 from colossus import reliability as rel
-from colossus.reliability.scenario import scenario_job_input
+from colossus.reliability.scenario import pick_job, scenario_job_input
 from colossus import units
 from colossus.cli.app import app, console, print_json
 from colossus.errors import ColossusError, SpecError
-from colossus.spec import GpuSpec, JobSpec, Scenario, load_scenario, lookup
+from colossus.spec import GpuSpec, Scenario, load_scenario, lookup
 
 
 @app.command()
@@ -129,19 +129,8 @@ def _from_flags(model: str, num_gpus: int, gpu: str, tokens, days, tokens_per_s,
     return job_input, source
 
 
-def _pick_job(spec: Scenario, name: str | None) -> JobSpec:
-    if not spec.jobs:
-        raise SpecError("the scenario has no jobs", path=["jobs"])
-    if name is None:
-        return spec.jobs[0]
-    for j in spec.jobs:
-        if j.name == name:
-            return j
-    raise SpecError(f"no job '{name}'; the scenario has: {', '.join(j.name for j in spec.jobs)}", path=["jobs"])
-
-
 def _from_scenario(spec: Scenario, name: str | None, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, str]:
-    j = _pick_job(spec, name)
+    j = pick_job(spec, name)
     if tokens_per_s is not None:
         tokens_per_s = _positive(tokens_per_s, "--tokens-per-s")
     job_input, source = scenario_job_input(spec, j, tokens_per_s=tokens_per_s, mfu=mfu)

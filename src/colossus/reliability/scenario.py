@@ -9,11 +9,23 @@ assumption (``reliability_assumptions.toml``) stands in, and the source says so.
 from __future__ import annotations
 
 from colossus import units
-from colossus.errors import ColossusError
+from colossus.errors import ColossusError, SpecError
 from colossus.perf.jobs import job_perf, job_pool
 from colossus.reliability.assumptions import default_assumptions
 from colossus.reliability.job import JobInput, tokens_per_s_from_mfu
 from colossus.spec import JobSpec, Scenario
+
+
+def pick_job(scenario: Scenario, name: str | None) -> JobSpec:
+    """The job called ``name``, or the scenario's first; ``SpecError`` naming the choices if none."""
+    if not scenario.jobs:
+        raise SpecError("the scenario has no jobs", path=["jobs"])
+    if name is None:
+        return scenario.jobs[0]
+    for job in scenario.jobs:
+        if job.name == name:
+            return job
+    raise SpecError(f"no job '{name}'; the scenario has: {', '.join(j.name for j in scenario.jobs)}", path=["jobs"])
 
 
 def scenario_job_input(scenario: Scenario, job: JobSpec, *, tokens_per_s: float | None = None,

@@ -24,24 +24,12 @@ from typing import Any
 import numpy as np
 
 from colossus import reliability as rel
-from colossus.reliability.scenario import scenario_job_input
+from colossus.reliability.scenario import pick_job, scenario_job_input
 from colossus import units
-from colossus.errors import ColossusError, SpecError
+from colossus.errors import ColossusError
 from colossus.perf.jobs import JobPerf, job_perf, job_pool
 from colossus.power import analyse, power_document
 from colossus.spec import JobSpec, Scenario
-
-
-def pick_job(scenario: Scenario, name: str | None) -> JobSpec:
-    """The job called ``name``, or the scenario's first; ``SpecError`` naming the choices if none."""
-    if not scenario.jobs:
-        raise SpecError("the scenario has no jobs", path=["jobs"])
-    if name is None:
-        return scenario.jobs[0]
-    for job in scenario.jobs:
-        if job.name == name:
-            return job
-    raise SpecError(f"no job '{name}'; the scenario has: {', '.join(j.name for j in scenario.jobs)}", path=["jobs"])
 
 
 def _perf_doc(job: JobSpec, perf: JobPerf) -> dict[str, Any]:
