@@ -454,10 +454,9 @@ class Engine:
                 if job.want_servers * per_server_add > headroom:
                     continue  # power-aware admission: do not start what the supply cannot feed
                 if job.want_servers > max(avail.values()):
-                    if reservation is None:
-                        reservation = self._reservation(job, avail, t)
-                        if not sched.backfill:
-                            break
+                    reservation = reservation or self._reservation(job, avail, t)
+                    if not sched.backfill:
+                        break  # without backfill nothing may pass the first blocked job
                     continue
                 if reservation is not None and reservation[0] & set(job.pools):
                     end = t + (job.work_total - job.work_done)
@@ -472,8 +471,7 @@ class Engine:
             if choice is None and job.named and job.pending_restart:
                 choice = self._elastic(job, free)
             if choice is None:
-                if reservation is None:
-                    reservation = self._reservation(job, avail, t)
+                reservation = reservation or self._reservation(job, avail, t)
                 if not sched.backfill:
                     break
                 continue
