@@ -119,9 +119,18 @@ async function loadScenarios() {
   if (first) { select.value = first.name; await loadScenario(first.name); }
 }
 
-async function loadScenario(name) {
+let scenarioRequest = 0;
+
+async function loadScenario(name, { force = false } = {}) {
+  // Choosing the scenario already shown keeps the knobs as edited, and only the latest request
+  // may rebuild the form: a slow answer must not overwrite values typed after it was asked for.
+  if (!force && state.scenarioName === name) return;
+  const ticket = ++scenarioRequest;
   showError(null);
-  state.scenario = await api("GET", `/api/scenarios/${encodeURIComponent(name)}`);
+  const scenario = await api("GET", `/api/scenarios/${encodeURIComponent(name)}`);
+  if (ticket !== scenarioRequest) return;
+  state.scenario = scenario;
+  state.scenarioName = name;
   $("#scenario-description").textContent = state.scenario.description;
   buildKnobs(state.scenario.knobs);
 }
