@@ -23,7 +23,7 @@ from colossus import units
 from colossus.sim import simulate
 from colossus.spec import Scenario, read_yaml, validate
 
-from conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 LLAMA3_INTERRUPTIONS = 466  # Sec. 3.3.4
 LLAMA3_UNEXPECTED = 419

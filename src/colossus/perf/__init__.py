@@ -15,7 +15,7 @@ part), ``step`` (composition), ``estimate``, ``search``, ``validate``,
 """
 
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.calibrate import Fit, family_split, fit
+from colossus.perf.calibrate import Fit, family_of, family_split, fit
 from colossus.perf.estimate import Estimate, estimate
 from colossus.perf.flops import TokenFlops, model_flop_per_token, token_flops
 from colossus.perf.search import Plan, plan
@@ -31,6 +31,7 @@ __all__ = [
     "Validation",
     "default_assumptions",
     "estimate",
+    "family_of",
     "family_split",
     "fit",
     "model_flop_per_token",

@@ -41,6 +41,7 @@ class Estimate:
     tokens_per_step: float
     model_flop_per_token: float
     hardware_flop_per_token: float
+    model_causal_flop_per_token: float
     peak_flop_per_s: float  # dense BF16 peak: the denominator of MFU and HFU
     memory_bytes: dict[str, float]
     hbm_bytes: float
@@ -82,10 +83,14 @@ class Estimate:
 
     def metric(self, name: str, convention: Convention | None = None) -> float:
         """A predicted metric by the name ``MeasuredSpec`` uses, in the same FLOP convention."""
-        hardware = convention is Convention.HARDWARE
+        flop_per_token = {
+            Convention.HARDWARE: self.hardware_flop_per_token,
+            Convention.MODEL_CAUSAL: self.model_causal_flop_per_token,
+        }.get(convention, self.model_flop_per_token)  # type: ignore[arg-type]
+        tflops = self.tokens_per_s_per_gpu * flop_per_token / units.TFLOP_PER_S
         values = {
-            "tflops_per_gpu": self.hardware_tflops_per_gpu if hardware else self.tflops_per_gpu,
-            "mfu": self.hfu if hardware else self.mfu,
+            "tflops_per_gpu": tflops,
+            "mfu": tflops * units.TFLOP_PER_S / self.peak_flop_per_s,
             "step_time_s": self.step_time_s,
             "tokens_per_s_per_gpu": self.tokens_per_s_per_gpu,
         }
@@ -212,6 +217,8 @@ def estimate(
     A layout that does not fit in memory is still estimated: ``Estimate.fits`` says so.
     """
     assumptions = assumptions or default_assumptions()
+    if run.model.mla is not None:
+        raise InfeasibleError(f"{run.id}: multi-head latent attention (mla) is not modelled yet")
     ctx = run_context(run, assumptions, fabric)
     lay, assumed = _candidates(run, ctx)
     reason = check(lay, run.model, num_gpus=run.cluster.gpus)[0]
@@ -243,6 +250,7 @@ def _make_estimate(run_id: str, ctx: Context, lay: Layouts, parts: StepParts, me
         tokens_per_step=float(lay.global_batch * ctx.model.seq_len),
         model_flop_per_token=flops.model_flop,
         hardware_flop_per_token=flops.hardware_flop(spec.recompute),
+        model_causal_flop_per_token=flops.model_causal_flop,
         peak_flop_per_s=ctx.gpu.peak_flop_per_s(Precision.BF16),
         memory_bytes=memory_bytes,
         hbm_bytes=ctx.gpu.hbm_bytes,

@@ -43,6 +43,15 @@ class TokenFlops:
         """Model FLOPs of one token, forward and backward."""
         return (1 + BWD_PER_FWD) * self.fwd_flop
 
+    @property
+    def model_causal_flop(self) -> float:
+        """Model FLOPs with attention's score and value matmuls halved for the causal mask.
+
+        The convention of Megatron-core since 2024 and NeMo's performance tables
+        (``shared/validation/README.md``, ``model_causal``).
+        """
+        return self.model_flop - (1 + BWD_PER_FWD) * 0.5 * self.attn_core_fwd_flop
+
     def hardware_flop(self, recompute: Recompute | str) -> float:
         """Model FLOPs plus what ``recompute`` repeats (the output layer is never recomputed)."""
         recompute = Recompute(recompute)
@@ -54,8 +63,11 @@ class TokenFlops:
 
 
 def attn_core_fwd_flop_per_layer(model: ModelSpec, seq_len: int) -> float:
-    """``Q K^T`` and ``A V`` of one token in one layer: 2 matmuls x 2 FLOP x s x heads x head_dim."""
-    return 2 * FLOP_PER_MAC * seq_len * model.heads * model.head_dim
+    """``Q K^T`` and ``A V`` of one token in one layer: 2 FLOP x s x heads x (qk width + v width).
+
+    With equal widths (no MLA) this is the usual ``4 s heads head_dim``.
+    """
+    return FLOP_PER_MAC * seq_len * model.heads * (model.qk_head_dim + model.v_head_dim)
 
 
 def ffn_fwd_flop_per_layer(model: ModelSpec, *, moe_layer: bool) -> float:

@@ -41,6 +41,25 @@ class MoESpec(Spec):
         return self
 
 
+class MLASpec(Spec):
+    """Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 Sec. 2.1): low-rank Q and KV projections.
+
+    Queries go ``hidden -> q_lora_rank -> heads x (qk_nope + qk_rope)``; keys and
+    values ``hidden -> kv_lora_rank (+ a shared qk_rope key) -> heads x (qk_nope + v)``;
+    the output projection reads ``heads x v_head_dim``.
+    """
+
+    q_lora_rank: NonNegInt = Field(description="rank of the query down-projection; 0 = a full-rank query projection")
+    kv_lora_rank: PositiveInt = Field(description="rank of the compressed key-value latent")
+    qk_nope_head_dim: PositiveInt = Field(description="per-head query/key width without rotary embedding")
+    qk_rope_head_dim: PositiveInt = Field(description="per-head query/key width with rotary embedding")
+    v_head_dim: PositiveInt = Field(description="per-head value width")
+
+    @property
+    def qk_head_dim(self) -> int:
+        return self.qk_nope_head_dim + self.qk_rope_head_dim
+
+
 class ModelSpec(CatalogItem):
     name: str = "model"
     layers: PositiveInt
@@ -56,6 +75,7 @@ class ModelSpec(CatalogItem):
     )
     seq_len: PositiveInt
     moe: MoESpec | None = None
+    mla: MLASpec | None = Field(None, description="multi-head latent attention instead of q/k/v projections")
     first_dense_layers: NonNegInt = Field(0, description="leading layers that stay dense in an MoE model")
     tied_embeddings: bool = Field(False, description="input embedding and output layer share weights")
 
@@ -80,6 +100,13 @@ class ModelSpec(CatalogItem):
                 raise ValueError(f"hidden ({hidden}) is not a multiple of heads ({heads}); give head_dim")
             out["head_dim"] = hidden // heads
         moe = out.get("moe")
+        if isinstance(moe, Mapping) and "first_dense_layers" in moe:
+            # the validation format nests it under moe: (shared/validation/README.md); one place here
+            if "first_dense_layers" in out:
+                raise ValueError("give first_dense_layers once: under moe or at the model's top level")
+            moe = dict(moe)
+            out["first_dense_layers"] = moe.pop("first_dense_layers")
+            out["moe"] = moe
         if isinstance(moe, Mapping) and "expert_ffn_hidden" not in moe and "ffn_hidden" in out:
             out["moe"] = {**moe, "expert_ffn_hidden": out["ffn_hidden"]}
         return out
@@ -106,8 +133,25 @@ class ModelSpec(CatalogItem):
         return self.layers - self.num_moe_layers
 
     @property
+    def qk_head_dim(self) -> int:
+        """Per-head width of queries and keys (the score matmul's inner dimension)."""
+        return self.mla.qk_head_dim if self.mla is not None else self.head_dim
+
+    @property
+    def v_head_dim(self) -> int:
+        """Per-head width of values (the A V matmul's output)."""
+        return self.mla.v_head_dim if self.mla is not None else self.head_dim
+
+    @property
     def attention_params(self) -> int:
-        """Q, K, V and output projections of one layer (no biases)."""
+        """Q, K, V and output projections of one layer (no biases); MLA's low-rank factors when given."""
+        if self.mla is not None:
+            m, h = self.mla, self.hidden
+            q = h * self.heads * m.qk_head_dim if m.q_lora_rank == 0 else (
+                h * m.q_lora_rank + m.q_lora_rank * self.heads * m.qk_head_dim)
+            kv = h * (m.kv_lora_rank + m.qk_rope_head_dim)
+            kv += m.kv_lora_rank * self.heads * (m.qk_nope_head_dim + m.v_head_dim)
+            return q + kv + self.heads * m.v_head_dim * h
         q_out = self.heads * self.head_dim
         kv_out = self.kv_heads * self.head_dim
         return self.hidden * (2 * q_out + 2 * kv_out)

@@ -15,6 +15,7 @@ from colossus.spec.base import Spec, ref
 from colossus.spec.hardware import GpuSpec, PositiveFloat, PositiveInt
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
+from colossus.spec.software import SoftwareSpec
 
 
 class RunClusterSpec(Spec):
@@ -24,10 +25,20 @@ class RunClusterSpec(Spec):
     nic_gbit_per_s: PositiveFloat | None = Field(
         None, description="scale-out bandwidth per GPU; null = the perf model's documented default"
     )
+    power_limit_w: PositiveFloat | None = Field(
+        None, description="the GPUs' power limit when it is below their TDP, W; null = at TDP"
+    )
+    hbm_gb: PositiveFloat | None = Field(
+        None, description="HBM capacity in GB (1e9 bytes) when the GPU variant differs from the catalog"
+    )
+    hbm_gb_per_s: PositiveFloat | None = Field(
+        None, description="HBM bandwidth in GB/s when the GPU variant differs from the catalog"
+    )
 
 
 class Convention(StrEnum):
     MODEL = "model"  # PaLM/Megatron model FLOPs, recompute not counted
+    MODEL_CAUSAL = "model_causal"  # as MODEL, with attention's score and value matmuls halved (causal mask)
     HARDWARE = "hardware"  # recomputed FLOPs counted too
 
 
@@ -44,7 +55,7 @@ class MeasuredSpec(Spec):
         if all(v is None for v in given):
             raise ValueError("give at least one of tflops_per_gpu, mfu, step_time_s, tokens_per_s_per_gpu")
         if (self.tflops_per_gpu is not None or self.mfu is not None) and self.convention is None:
-            raise ValueError("tflops_per_gpu and mfu need a convention (model | hardware)")
+            raise ValueError("tflops_per_gpu and mfu need a convention (model | model_causal | hardware)")
         return self
 
 
@@ -54,6 +65,7 @@ class RunSpec(Spec):
     model: Annotated[ModelSpec, ref("models")]
     cluster: RunClusterSpec
     layout: LayoutSpec
+    software: SoftwareSpec = Field(default_factory=SoftwareSpec, description="the training stack, as stated")
     measured: MeasuredSpec | None = None
     notes: str | None = None
 

@@ -1,0 +1,88 @@
+"""The ratchet for families of published runs the performance model does not yet meet its bounds on.
+
+``perf_ratchet.json`` records, per family (a run id up to its first ``-``),
+the in-sample MAPE, worst |error| and number of unpredicted runs that the
+model reached last. ``test_validation`` fails if any family gets worse; when
+the model improves, run ``python tests/golden/perf_ratchet.py`` to tighten the
+file. It never loosens a recorded figure (it refuses and says which), so a
+regression cannot be written into it by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RATCHET = HERE / "perf_ratchet.json"
+RUNS = HERE.parents[2] / "shared" / "validation" / "training_runs.yaml"
+#: Rounding slack so that float noise across machines does not trip the ratchet.
+SLACK = 5e-4
+
+
+def family_figures(validation) -> dict[str, dict[str, float]]:
+    """Per family: n, mape, max_abs_error, unpredicted (in-sample, current assumptions)."""
+    from colossus.perf import family_of
+
+    out: dict[str, dict[str, float]] = {}
+    for case in validation.cases:
+        fam = out.setdefault(family_of(case.id), {"n": 0, "abs": [], "unpredicted": 0})
+        fam["n"] += 1
+        if case.error is None:
+            fam["unpredicted"] += 1
+        else:
+            fam["abs"].append(abs(case.error))
+    for fam in out.values():
+        errs = fam.pop("abs")
+        fam["mape"] = round(sum(errs) / len(errs), 4) if errs else 0.0
+        fam["max_abs_error"] = round(max(errs), 4) if errs else 0.0
+    return out
+
+
+def load() -> dict[str, dict[str, float]]:
+    return json.loads(RATCHET.read_text())["families"]
+
+
+def regressions(recorded: dict[str, dict[str, float]], now: dict[str, dict[str, float]]) -> list[str]:
+    """What got worse, family by family.
+
+    Fewer unpredicted runs is an improvement whatever the errors of the newly
+    predicted ones; with the same number unpredicted, neither the MAPE nor the
+    worst |error| may grow (beyond ``SLACK``).
+    """
+    worse = []
+    for fam, old in recorded.items():
+        new = now.get(fam)
+        if new is None:
+            worse.append(f"{fam}: no runs of this family any more")
+            continue
+        if new["unpredicted"] > old["unpredicted"]:
+            worse.append(f"{fam}.unpredicted: recorded {old['unpredicted']}, now {new['unpredicted']}")
+        elif new["unpredicted"] == old["unpredicted"]:
+            worse += [
+                f"{fam}.{key}: recorded {old[key]}, now {new[key]}"
+                for key in ("mape", "max_abs_error")
+                if new[key] > old[key] + SLACK
+            ]
+    return worse
+
+
+def tighten() -> int:
+    from colossus.perf import validate_runs
+    from colossus.spec import load_runs
+
+    recorded = load()
+    now = family_figures(validate_runs(load_runs(RUNS)))
+    worse = regressions(recorded, now)
+    if worse:
+        print("refusing to loosen the ratchet:\n  " + "\n  ".join(worse), file=sys.stderr)
+        return 1
+    body = {"families": {fam: now[fam] for fam in recorded}}
+    RATCHET.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(body, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(tighten())
