@@ -8,7 +8,8 @@ from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
 from colossus.spec.fabric import FabricSpec
-from colossus.spec.hardware import GpuSpec, PositiveInt, RackSpec, ServerSpec
+from colossus.spec.bounds import MAX_POOLS, GpuCount
+from colossus.spec.hardware import GpuSpec, RackSpec, ServerSpec
 
 
 class PoolSpec(Spec):
@@ -16,7 +17,7 @@ class PoolSpec(Spec):
 
     name: str
     gpu: Annotated[GpuSpec, ref("gpus")]
-    num_gpus: PositiveInt
+    num_gpus: GpuCount
     server: Annotated[ServerSpec, ref("servers")]
     rack: Annotated[RackSpec, ref("racks")]
 
@@ -54,7 +55,7 @@ class ClusterSpec(Spec):
     """One or more pools joined by one scale-out fabric."""
 
     name: str
-    pools: list[PoolSpec] = Field(min_length=1)
+    pools: list[PoolSpec] = Field(min_length=1, max_length=MAX_POOLS)
     fabric: FabricSpec
 
     @model_validator(mode="after")

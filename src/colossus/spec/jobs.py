@@ -7,13 +7,13 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
-from colossus.spec.hardware import NonNegFloat, NonNegInt, PositiveFloat, PositiveInt
+from colossus.spec.bounds import CheckpointMinutes, Day, GpuCount, Priority, Tokens
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
 
 
 class CheckpointSpec(Spec):
-    interval_min: PositiveFloat = Field(description="minutes between checkpoints")
+    interval_min: CheckpointMinutes = Field(description="minutes between checkpoints")
     asynchronous: bool = Field(description="snapshot to host memory, write in the background")
 
 
@@ -22,13 +22,13 @@ class JobSpec(Spec):
 
     name: str
     model: Annotated[ModelSpec, ref("models")]
-    num_gpus: PositiveInt
+    num_gpus: GpuCount
     pool: str | None = Field(description="pool to run on; null = any pool with room")
     layout: LayoutSpec | None = Field(description="parallel layout; null = let the planner choose")
-    train_tokens: PositiveFloat = Field(description="token budget of the run")
-    global_batch_tokens: PositiveFloat = Field(description="tokens per optimizer step")
-    priority: NonNegInt = 0
-    start_day: NonNegFloat = 0.0
+    train_tokens: Tokens = Field(description="token budget of the run")
+    global_batch_tokens: Tokens = Field(description="tokens per optimizer step")
+    priority: Priority = 0
+    start_day: Day = 0.0
     checkpoint: CheckpointSpec
 
     @model_validator(mode="after")
