@@ -1,8 +1,19 @@
 """The typer application and the error boundary every command shares.
 
 Commands live in one module per topic (``show``, ``perf``, ...) and register
-themselves on ``app``. ``main`` turns any ``ColossusError`` into one line on
-stderr and exit code 2; everything else is a bug and keeps its traceback.
+themselves on ``app``. ``colossus.cli.main`` runs them with one error path:
+
+* a ``ColossusError`` (bad input, a full disk, a folder that may not be
+  written) is one line on stderr and exit code 2;
+* a wrong *value* of an option (``--days abc``, ``--days 1e9``) is one line
+  naming the option, the value and the rule, exit code 2 (options are checked
+  against the same limits as files, ``spec.bounds``, by ``within``);
+* a wrong *flag* (an unknown option, a missing argument) gets typer's usage
+  box, exit code 2;
+* Ctrl-C and SIGTERM stop the command: it cleans up what it was writing, says
+  so in one line, and exits with 130 (SIGINT) or 143 (SIGTERM).
+
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +23,11 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 import typer
 
+from colossus.errors import one_line
+from colossus.spec.loading import check
 
 app = typer.Typer(
     name="colossus",
@@ -28,6 +42,8 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
+#: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 @app.callback()
@@ -40,7 +56,49 @@ def print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+def error_line(message: str, *, label: str = "error") -> None:
+    """Print one line on stderr: ``error: message`` (the message is not markup and stays on one line)."""
+    colour = "red" if label == "error" else "yellow"
+    err_console.print(f"[bold {colour}]{label}:[/] {escape(one_line(message))}", soft_wrap=True)
+
+
 def fail(message: str) -> None:
     """Report a bad-input error in one line and exit with code 2."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    error_line(message)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def interrupted(message: str) -> None:
+    """Say in one line what an interrupt left behind, and exit with code 130."""
+    error_line(message, label="interrupted")
+    _reported.append(True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+_reported: list[bool] = []
+
+
+def interrupt_was_reported(*, reset: bool = False) -> bool:
+    """True once a command has said what its interrupt left (``main`` then adds nothing)."""
+    seen = bool(_reported)
+    if reset:
+        _reported.clear()
+    return seen
+
+
+def within(kind: Any):  # noqa: ANN201 (a click callback)
+    """An option callback holding the value to a kind of ``spec.bounds`` (the limits files obey).
+
+    ``typer.Option("--days", callback=within(Days))``: ``--days 1e9`` is one
+    line, ``Invalid value for '--days': must be <= 3650 (got 1000000000.0)``.
+    """
+
+    def callback(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(kind, value, "")
+        except Exception as exc:  # SpecError from the check: the option name comes from click
+            raise typer.BadParameter(getattr(exc, "message", str(exc))) from None
+
+    return callback

@@ -71,6 +71,8 @@ def write_store(path: Path, tables: dict[str, pa.Table]) -> None:
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _incoming')
             con.unregister("_incoming")
         con.execute("CHECKPOINT")
+    except duckdb.InterruptException:  # Ctrl-C during a query: an interrupt, not a DuckDB failure
+        raise KeyboardInterrupt from None
     finally:
         con.close()
 

@@ -54,6 +54,8 @@ MAX_GPUS = 1_000_000
 MAX_POOLS = 64
 #: Named jobs of one scenario.
 MAX_JOBS = 1000
+#: Generator fleets or battery banks of one site.
+MAX_FLEETS = 256
 #: Units of one generator fleet or battery bank (Colossus had 14-35 generators, 168 Megapacks).
 MAX_UNITS = 10_000
 #: Power in MW of a grid feed or contract (the largest power plants are ~10 GW).
@@ -91,18 +93,31 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def _whole(value: Any) -> Any:
+    """A whole number: never a boolean; an integral float (``12.0``, as JSON may write it) is the integer."""
+    value = _not_bool(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 NotBool = BeforeValidator(_not_bool)
+WholeNumber = BeforeValidator(_whole)
 
 
 def real(*, gt: float | None = None, ge: float | None = None, lt: float | None = None,
          le: float | None = MAX_QUANTITY) -> Any:
-    """A finite float with bounds (upper bound ``MAX_QUANTITY`` unless given)."""
-    return Annotated[float, NotBool, Field(gt=gt, ge=ge, lt=lt, le=le, allow_inf_nan=False)]
+    """A finite float with bounds (upper bound ``MAX_QUANTITY`` unless given).
+
+    The bounds come before the boolean check so that pydantic applies them
+    natively and the JSON schema shows them (``minimum``, ``maximum``).
+    """
+    return Annotated[float, Field(gt=gt, ge=ge, lt=lt, le=le, allow_inf_nan=False), NotBool]
 
 
 def whole(*, gt: int | None = None, ge: int | None = None, le: int = MAX_WHOLE) -> Any:
     """A whole number with bounds (upper bound ``MAX_WHOLE`` unless given)."""
-    return Annotated[int, NotBool, Field(gt=gt, ge=ge, le=le)]
+    return Annotated[int, Field(gt=gt, ge=ge, le=le), WholeNumber]
 
 
 # --- generic kinds ---------------------------------------------------------------------------------
@@ -171,7 +186,7 @@ def telemetry_problem(days: float, interval_min: float) -> str | None:
 
 __all__ = [
     "BatchSequences", "CheckpointMinutes", "Day", "Days", "Degree", "DegreeOrZero", "Efficiency", "FiniteFloat",
-    "Fraction", "GeneratorMttrHours", "GpuCount", "MAX_DAYS", "MAX_GENERATOR_OUTAGES", "MAX_GPUS", "MAX_JOBS",
+    "Fraction", "GeneratorMttrHours", "GpuCount", "MAX_DAYS", "MAX_FLEETS", "MAX_GENERATOR_OUTAGES", "MAX_GPUS", "MAX_JOBS",
     "MAX_MC_RUNS", "MAX_MW", "MAX_POOLS", "MAX_QUANTITY", "MAX_SEED", "MAX_SWEEP_RUNS", "MAX_TELEMETRY_SAMPLES",
     "MAX_UNITS", "MAX_WHOLE", "Megawatts", "MonteCarloRuns", "NonNegFloat", "NonNegInt", "PartWatts",
     "PartWattsOrZero", "Parts", "PartsOrZero", "PositiveFloat", "PositiveInt", "Priority", "RateScale", "Seed",

@@ -8,12 +8,11 @@ Field names follow ``shared/validation/README.md``. Whether a layout is
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import Field
 
 from colossus.spec.base import Spec
-from colossus.spec.bounds import BatchSequences, Degree, GpuCount, NotBool
+from colossus.spec.bounds import BatchSequences, Degree, GpuCount, whole
 from colossus.spec.hardware import Precision
 
 
@@ -34,7 +33,8 @@ class LayoutSpec(Spec):
     interleave: Degree = Field(1, description="virtual pipeline stages per GPU")
     recompute: Recompute = Recompute.NONE
     sequence_parallel: bool = False
-    zero: Annotated[int, NotBool] = Field(0, ge=0, le=3, description="0 none, 1 optimizer, 2 +gradients, 3 +parameters (FSDP)")
+    zero: whole(ge=0, le=3) = Field(0,  # type: ignore[valid-type]
+                                    description="0 none, 1 optimizer, 2 +gradients, 3 +parameters (FSDP)")
     precision: Precision = Precision.BF16
 
     @property

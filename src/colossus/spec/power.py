@@ -9,7 +9,7 @@ from pydantic import Field
 
 from colossus import units
 from colossus.spec.base import CatalogItem, Spec, ref
-from colossus.spec.bounds import Day, Efficiency, FiniteFloat, Megawatts, UnitCount
+from colossus.spec.bounds import MAX_FLEETS, Day, Efficiency, FiniteFloat, Megawatts, UnitCount, real
 from colossus.spec.hardware import Fraction, NonNegFloat, NonNegInt, PositiveFloat
 
 
@@ -75,8 +75,8 @@ class BatteryBank(Spec):
 
 class SupplySpec(Spec):
     grid: GridSpec
-    generators: list[GeneratorFleet] = Field(default_factory=list)
-    batteries: list[BatteryBank] = Field(default_factory=list)
+    generators: list[GeneratorFleet] = Field(default_factory=list, max_length=MAX_FLEETS)
+    batteries: list[BatteryBank] = Field(default_factory=list, max_length=MAX_FLEETS)
 
     @property
     def generator_nameplate_w(self) -> float:
@@ -87,7 +87,7 @@ class PueCooling(Spec):
     """Cooling and facility overhead as one power usage effectiveness figure."""
 
     model: Literal["pue"]
-    pue: Annotated[NonNegFloat, Field(ge=1, le=3)]
+    pue: real(ge=1, le=3)  # type: ignore[valid-type]
     wue_l_per_kwh: NonNegFloat = Field(description="site water use per kWh of IT energy, litres")
 
 
