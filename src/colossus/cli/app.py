@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.errors import MarkupError
 from rich.markup import escape
 import typer
 
@@ -37,9 +38,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+class SafeConsole(Console):
+    """A rich console that prints any text a user wrote as it is.
+
+    Names come from files (a scenario, a job, a catalog item): a ``[/]`` in
+    one must not end the command in rich's ``MarkupError``, and a terminal
+    escape sequence must not reach the terminal. Text whose markup does not
+    parse is printed plain; control characters (but newlines and tabs) are
+    shown escaped.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:  # noqa: D102
+        if not text.isprintable():
+            text = "".join(ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in text)
+        try:
+            return super().render_str(text, **kwargs)
+        except MarkupError:
+            return super().render_str(text, **{**kwargs, "markup": False})
+
+
 #: Human output goes to stdout through rich; machine output (--json) bypasses rich.
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = SafeConsole(highlight=False)
+err_console = SafeConsole(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
 #: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).

@@ -15,9 +15,27 @@ import typer
 from colossus import reliability as rel
 from colossus.reliability.scenario import pick_job, scenario_job_input
 from colossus import units
-from colossus.cli.app import app, console, print_json
+from colossus.cli.app import app, console, print_json, within
 from colossus.errors import ColossusError, SpecError
 from colossus.spec import GpuSpec, Scenario, load_scenario, lookup
+from colossus.spec.bounds import (
+    MAX_GPUS,
+    CheckpointMinutes,
+    Days,
+    Efficiency,
+    GpuCount,
+    MonteCarloRuns,
+    PositiveFloat,
+    RateScale,
+    Seed,
+    Tokens,
+    whole,
+)
+from colossus.spec.loading import check
+
+DEFAULT_GPU = "h100-sxm5-80gb"
+#: Hot spare servers: at most one per GPU of the largest job.
+SPARES = whole(ge=0, le=MAX_GPUS)
 
 
 @app.command()
@@ -25,37 +43,51 @@ def reliability(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file")] = None,
     job: Annotated[str | None, typer.Option(help="job of the scenario (default: its first)")] = None,
     model: Annotated[str | None, typer.Option(help="model preset, without a scenario")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario")] = None,
-    gpu: Annotated[str, typer.Option(help="GPU type, without a scenario")] = "h100-sxm5-80gb",
-    days: Annotated[float | None, typer.Option(help="failure-free training days (when no token budget)")] = None,
-    tokens: Annotated[float | None, typer.Option(help="token budget (overrides the scenario's)")] = None,
-    tokens_per_s: Annotated[float | None, typer.Option(help="job throughput; default: perf model or --mfu")] = None,
-    mfu: Annotated[float | None, typer.Option(help="MFU for the throughput when perf is not used")] = None,
-    interval_min: Annotated[float | None, typer.Option(help="checkpoint interval (default: scenario, else optimum)")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario", callback=within(GpuCount))]
+    = None,
+    gpu: Annotated[str | None, typer.Option(help=f"GPU type, without a scenario (default: {DEFAULT_GPU})")] = None,
+    days: Annotated[float | None, typer.Option(help="failure-free training days (when no token budget)",
+                                               callback=within(Days))] = None,
+    tokens: Annotated[float | None, typer.Option(help="token budget (overrides the scenario's)",
+                                                 callback=within(Tokens))] = None,
+    tokens_per_s: Annotated[float | None, typer.Option(help="job throughput; default: perf model or --mfu",
+                                                       callback=within(PositiveFloat))] = None,
+    mfu: Annotated[float | None, typer.Option(help="MFU for the throughput when perf is not used",
+                                              callback=within(Efficiency))] = None,
+    interval_min: Annotated[float | None, typer.Option(help="checkpoint interval (default: scenario, else optimum)",
+                                                       callback=within(CheckpointMinutes))] = None,
     blocking: Annotated[bool | None, typer.Option("--blocking/--async", help="checkpoint mode")] = None,
-    runs: Annotated[int, typer.Option(help="Monte Carlo histories (0: closed form only)")] = 0,
-    seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's, else 0)")] = None,
+    runs: Annotated[int, typer.Option(help="Monte Carlo histories (0: closed form only)",
+                                      callback=within(MonteCarloRuns))] = 0,
+    seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's, else 0)",
+                                             callback=within(Seed))] = None,
     deadline: Annotated[str | None, typer.Option(help="days after the start, or an ISO date with --start")] = None,
     start: Annotated[str | None, typer.Option(help="ISO start date, for a dated --deadline")] = None,
-    spares: Annotated[int | None, typer.Option(help="hot spare servers (default: sized at the confidence)")] = None,
-    rate_scale: Annotated[float, typer.Option(help="multiply every failure rate (what-if)")] = 1.0,
+    spares: Annotated[int | None, typer.Option(help="hot spare servers (default: sized at the confidence)",
+                                               callback=within(SPARES))] = None,
+    rate_scale: Annotated[float, typer.Option(help="multiply every failure rate (what-if)",
+                                              callback=within(RateScale))] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Failure model, checkpoint cost and interval, goodput (closed form and Monte Carlo), spares."""
-    if runs < 0:
-        raise SpecError(f"--runs must be >= 0 (got {runs})")
     if scenario is not None:
+        ignored = [name for name, value in (("--model", model), ("--gpus", gpus), ("--gpu", gpu)) if value is not None]
+        if ignored:
+            raise SpecError(f"{', '.join(ignored)}: describe a job without a scenario; with a scenario,"
+                            " choose its job with --job")
         spec = load_scenario(scenario)
         job_input, source = _from_scenario(spec, job, tokens, days, tokens_per_s, mfu)
         job_seed = spec.seed
     else:
+        if job is not None:
+            raise SpecError("--job: names a job of a scenario; give the scenario file too")
         if model is None or gpus is None:
             raise SpecError("give a scenario file, or --model and --gpus")
-        job_input, source = _from_flags(model, gpus, gpu, tokens, days, tokens_per_s, mfu)
+        job_input, source = _from_flags(model, gpus, gpu or DEFAULT_GPU, tokens, days, tokens_per_s, mfu)
         job_seed = 0
     overrides: dict[str, Any] = {"rate_scale": rate_scale, "num_spares": spares}
     if interval_min is not None:
-        overrides["interval_s"] = _positive(interval_min, "--interval-min") * units.MINUTE
+        overrides["interval_s"] = interval_min * units.MINUTE
     if blocking is not None:
         overrides["asynchronous"] = not blocking
     job_input = _replace(job_input, **overrides)
@@ -146,9 +178,11 @@ def _deadline_s(deadline: str | None, start: str | None) -> float | None:
     if deadline is None:
         return None
     try:
-        return _positive(float(deadline), "--deadline") * units.DAY
+        number = float(deadline)
     except ValueError:
         pass
+    else:
+        return check(Days, number, "--deadline") * units.DAY
     try:
         end = date.fromisoformat(deadline)
     except ValueError:
@@ -159,7 +193,7 @@ def _deadline_s(deadline: str | None, start: str | None) -> float | None:
         begin = date.fromisoformat(start)
     except ValueError:
         raise SpecError(f"--start must be an ISO date (got '{start}')") from None
-    return (end - begin).days * units.DAY
+    return check(Days, float((end - begin).days), "--deadline (days after --start)") * units.DAY
 
 
 # --- rendering ---------------------------------------------------------------------

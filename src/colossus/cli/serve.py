@@ -51,10 +51,14 @@ def serve_cmd(
     except OSError as exc:
         raise SpecError(f"--runs: cannot create the runs folder '{runs}' ({exc.strerror or exc})") from None
     where = host if ":" not in host else f"[{host}]"
-    console.print(f"colossus dashboard on [bold]http://{escape(where)}:{port}[/]"
-                  f"  (scenarios: {escape(str(scenarios))}, runs: {escape(str(runs))}; Ctrl-C stops)", soft_wrap=True)
-    extra = {"token": token} if token is not None else {}
+
+    def announce() -> None:
+        console.print(f"colossus dashboard on [bold]http://{escape(where)}:{port}[/]"
+                      f"  (scenarios: {escape(str(scenarios))}, runs: {escape(str(runs))}; Ctrl-C stops)",
+                      soft_wrap=True)
+
+    extra: dict[str, object] = {"token": token} if token is not None else {}
     if allow_host:
         extra["allowed_hosts"] = tuple(allow_host)
     serve(host=host, port=port, scenarios_dir=scenarios, runs_dir=runs, max_concurrent=max_concurrent,
-          max_queued=max_queued, **extra)
+          max_queued=max_queued, announce=announce, **extra)

@@ -30,7 +30,7 @@ carries an absolute path of the server (``folders.scrub``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
@@ -404,12 +404,13 @@ def check_bind(host: str, port: int) -> None:
 
 def serve(*, host: str = "127.0.0.1", port: int = 8000, scenarios_dir: Path | str = "scenarios",
           runs_dir: Path | str = "runs", max_concurrent: int = 2, max_queued: int = 8, token: str | None = None,
-          allowed_hosts: Sequence[str] = ()) -> None:
+          allowed_hosts: Sequence[str] = (), announce: Callable[[], None] | None = None) -> None:
     """Run the dashboard with uvicorn until interrupted (the ``colossus serve`` command).
 
     Beyond loopback a ``token`` is required: anyone who can reach the address
     could otherwise run simulations. The Host check stays on: the server answers
-    to this machine's names and addresses and to ``allowed_hosts``.
+    to this machine's names and addresses and to ``allowed_hosts``. Every check
+    (token, address, port) runs before ``announce`` is called and the server starts.
     """
     import uvicorn  # noqa: PLC0415 (only serving needs it)
 
@@ -421,4 +422,6 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, scenarios_dir: Path | st
     hosts = (*listen_hosts(host), *(h.lower() for h in allowed_hosts))
     app = create_app(scenarios_dir, runs_dir, max_concurrent, max_queued=max_queued, allowed_hosts=hosts,
                      token=token)
+    if announce is not None:
+        announce()
     uvicorn.run(app, host=host, port=port, log_level="info")
