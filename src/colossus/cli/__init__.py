@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import contextlib
+import functools
 import os
 import signal
 import sys
 import threading
+from typing import Any
 
 import typer
+import typer.main
 
 from colossus.cli import show  # noqa: F401  (registers its commands)
 from colossus.cli import power  # noqa: F401
@@ -60,6 +63,22 @@ def _terminate_as_interrupt() -> Iterator[type[_Stopped]]:
             signal.signal(signum, handler)
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command typer builds from ``app`` (built once: typer rebuilds it on every call, ~0.1 s)."""
+    return typer.main.get_command(app)
+
+
+def _usage_box(exc: Any) -> None:
+    """typer's usage box for a wrong flag (plain click text where typer has no rich formatting)."""
+    try:
+        from typer import rich_utils  # noqa: PLC0415
+
+        rich_utils.rich_format_error(exc)
+    except (ImportError, AttributeError):
+        exc.show()
+
+
 def _bad_value(exc: BadParameter) -> str:
     """``--days: must be <= 3650 (got 1e9)``: the option and what is wrong with its value, one line."""
     return exc.format_message()
@@ -70,19 +89,19 @@ def main(argv: list[str] | None = None) -> int:
     interrupt_was_reported(reset=True)
     with _terminate_as_interrupt() as stopped:
         try:
-            code = app(args=argv if argv is not None else sys.argv[1:], prog_name="colossus",
-                       standalone_mode=False)
+            code = _command().main(args=argv if argv is not None else sys.argv[1:], prog_name="colossus",
+                                   standalone_mode=False)
         except ColossusError as exc:
             error_line(str(exc))
             return EXIT_BAD_INPUT
         except BadParameter as exc:
             if isinstance(exc, MissingParameter):  # a missing argument: the usage box helps
-                exc.show()
+                _usage_box(exc)
                 return EXIT_BAD_INPUT
             error_line(_bad_value(exc))
             return EXIT_BAD_INPUT
         except ClickException as exc:  # an unknown flag, an extra argument: the usage box
-            exc.show()
+            _usage_box(exc)
             return exc.exit_code
         except Abort:  # Ctrl-C at a prompt, or EOF
             code = EXIT_INTERRUPTED

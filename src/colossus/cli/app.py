@@ -19,6 +19,7 @@ Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -72,8 +73,23 @@ def _root() -> None:
 
 
 def print_json(document: Any) -> None:
-    """Print one JSON document on stdout (sorted keys, stable across runs)."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    """Print one strict JSON document on stdout (sorted keys, stable across runs; NaN and infinities as null).
+
+    A model can answer "infinite" (a job that never finishes at a vanishing
+    rate); strict JSON has no such number, and ``null`` is what the documents
+    already use for "none".
+    """
+    sys.stdout.write(json.dumps(_finite(document), indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def error_line(message: str, *, label: str = "error") -> None:

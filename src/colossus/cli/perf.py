@@ -12,7 +12,7 @@ import typer
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
-from colossus.spec.bounds import GpuCount, Parts, PositiveFloat, Tokens, Width, whole
+from colossus.spec.bounds import GbitPerS, GpuCount, Parts, Tokens, Width, whole
 from colossus.spec.loading import check
 from colossus.perf import Estimate, Plan, Validation, estimate, plan, validate_runs
 from colossus.spec import Precision, load_runs, lookup
@@ -62,7 +62,7 @@ def plan_cmd(
     precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
     gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within(Parts))] = 8,
     nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU",
-                                                         callback=within(PositiveFloat))] = None,
+                                                         callback=within(GbitPerS))] = None,
     top: Annotated[int, typer.Option("--top", callback=within(whole(ge=1, le=1000)))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:

@@ -68,7 +68,7 @@ def _run(scenario, *, seed: int | None, days: float | None, base_dir: Path, quie
                TextColumn("day {task.fields[day]:>6.1f} of {task.fields[of]:g}"), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(scenario.name, total=1.0, day=0.0, of=total_days)
+        task = bar.add_task(escape(scenario.name), total=1.0, day=0.0, of=total_days)
 
         def update(frac: float) -> None:
             bar.update(task, completed=frac, day=frac * total_days)

@@ -17,6 +17,8 @@ from colossus.results import check_out_dir, safe_name
 from colossus.spec.bounds import MAX_SWEEP_RUNS, Days, whole
 from colossus.sweep import RunStore, SweepInterrupted, SweepOutcome, make_backend, plan_sweep, run_sweep
 
+#: The sweep's store in its folder (the dashboard looks for this name).
+STORE_NAME = "sweep.duckdb"
 #: Seeds per point, and worker processes (more than a machine's cores only queue).
 SEEDS = whole(ge=1, le=MAX_SWEEP_RUNS)
 WORKERS = whole(ge=1, le=1024)
@@ -73,8 +75,10 @@ def sweep_cmd(
     plan = plan_sweep(scenario, vary, seeds=seeds, kind=kind.value, days=days)
     folder = out if out is not None else Path("runs") / f"sweep-{safe_name(plan.scenario)}"
     folder = check_out_dir(folder, kind="a sweep")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / STORE_NAME).is_file():
+        raise SpecError(f"--out: {folder} holds other files and no {STORE_NAME}; give a sweep a folder of its own")
     runner = make_backend(backend.value, workers=workers, address=address)
-    with RunStore(folder / "sweep.duckdb") as store:
+    with RunStore(folder / STORE_NAME) as store:
         try:
             outcome = _run_with_progress(plan, store, runner, plot_path=folder / f"sweep-{plan.kind}.html")
         except SweepInterrupted as stop:

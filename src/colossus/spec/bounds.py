@@ -70,8 +70,10 @@ MIN_GENERATOR_MTTR_H = 0.1
 MAX_GENERATOR_OUTAGES = 1_000_000
 #: Monte Carlo histories of one reliability analysis (memory grows linearly: ~100 bytes each per step).
 MAX_MC_RUNS = 100_000
-#: Tokens of one training run (today's largest are ~1.5e13).
+#: Tokens of one training run (today's largest are ~1.5e13); at least one token.
 MAX_TOKENS = 1e18
+#: A link, port or NIC bandwidth, Gbit/s: from 100 Mbit/s (a management port) to 1 Pbit/s.
+MIN_GBIT_PER_S, MAX_GBIT_PER_S = 0.1, 1e6
 #: Runs of one sweep (points x seeds): each is at least an estimate, and a row in the store.
 MAX_SWEEP_RUNS = 1_000_000
 #: Largest transformer dimension (hidden, FFN width, vocabulary, sequence length): 2**24.
@@ -153,7 +155,8 @@ PartWattsOrZero = real(ge=0, le=MAX_PART_W)
 RateScale = real(ge=0, le=MAX_RATE_SCALE)
 GeneratorMttrHours = real(ge=MIN_GENERATOR_MTTR_H, le=365 * 24)
 MonteCarloRuns = whole(ge=0, le=MAX_MC_RUNS)
-Tokens = real(gt=0, le=MAX_TOKENS)
+Tokens = real(ge=1, le=MAX_TOKENS)
+GbitPerS = real(ge=MIN_GBIT_PER_S, le=MAX_GBIT_PER_S)
 #: A transformer dimension: hidden, FFN width, head width, vocabulary, sequence length, LoRA rank.
 Width = whole(gt=0, le=MAX_WIDTH)
 WidthOrZero = whole(ge=0, le=MAX_WIDTH)
@@ -186,7 +189,7 @@ def telemetry_problem(days: float, interval_min: float) -> str | None:
 
 __all__ = [
     "BatchSequences", "CheckpointMinutes", "Day", "Days", "Degree", "DegreeOrZero", "Efficiency", "FiniteFloat",
-    "Fraction", "GeneratorMttrHours", "GpuCount", "MAX_DAYS", "MAX_FLEETS", "MAX_GENERATOR_OUTAGES", "MAX_GPUS", "MAX_JOBS",
+    "Fraction", "GbitPerS", "GeneratorMttrHours", "GpuCount", "MAX_DAYS", "MAX_FLEETS", "MAX_GENERATOR_OUTAGES", "MAX_GPUS", "MAX_JOBS",
     "MAX_MC_RUNS", "MAX_MW", "MAX_POOLS", "MAX_QUANTITY", "MAX_SEED", "MAX_SWEEP_RUNS", "MAX_TELEMETRY_SAMPLES",
     "MAX_UNITS", "MAX_WHOLE", "Megawatts", "MonteCarloRuns", "NonNegFloat", "NonNegInt", "PartWatts",
     "PartWattsOrZero", "Parts", "PartsOrZero", "PositiveFloat", "PositiveInt", "Priority", "RateScale", "Seed",

@@ -14,8 +14,8 @@ from pydantic import Field, model_validator
 
 from colossus import units
 from colossus.spec.base import Spec, ref
-from colossus.spec.bounds import NonNegFloat, real
-from colossus.spec.hardware import NicSpec, OpticSpec, PositiveFloat, SwitchSpec
+from colossus.spec.bounds import GbitPerS, NonNegFloat, real
+from colossus.spec.hardware import NicSpec, OpticSpec, SwitchSpec
 
 #: The deepest Clos the inventory builds; beyond four tiers nobody builds GPU fabrics.
 MAX_TIERS = 4
@@ -24,8 +24,8 @@ MAX_TIERS = 4
 class FabricSpec(Spec):
     name: str = "scale-out"
     switch: Annotated[SwitchSpec, ref("switches")]
-    nic_gbit_per_s: PositiveFloat = Field(description="scale-out bandwidth per GPU, Gbit/s")
-    link_gbit_per_s: PositiveFloat = Field(
+    nic_gbit_per_s: GbitPerS = Field(description="scale-out bandwidth per GPU, Gbit/s")
+    link_gbit_per_s: GbitPerS = Field(
         description="speed of one fabric link (a switch port, or one lane group after breakout), Gbit/s"
     )
     tiers: int | Literal["auto"] = Field(

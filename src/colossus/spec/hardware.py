@@ -16,6 +16,7 @@ from colossus.spec.base import CatalogItem, ref
 from colossus.spec.bounds import (  # the shared kinds of numbers (limits: spec/bounds.py)
     Efficiency,
     Fraction,  # noqa: F401 (re-exported for the other spec modules)
+    GbitPerS,
     GpuCount,
     NonNegFloat,
     NonNegInt,  # noqa: F401
@@ -102,7 +103,7 @@ class NicSpec(CatalogItem):
 
     kind: NicKind
     ports: Parts
-    port_gbit_per_s: PositiveFloat
+    port_gbit_per_s: GbitPerS
     tdp_w: PartWatts
 
     @property
@@ -125,7 +126,7 @@ class SwitchSpec(CatalogItem):
     protocol: Protocol
     asic: str
     ports: Parts
-    port_gbit_per_s: PositiveFloat
+    port_gbit_per_s: GbitPerS
     tdp_w: PartWatts = Field(description="maximum power without optical modules, W")
     typical_w: PartWatts = Field(description="typical power in operation without optics, W")
     latency_ns: PositiveFloat = Field(description="port-to-port forwarding latency, ns")
@@ -154,7 +155,7 @@ class OpticSpec(CatalogItem):
     """An optical transceiver module (one end of an optical link)."""
 
     form_factor: str
-    gbit_per_s: PositiveFloat
+    gbit_per_s: GbitPerS
     power_w: PartWatts
     reach_m: PositiveFloat
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+import re
 import stat
 from typing import Any, Sequence, TypeVar
 
@@ -58,8 +59,9 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-#: Largest input file read (a scenario is a few KiB; the largest validation file ~100 KiB).
-MAX_INPUT_BYTES = 16 * 2**20
+#: Largest input file read: a scenario is a few KiB, the largest validation file ~170 KiB; PyYAML reads
+#: about a MiB a second, so this bounds the time a file can take too.
+MAX_INPUT_BYTES = 4 * 2**20
 #: Deepest nesting of mappings and lists in a YAML file (a scenario nests about 6 deep).
 MAX_YAML_DEPTH = 64
 #: Most values a YAML file may expand to once its aliases are followed ("billion laughs").
@@ -160,8 +162,57 @@ def read_yaml(path: str | Path) -> Any:
     return parse_yaml(text, file=name)
 
 
+_FLOW_SPECIAL = re.compile(r"[\[\]{}\"'#\n\\]")
+
+
+def _too_deep_flow(text: str) -> int | None:
+    """The line where ``[``/``{`` brackets nest deeper than ``MAX_YAML_DEPTH``, or None.
+
+    Needed before PyYAML sees the text: its scanner looks ahead over every
+    open bracket before it yields the first token, in time quadratic in their
+    number, so ten thousand ``[`` would take seconds before the composer's
+    depth check could run. Quotes and comments are skipped; it only looks at
+    the special characters, so a normal file costs next to nothing. (Block
+    scalars are not told apart: a ``|`` text holding more than 64 unclosed
+    brackets is refused too.)
+    """
+    if text.count("[") + text.count("{") <= MAX_YAML_DEPTH:
+        return None
+    depth, line, quote, escaped, comment = 0, 1, "", False, False
+    for match in _FLOW_SPECIAL.finditer(text):
+        ch, start = match.group(), match.start()
+        before = text[start - 1] if start else "\n"
+        if ch == "\n":
+            line, comment = line + 1, False
+            continue
+        if comment:
+            continue
+        if quote:
+            if quote == '"' and ch == "\\":
+                escaped = not escaped if before == "\\" else True
+                continue
+            if ch == quote and not (quote == '"' and escaped and before == "\\"):
+                quote = ""
+            escaped = False
+            continue
+        if ch == "#" and before in " \t\n":
+            comment = True
+        elif ch in "\"'" and before in " \t\n[{,:":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
 def parse_yaml(text: str, *, file: str | None = None) -> Any:
     """Parse YAML text with the checks of ``read_yaml`` (depth, expansion, duplicate keys)."""
+    deep = _too_deep_flow(text)
+    if deep is not None:
+        raise SpecError(f"broken YAML: line {deep}: nested deeper than {MAX_YAML_DEPTH} levels", file=file)
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -187,13 +238,17 @@ def _clean_loc(loc: Sequence[str | int], data: Any) -> list[str | int]:
     """Drop the parts of a pydantic error location that are not in the input (union tags)."""
     out: list[str | int] = []
     node = data
-    for part in loc:
+    parts = list(loc)
+    for i, part in enumerate(parts):
+        following = parts[i + 1] if i + 1 < len(parts) else None
         if isinstance(node, dict) and part in node:
             node = node[part]
             out.append(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
             out.append(part)
+        elif isinstance(node, dict) and following is not None and following in node:
+            continue  # a union member's tag (``components`` of a tagged cooling block): not in the input
         elif isinstance(node, dict) and isinstance(part, str) and part not in node and _is_field(part):
             out.append(part)  # a missing required field: keep its name
             node = None

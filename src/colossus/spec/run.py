@@ -12,7 +12,7 @@ from typing import Annotated, Any, Mapping
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
-from colossus.spec.bounds import Efficiency, GpuCount, PartWatts, Parts
+from colossus.spec.bounds import Efficiency, GbitPerS, GpuCount, PartWatts, Parts
 from colossus.spec.hardware import GpuSpec, PositiveFloat
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
@@ -23,7 +23,7 @@ class RunClusterSpec(Spec):
     gpu: Annotated[GpuSpec, ref("gpus")]
     gpus: GpuCount
     gpus_per_node: Parts = 8
-    nic_gbit_per_s: PositiveFloat | None = Field(
+    nic_gbit_per_s: GbitPerS | None = Field(
         None, description="scale-out bandwidth per GPU; null = the perf model's documented default"
     )
     power_limit_w: PartWatts | None = Field(
