@@ -50,8 +50,11 @@ def simulate_cmd(
         except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it
             raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
         except KeyboardInterrupt:
-            kept = "the previous result there is kept" if claim.target.exists() else "nothing was written"
-            interrupted(f"{out_dir}: {kept}")
+            if claim.written:
+                left = "the result was complete and is in place"
+            else:
+                left = "the previous result there is kept" if claim.target.exists() else "nothing was written"
+            interrupted(f"{out_dir}: {left}")
     if as_json:
         print_json(result.summary)
         return

@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from colossus.results.duck import connect, summary_row, write_store
+from colossus.results.duck import connect, is_interrupt, summary_row, write_store
 from colossus.results.lock import FolderLock, deferred_interrupts
 from colossus.results.paths import FORMAT_VERSION, ResultPaths, ResultsError, check_out_dir, looks_like_results
 from colossus.results.tables import from_arrow, summary_json, to_arrow
@@ -143,9 +143,11 @@ class Claim:
             _fsync_all(tmp)
             with deferred_interrupts():
                 _swap_into_place(tmp, target)
-        except (OSError, duckdb.Error, pa.ArrowException) as exc:
-            if _interrupted(exc):
+        except (OSError, duckdb.Error, pa.ArrowException, RuntimeError) as exc:
+            if is_interrupt(exc):
                 raise KeyboardInterrupt from None
+            if isinstance(exc, RuntimeError) and not isinstance(exc, duckdb.Error):
+                raise
             raise ResultsError(target, f"cannot write the results ({_reason(exc)})") from None
         finally:
             if tmp.exists():
@@ -161,11 +163,6 @@ def _reason(exc: BaseException) -> str:
     """What went wrong in a few words: ``No space left on device``, without a traceback or a second line."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return text.strip().splitlines()[0]
-
-
-def _interrupted(exc: BaseException) -> bool:
-    """DuckDB turns a Ctrl-C during a query into its own error; it is still an interrupt."""
-    return isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower()
 
 
 def _fsync_all(folder: Path) -> None:

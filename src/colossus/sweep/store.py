@@ -133,8 +133,10 @@ class RunStore:
         """
         try:
             self._insert(row)
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from None  # Ctrl-C during the write: the row is in or out, whole
+            raise
         except duckdb.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ColossusError(f"{self.path}: cannot store a run ({reason})") from None
