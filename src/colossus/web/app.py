@@ -39,6 +39,7 @@ import json
 import logging
 import math
 from pathlib import Path
+import re
 import secrets
 import socket
 from typing import Any
@@ -232,8 +233,8 @@ class BodyLimit:
             message = await receive()
             if message.get("type") == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise HTTPException(413, self.message)
+                if received > self.limit:  # closing the connection stops the client's sending too
+                    raise HTTPException(413, self.message, headers={"Connection": "close"})
             return message
 
         async def watched_send(message: dict[str, Any]) -> None:
@@ -261,14 +262,17 @@ async def _send_json(send: Any, status: int, document: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
-    """Every method some route offers at this path (Starlette names only the first route's)."""
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI spec documents at ``path`` (Starlette's 405 names only the first route's)."""
     methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**scope, "method": "GET"}) if hasattr(route, "matches") else (None, None)
-        if match is not None and match.name in ("FULL", "PARTIAL") and getattr(route, "methods", None):
-            methods |= set(route.methods)
+    for template, item in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in item if m.lower() in _HTTP_METHODS}
     return sorted(methods)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 def _token_of(request: Request) -> str | None:
@@ -301,7 +305,7 @@ def _install_guards(app: FastAPI, allowed_hosts: Sequence[str], token: str | Non
                                    " 'Authorization: Bearer TOKEN'", headers={"WWW-Authenticate": "Bearer"})
         response: Response = await call_next(request)
         if response.status_code == 405:
-            response.headers["Allow"] = ", ".join(_allowed_methods(app, request.scope))
+            response.headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
         if token is not None and request.url.path == "/" and request.query_params.get("token"):
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -363,8 +367,10 @@ def create_app(scenarios_dir: Path | str, runs_dir: Path | str, max_concurrent: 
                   lifespan=lifespan, docs_url=None, redoc_url=None, responses=responses)
     app.state.web = state
     _install_errors(app)
-    _install_guards(app, allowed_hosts, token)
+    # Added first, so it sits inside the guard: the route calls its receive directly, and the 413 it
+    # raises reaches FastAPI's handlers (behind the guard's task group it would arrive wrapped, as a 400).
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    _install_guards(app, allowed_hosts, token)
     app.include_router(router)
     _install_page(app)
     return app
