@@ -1,6 +1,6 @@
 """Hostile input over the CLI and the spec: no traceback, no hang, no non-finite value accepted, no stray write.
 
-A table of about 400 cases, run in-process (``colossus.cli.main`` under a
+A table of about 780 cases, run in-process (``colossus.cli.main`` under a
 SIGALRM time limit; ``hostile_helpers``):
 
 * every numeric field of a scenario set to a negative, zero, huge, infinite,
@@ -315,6 +315,20 @@ def test_a_bad_input_file(work: dict[str, Path], reader: list[str], kind: str):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "binary", "too-big", "missing"])
+def test_a_bad_workload_trace(work: dict[str, Path], kind: str):
+    """A scenario's ``trace:`` is an input file too: never read from a pipe or a device, never without end."""
+    doc = tiny_doc()
+    doc["simulation"]["workload"] = {"source": "philly", "trace": str(_bad_input(work["inputs"], kind))}
+    scenario = write_yaml(work["inputs"] / "traced.yaml", doc)
+    out = work["cwd"] / "out"
+    outcome = run_cli(["simulate", str(scenario), "--days", "0.05", "--out", str(out)], cwd=work["cwd"],
+                      watch=work["root"], allowed=(out,), limit_s=20)
+    _assert_ok(outcome, refuse=True)
+    assert "traced.yaml" in outcome.err or "trace" in outcome.err, outcome.err
+    assert not out.exists()
+
+
 def test_the_dashboard_lists_scenarios_beside_a_deeply_nested_one(tmp_path: Path):
     from fastapi.testclient import TestClient
 
@@ -446,6 +460,6 @@ def test_any_text_in_a_name_field_validates_or_is_one_line(base_doc: dict[str, A
 def test_the_table_is_large_enough():
     """The issue asks for at least 250 hostile cases over the CLI and the spec (hypothesis on top)."""
     count = (len(_field_cases()) + len(OPTIONS) * len(BAD_OPTION_VALUES) + len(BAD_FILES) * len(READERS)
-             + 2 * 11 + len(NAMES))
+             + 6 + 2 * 11 + len(NAMES))
     assert count >= 250, count
     assert files_under  # the helper every case uses to find stray writes

@@ -83,7 +83,11 @@ def is_interrupt(exc: BaseException) -> bool:
     """DuckDB reports a signal that arrived during a query as its own error (``InterruptException``, or a
     plain ``RuntimeError: Query interrupted``): it is still the user's Ctrl-C."""
     return isinstance(exc, duckdb.InterruptException) or (
-        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
+        isinstance(exc, RuntimeError) and str(exc).strip().startswith(DUCKDB_INTERRUPTED))
+
+
+#: The text of the ``RuntimeError`` DuckDB raises when a signal arrives during a query.
+DUCKDB_INTERRUPTED = "Query interrupted"
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from colossus.errors import ColossusError
+from colossus.results.duck import is_interrupt
 from colossus.sweep.run import KEY_COLUMNS
 
 TABLE = "runs"
@@ -134,7 +135,7 @@ class RunStore:
         try:
             self._insert(row)
         except (duckdb.InterruptException, RuntimeError) as exc:
-            if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
+            if is_interrupt(exc):
                 raise KeyboardInterrupt from None  # Ctrl-C during the write: the row is in or out, whole
             raise
         except duckdb.Error as exc:
