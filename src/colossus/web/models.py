@@ -31,7 +31,7 @@ from colossus.spec.bounds import (  # the limits scenario files obey (spec/bound
     Days,
     GpuCount,
     Megawatts,
-    UnitCount,
+    UnitCount as FleetUnits,
     real,
     whole,
 )
@@ -84,10 +84,10 @@ class Overrides(_Body):
     grid_contract_mw: Megawatts | None = Field(None, description="contracted grid capacity, MW")
     grid_contract_start_day: Day | None = Field(
         None, description="day the grid contract starts; an explicit null: not signed")
-    generators: dict[Name, UnitCount] = Field(
+    generators: dict[Name, FleetUnits] = Field(
         default_factory=dict, max_length=MAX_ENTRIES,
         description="generator unit (catalog name) -> count; a new unit adds a fleet")
-    batteries: dict[Name, UnitCount] = Field(
+    batteries: dict[Name, FleetUnits] = Field(
         default_factory=dict, max_length=MAX_ENTRIES,
         description="battery unit (catalog name) -> count; a new unit adds a bank")
     days: real(ge=1 / 24, le=MAX_DAYS) | None = Field(None, description="simulated days")  # type: ignore[valid-type]
