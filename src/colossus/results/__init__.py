@@ -24,9 +24,17 @@ from colossus.results.paths import (
     safe_name,
     source_tree,
 )
-from colossus.results.store import Claim, claim_folder, export_csv, open_store, read_result, write_result
+from colossus.results.store import (
+    Claim,
+    claim_folder,
+    clean_stale,
+    export_csv,
+    open_store,
+    read_result,
+    write_result,
+)
 
 __all__ = [
-    "FILES", "FORMAT_VERSION", "REPORT", "Claim", "ResultPaths", "ResultsError", "check_out_dir", "claim_folder",
+    "FILES", "FORMAT_VERSION", "REPORT", "Claim", "ResultPaths", "ResultsError", "check_out_dir", "claim_folder", "clean_stale",
     "export_csv", "open_store", "read_result", "safe_name", "source_tree", "write_result",
 ]

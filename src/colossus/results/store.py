@@ -36,6 +36,7 @@ import json
 import logging
 import os
 from pathlib import Path
+import re
 import shutil
 import tempfile
 import uuid
@@ -189,6 +190,32 @@ def _clean_leftovers(target: Path) -> None:
                 continue
         if path.name.startswith((f".{target.name}.tmp-", f".{target.name}.old-")) and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
+
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-[A-Za-z0-9_]+$")
+
+
+def clean_stale(parent: Path | str) -> list[str]:
+    """Remove what killed writers left in ``parent`` (a runs folder), for every result no one is writing now.
+
+    The next writer of a folder cleans up after it anyway; a server whose runs
+    all have new names calls this at start so that a worker killed mid-write
+    does not leave its temporary folder for good. Returns the names cleaned.
+    """
+    root = Path(parent)
+    try:
+        names = sorted({m.group("name") for p in root.iterdir() if (m := _LEFTOVER.match(p.name)) and p.is_dir()})
+    except OSError:
+        return []
+    cleaned = []
+    for name in names:
+        try:
+            with FolderLock(root / name):
+                _clean_leftovers(root / name)
+        except ResultsError:  # being written right now: its writer cleans up
+            continue
+        cleaned.append(name)
+    return cleaned
 
 
 @contextlib.contextmanager

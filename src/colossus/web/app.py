@@ -53,7 +53,7 @@ import plotly.offline
 import colossus
 from colossus.errors import ColossusError, InfeasibleError, SpecError, one_line
 from colossus.report import ReportError
-from colossus.results import ResultsError
+from colossus.results import ResultsError, clean_stale
 from colossus.web.api import WebState, router
 from colossus.web.folders import Folders, scrub
 from colossus.web.jobs import JobManager
@@ -351,6 +351,9 @@ def create_app(scenarios_dir: Path | str, runs_dir: Path | str, max_concurrent: 
         raise ValueError(f"max_concurrent must be >= 1 (got {max_concurrent})")
     state = WebState(folders=Folders.of(scenarios_dir, runs_dir),
                      jobs=JobManager(max_concurrent=max_concurrent, max_queued=max_queued))
+    cleaned = clean_stale(state.folders.runs)  # runs a stopped server's workers were writing
+    if cleaned:
+        log.info("removed what interrupted writers left of %d run(s)", len(cleaned))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
