@@ -15,11 +15,11 @@ part), ``step`` (composition), ``estimate``, ``search``, ``validate``,
 """
 
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.calibrate import Fit, family_of, family_split, fit
+from colossus.perf.calibrate import Fit, family_split, fit
 from colossus.perf.estimate import Estimate, estimate
 from colossus.perf.flops import TokenFlops, model_flop_per_token, token_flops
 from colossus.perf.search import Plan, plan
-from colossus.perf.validate import Case, Validation, validate_runs
+from colossus.perf.validate import Case, Validation, family_of, validate_runs
 
 __all__ = [
     "Case",

@@ -34,11 +34,6 @@ class Fit:
     calibration: Validation
 
 
-def family_of(run_id: str) -> str:
-    """A run's family for cross-validation: its id up to the first ``-`` (shared/validation/README.md)."""
-    return run_id.split("-", 1)[0]
-
-
 def family(run_id: str) -> str:
     """The source family of a run id: its first two dash-separated parts."""
     return "-".join(run_id.split("-")[:2])

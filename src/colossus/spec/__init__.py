@@ -42,6 +42,15 @@ from colossus.spec.power import (
 )
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
+from colossus.spec.software import (
+    AttentionKernel,
+    EpDispatcher,
+    Framework,
+    GradReduceDtype,
+    SelectiveRecompute,
+    SoftwareProfileSpec,
+    SoftwareSpec,
+)
 from colossus.spec.simulation import (
     BuildoutSpec,
     FailureSpec,
@@ -63,6 +72,7 @@ CATALOG_SPECS: dict[str, type[CatalogItem]] = {
     "generators": GeneratorSpec,
     "batteries": BatterySpec,
     "models": ModelSpec,
+    "software": SoftwareProfileSpec,
 }
 
 
@@ -79,6 +89,13 @@ def load_runs(path: str | Path) -> list[RunSpec]:
 __all__ = [
     "CATALOG_SPECS",
     "Activation",
+    "AttentionKernel",
+    "EpDispatcher",
+    "Framework",
+    "GradReduceDtype",
+    "SelectiveRecompute",
+    "SoftwareProfileSpec",
+    "SoftwareSpec",
     "BatteryBank",
     "BatterySpec",
     "CatalogItem",
