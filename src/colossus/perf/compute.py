@@ -176,7 +176,7 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
         0.0,
     )
     permute = ctx.k["moe_permute_bytes"] * tk * ctx.hidden / ctx.hbm_bytes_per_s
-    return routed + router + shared + permute
+    return routed + router + shared + permute + local * ctx.k["expert_overhead_s"]
 
 
 # --- element-wise ------------------------------------------------------------------
@@ -225,6 +225,8 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     floor = ctx.k["kernels_per_layer"] * ctx.k["launch_s"]
     fwd = np.maximum(linear + core_fwd + ew, floor)
     bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
+    # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
+    bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
     selective = np.select(
         [ctx.sw_selective == SEL_ATTENTION_CORE, ctx.sw_selective == SEL_OP_LEVEL],
         [core_fwd, 0.5 * linear + ew],

@@ -160,13 +160,25 @@ def software_for(spec: SoftwareSpec | None, gpu: GpuSpec, assumptions: PerfAssum
     return resolve(spec, gpu.architecture, default_profile=default)
 
 
+_FABRICS: dict[tuple, FabricSpec] = {}
+
+
+def _default_fabric(gpu: GpuSpec, nic: float | None, assumptions: PerfAssumptions) -> FabricSpec:
+    key = (gpu.architecture, nic, id(assumptions))
+    if key not in _FABRICS:
+        if len(_FABRICS) > 256:
+            _FABRICS.clear()
+        _FABRICS[key] = default_fabric(gpu, nic, assumptions)
+    return _FABRICS[key]
+
+
 def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> RunInputs:
     """The layout-independent inputs of a measured or planned run."""
     c = run.cluster
     gpu = effective_gpu(c.gpu, c.hbm_gb, c.hbm_gb_per_s)
     if not gpu.supports(run.layout.precision):
         raise SpecError(f"{gpu.name} has no {run.layout.precision.value} tensor cores", path=["layout", "precision"])
-    fabric = fabric or default_fabric(gpu, c.nic_gbit_per_s, assumptions)
+    fabric = fabric or _default_fabric(gpu, c.nic_gbit_per_s, assumptions)
     sw = software_for(run.software, gpu, assumptions)
     return RunInputs(run.model, gpu, sw, fabric, c.gpus, c.gpus_per_node, c.power_limit_w)
 
@@ -194,9 +206,11 @@ def _options(given: set[str], name: str, stated, offered: list) -> list:
 def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[str, Any]]:
     """The run's layout with every option it leaves open, as rows; and which rows keep the stack's defaults.
 
-    Rows that keep the stack's own defaults (its ZeRO stage and sequence
-    parallelism) are preferred when one of them fits; otherwise the fastest
-    row that fits wins (what a practitioner does when a default runs out of memory).
+    An option the run leaves open goes to the fastest value that fits in memory,
+    among what the stack offers (its ZeRO stages; sequence parallelism with
+    tp > 1, always on with TE's TP overlap, which needs it): a published run was
+    tuned, and a planner would tune it. Rows that keep the stack's own defaults
+    (its ZeRO stage and sequence-parallel setting) win near-ties.
     """
     spec = run.layout
     given = set(spec.model_fields_set)
@@ -204,7 +218,7 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     zeros = _options(given, "zero", spec.zero, [zero_default] + [z for z in sw.zero_stages if z != zero_default])
     if "sequence_parallel" in given:
         sps = [spec.sequence_parallel]
-    elif spec.tp == 1:
+    elif spec.tp == 1 or not sw.sequence_parallel_supported:
         sps = [False]
     elif sw.tp_comm_overlap:
         sps = [True]  # Transformer Engine's TP overlap requires sequence parallelism
@@ -247,18 +261,92 @@ def _evaluate(inputs: Sequence[RunInputs], lays: Sequence[Layouts], preferred: S
     return _Batch(ctx, lay, owner, step_parts(ctx, lay), step_memory(ctx, lay), np.concatenate(list(preferred)))
 
 
-def _pick(batch: _Batch, rows: np.ndarray) -> tuple[int, list[str]]:
-    """The fastest row that keeps the stack's defaults and fits, else the fastest that fits, else the smallest."""
-    memory = batch.memory.total_bytes[rows]
-    times = batch.parts.step_time_s[rows]
-    fitting = memory <= batch.ctx.hbm_bytes[rows]
-    preferred = fitting & (batch.preferred[rows] if batch.preferred is not None else True)
-    for mask in (preferred, fitting):
-        if mask.any():
-            return int(rows[np.argmin(np.where(mask, times, np.inf))]), []
-    if rows.size > 1:
-        return int(rows[np.argmin(memory)]), ["no option left to the model's defaults fits in memory"]
-    return int(rows[0]), []
+#: Options a run leaves open go to the fastest that fits; the stack's defaults win within this margin.
+TIE_FRAC = 0.002
+
+
+def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per run, the row to report: the fastest valid row that fits (the stack's defaults winning near-ties),
+    else the valid row needing the least memory; -1 if none is valid.
+
+    Returns (row per run, True where no valid row fits in memory). One lexsort for every run at once.
+    """
+    fits = batch.memory.total_bytes <= batch.ctx.hbm_bytes
+    preferred = batch.preferred if batch.preferred is not None else np.ones_like(fits)
+    tier = np.where(fits, 0, 1)
+    # the stack's own defaults win ties (within TIE_FRAC): a tuned run keeps a default that costs nothing
+    time = batch.parts.step_time_s * np.where(preferred, 1.0, 1.0 + TIE_FRAC)
+    key = np.where(tier < 1, time, batch.memory.total_bytes)
+    order = np.lexsort((key, tier, ~valid, batch.owner))
+    first = np.full(num_owners, -1, dtype=np.int64)
+    owners = batch.owner[order]
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    first[owners[starts]] = order[starts]
+    chosen = np.where(first >= 0, first, 0)
+    first = np.where(valid[chosen] & (first >= 0), first, -1)
+    return first, (first >= 0) & ~fits[chosen]
+
+
+@dataclass(frozen=True)
+class PreparedRuns:
+    """Runs turned into inputs and candidate layouts once, to be evaluated under many assumptions.
+
+    What a run *is* (its stack, fabric, candidates) comes from the assumptions
+    given to ``prepare``; ``evaluate`` may then use others for the model's
+    constants (what the calibration varies).
+    """
+
+    runs: tuple[RunSpec, ...]
+    errors: dict[int, ColossusError]
+    inputs: tuple[RunInputs, ...]
+    lays: tuple[Layouts, ...]
+    preferred: tuple[np.ndarray, ...]
+    meta: tuple[tuple[int, dict[str, Any]], ...]
+
+    @staticmethod
+    def prepare(runs: Sequence[RunSpec], assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> "PreparedRuns":
+        errors: dict[int, ColossusError] = {}
+        inputs, lays, prefs, meta = [], [], [], []
+        for i, run in enumerate(runs):
+            try:
+                inp = run_inputs(run, assumptions, fabric)
+                lay, preferred, assumed = candidates(run, inp.software)
+            except ColossusError as exc:
+                errors[i] = exc
+                continue
+            inputs.append(inp)
+            lays.append(lay)
+            prefs.append(preferred)
+            meta.append((i, assumed))
+        return PreparedRuns(tuple(runs), errors, tuple(inputs), tuple(lays), tuple(prefs), tuple(meta))
+
+    def evaluate(self, assumptions: PerfAssumptions) -> list[Estimate | ColossusError]:
+        results: list[Estimate | ColossusError | None] = [None] * len(self.runs)
+        for i, exc in self.errors.items():
+            results[i] = exc
+        if self.inputs:
+            batch, reasons, picks, none_fit = self.evaluate_batch(assumptions)
+            for j, (i, assumed) in enumerate(self.meta):
+                pick = int(picks[j])
+                if pick < 0:
+                    first = int(np.flatnonzero(batch.owner == j)[0])
+                    results[i] = InfeasibleError(f"{self.runs[i].id}: invalid layout: {reasons[first]}")
+                    continue
+                inp = self.inputs[j]
+                est = make_estimate(self.runs[i].id, inp, batch, pick, _resolve_assumed(assumed, batch.lay, pick))
+                several = int((batch.owner == j).sum()) > 1
+                notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
+                est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
+                results[i] = est
+        return [r for r in results if r is not None]
+
+
+    def evaluate_batch(self, assumptions: PerfAssumptions) -> tuple[_Batch, np.ndarray, np.ndarray, np.ndarray]:
+        """(every candidate row evaluated, invalidity reasons, the row picked per prepared run, none fit)."""
+        batch = _evaluate(self.inputs, self.lays, self.preferred, assumptions)
+        reasons = check(batch.lay, batch.ctx, num_gpus=batch.ctx.num_gpus)
+        picks, none_fit = pick_rows(batch, reasons == "", len(self.inputs))
+        return batch, reasons, picks, none_fit
 
 
 def estimate_many(
@@ -266,33 +354,7 @@ def estimate_many(
 ) -> list[Estimate | ColossusError]:
     """Predict many runs in one pass; a run that cannot be predicted gets its error instead."""
     a = assumptions or default_assumptions()
-    results: list[Estimate | ColossusError | None] = [None] * len(runs)
-    inputs, lays, prefs, meta = [], [], [], []
-    for i, run in enumerate(runs):
-        try:
-            inp = run_inputs(run, a, fabric)
-            lay, preferred, assumed = candidates(run, inp.software)
-        except ColossusError as exc:
-            results[i] = exc
-            continue
-        inputs.append(inp)
-        lays.append(lay)
-        prefs.append(preferred)
-        meta.append((i, assumed))
-    if inputs:
-        batch = _evaluate(inputs, lays, prefs, a)
-        reasons = check(batch.lay, batch.ctx, num_gpus=batch.ctx.num_gpus)
-        for j, (i, assumed) in enumerate(meta):
-            rows = np.flatnonzero(batch.owner == j)
-            ok = rows[reasons[rows] == ""]
-            if ok.size == 0:
-                results[i] = InfeasibleError(f"{runs[i].id}: invalid layout: {reasons[rows[0]]}")
-                continue
-            pick, notes = _pick(batch, ok)
-            est = make_estimate(runs[i].id, inputs[j], batch, pick, _resolve_assumed(assumed, batch.lay, pick))
-            est.notes.extend(notes + ([inputs[j].software.note] if inputs[j].software.note else []))
-            results[i] = est
-    return [r for r in results if r is not None]
+    return PreparedRuns.prepare(runs, a, fabric).evaluate(a)
 
 
 def _resolve_assumed(assumed: dict[str, Any], lay: Layouts, row: int) -> dict[str, Any]:
@@ -356,6 +418,7 @@ __all__ = [
     "effective_gpu",
     "estimate",
     "estimate_many",
+    "PreparedRuns",
     "evaluate_layouts",
     "make_estimate",
     "run_inputs",

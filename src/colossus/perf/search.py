@@ -90,8 +90,10 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                   mb=o[:, 0], v=o[:, 1], rc=o[:, 2], sp=o[:, 3].astype(bool), zero=o[:, 4],
                   gb=np.full(n, global_batch, dtype=np.int64),
                   prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64))
-    # sequence parallelism is a no-op at tp = 1; a stack without it never turns it on
-    keep = ~(lay.sp & (lay.tp == 1))
+    # sequence parallelism is a no-op at tp = 1; a stack without it never turns it on, and TE's TP overlap needs it
+    keep = ~(lay.sp & ((lay.tp == 1) | (not sw.sequence_parallel_supported)))
+    if sw.tp_comm_overlap:
+        keep &= lay.sp | (lay.tp == 1)
     return lay.take(np.flatnonzero(keep))
 
 

@@ -20,6 +20,7 @@ estimate can report what it assumed.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 import re
 
 from colossus import catalog
@@ -57,6 +58,7 @@ class Software:
     async_tp: bool
     grad_reduce_dtype: GradReduceDtype
     sequence_parallel: bool
+    sequence_parallel_supported: bool
     zero: int
     zero_stages: tuple[int, ...]
     zero3_live_layers: float
@@ -79,7 +81,7 @@ class Software:
 
     @property
     def grad_reduce_bytes(self) -> float:
-        return 4.0 if self.grad_reduce_dtype is GradReduceDtype.FP32 else 2.0
+        return 4.0 if self.grad_reduce_dtype is GradReduceDtype.FP32 else 2.0  # bf16 / fp16
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -89,18 +91,25 @@ class Software:
         return out
 
 
+@lru_cache(maxsize=None)
+def profile(name: str) -> SoftwareProfileSpec:
+    """A catalog profile by name (validated once)."""
+    return lookup("software", name)
+
+
+@lru_cache(maxsize=None)
 def profile_names(framework: Framework | None = None) -> tuple[str, ...]:
     """Profiles in precedence order (file order), optionally of one framework."""
     names = catalog.names_in_file_order("software")
     if framework is None:
         return names
-    return tuple(n for n in names if lookup("software", n).framework is framework)
+    return tuple(n for n in names if profile(n).framework is framework)
 
 
 def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareProfileSpec, str]:
     """The profile a software block selects, and a note when it had to fall back."""
     if spec.profile is not None:
-        prof = lookup("software", spec.profile)
+        prof = profile(spec.profile) if catalog.has_entry("software", spec.profile) else lookup("software", spec.profile)
         if spec.framework is not None and spec.framework is not prof.framework:
             raise SpecError(
                 f"profile '{prof.name}' is {prof.framework.value}, not {spec.framework.value}",
@@ -108,8 +117,8 @@ def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareP
             )
         return prof, ""
     if spec.framework is None:
-        return lookup("software", default_profile), ""
-    candidates = [lookup("software", n) for n in profile_names(spec.framework)]
+        return profile(default_profile), ""
+    candidates = [profile(n) for n in profile_names(spec.framework)]
     version = spec.version or ""
     for prof in candidates:
         if version and any(re.search(p, version, flags=re.IGNORECASE) for p in prof.versions):
@@ -117,8 +126,7 @@ def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareP
     for prof in candidates:
         if prof.framework_default:
             return prof, ""
-    other = next(lookup("software", n) for n in profile_names(Framework.OTHER)
-                 if lookup("software", n).framework_default)
+    other = next(profile(n) for n in profile_names(Framework.OTHER) if profile(n).framework_default)
     return other, f"no software profile for {spec.framework.value}; assumed '{other.name}'"
 
 

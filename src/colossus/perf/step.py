@@ -125,8 +125,10 @@ def dp_collectives(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
     grad = ctx.sw_grad_bytes
     agg = np.where(lay.zero >= 3, ctx.sw_fsdp_agg, True)
 
+    slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
+
     def ring(params, size, stride_, bytes_per, *, all_reduce):
-        return ring_time_s(ctx, params * bytes_per, size, stride_, all_reduce=all_reduce, aggregate=agg)
+        return slow * ring_time_s(ctx, params * bytes_per, size, stride_, all_reduce=all_reduce, aggregate=agg)
 
     reduce = np.where(
         lay.zero == 0,

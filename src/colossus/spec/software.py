@@ -44,6 +44,7 @@ class EpDispatcher(StrEnum):
 class GradReduceDtype(StrEnum):
     FP32 = "fp32"
     BF16 = "bf16"
+    FP16 = "fp16"
 
 
 class SoftwareSpec(Spec):
@@ -102,6 +103,7 @@ class SoftwareProfileSpec(CatalogItem):
     async_tp: bool
     grad_reduce_dtype: GradReduceDtype
     sequence_parallel: bool = Field(description="sequence parallelism when tp > 1 and the run does not say")
+    sequence_parallel_supported: bool = Field(description="the stack can run sequence parallelism at all")
     zero: int = Field(ge=0, le=3, description="ZeRO stage when the run does not say")
     zero_stages: list[int] = Field(description="ZeRO stages the stack can run (0 = replicated optimizer state)")
     zero3_live_layers: float = Field(
