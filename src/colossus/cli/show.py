@@ -67,6 +67,8 @@ _CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
     "generators": ("kind", "rating_mw", "heat_rate_btu_per_kwh", "ramp_mw_per_min", "availability"),
     "batteries": ("energy_mwh", "power_mw", "round_trip_efficiency"),
     "models": ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "activation", "vocab", "moe"),
+    "software": ("framework", "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
+                 "zero_stages", "selective_recompute", "ep_dispatcher"),
 }
 
 
@@ -89,6 +91,8 @@ def _print_catalog(doc: dict[str, Any]) -> None:
             figures = [f"{col}={_cell(entry.get(col))}" for col in _CATALOG_COLUMNS[kind]]
             if kind == "models":
                 figures.append(f"params={lookup('models', name).num_params / 1e9:,.1f}B")
+            if kind == "software":
+                figures.insert(0, entry["description"])
             table.add_row(name, "  ".join(figures))
         console.print(table)
 

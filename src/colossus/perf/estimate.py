@@ -403,6 +403,12 @@ def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assum
     )
 
 
+def run_context(run: RunSpec, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None) -> Context:
+    """The one-row context of a run (what every candidate layout of it shares)."""
+    a = assumptions or default_assumptions()
+    return build_context([run_inputs(run, a, fabric)], a)
+
+
 def evaluate_layouts(inputs: RunInputs, lay: Layouts, assumptions: PerfAssumptions) -> _Batch:
     """Every layout of ``lay`` for one run's inputs (the planner's pass)."""
     ctx = build_context([inputs], assumptions)
@@ -421,6 +427,7 @@ __all__ = [
     "PreparedRuns",
     "evaluate_layouts",
     "make_estimate",
+    "run_context",
     "run_inputs",
     "software_for",
 ]

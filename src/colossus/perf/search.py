@@ -26,13 +26,13 @@ from colossus.errors import InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.context import RunInputs, build_context
 from colossus.perf.estimate import PART_NAMES, Estimate, evaluate_layouts, make_estimate, software_for
-from colossus.perf.layout import PRECISIONS, RECOMPUTE_CODES, Layouts, check, whole_layers
+from colossus.perf.layout import PRECISIONS, RECOMPUTE_CODES, Layouts, check, valid_mask, whole_layers
 from colossus.perf.network import default_fabric
 from colossus.perf.software import Software
 from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision, SoftwareSpec
 
 MICRO_BATCHES = (1, 2, 4, 8)
-INTERLEAVES = (1, 2, 3, 4, 5, 6, 8, 12, 16)
+INTERLEAVES = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16)
 CONTEXT_PARALLEL = (1, 2, 4, 8, 16, 32)
 MAX_PP = 128
 
@@ -67,31 +67,45 @@ def _divisors(n: int, limit: int) -> list[int]:
 
 def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server: int, global_batch: int,
                precision: Precision) -> Layouts:
-    """Every combination of degrees and options the stack offers whose product of degrees is ``num_gpus``."""
+    """Every combination of degrees and options the stack offers whose product of degrees is ``num_gpus``.
+
+    Rules that depend on one degree at a time are applied while the product is built (tp divides the
+    heads, dp x micro-batch divides the batch, interleaving keeps whole layers and needs pp micro-batches),
+    so the arrays hold only plausible rows; ``layout.check`` applies every rule again afterwards.
+    """
     rows = []
     experts = model.moe.experts if model.moe is not None and sw.expert_parallel else 1
     cps = CONTEXT_PARALLEL if sw.context_parallel else (1,)
-    for tp in _divisors(gpus_per_server, gpus_per_server):
-        for cp in (c for c in cps if num_gpus % (tp * c) == 0):
+    slots_extra = 2 if sw.embedding_loss_stages else 0
+    for tp in (t for t in _divisors(gpus_per_server, gpus_per_server) if model.heads % t == 0):
+        for cp in (c for c in cps if num_gpus % (tp * c) == 0 and (c == 1 or model.seq_len % (2 * c) == 0)):
             for pp in _divisors(num_gpus // (tp * cp), min(model.layers, MAX_PP)):
                 dp = num_gpus // (tp * cp * pp)
-                for ep in (e for e in _divisors(experts, experts) if (tp * cp * dp) % e == 0):
-                    rows.append((tp, cp, pp, dp, ep))
+                for mb in (b for b in MICRO_BATCHES if global_batch % (dp * b) == 0):
+                    m = global_batch // (dp * mb)
+                    for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
+                        whole = model.layers % (pp * v) == 0 or (pp > 1 and (model.layers + slots_extra) % (pp * v) == 0)
+                        if not whole or (v > 1 and m < pp):
+                            continue
+                        for ep in (e for e in _divisors(experts, experts) if (tp * cp * dp) % e == 0):
+                            rows.append((tp, cp, pp, dp, ep, mb, v))
     if not rows:
-        raise InfeasibleError(f"no factorisation of {num_gpus} GPUs")
+        raise InfeasibleError(
+            f"no layout of {model.name} splits {num_gpus} GPUs and a batch of {global_batch} sequences"
+            " (tp must divide the heads and the server, dp x micro-batch the batch, pp the layers)"
+        )
     base = np.array(rows, dtype=np.int64)
-    interleaves = INTERLEAVES if sw.interleave else (1,)
-    opts = np.array(list(itertools.product(MICRO_BATCHES, interleaves, range(len(RECOMPUTE_CODES)),
-                                           (0, 1), sw.zero_stages)), dtype=np.int64)
+    sps = (0, 1) if sw.sequence_parallel_supported else (0,)
+    opts = np.array(list(itertools.product(range(len(RECOMPUTE_CODES)), sps, sw.zero_stages)), dtype=np.int64)
     b = np.repeat(base, len(opts), axis=0)
     o = np.tile(opts, (len(base), 1))
     n = b.shape[0]
     lay = Layouts(tp=b[:, 0], pp=b[:, 2], dp=b[:, 3], cp=b[:, 1], ep=b[:, 4], etp=np.ones(n, dtype=np.int64),
-                  mb=o[:, 0], v=o[:, 1], rc=o[:, 2], sp=o[:, 3].astype(bool), zero=o[:, 4],
+                  mb=b[:, 5], v=b[:, 6], rc=o[:, 0], sp=o[:, 1].astype(bool), zero=o[:, 2],
                   gb=np.full(n, global_batch, dtype=np.int64),
                   prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64))
-    # sequence parallelism is a no-op at tp = 1; a stack without it never turns it on, and TE's TP overlap needs it
-    keep = ~(lay.sp & ((lay.tp == 1) | (not sw.sequence_parallel_supported)))
+    # sequence parallelism is a no-op at tp = 1, and TE's TP overlap needs it
+    keep = ~(lay.sp & (lay.tp == 1))
     if sw.tp_comm_overlap:
         keep &= lay.sp | (lay.tp == 1)
     return lay.take(np.flatnonzero(keep))
@@ -126,11 +140,11 @@ def plan(
     every = candidates(model, sw, num_gpus=num_gpus, gpus_per_server=gpus_per_server, global_batch=global_batch,
                        precision=precision)
     ctx = build_context([inputs], assumptions)
-    reasons = check(every, ctx, num_gpus=num_gpus)
-    split = (every.v == 1) | whole_layers(ctx.layers, every, ctx.sw_embedding_loss)
-    reasons = np.where((reasons == "") & ~split, "interleave needs whole layers per virtual stage", reasons)
-    lay = every.take(np.flatnonzero(reasons == ""))
+    # a planned split gives every (virtual) stage the same whole number of layers, as the frameworks require
+    ok = valid_mask(every, ctx, num_gpus=num_gpus) & whole_layers(ctx.layers, every, ctx.sw_embedding_loss)
+    lay = every.take(np.flatnonzero(ok))
     if lay.size == 0:
+        reasons = check(every, ctx, num_gpus=num_gpus)
         raise InfeasibleError(f"no valid layout of {model.name} on {num_gpus} GPUs with {sw.profile}:"
                               f" {_commonest(reasons)}")
     batch = evaluate_layouts(inputs, lay, assumptions)

@@ -165,7 +165,8 @@ class NamedRates:
             p = self.scenario.cluster.pool(pool)
             est = self._estimates[key]
             slow_s = spread_step_time_s(est, job.model, p.gpu, fabric=self.scenario.cluster.fabric,
-                                        gpus_per_server=p.server.gpus_per_server, gpus_per_pod=gpus_per_pod)
+                                        gpus_per_server=p.server.gpus_per_server, gpus_per_pod=gpus_per_pod,
+                                        power_limit_w=p.power_limit_w)
             self._spread[skey] = replace(base, tokens_per_s=base.tokens_per_s * est.step_time_s / slow_s)
         return self._spread[skey]
 

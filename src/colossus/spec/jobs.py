@@ -10,6 +10,7 @@ from colossus.spec.base import Spec, ref
 from colossus.spec.hardware import NonNegFloat, NonNegInt, PositiveFloat, PositiveInt
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
+from colossus.spec.software import SoftwareSpec
 
 
 class CheckpointSpec(Spec):
@@ -25,6 +26,9 @@ class JobSpec(Spec):
     num_gpus: PositiveInt
     pool: str | None = Field(description="pool to run on; null = any pool with room")
     layout: LayoutSpec | None = Field(description="parallel layout; null = let the planner choose")
+    software: SoftwareSpec | None = Field(
+        None, description="training stack (profile, framework, overlaps, ...); null = the model's default stack"
+    )
     train_tokens: PositiveFloat = Field(description="token budget of the run")
     global_batch_tokens: PositiveFloat = Field(description="tokens per optimizer step")
     priority: NonNegInt = 0
