@@ -85,7 +85,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                     m = global_batch // (dp * mb)
                     for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
                         whole = model.layers % (pp * v) == 0 or (pp > 1 and (model.layers + slots_extra) % (pp * v) == 0)
-                        if not whole or (v > 1 and m < pp):
+                        if (v > 1 and not whole) or (v > 1 and m < pp):
                             continue
                         for ep in (e for e in _divisors(experts, experts) if (tp * cp * dp) % e == 0):
                             rows.append((tp, cp, pp, dp, ep, mb, v))
@@ -140,8 +140,10 @@ def plan(
     every = candidates(model, sw, num_gpus=num_gpus, gpus_per_server=gpus_per_server, global_batch=global_batch,
                        precision=precision)
     ctx = build_context([inputs], assumptions)
-    # a planned split gives every (virtual) stage the same whole number of layers, as the frameworks require
-    ok = valid_mask(every, ctx, num_gpus=num_gpus) & whole_layers(ctx.layers, every, ctx.sw_embedding_loss)
+    # interleaved stages must hold the same whole number of layers (Megatron's num_layers_per_virtual_stage);
+    # a plain pipeline may put one layer more on some stages (the slowest stage sets the pace)
+    split = (every.v == 1) | whole_layers(ctx.layers, every, ctx.sw_embedding_loss)
+    ok = valid_mask(every, ctx, num_gpus=num_gpus) & split
     lay = every.take(np.flatnonzero(ok))
     if lay.size == 0:
         reasons = check(every, ctx, num_gpus=num_gpus)
