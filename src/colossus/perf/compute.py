@@ -37,7 +37,7 @@ from colossus.perf.context import Context, peak_gemm_flop_per_s
 from colossus.perf.layout import RC_FULL, RC_SELECTIVE, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
-SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT = 0, 1, 2
+SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -228,8 +228,8 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
     bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
     selective = np.select(
-        [ctx.sw_selective == SEL_ATTENTION_CORE, ctx.sw_selective == SEL_OP_LEVEL],
-        [core_fwd, 0.5 * linear + ew],
+        [ctx.sw_selective == SEL_ATTENTION_CORE, ctx.sw_selective == SEL_OP_LEVEL, ctx.sw_selective == SEL_NORM_MOE],
+        [core_fwd, 0.5 * linear + ew, ew + frac * moe_ffn],
         default=ew,
     )
     recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))

@@ -70,6 +70,8 @@ class Context:
     q_lora: np.ndarray
     kv_lora: np.ndarray
     qk_rope: np.ndarray
+    rms_norm: np.ndarray
+    rotary: np.ndarray
     attn_params: np.ndarray  # one layer's attention projections
     dense_ffn_params: np.ndarray  # one dense FFN
     expert_params: np.ndarray  # one expert's FFN (0 for a dense model)
@@ -112,6 +114,7 @@ class Context:
     sw_sequence_parallel: np.ndarray
     sw_zero: np.ndarray
     sw_zero3_live_layers: np.ndarray
+    sw_compiled: np.ndarray
     # network
     num_gpus: np.ndarray
     gpus_per_server: np.ndarray
@@ -156,38 +159,26 @@ def _model_row(model: ModelSpec) -> dict[str, float]:
         "expert_ffn_hidden": moe.expert_ffn_hidden if moe else 1, "shared_experts": moe.shared_experts if moe else 0,
         "mla": mla is not None, "q_lora": mla.q_lora_rank if mla else 0, "kv_lora": mla.kv_lora_rank if mla else 0,
         "qk_rope": mla.qk_rope_head_dim if mla else 0,
+        "rms_norm": model.norm.value == "rmsnorm", "rotary": model.rotary,
         "attn_params": model.attention_params, "dense_ffn_params": model.dense_ffn_params,
         "expert_params": model.expert_params,
     }
 
 
-def _gpu_row(gpu: GpuSpec, power_limit_w: float | None, a: PerfAssumptions) -> dict[str, float]:
-    arch = gpu.architecture
-    bf16 = a.gemm_curve(arch, "bf16")
-    fp8 = a.gemm_curve(arch, "fp8") if gpu.supports(Precision.FP8) else (1.0, 1.0)
+def _gpu_static(gpu: GpuSpec, power_limit_w: float | None) -> dict[str, float]:
     return {
         "peak_bf16_flop_per_s": gpu.peak_flop_per_s(Precision.BF16),
         "peak_fp8_flop_per_s": gpu.peak_flop_per_s(Precision.FP8) if gpu.supports(Precision.FP8) else 0.0,
-        "hbm_bytes_per_s": gpu.hbm_bytes_per_s * a.f("compute.memory_bound.hbm_eff"),
+        "hbm_bytes_per_s": gpu.hbm_bytes_per_s,  # nominal here; x hbm_eff when tuned
         "hbm_bytes": gpu.hbm_bytes,
         "clock_frac": compute_clock_frac(gpu, power_limit_w),
-        "bf16_eff_max": bf16[0], "bf16_dim_half": bf16[1], "fp8_eff_max": fp8[0], "fp8_dim_half": fp8[1],
+        "nvlink_bytes_per_s": gpu.nvlink_bytes_per_s,  # nominal here; x NCCL efficiency when tuned
     }
 
 
-def _software_row(sw: Software, arch: str, a: PerfAssumptions) -> dict[str, float]:
-    row: dict[str, float] = {"flash": sw.flash}
-    if sw.flash:
-        kern = a.attention_kernel(sw.attention.value, arch)
-        row.update(attn_fwd_eff=float(kern["fwd_eff"]), attn_bwd_eff=float(kern["bwd_eff"]),
-                   attn_seq_half_full=float(kern["seq_half_full"]), attn_seq_half_causal=float(kern["seq_half_causal"]),
-                   attn_hd_half=float(kern["hd_half"]))
-    else:
-        row.update(attn_fwd_eff=1.0, attn_bwd_eff=1.0, attn_seq_half_full=0.0, attn_seq_half_causal=0.0,
-                   attn_hd_half=0.0)
-    ew = a.compute["elementwise"]["fused" if sw.compiled else "eager"]
-    row.update(
-        ew_hidden_bytes=float(ew["bytes_per_token_hidden_fwd"]), ew_ffn_bytes=float(ew["bytes_per_token_ffn_fwd"]),
+def _software_static(sw: Software) -> dict[str, float]:
+    return dict(
+        flash=sw.flash, sw_compiled=sw.compiled,
         sw_tp_overlap=sw.tp_comm_overlap or sw.async_tp, sw_dp_overlap=sw.dp_comm_overlap,
         sw_pp_overlap=sw.pp_comm_overlap, sw_parallel_block=sw.parallel_block, sw_grad_bytes=sw.grad_reduce_bytes,
         sw_selective=SELECTIVE_CODES.index(sw.selective_recompute), sw_deepep=sw.ep_dispatcher.value == "deepep",
@@ -196,11 +187,10 @@ def _software_row(sw: Software, arch: str, a: PerfAssumptions) -> dict[str, floa
         sw_context_parallel=sw.context_parallel, sw_expert_parallel=sw.expert_parallel,
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
     )
-    return row
 
 
 #: Fields that hold booleans (the rest are float64, the network's levels 2-D).
-_BOOL = {"tied", "is_moe", "mla", "flash", "sw_tp_overlap", "sw_dp_overlap", "sw_pp_overlap", "sw_parallel_block",
+_BOOL = {"tied", "is_moe", "mla", "rms_norm", "rotary", "flash", "sw_compiled", "sw_tp_overlap", "sw_dp_overlap", "sw_pp_overlap", "sw_parallel_block",
          "sw_deepep", "sw_ep_overlap", "sw_fsdp_agg", "sw_pp_scatter", "sw_embedding_loss", "sw_interleave",
          "sw_context_parallel", "sw_expert_parallel", "sw_sequence_parallel"}
 _INT = {"layers", "heads", "experts", "expert_ffn_hidden", "seq", "num_gpus", "gpus_per_server", "sw_selective",
@@ -231,6 +221,7 @@ def shared_constants(a: PerfAssumptions) -> dict[str, float]:
         "ep_hide": float(o["ep"]["hide_frac"]),
         "pp_hide": float(o["pp"]["hide_frac"]),
         "zero3_unaggregated_eff": float(o["zero3"]["unaggregated_bus_eff"]),
+        "zero3_unaggregated_contention": float(o["zero3"]["unaggregated_contention_frac"]),
         "nvlink_latency_s": float(a.network["nccl"]["nvlink_latency_s"]),
         "p2p_latency_s": float(a.network["nccl"]["p2p_latency_s"]),
         "a2a_eff": float(a.network["nccl"]["a2a_busbw_eff"]),
@@ -239,28 +230,90 @@ def shared_constants(a: PerfAssumptions) -> dict[str, float]:
     }
 
 
-def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions) -> Context:
-    """One row per run."""
-    a = assumptions
-    nccl = a.network["nccl"]
-    net_eff, nvl_eff, nic_lat = (float(nccl[k]) for k in ("net_busbw_eff", "nvlink_busbw_eff", "nic_latency_s"))
+@dataclass(frozen=True)
+class StaticRows:
+    """What a context's rows hold independent of the model's assumptions (built once per set of runs)."""
+
+    cols: dict[str, np.ndarray]
+    arch: np.ndarray  # GPU architecture per row
+    kernel: np.ndarray  # attention kernel per row
+    level_span_gpus: np.ndarray
+    level_bytes_per_s: np.ndarray  # nominal, before NCCL efficiency
+    level_latency_s: np.ndarray  # switches and cables, before the NIC's own latency
+
+
+def static_rows(runs: Sequence[RunInputs]) -> StaticRows:
     cols: dict[str, list[Any]] = {}
     spans, bws, lats = [], [], []
     for run in runs:
-        row = {**_model_row(run.model), **_gpu_row(run.gpu, run.power_limit_w, a),
-               **_software_row(run.software, run.gpu.architecture, a)}
-        row.update(num_gpus=run.num_gpus, gpus_per_server=run.gpus_per_server,
-                   nvlink_bytes_per_s=run.gpu.nvlink_bytes_per_s * nvl_eff)
+        row = {**_model_row(run.model), **_gpu_static(run.gpu, run.power_limit_w), **_software_static(run.software)}
+        row.update(num_gpus=run.num_gpus, gpus_per_server=run.gpus_per_server)
         for key, value in row.items():
             cols.setdefault(key, []).append(value)
         levels = np.array(_levels(run.fabric.model_dump_json(), run.num_gpus, run.gpus_per_server))
         spans.append(levels[:, 0])
-        bws.append(levels[:, 1] * net_eff)
-        lats.append(levels[:, 2] + nic_lat)
+        bws.append(levels[:, 1])
+        lats.append(levels[:, 2])
     arrays = {k: np.array(v, dtype=bool if k in _BOOL else np.int64 if k in _INT else np.float64)
               for k, v in cols.items()}
-    return Context(**arrays, level_span_gpus=_pad_levels(spans), level_bytes_per_s=_pad_levels(bws),
-                   level_latency_s=_pad_levels(lats), k=shared_constants(a))
+    return StaticRows(
+        arrays,
+        np.array([r.gpu.architecture for r in runs]),
+        np.array([r.software.attention.value for r in runs]),
+        _pad_levels(spans), _pad_levels(bws), _pad_levels(lats),
+    )
+
+
+def _per_key(keys: np.ndarray, value_of) -> np.ndarray:
+    """``value_of(key)`` for every row, evaluated once per distinct key."""
+    memo: dict[str, float] = {}
+    return np.array([memo[k] if k in memo else memo.setdefault(k, value_of(k)) for k in keys.tolist()],
+                    dtype=np.float64)
+
+
+def _curve(a: PerfAssumptions, arch: str, prec: str, i: int) -> float:
+    """One figure of a GEMM curve; 1.0 where the generation has no curve in that precision (never used)."""
+    table = a.compute["gemm"].get(arch, {})
+    return float(table[prec]["eff_max" if i == 0 else "dim_half"]) if prec in table else 1.0
+
+
+def _elementwise(a: PerfAssumptions, cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Forward element-wise bytes per token: per hidden unit (norms, residuals, rotary) and per FFN unit."""
+    tables = a.compute["elementwise"]
+
+    def pick(key: str) -> np.ndarray:
+        return np.where(cols["sw_compiled"], float(tables["fused"][key]), float(tables["eager"][key]))
+
+    norm = np.where(cols["rms_norm"], pick("rmsnorm_bytes"), pick("layernorm_bytes"))
+    qk_per_hidden = (cols["heads"] * cols["qk_dim"] + cols["kv_heads"] * cols["qk_dim"]) / cols["hidden"]
+    rope = np.where(cols["rotary"], pick("rope_bytes") * qk_per_hidden, 0.0)
+    return 2 * norm + 2 * pick("residual_bytes") + rope, pick("bytes_per_token_ffn_fwd")
+
+
+def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions, static: StaticRows | None = None) -> Context:
+    """One row per run: the static rows (``static_rows``) tuned by the assumptions."""
+    a = assumptions
+    st = static or static_rows(runs)
+    nccl = a.network["nccl"]
+    cols = dict(st.cols)
+    cols["hbm_bytes_per_s"] = cols["hbm_bytes_per_s"] * a.f("compute.memory_bound.hbm_eff")
+    cols["nvlink_bytes_per_s"] = cols["nvlink_bytes_per_s"] * float(nccl["nvlink_busbw_eff"])
+    for arch in np.unique(st.arch):
+        a.gemm_curve(str(arch), "bf16")  # a generation without a BF16 curve is an error worth naming
+    for prec in ("bf16", "fp8"):
+        cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))
+        cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))
+    pairs = np.char.add(np.char.add(st.kernel.astype(str), "/"), st.arch.astype(str))
+    flash = cols["flash"]
+    for name, key in (("attn_fwd_eff", "fwd_eff"), ("attn_bwd_eff", "bwd_eff"), ("attn_seq_half_full", "seq_half_full"),
+                      ("attn_seq_half_causal", "seq_half_causal"), ("attn_hd_half", "hd_half")):
+        value = _per_key(pairs, lambda pair: float(a.attention_kernel(*pair.split("/"))[key])
+                         if pair.split("/")[0] != "unfused" else 0.0)
+        cols[name] = np.where(flash, value, 1.0 if key.endswith("eff") else 0.0)
+    cols["ew_hidden_bytes"], cols["ew_ffn_bytes"] = _elementwise(a, cols)
+    return Context(**cols, level_span_gpus=st.level_span_gpus,
+                   level_bytes_per_s=st.level_bytes_per_s * float(nccl["net_busbw_eff"]),
+                   level_latency_s=st.level_latency_s + float(nccl["nic_latency_s"]), k=shared_constants(a))
 
 
 def peak_gemm_flop_per_s(ctx: Context, fp8: np.ndarray) -> np.ndarray:
@@ -268,4 +321,4 @@ def peak_gemm_flop_per_s(ctx: Context, fp8: np.ndarray) -> np.ndarray:
     return np.where(fp8, ctx.peak_fp8_flop_per_s, ctx.peak_bf16_flop_per_s)
 
 
-__all__ = ["Context", "RunInputs", "SELECTIVE_CODES", "build_context", "peak_gemm_flop_per_s"]
+__all__ = ["Context", "RunInputs", "SELECTIVE_CODES", "StaticRows", "build_context", "peak_gemm_flop_per_s", "static_rows"]

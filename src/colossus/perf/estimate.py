@@ -26,7 +26,7 @@ import numpy as np
 from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.context import Context, RunInputs, build_context
+from colossus.perf.context import Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import token_flops
 from colossus.perf.layout import RECOMPUTE_CODES, Layouts, check, from_spec, whole_layers
 from colossus.perf.network import default_fabric
@@ -252,13 +252,12 @@ class _Batch:
     preferred: np.ndarray | None = None  # rows that keep the stack's defaults
 
 
-def _evaluate(inputs: Sequence[RunInputs], lays: Sequence[Layouts], preferred: Sequence[np.ndarray],
-              assumptions: PerfAssumptions) -> _Batch:
-    ctx_runs = build_context(inputs, assumptions)
-    owner = np.concatenate([np.full(lay.size, i) for i, lay in enumerate(lays)])
-    ctx = ctx_runs.take(owner)
-    lay = Layouts.concat(list(lays))
-    return _Batch(ctx, lay, owner, step_parts(ctx, lay), step_memory(ctx, lay), np.concatenate(list(preferred)))
+def _evaluate(inputs: Sequence[RunInputs], lay: Layouts, owner: np.ndarray, preferred: np.ndarray,
+              assumptions: PerfAssumptions, static: StaticRows | None = None, ctx: Context | None = None) -> _Batch:
+    ctx = ctx if ctx is not None else build_context(inputs, assumptions, static)
+    if len(inputs) > 1:
+        ctx = ctx.take(owner)  # one run's row is left as it is: it broadcasts over that run's layouts
+    return _Batch(ctx, lay, owner, step_parts(ctx, lay), step_memory(ctx, lay), preferred)
 
 
 #: Options a run leaves open go to the fastest that fits; the stack's defaults win within this margin.
@@ -300,8 +299,14 @@ class PreparedRuns:
     errors: dict[int, ColossusError]
     inputs: tuple[RunInputs, ...]
     lays: tuple[Layouts, ...]
-    preferred: tuple[np.ndarray, ...]
+    preferred: np.ndarray  # rows that keep the stack's defaults (all runs' rows, concatenated)
     meta: tuple[tuple[int, dict[str, Any]], ...]
+    static: StaticRows | None
+    lay: Layouts | None  # every run's candidate rows, concatenated
+    owner: np.ndarray  # prepared run of each row
+    reasons: np.ndarray  # why each row is invalid ('' if valid): it does not depend on the assumptions
+    ctx: Context | None = None  # the context under the assumptions ``prepare`` was given
+    assumptions: PerfAssumptions | None = None
 
     @staticmethod
     def prepare(runs: Sequence[RunSpec], assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> "PreparedRuns":
@@ -318,7 +323,18 @@ class PreparedRuns:
             lays.append(lay)
             prefs.append(preferred)
             meta.append((i, assumed))
-        return PreparedRuns(tuple(runs), errors, tuple(inputs), tuple(lays), tuple(prefs), tuple(meta))
+        if not inputs:
+            empty = np.zeros(0, dtype=np.int64)
+            return PreparedRuns(tuple(runs), errors, (), (), empty.astype(bool), (), None, None, empty,
+                                empty.astype(object))
+        static = static_rows(inputs)
+        lay = Layouts.concat(lays)
+        owner = np.concatenate([np.full(x.size, i) for i, x in enumerate(lays)])
+        ctx = build_context(inputs, assumptions, static)
+        rows = ctx.take(owner) if len(inputs) > 1 else ctx  # one run's row broadcasts over its layouts
+        reasons = check(lay, rows, num_gpus=rows.num_gpus)
+        return PreparedRuns(tuple(runs), errors, tuple(inputs), tuple(lays), np.concatenate(prefs), tuple(meta),
+                            static, lay, owner, reasons, ctx, assumptions)
 
     def evaluate(self, assumptions: PerfAssumptions) -> list[Estimate | ColossusError]:
         results: list[Estimate | ColossusError | None] = [None] * len(self.runs)
@@ -343,10 +359,11 @@ class PreparedRuns:
 
     def evaluate_batch(self, assumptions: PerfAssumptions) -> tuple[_Batch, np.ndarray, np.ndarray, np.ndarray]:
         """(every candidate row evaluated, invalidity reasons, the row picked per prepared run, none fit)."""
-        batch = _evaluate(self.inputs, self.lays, self.preferred, assumptions)
-        reasons = check(batch.lay, batch.ctx, num_gpus=batch.ctx.num_gpus)
-        picks, none_fit = pick_rows(batch, reasons == "", len(self.inputs))
-        return batch, reasons, picks, none_fit
+        assert self.lay is not None
+        cached = self.ctx if assumptions is self.assumptions else None
+        batch = _evaluate(self.inputs, self.lay, self.owner, self.preferred, assumptions, self.static, cached)
+        picks, none_fit = pick_rows(batch, self.reasons == "", len(self.inputs))
+        return batch, self.reasons, picks, none_fit
 
 
 def estimate_many(

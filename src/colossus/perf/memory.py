@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from colossus.perf.compute import SEL_ATTENTION_CORE, SEL_NORM_ACT, SEL_OP_LEVEL
+from colossus.perf.compute import SEL_ATTENTION_CORE, SEL_NORM_ACT, SEL_NORM_MOE, SEL_OP_LEVEL
 from colossus.perf.context import Context
 from colossus.perf.layout import RC_FULL, RC_NONE, RC_SELECTIVE, Layouts, stage_layer_slots
 
@@ -89,15 +89,17 @@ def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
     width = (1 - frac) * dense_w + frac * routed_w
     act_in = a16 * (mats - 1) * width  # activation-function input(s)
     fc2_in = g8 * width
+    routed_share = frac * routed_w / np.maximum(width, 1e-9)  # share of the FFN activations inside MoE blocks
     permuted = frac * ctx.top_k * a16 * h / tp  # tokens copied for the experts
     scores = np.where(ctx.flash, 0.0, (2 * a16 + mask) * ctx.heads * ctx.seq / lay.cp / tp)
     full = norm_in + gemm_in + masks + attn + act_in + fc2_in + permuted + scores
     sel = ctx.sw_selective
     selective = np.select(
-        [sel == SEL_ATTENTION_CORE, sel == SEL_OP_LEVEL, sel == SEL_NORM_ACT],
+        [sel == SEL_ATTENTION_CORE, sel == SEL_OP_LEVEL, sel == SEL_NORM_ACT, sel == SEL_NORM_MOE],
         [full - scores,
          full - scores - gemm_in - 0.5 * (attn + act_in + fc2_in),  # norms/activations recomputed, half the matmul outputs kept
-         full - scores - gemm_in - fc2_in],
+         full - scores - gemm_in - fc2_in,
+         full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted],  # the MoE block keeps only its input
         default=full,
     )
     kept = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))

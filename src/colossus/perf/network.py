@@ -58,12 +58,13 @@ def level_of(ctx: Context, extent) -> tuple[np.ndarray, np.ndarray]:
     """(bytes/s per GPU, latency) of the lowest scale-out level whose span covers ``extent`` consecutive ranks."""
     extent = np.asarray(extent, dtype=np.float64)
     spans = ctx.level_span_gpus
-    rows = np.broadcast_shapes(extent.shape, spans.shape[:1])
-    spans = np.broadcast_to(spans, rows + spans.shape[1:])
-    idx = np.minimum((spans < np.broadcast_to(extent, rows)[:, None]).sum(axis=1), spans.shape[1] - 1)[:, None]
-    bw = np.take_along_axis(np.broadcast_to(ctx.level_bytes_per_s, spans.shape), idx, axis=1)[:, 0]
-    lat = np.take_along_axis(np.broadcast_to(ctx.level_latency_s, spans.shape), idx, axis=1)[:, 0]
-    return bw, lat
+    if spans.shape[0] == 1:  # one run's row broadcast over its layouts (estimate, plan)
+        idx = np.minimum(np.searchsorted(spans[0], extent, side="left"), spans.shape[1] - 1)
+        return ctx.level_bytes_per_s[0, idx], ctx.level_latency_s[0, idx]
+    extent = np.broadcast_to(extent, spans.shape[:1])
+    idx = np.minimum((spans < extent[:, None]).sum(axis=1), spans.shape[1] - 1)
+    rows = np.arange(spans.shape[0])
+    return ctx.level_bytes_per_s[rows, idx], ctx.level_latency_s[rows, idx]
 
 
 # --- collectives -----------------------------------------------------------------
@@ -135,6 +136,17 @@ def p2p_time_s(ctx: Context, bytes_, stride) -> np.ndarray:
     return np.where(same_server, t_nvlink, t_net) + ctx.k["p2p_latency_s"]
 
 
+def ring_hop_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:
+    """One step of a ring of ``size`` ranks ``stride`` apart (ring attention): all hops run at once, so the
+    step takes as long as its slowest hop, which crosses the network once the ring leaves a server."""
+    size, stride = np.asarray(size), np.asarray(stride)
+    inside = size * stride <= ctx.gpus_per_server
+    bw, lat = level_of(ctx, size * stride)
+    t_net = bytes_ / bw + lat
+    t_nvlink = bytes_ / ctx.nvlink_bytes_per_s + ctx.k["nvlink_latency_s"]
+    return np.where(inside, t_nvlink, t_net) + ctx.k["p2p_latency_s"]
+
+
 __all__ = [
     "all_to_all_time_s",
     "default_fabric",
@@ -142,5 +154,6 @@ __all__ = [
     "level_of",
     "moe_dispatch_time_s",
     "p2p_time_s",
+    "ring_hop_time_s",
     "ring_time_s",
 ]

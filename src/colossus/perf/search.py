@@ -74,6 +74,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
     so the arrays hold only plausible rows; ``layout.check`` applies every rule again afterwards.
     """
     rows = []
+    rejected: Counter[str] = Counter()
     experts = model.moe.experts if model.moe is not None and sw.expert_parallel else 1
     cps = CONTEXT_PARALLEL if sw.context_parallel else (1,)
     slots_extra = 2 if sw.embedding_loss_stages else 0
@@ -81,18 +82,25 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
         for cp in (c for c in cps if num_gpus % (tp * c) == 0 and (c == 1 or model.seq_len % (2 * c) == 0)):
             for pp in _divisors(num_gpus // (tp * cp), min(model.layers, MAX_PP)):
                 dp = num_gpus // (tp * cp * pp)
-                for mb in (b for b in MICRO_BATCHES if global_batch % (dp * b) == 0):
+                for mb in MICRO_BATCHES:
+                    if global_batch % (dp * mb):
+                        rejected["global_batch must be a multiple of dp x micro_batch"] += 1
+                        continue
                     m = global_batch // (dp * mb)
                     for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
                         whole = model.layers % (pp * v) == 0 or (pp > 1 and (model.layers + slots_extra) % (pp * v) == 0)
-                        if (v > 1 and not whole) or (v > 1 and m < pp):
+                        if v > 1 and not whole:
+                            rejected["interleaving needs whole layers per virtual stage"] += 1
+                            continue
+                        if v > 1 and m < pp:
+                            rejected["interleaving needs at least pp micro-batches"] += 1
                             continue
                         for ep in (e for e in _divisors(experts, experts) if (tp * cp * dp) % e == 0):
                             rows.append((tp, cp, pp, dp, ep, mb, v))
     if not rows:
+        why = rejected.most_common(1)[0][0] if rejected else "tp must divide the heads and the server's GPUs"
         raise InfeasibleError(
-            f"no layout of {model.name} splits {num_gpus} GPUs and a batch of {global_batch} sequences"
-            " (tp must divide the heads and the server, dp x micro-batch the batch, pp the layers)"
+            f"no layout of {model.name} splits {num_gpus} GPUs and a batch of {global_batch} sequences: {why}"
         )
     base = np.array(rows, dtype=np.int64)
     sps = (0, 1) if sw.sequence_parallel_supported else (0,)

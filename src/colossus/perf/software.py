@@ -39,7 +39,7 @@ from colossus.spec import (
 #: Fields a run's ``software:`` block may override, one to one with the profile's.
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
-    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher",
+    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "selective_recompute",
 )
 
 

@@ -33,7 +33,7 @@ from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits
 from colossus.perf.context import Context
 from colossus.perf.layout import RC_FULL, Layouts, stage_layer_slots
 from colossus.perf.memory import MemoryParts, expert_dp, memory_parts, stage_layers, stage_params
-from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring_time_s
+from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring_hop_time_s, ring_time_s
 
 #: 16-bit activations and weights on the wire.
 WIRE_BYTES = 2.0
@@ -86,7 +86,7 @@ def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     t = tokens_per_rank(ctx, lay)
     kv_width = np.where(ctx.mla, ctx.heads / lay.tp * (ctx.qk_dim + ctx.v_dim),
                         2 * np.maximum(ctx.kv_heads / lay.tp, 1) * ctx.head_dim)
-    hop = p2p_time_s(ctx, t * kv_width * WIRE_BYTES, lay.tp)
+    hop = ring_hop_time_s(ctx, t * kv_width * WIRE_BYTES, lay.cp, lay.tp)
     steps = lay.cp - 1
     per_step_fwd = lt.attn_core_fwd_s / lay.cp
     fwd = steps * np.maximum(hop - per_step_fwd, 0.0)
@@ -153,8 +153,9 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray)
     # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter
     n = np.maximum(layers, 1)
     ag, rs = gather / n, reduce / n
+    contention = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
     f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s
-    per_mb_overlapped = (n * (np.maximum(ag - f, 0.0) + np.maximum(ag + rs - b, 0.0)) + ag
+    per_mb_overlapped = (n * (_hidden(ag, f) + _hidden(ag + rs, b)) + ag
                          + contention * n * (np.minimum(ag, f) + np.minimum(ag + rs, b)))
     per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (2 * ag + rs))
     return np.where(lay.zero >= 3, lay.m * per_mb, sharded)

@@ -47,6 +47,15 @@ class GradReduceDtype(StrEnum):
     FP16 = "fp16"
 
 
+class SelectiveRecompute(StrEnum):
+    """What a stack's ``recompute: selective`` repeats in the backward pass."""
+
+    ATTENTION_CORE = "attention_core"  # softmax(QK^T)V only (Korthikanti et al. 2022, Megatron-LM)
+    OP_LEVEL = "op_level"  # every second matmul and the element-wise work, not attention (torchtitan SAC "op")
+    NORM_ACT = "norm_act"  # norms and the FFN activation (Megatron-core 2025 --recompute-modules layernorm moe_act)
+    NORM_MOE = "norm_moe"  # norms and the whole MoE block (--recompute-modules layernorm moe)
+
+
 class SoftwareSpec(Spec):
     """What the training stack does; ``None`` = the framework profile's default."""
 
@@ -64,19 +73,14 @@ class SoftwareSpec(Spec):
     async_tp: bool | None = Field(None, description="asynchronous (decomposed) tensor parallelism")
     grad_reduce_dtype: GradReduceDtype | None = Field(None, description="data type of the gradient reduction")
     ep_dispatcher: EpDispatcher | None = Field(None, description="MoE token dispatcher (beyond the validation format)")
+    selective_recompute: SelectiveRecompute | None = Field(
+        None, description="what recompute: selective repeats (beyond the validation format; Megatron-core --recompute-modules)"
+    )
 
     @property
-    def stated(self) -> dict[str, object]:
+    def stated(self) -> dict[str, object]:  # noqa: D102
         """The fields this block sets (framework and version included)."""
         return {k: getattr(self, k) for k in self.model_fields_set if getattr(self, k) is not None}
-
-
-class SelectiveRecompute(StrEnum):
-    """What a stack's ``recompute: selective`` repeats in the backward pass."""
-
-    ATTENTION_CORE = "attention_core"  # softmax(QK^T)V only (Korthikanti et al. 2022, Megatron-LM)
-    OP_LEVEL = "op_level"  # every second matmul and the element-wise work, not attention (torchtitan SAC "op")
-    NORM_ACT = "norm_act"  # norms and the FFN activation (Megatron-core 2025 --recompute-modules layernorm moe_act)
 
 
 class SoftwareProfileSpec(CatalogItem):
