@@ -93,6 +93,8 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     q_cols = ctx.heads * ctx.head_dim / tp
     kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
     standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
+    if not np.any(ctx.mla):  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
+        return standard
     # MLA (DeepSeek-V2 Sec. 2.1): down-projections replicated over tp, up-projections and output split by heads
     heads_l = ctx.heads / tp
     q_lora = np.maximum(ctx.q_lora, 1)
@@ -218,9 +220,12 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     core_fwd, core_bwd = attention_core_s(ctx, lay)
     frac = ctx.moe_frac
     dense_ffn = ffn_dense_s(ctx, lay, r)
-    moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0)
+    any_moe = bool(np.any(ctx.is_moe))
+    moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0) if any_moe else np.zeros_like(dense_ffn)
     ffn = (1 - frac) * dense_ffn + frac * moe_ffn
-    ew = (1 - frac) * elementwise_s(ctx, lay, moe_layer=False) + frac * elementwise_s(ctx, lay, moe_layer=True)
+    ew = elementwise_s(ctx, lay, moe_layer=False)
+    if any_moe:
+        ew = (1 - frac) * ew + frac * elementwise_s(ctx, lay, moe_layer=True)
     linear = attn_lin + ffn
     floor = ctx.k["kernels_per_layer"] * ctx.k["launch_s"]
     fwd = np.maximum(linear + core_fwd + ew, floor)

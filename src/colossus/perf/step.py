@@ -83,6 +83,8 @@ def tp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
 
 def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """Ring attention's K/V exchange of one layer and micro-batch that the attention blocks do not hide."""
+    if not np.any(lay.cp > 1):
+        return np.zeros(lay.size)
     t = tokens_per_rank(ctx, lay)
     kv_width = np.where(ctx.mla, ctx.heads / lay.tp * (ctx.qk_dim + ctx.v_dim),
                         2 * np.maximum(ctx.kv_heads / lay.tp, 1) * ctx.head_dim)
@@ -96,6 +98,8 @@ def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
 
 def ep_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """Token dispatch and combine of one (average) layer and micro-batch."""
+    if not np.any(ctx.is_moe & (lay.ep > 1)):
+        return np.zeros(lay.size)
     tokens = expert_tokens(ctx, lay)
     dispatch_bytes = np.where(lay.fp8, 1.0, WIRE_BYTES)
     size, stride = lay.ep, lay.etp
