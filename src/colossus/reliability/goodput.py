@@ -12,8 +12,12 @@ checkpoint. The expected wall time to secure one cycle of length
 Monte Carlo simulates). An asynchronous checkpoint is durable ``w`` after its
 stall, so a failure loses ``w`` more on average: ``R`` becomes ``R + w``.
 Planned interruptions (rate ``lambda_p``) checkpoint first and cost only a
-restart each: wall time grows by ``1 + lambda_p R``. With no failures ETTR is
-``tau / (tau + delta)``: the checkpoint overhead alone.
+restart each: wall time grows by ``1 + lambda_p R``. With in-memory checkpoints
+a fault that loses every replica (rate ``lambda_f``, counted in ``lambda`` too)
+also loses the work since the last durable copy and reads that copy from
+storage: wall time grows by ``1 + lambda_f F`` more, ``F`` the checkpoint's
+``fallback_loss_s``. With no failures ETTR is ``tau / (tau + delta)``: the
+checkpoint overhead alone.
 """
 
 from __future__ import annotations
@@ -49,15 +53,18 @@ def ettr(
     planned_per_s: float,
     restart_s: float,
     durability_lag_s: float = 0.0,
+    fallback_per_s: float = 0.0,
+    fallback_loss_s: float = 0.0,
 ) -> float:
     """Effective training time ratio at checkpoint interval ``interval_s`` (compute seconds)."""
     if interval_s <= 0 or not math.isfinite(interval_s):
         raise SpecError(f"checkpoint interval must be a finite number > 0 (got {interval_s})")
-    if min(stall_s, unplanned_per_s, planned_per_s, restart_s, durability_lag_s) < 0:
-        raise SpecError("stall, rates, restart and durability lag must be >= 0")
+    if min(stall_s, unplanned_per_s, planned_per_s, restart_s, durability_lag_s, fallback_per_s,
+           fallback_loss_s) < 0:
+        raise SpecError("stall, rates, restart, durability lag and fallback loss must be >= 0")
     wall = cycle_wall_s(interval_s=interval_s, stall_s=stall_s, unplanned_per_s=unplanned_per_s,
                         restart_s=restart_s + durability_lag_s)
-    return interval_s / (wall * (1.0 + planned_per_s * restart_s))
+    return interval_s / (wall * (1.0 + planned_per_s * restart_s) * (1.0 + fallback_per_s * fallback_loss_s))
 
 
 def goodput(work_s: float, **kwargs: float) -> Goodput:

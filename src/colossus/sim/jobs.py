@@ -8,7 +8,8 @@ checkpoint is known in closed form because checkpoints fall every
 ``interval`` of wall time after the job (re)starts making progress.
 A job's effective rate is ``rate * power_kept * ckpt_eff``: the throughput
 kept under the power response and the share of time not stalled on
-checkpoint writes (``reliability.checkpoint.effective_stall_s``).
+checkpoint writes (``reliability.job.plan_allocation``: the job's checkpoint
+interval, fixed or the Young/Daly optimum for the allocation's size).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import math
 
 import numpy as np
 
-from colossus import units
 from colossus.errors import InfeasibleError
 from colossus.perf.estimate import Estimate
 from colossus.perf.jobs import job_perf
@@ -26,8 +26,9 @@ from colossus.perf.placement import spread_step_time_s
 from colossus.power.profile import from_estimate
 from colossus.power.assumptions import PowerAssumptions
 from colossus.power.capping import CapCurve
-from colossus.reliability import checkpoint as ck
 from colossus.reliability.assumptions import Assumptions as RelAssumptions
+from colossus.reliability.job import plan_allocation
+from colossus.reliability.scenario import allocation_input
 from colossus.sim.sitepower import CapTable, profile_table
 from colossus.spec import JobSpec, Scenario
 
@@ -133,8 +134,9 @@ class NamedRate:
     layout: str
     table: CapTable
     ckpt_eff: float
-    restart_s: float
+    restart_s: float  # after an interruption: every phase (reliability.restart)
     interval_s: float
+    start_s: float  # a first start: no detection, no checkpoint to load
 
 
 class NamedRates:
@@ -179,15 +181,11 @@ class NamedRates:
             return None
         profile = from_estimate(variant, cluster.pool(pool).gpu, perf.estimate, self.pa)
         table = profile_table(profile, self.curve, self.fracs)
-        per = cluster.pool(pool).server.gpus_per_server
-        store = self.scenario.storage
-        ckpt = ck.plan_checkpoint(
-            ck.checkpoint_size_bytes(job.model, self.ra), writers=ck.num_writers(num_gpus, layout, self.ra),
-            gpus_per_server=per, storage_write_bytes_per_s=store.write_bytes_per_s,
-            storage_read_bytes_per_s=store.read_bytes_per_s, asynchronous=job.checkpoint.asynchronous, a=self.ra)
-        interval = job.checkpoint.interval_min * units.MINUTE
-        stall = ck.effective_stall_s(ckpt, interval)
-        rate = NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, interval / (interval + stall),
-                         ck.restart_s(ckpt, self.ra), interval)
+        # checkpoint, restart and interval at this size ("auto": Young/Daly for this size)
+        alloc = plan_allocation(allocation_input(
+            self.scenario, job, pool=pool, num_gpus=num_gpus, layout=layout, tokens_per_s=perf.tokens_per_s,
+            rate_scale=self.scenario.simulation.failures.rate_scale), self.ra)
+        rate = NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, alloc.ckpt_eff,
+                         alloc.restart.total_s, alloc.interval_s, alloc.restart.first_start_s)
         self._estimates[(job.name, pool, num_gpus)] = perf.estimate
         return rate

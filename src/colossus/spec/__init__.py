@@ -40,6 +40,7 @@ from colossus.spec.power import (
     PueCooling,
     SupplySpec,
 )
+from colossus.spec.reliability import DomainsSpec, ReliabilitySpec, RestartSpec
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
 from colossus.spec.simulation import (
@@ -88,6 +89,7 @@ __all__ = [
     "Convention",
     "Cooling",
     "CoolingSpec",
+    "DomainsSpec",
     "FabricSpec",
     "GeneratorFleet",
     "GeneratorKind",
@@ -109,6 +111,8 @@ __all__ = [
     "PueCooling",
     "RackSpec",
     "Recompute",
+    "ReliabilitySpec",
+    "RestartSpec",
     "RunClusterSpec",
     "RunSpec",
     "Scenario",
