@@ -119,25 +119,28 @@ def _take_spares(tokens: np.ndarray, rows: np.ndarray, k: np.ndarray, now_s: np.
                  back_s: np.ndarray) -> np.ndarray:
     """Swap ``k`` spares in for the failed servers of each of ``rows``; return how long each waits.
 
-    The job is ready when its ``k``-th earliest spare is free, or when its own servers are
+    The job is ready when its ``k`` earliest spares are free, or when its own servers are
     repaired (``back_s``) if sooner; the spares it takes are busy until ``back_s`` (the
     repaired servers replace them in the pool).
     """
-    if rows.size == 0:
-        return np.zeros(0)
     width = tokens.shape[1]
-    if width == 0:
+    if rows.size == 0 or width == 0:
         return np.maximum(back_s - now_s, 0.0)
-    order = np.argsort(tokens[rows], axis=1, kind="stable")
-    sorted_free = np.take_along_axis(tokens[rows], order, axis=1)
-    kth = np.where(k <= width, sorted_free[np.arange(rows.size), np.minimum(k, width) - 1], np.inf)
-    ready_s = np.minimum(kth, back_s)
-    taken = np.arange(width)[None, :] < np.minimum(k, width)[:, None]
-    cols = np.where(taken, order, -1)
-    r_idx, c_pos = np.nonzero(cols >= 0)
-    slot = cols[r_idx, c_pos]
-    tokens[rows[r_idx], slot] = np.maximum(tokens[rows[r_idx], slot], back_s[r_idx])
-    return np.maximum(ready_s - now_s, 0.0)
+    ready = np.empty(rows.size)
+    for kk in np.unique(k):  # one spare per server fault; a rack's worth per rack domain
+        sel = np.nonzero(k == kk)[0]
+        r = rows[sel]
+        if kk == 1:
+            slot = np.argmin(tokens[r], axis=1)[:, None]
+        elif kk >= width:
+            slot = np.broadcast_to(np.arange(width), (r.size, width))
+        else:
+            slot = np.argpartition(tokens[r], kk - 1, axis=1)[:, :kk]
+        free = np.take_along_axis(tokens[r], slot, axis=1)
+        kth = free.max(axis=1) if kk <= width else np.full(r.size, np.inf)
+        ready[sel] = np.minimum(kth, back_s[sel])
+        tokens[r[:, None], slot] = np.maximum(free, back_s[sel, None])
+    return np.maximum(ready - now_s, 0.0)
 
 
 def _elastic_out(out: np.ndarray, rows: np.ndarray, k: np.ndarray, back_s: np.ndarray) -> None:
