@@ -157,6 +157,13 @@ class Allocation:
     mttf_unplanned_s: float
 
     @property
+    def persist_every(self) -> int:
+        """In memory: every n-th checkpoint also goes to storage (0: every checkpoint is durable)."""
+        if self.checkpoint.mode != "in_memory" or not math.isfinite(self.interval_s):
+            return 0
+        return max(1, round(self.checkpoint.persistent_interval_s / self.interval_s))
+
+    @property
     def ckpt_eff(self) -> float:
         """Share of running time not stalled on checkpoints."""
         return self.interval_s / (self.interval_s + self.stall_s) if math.isfinite(self.interval_s) else 1.0

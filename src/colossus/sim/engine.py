@@ -367,9 +367,12 @@ class Engine(DomainFailures):
         job.status = DONE
         self.log(t, "finish", job.name, value=job.work_total)
 
-    def _interrupt(self, job: Job, t: float, *, lose: bool, kind: str, detail: str) -> None:
-        """Stop a running job: it falls back to its last checkpoint (unless ``lose`` is False) and requeues."""
+    def _interrupt(self, job: Job, t: float, *, lose: bool, kind: str, detail: str, replicas_lost: bool = False) -> None:
+        """Stop a running job: it falls back to its last checkpoint (unless ``lose`` is False) and requeues;
+        to its last copy on storage if the fault lost its in-memory replicas (``replicas_lost``)."""
         job.advance(t)
+        if replicas_lost and job.persist_every:
+            job.work_ckpt = min(job.work_ckpt, job.work_persist)
         lost = job.work_done - job.work_ckpt if lose else 0.0
         if not lose:
             job.work_ckpt = job.work_done
@@ -591,6 +594,7 @@ class Engine(DomainFailures):
             if rate is None:
                 return
             job.rate, job.table, job.ckpt_eff, job.interval_s = rate.tokens_per_s, rate.table, rate.ckpt_eff, rate.interval_s
+            job.persist_every = rate.persist_every
             job.layout = rate.layout
             overhead = rate.restart_s if restart else rate.start_s
         else:

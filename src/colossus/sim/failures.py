@@ -192,8 +192,8 @@ class DomainFailures:
         self.log(t, "domain_failure", ",".join(self.jobs[int(o)].name for o in owners if self.jobs[int(o)].named),
                  domain, float(self._gpus(servers)))
         self._out_for_repair(t, servers, repair_s)
-        for o in owners:
-            self._interrupt(self.jobs[int(o)], t, lose=True, kind="restart", detail=domain)
+        for o in owners:  # in-memory replicas sit in the same rack: a whole-rack fault loses them
+            self._interrupt(self.jobs[int(o)], t, lose=True, kind="restart", detail=domain, replicas_lost=True)
 
     def _rack_failure(self, t: float, k: int) -> bool:
         c = self.failures.racks

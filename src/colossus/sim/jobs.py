@@ -44,7 +44,7 @@ class Job:
         "servers", "pool", "rate", "ckpt_eff", "restart_s", "power_kept", "parked", "table", "version",
         "first_start_s", "finish_s", "restarts", "preemptions", "interruptions", "lost_work", "num_ckpts",
         "trace_delay_s", "energy_j", "co2_kg", "layout", "pending_restart", "useful_s", "mode", "pool_gpus",
-        "num_gpus", "spec", "ckpt_times",
+        "num_gpus", "spec", "ckpt_times", "persist_every", "work_persist",
     )
 
     def __init__(self, idx: int, name: str, *, named: bool, priority: int, pools: tuple[int, ...],
@@ -79,6 +79,8 @@ class Job:
         self.num_gpus = 0
         self.spec: JobSpec | None = None
         self.ckpt_times: list[tuple[float, float]] = []  # (time, tokens) of checkpoints not yet logged
+        self.persist_every = 0  # in-memory checkpoints: every n-th is also written to storage (0: all durable)
+        self.work_persist = 0.0  # work at the last checkpoint on storage (in-memory mode)
 
     @property
     def effective_rate(self) -> float:
@@ -110,6 +112,10 @@ class Job:
                 if k1 > k0:
                     times = [self.progress_from_s + k * self.interval_s for k in range(k0 + 1, k1 + 1)]
                     self.work_ckpt = min(self.work_total, self.work_done + r * (times[-1] - start))
+                    n = self.persist_every
+                    if n and k1 // n > k0 // n:  # a durable copy among these checkpoints
+                        tp = self.progress_from_s + (k1 // n) * n * self.interval_s
+                        self.work_persist = min(self.work_total, self.work_done + r * (tp - start))
                     self.num_ckpts += k1 - k0
                     if self.named:
                         self.ckpt_times.extend((tc, self.work_done + r * (tc - start)) for tc in times)
@@ -137,6 +143,7 @@ class NamedRate:
     restart_s: float  # after an interruption: every phase (reliability.restart)
     interval_s: float
     start_s: float  # a first start: no detection, no checkpoint to load
+    persist_every: int = 0  # in-memory checkpoints: every n-th goes to storage too (0: every one is durable)
 
 
 class NamedRates:
@@ -186,6 +193,6 @@ class NamedRates:
             self.scenario, job, pool=pool, num_gpus=num_gpus, layout=layout, tokens_per_s=perf.tokens_per_s,
             rate_scale=self.scenario.simulation.failures.rate_scale), self.ra)
         rate = NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, alloc.ckpt_eff,
-                         alloc.restart.total_s, alloc.interval_s, alloc.restart.first_start_s)
+                         alloc.restart.total_s, alloc.interval_s, alloc.restart.first_start_s, alloc.persist_every)
         self._estimates[(job.name, pool, num_gpus)] = perf.estimate
         return rate
