@@ -2,15 +2,20 @@
 
 Work runs in cycles of ``tau`` compute and one checkpoint stall ``delta``;
 unplanned interruptions arrive as a Poisson process of rate ``lambda`` while
-the job runs, each costs a restart ``R`` and the work since the last durable
-checkpoint. The expected wall time to secure one cycle of length
-``L = tau + delta`` is the classical renewal result
+the job runs *and while it restarts* (a fault during a restart starts it
+again, as it does in the Monte Carlo and the facility simulation), each costs
+a restart ``R`` and the work since the last durable checkpoint. The expected
+wall time to secure one cycle of length ``L = tau + delta`` is then
 
-    E[T] = (exp(lambda L) - 1) (1/lambda + R)
+    E[T] = (exp(lambda L) - 1) exp(lambda R) / lambda
 
-(Daly, FGCS 2006, eq. 13 without failures during restart, which is what the
-Monte Carlo simulates). An asynchronous checkpoint is durable ``w`` after its
-stall, so a failure loses ``w`` more on average: ``R`` becomes ``R + w``.
+(Daly, FGCS 2006, the complete model behind eq. 20: a geometric number of
+failed attempts, each followed by a restart that itself completes only after
+``(exp(lambda R) - 1) / lambda`` on average). At 100,000 GPUs, where ``R`` is
+a good part of the mean time to interruption, the difference from the usual
+``(exp(lambda L) - 1)(1/lambda + R)`` is large. An asynchronous checkpoint is
+durable ``w`` after its stall, so a failure loses ``w`` more on average: ``R``
+becomes ``R + w``.
 Planned interruptions (rate ``lambda_p``) checkpoint first and cost only a
 restart each: wall time grows by ``1 + lambda_p R``. With in-memory checkpoints
 a fault that loses every replica (rate ``lambda_f``, counted in ``lambda`` too)
@@ -39,10 +44,10 @@ def cycle_wall_s(*, interval_s: float, stall_s: float, unplanned_per_s: float, r
     """Expected wall time to complete and secure one cycle of ``interval_s`` work."""
     length_s = interval_s + stall_s
     x = unplanned_per_s * length_s
+    restarts = math.exp(unplanned_per_s * restart_s)
     if x < 1e-9:  # series of expm1(x) / lambda: exact to double precision, and no 0/0
-        return length_s * (1.0 + x / 2.0) + x * (1.0 + x / 2.0) * restart_s
-    grow = math.expm1(x)
-    return grow / unplanned_per_s + grow * restart_s
+        return length_s * (1.0 + x / 2.0) * restarts
+    return math.expm1(x) / unplanned_per_s * restarts
 
 
 def ettr(

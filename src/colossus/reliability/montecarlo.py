@@ -25,7 +25,10 @@ copy on storage), and restarts. What a cause that takes servers out
   servers, as data parallelism is), and takes repaired servers back at its
   next restart.
 
-Failures during a restart are not simulated (the closed form makes the same choice).
+Failures strike during a restart too (every history after its first start is
+restarting at the beginning of a step): a fault before the restart completes
+keeps no work and starts another restart, as in the facility simulation and
+the closed form (``goodput``).
 """
 
 from __future__ import annotations
@@ -173,20 +176,22 @@ def simulate(h: History, causes: Causes, *, num_runs: int, rng: np.random.Genera
     tokens = np.zeros((num_runs, 0 if elastic else spares))
     out = np.full((num_runs, min(h.num_servers - 1, 4096) if elastic else 0), -np.inf)
     share = np.ones(num_runs)  # share of the job's servers in use (elastic)
+    pending = np.zeros(num_runs)  # restart still to do before training resumes (none at the first start)
     for _ in range(MAX_STEPS):
         draw = rng.exponential(1.0, num_runs)
         which = np.minimum(np.searchsorted(cum, rng.random(num_runs), side="right"), len(cum) - 1)
         repair = rng.exponential(1.0, num_runs) * causes.repair_s[which]
         # fewer servers fail less often and train more slowly (elastic); share is 1 otherwise
         up = draw / (total_per_s * share) if total_per_s > 0 else np.full(num_runs, np.inf)
-        need = _run_time_s((h.work_s - done) / share, h)
+        need = pending + _run_time_s((h.work_s - done) / share, h)
         finishing = active & (up >= need)
         clock[finishing] += need[finishing]
         active &= ~finishing
         if not active.any():
             return MonteCarlo(clock, count, wait)
         rows = np.nonzero(active)[0]
-        kept = done[rows] + _progress_s(up[rows], causes.planned[which[rows]], h) * share[rows]
+        trained = np.maximum(up[rows] - pending[rows], 0.0)  # a fault during the restart keeps nothing new
+        kept = done[rows] + _progress_s(trained, causes.planned[which[rows]], h) * share[rows]
         back = fallback[which[rows]]
         if back.any():
             kept[back] = np.floor(kept[back] / h.persistent_work_s) * h.persistent_work_s
@@ -203,5 +208,5 @@ def simulate(h: History, causes: Causes, *, num_runs: int, rng: np.random.Genera
             waited = _take_spares(tokens, spare, lost[which[spare]], clock[spare], clock[spare] + repair[spare])
             wait[spare] += waited
             clock[spare] += waited
-        clock[rows] += h.restart_s + np.where(back, h.fallback_restart_s, 0.0)
+        pending[rows] = h.restart_s + np.where(back, h.fallback_restart_s, 0.0)
     raise InfeasibleError(f"the job did not finish within {MAX_STEPS} interruptions in some history")

@@ -553,13 +553,25 @@ class Engine(DomainFailures):
         """A named job short of GPUs restarts on the most it can get, down to its minimum (re-planned)."""
         avail = {p: free[p].size for p in job.pools}
         total = sum(avail.values()) if len(job.pools) > 1 else max(avail.values())
-        n = min(job.want_servers, total) // job.quantum * job.quantum
+        q = self._elastic_quantum(job)
+        n = min(job.want_servers, total) // q * q
         while n >= job.min_servers:
             choice = self._choose(job, free, avail, servers_wanted=n)
             if choice is not None and self._named_rate(job, choice) is not None:
                 return choice
-            n -= job.quantum
+            n -= q
         return None
+
+    def _elastic_quantum(self, job: Job) -> int:
+        """Servers an elastic job sheds at a time: its quantum, rounded up to whole data-parallel
+        replicas of its full-size layout (as elastic frameworks shrink), so that the smaller job
+        keeps a layout as good as the full one's instead of whatever an odd size factors into."""
+        per = int(self.layout.gpus_per_server[job.pools[0]])
+        replica = self.rates.replica_gpus(job.spec, self.layout.pool_names[job.pools[0]], job.want_servers * per)
+        if not replica:
+            return job.quantum
+        servers = replica // math.gcd(replica, per)  # servers of the smallest whole number of replicas
+        return servers * -(-job.quantum // servers)
 
     def _named_rate(self, job: Job, choice: dict[int, np.ndarray]):
         """The rate on this allocation: the slowest of its pools at its total size, for the pods it spans.

@@ -178,6 +178,15 @@ class NamedRates:
             self._spread[skey] = replace(base, tokens_per_s=base.tokens_per_s * est.step_time_s / slow_s)
         return self._spread[skey]
 
+    def replica_gpus(self, job: JobSpec, pool: str, num_gpus: int) -> int | None:
+        """GPUs of one data-parallel replica (tp x pp x cp) of ``job``'s layout at ``num_gpus``
+        of ``pool``, if that allocation was planned; None otherwise."""
+        est = self._estimates.get((job.name, pool, num_gpus))
+        if est is None:
+            return None
+        lay = est.layout
+        return lay.tp * lay.pp * lay.cp
+
     def _compute(self, job: JobSpec, pool: str, num_gpus: int) -> NamedRate | None:
         cluster = self.scenario.cluster
         layout = job.layout if job.layout is not None and job.layout.num_gpus == num_gpus else None
