@@ -32,6 +32,9 @@ import math
 
 from colossus.errors import SpecError
 
+#: Beyond this exponent exp() overflows a double; the expected time is then infinite for all purposes.
+_EXP_MAX = 700.0
+
 
 @dataclass(frozen=True, slots=True)
 class Goodput:
@@ -44,6 +47,8 @@ def cycle_wall_s(*, interval_s: float, stall_s: float, unplanned_per_s: float, r
     """Expected wall time to complete and secure one cycle of ``interval_s`` work."""
     length_s = interval_s + stall_s
     x = unplanned_per_s * length_s
+    if max(x, unplanned_per_s * restart_s) > _EXP_MAX:
+        return math.inf  # the job cannot secure a cycle: faults come far faster than it restarts
     restarts = math.exp(unplanned_per_s * restart_s)
     if x < 1e-9:  # series of expm1(x) / lambda: exact to double precision, and no 0/0
         return length_s * (1.0 + x / 2.0) * restarts
@@ -77,4 +82,4 @@ def goodput(work_s: float, **kwargs: float) -> Goodput:
     if work_s <= 0 or not math.isfinite(work_s):
         raise SpecError(f"work must be a finite number of seconds > 0 (got {work_s})")
     ratio = ettr(**kwargs)
-    return Goodput(ratio, kwargs["interval_s"], work_s / ratio)
+    return Goodput(ratio, kwargs["interval_s"], work_s / ratio if ratio > 0 else math.inf)

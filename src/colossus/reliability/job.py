@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from colossus import units
-from colossus.errors import SpecError
+from colossus.errors import InfeasibleError, SpecError
 from colossus.perf.flops import token_flops
 from colossus.reliability import checkpoint as ck
 from colossus.reliability import rates as rt
@@ -229,9 +229,22 @@ def causes_arrays(rates: tuple[rt.JobRate, ...], fp: rt.Footprint | None = None,
     )
 
 
+#: Below this effective training time ratio the Monte Carlo is not run: the job barely progresses
+#: (a restart far longer than the mean time to interruption) and its histories would not end.
+MIN_ETTR_FOR_MONTE_CARLO = 0.01
+
+
 def simulate_job(an: Analysis, *, num_runs: int, rng: np.random.Generator,
                  interval_s: float | None = None, policy: str = "spares") -> MonteCarlo:
-    """Monte Carlo of ``an``'s job at its interval (or ``interval_s``) under a recovery ``policy``."""
+    """Monte Carlo of ``an``'s job at its interval (or ``interval_s``) under a recovery ``policy``.
+
+    ``InfeasibleError`` when the closed form says the job barely progresses (ETTR under 1%).
+    """
+    if an.goodput_optimal.ettr < MIN_ETTR_FOR_MONTE_CARLO:
+        raise InfeasibleError(
+            f"the job barely progresses (ETTR {an.goodput_optimal.ettr:.1e} at the best interval): a restart of"
+            f" {an.restart_s / units.MINUTE:,.0f} min against an interruption every"
+            f" {an.mtti_s / units.MINUTE:,.1f} min; shorten the restart (reliability.restart) or the job")
     tau = an.interval_s if interval_s is None else interval_s
     c = an.checkpoint
     history = History(
@@ -282,7 +295,7 @@ def document(an: Analysis, mc: MonteCarlo | None = None, deadline_s: float | Non
     doc["goodput"] = {
         "ettr": an.goodput.ettr, "ettr_at_optimal_interval": an.goodput_optimal.ettr,
         "tokens_per_s": an.job.tokens_per_s, "train_tokens": an.job.train_tokens,
-        "work_s": an.work_s, "expected_finish_s": an.goodput.expected_finish_s,
+        "work_s": an.work_s, "expected_finish_s": _finite(an.goodput.expected_finish_s),
     }
     doc["spares"] = {"recommended": an.spares.num_spares, "confidence": an.spares.confidence,
                      "mean_in_repair_servers": an.spares.mean_in_repair, "simulated": an.num_spares,

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scipy import stats
-
 from colossus.errors import SpecError
 from colossus.reliability.rates import Footprint, JobRate
 
@@ -39,6 +37,8 @@ def p_spare_ready(num_spares: int, mean_in_repair_servers: float) -> float:
     """Share of failures that find a spare ready: P(Poisson(mean) < num_spares)."""
     if num_spares <= 0:
         return 0.0
+    from scipy import stats  # noqa: PLC0415 (heavy import, only where used)
+
     return float(stats.poisson.cdf(num_spares - 1, mean_in_repair_servers))
 
 
@@ -49,6 +49,8 @@ def size_spares(rates: tuple[JobRate, ...], confidence: float, fp: Footprint | N
     mean = mean_in_repair(rates, fp)
     if mean == 0:
         return SparePool(0.0, 0, confidence, 1.0)
+    from scipy import stats  # noqa: PLC0415 (heavy import, only where used)
+
     spares = int(stats.poisson.ppf(confidence, mean)) + 1
     while spares > 1 and p_spare_ready(spares - 1, mean) >= confidence:
         spares -= 1
