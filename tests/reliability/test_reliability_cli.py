@@ -115,6 +115,8 @@ def test_compare_recovery_in_one_command(capsys):
     [*LLAMA, "--in-memory", "--blocking"],
     [*LLAMA, "--restart-profile", "fast"],
     [MEMPHIS, "--fleet", "nope"],
+    ["--model", "llama3-405b", "--gpus", "100000", "--days", "5", "--fleet", "opt175b-a100", "--restart-profile",
+     "stock", "--runs", "10"],  # a restart of hours against faults every minutes: the job cannot progress
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, args):
     assert main(["reliability", *args]) == 2
