@@ -76,7 +76,7 @@ def test_leaf_switch_failures_log_their_domain_and_hit_exactly_the_jobs_below():
 
 
 def test_a_generator_trip_the_supply_cannot_carry_sheds_racks():
-    doc = small_doc(days=4.0)
+    doc = small_doc(days=2.0)
     doc["power"]["supply"]["generators"] = [{"unit": {"name": "gas-recip-2500kw", "availability": 0.6}, "count": 3}]
     doc["power"]["supply"]["grid"]["interim_mw"] = 0.5
     eng = Watched(scenario(doc), seed=3)
