@@ -40,6 +40,7 @@ from colossus.spec.power import (
     PueCooling,
     SupplySpec,
 )
+from colossus.spec.reliability import DomainsSpec, ReliabilitySpec, RestartSpec
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
 from colossus.spec.software import (
@@ -105,6 +106,7 @@ __all__ = [
     "Convention",
     "Cooling",
     "CoolingSpec",
+    "DomainsSpec",
     "FabricSpec",
     "GeneratorFleet",
     "GeneratorKind",
@@ -126,6 +128,8 @@ __all__ = [
     "PueCooling",
     "RackSpec",
     "Recompute",
+    "ReliabilitySpec",
+    "RestartSpec",
     "RunClusterSpec",
     "RunSpec",
     "Scenario",

@@ -14,8 +14,27 @@ from colossus.spec.software import SoftwareSpec
 
 
 class CheckpointSpec(Spec):
-    interval_min: PositiveFloat = Field(description="minutes between checkpoints")
+    """How a job checkpoints. ``auto_interval: true`` takes the Young/Daly optimum for the job's
+    size, fleet and checkpoint cost, recomputed whenever it (re)starts on another size; the
+    reliability model and the simulation then ignore ``interval_min`` (the power-swing
+    analysis still reads it as the checkpoint period)."""
+
+    interval_min: PositiveFloat = Field(description="minutes between checkpoints (unless auto_interval)")
     asynchronous: bool = Field(description="snapshot to host memory, write in the background")
+    auto_interval: bool = Field(default=False, description="Young/Daly optimum for the job's current size")
+    in_memory: bool = Field(
+        default=False, description="copy snapshots to peers' host memory (Gemini-style replicas), restart from them")
+
+    @model_validator(mode="after")
+    def _in_memory_is_asynchronous(self) -> "CheckpointSpec":
+        if self.in_memory and not self.asynchronous:
+            raise ValueError("in-memory checkpoints snapshot asynchronously: set asynchronous: true")
+        return self
+
+    @property
+    def mode(self) -> str:
+        """blocking | async | in_memory."""
+        return "in_memory" if self.in_memory else ("async" if self.asynchronous else "blocking")
 
 
 class JobSpec(Spec):

@@ -8,6 +8,7 @@ from colossus.spec.base import Spec
 from colossus.spec.cluster import ClusterSpec
 from colossus.spec.jobs import JobSpec
 from colossus.spec.power import PowerSpec
+from colossus.spec.reliability import ReliabilitySpec
 from colossus.spec.simulation import SimulationSpec
 from colossus.spec.storage import StorageSpec
 
@@ -21,6 +22,7 @@ class Scenario(Spec):
     storage: StorageSpec
     jobs: list[JobSpec] = Field(default_factory=list)
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    reliability: ReliabilitySpec = Field(default_factory=ReliabilitySpec)
 
     @field_validator("jobs")
     @classmethod
