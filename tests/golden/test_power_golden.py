@@ -30,8 +30,11 @@ def memphis_analysis():
 def test_gpus_are_about_70_mw(memphis_analysis):
     gpus_w = memphis_analysis.demand[LoadPoint.NAMEPLATE].gpus_w
     assert gpus_w == pytest.approx(70e6, rel=0.02)
-    # while training they average below TDP, but stay within ~25% of the reported figure
-    assert 0.70 * 70e6 < memphis_analysis.demand[LoadPoint.TRAINING].gpus_w < 70e6
+    # while training they average below TDP: how far below is the job's step profile (perf): the default
+    # Grok-2-scale job (16M tokens per step over 20,000 GPUs, so few micro-batches per replica) spends a
+    # large share of its step in pipeline bubbles and exposed communication, where GPUs draw far less
+    training_w = memphis_analysis.demand[LoadPoint.TRAINING].gpus_w
+    assert 0.40 * 70e6 < training_w < 70e6
 
 
 def test_site_needs_at_least_150_mw(memphis_analysis):

@@ -6,15 +6,20 @@ import numpy as np
 import pytest
 
 from colossus.perf.assumptions import default_assumptions
-from colossus.perf.network import all_to_all_time_s, build_network, default_fabric, p2p_time_s, ring_time_s
+from colossus.perf.context import RunInputs, build_context
+from colossus.perf.estimate import software_for
+from colossus.perf.network import all_to_all_time_s, default_fabric, p2p_time_s, ring_time_s
 from colossus.spec import lookup
 
 
 @pytest.fixture
 def net():
+    """One row: 100,000 H100 on the default 400G fabric."""
     gpu = lookup("gpus", "h100-sxm5-80gb")
     a = default_assumptions()
-    return build_network(gpu, default_fabric(gpu, 400.0, a), num_gpus=100_000, gpus_per_server=8, assumptions=a)
+    inputs = RunInputs(lookup("models", "llama3-8b"), gpu, software_for(None, gpu, a),
+                       default_fabric(gpu, 400.0, a), 100_000, 8)
+    return build_context([inputs], a)
 
 
 def one(x):
@@ -31,7 +36,7 @@ def test_all_reduce_is_twice_reduce_scatter_bandwidth(net):
 def test_ring_over_one_nic_per_server_runs_at_nic_bandwidth(net):
     size = 64
     t = ring_time_s(net, one(1e10), one(size), one(8), all_reduce=False)[0]
-    expected = (size - 1) / size * 1e10 / net.nic_bytes_per_s
+    expected = (size - 1) / size * 1e10 / net.level_bytes_per_s[0, 0]
     assert t == pytest.approx(expected, rel=0.02)
 
 
@@ -46,7 +51,7 @@ def test_latency_and_tier_show_up_at_100k_gpus(net):
     small = ring_time_s(net, one(1e3), one(16), one(8), all_reduce=False)[0]
     huge = ring_time_s(net, one(1e3), one(12_500), one(8), all_reduce=False)[0]
     assert huge > 100 * small
-    assert net.level_latency_s[-1] > net.level_latency_s[0]
+    assert net.level_latency_s[0, -1] > net.level_latency_s[0, 0]
 
 
 def test_single_rank_costs_nothing(net):

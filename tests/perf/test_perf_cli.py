@@ -70,3 +70,46 @@ def test_broken_file_is_one_line_error(tmp_path, capsys):
 
 def test_bad_token_count(capsys):
     assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--global-batch-tokens", "lots"]) == 2
+
+
+CV_RUNS = """
+- id: alpha-1
+  model: {layers: 24, hidden: 4096, heads: 32, activation: swiglu, ffn_hidden: 11008, vocab: 32000, seq_len: 4096}
+  cluster: {gpu: a100-sxm4-80gb, gpus: 8}
+  layout: {tp: 1, dp: 8, global_batch: 32, recompute: none, zero: 1}
+  software: {framework: megatron-lm, version: "2024"}
+  measured: {tokens_per_s_per_gpu: 2500}
+- id: alpha-2
+  model: {layers: 24, hidden: 4096, heads: 32, activation: swiglu, ffn_hidden: 11008, vocab: 32000, seq_len: 4096}
+  cluster: {gpu: a100-sxm4-80gb, gpus: 16}
+  layout: {tp: 2, dp: 8, global_batch: 32, recompute: none, zero: 1}
+  software: {framework: megatron-lm, version: "2024"}
+  measured: {tokens_per_s_per_gpu: 2300}
+- id: beta-1
+  model: {layers: 24, hidden: 4096, heads: 32, activation: swiglu, ffn_hidden: 11008, vocab: 32000, seq_len: 4096}
+  cluster: {gpu: a100-sxm4-80gb, gpus: 32}
+  layout: {tp: 4, dp: 8, global_batch: 32, recompute: none, zero: 1}
+  software: {framework: megatron-lm, version: "2024"}
+  measured: {tokens_per_s_per_gpu: 2000}
+"""
+
+
+def test_validate_without_cv_has_no_cv_error(tmp_path, capsys):
+    assert main(["validate", str(write(tmp_path, CV_RUNS)), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert all("cv_error" not in c and {"fits", "memory_per_gpu_bytes"} <= set(c) for c in doc["cases"])
+
+
+def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys):
+    assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "family", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"cases", "mape", "max_abs_error", "families", "cv_mape", "fitted"} <= set(doc)
+    assert {f["family"] for f in doc["families"]} == {"alpha", "beta"}
+    assert all({"family", "n", "cv_mean_error", "cv_mape"} <= set(f) for f in doc["families"])
+    assert all(isinstance(c["cv_error"], float) and isinstance(c["fits"], bool) for c in doc["cases"])
+    assert all(set(v) == {"value", "fitted_on"} for v in doc["fitted"].values())
+
+
+def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):
+    assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "random"]) == 2
+    assert "cross-validation" in capsys.readouterr().err

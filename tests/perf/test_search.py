@@ -43,7 +43,7 @@ def test_no_valid_layout_says_why():
     from colossus.errors import InfeasibleError
 
     model, gpu = lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb")
-    with pytest.raises(InfeasibleError, match="multiple of dp"):
+    with pytest.raises(InfeasibleError, match="multiple of dp x micro_batch"):
         plan(model, gpu, num_gpus=100_000, global_batch_tokens=64 * 2**20)
 
 

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from colossus import reliability as rel
+from colossus.errors import SpecError
 from colossus.spec import LayoutSpec
 
 
@@ -42,9 +43,22 @@ def test_daly_close_to_young_when_checkpoints_are_cheap():
 
 
 def test_restart_adds_its_phases(llama):
-    a = rel.default_assumptions()
-    assert llama.restart_s == pytest.approx(a.detect_s + a.drain_s + a.reschedule_s + a.warmup_s
-                                            + llama.checkpoint.load_s)
+    r = llama.restart
+    assert llama.restart_s == pytest.approx(r.detect_s + r.schedule_s + r.process_start_s + r.collective_init_s
+                                            + r.warmup_s + llama.checkpoint.load_s)
+    assert r.load_s == llama.checkpoint.load_s
+    assert r.first_start_s == pytest.approx(llama.restart_s - r.detect_s - r.load_s)
+
+
+def test_in_memory_checkpoints_are_durable_fast_and_load_from_peers(make_job, llama):
+    mem = rel.analyse(make_job(in_memory=True))
+    c = mem.checkpoint
+    assert c.mode == "in_memory" and c.asynchronous
+    assert c.durability_lag_s < llama.checkpoint.durability_lag_s  # a copy to a peer, not the storage write
+    assert c.load_s < llama.checkpoint.load_s and c.storage_load_s == pytest.approx(llama.checkpoint.load_s)
+    assert c.fallback_loss_s >= c.persistent_interval_s / 2
+    with pytest.raises(SpecError):
+        rel.mode_of(asynchronous=False, in_memory=True)
 
 
 def test_user_interval_is_compared(make_job, llama):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings, strategies as st
 import pytest
 
@@ -36,3 +38,15 @@ def test_bad_inputs():
         rel.ettr(interval_s=0.0, stall_s=1.0, unplanned_per_s=0.0, planned_per_s=0.0, restart_s=0.0)
     with pytest.raises(SpecError):
         rel.goodput(-1.0, interval_s=1.0, stall_s=1.0, unplanned_per_s=0.0, planned_per_s=0.0, restart_s=0.0)
+
+
+def test_faults_during_restarts_follow_dalys_complete_model():
+    lam, r, tau = 1 / 1800.0, 1200.0, 100.0
+    wall = rel.cycle_wall_s(interval_s=tau, stall_s=0.0, unplanned_per_s=lam, restart_s=r)
+    assert wall == pytest.approx(math.expm1(lam * tau) * math.exp(lam * r) / lam)
+    assert wall > math.expm1(lam * tau) * (1 / lam + r)  # a fault during a restart starts it again
+
+
+def test_a_job_that_cannot_progress_has_an_infinite_finish():
+    g = rel.goodput(1e6, interval_s=60.0, stall_s=1.0, unplanned_per_s=1.0, planned_per_s=0.0, restart_s=1e4)
+    assert g.ettr == 0.0 and math.isinf(g.expected_finish_s)

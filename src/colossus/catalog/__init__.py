@@ -27,6 +27,7 @@ KINDS: tuple[str, ...] = (
     "generators",
     "batteries",
     "models",
+    "software",
 )
 
 #: Singular nouns for messages ("unknown GPU 'x'").
@@ -41,6 +42,7 @@ NOUNS: Mapping[str, str] = MappingProxyType(
         "generators": "generator",
         "batteries": "battery",
         "models": "model preset",
+        "software": "software profile",
     }
 )
 
@@ -68,6 +70,11 @@ def _load_kind(kind: str) -> Mapping[str, Mapping[str, Any]]:
 def names(kind: str) -> tuple[str, ...]:
     """Entry names of one kind, sorted."""
     return tuple(sorted(_load_kind(kind)))
+
+
+def names_in_file_order(kind: str) -> tuple[str, ...]:
+    """Entry names of one kind in the order the file lists them (where order means precedence)."""
+    return tuple(_load_kind(kind))
 
 
 def raw_entry(kind: str, name: str) -> Mapping[str, Any]:

@@ -12,10 +12,10 @@ import typer
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
-from colossus.spec.bounds import GbitPerS, GpuCount, Parts, Tokens, Width, whole
+from colossus.spec.bounds import GbitPerS, GpuCount, PartWatts, Parts, Tokens, Width, whole
 from colossus.spec.loading import check
 from colossus.perf import Estimate, Plan, Validation, estimate, plan, validate_runs
-from colossus.spec import Precision, load_runs, lookup
+from colossus.spec import Precision, RunSpec, SoftwareSpec, load_runs, lookup
 
 #: Batch sizes in tokens are quoted with binary multiples in papers: 16M = 2048 x 8192.
 TOKEN_SUFFIXES = {"K": 2**10, "M": 2**20, "G": 2**30, "B": 2**30, "T": 2**40}
@@ -30,15 +30,42 @@ def parse_tokens(text: str, *, option: str) -> float:
     return check(Tokens, float(match.group(1)) * TOKEN_SUFFIXES.get(match.group(2), 1), option)
 
 
+SOFTWARE_HELP = "software profile (colossus show --catalog), e.g. torchtitan-compile, megatron-core-2025"
+POWER_HELP = "GPU power limit in W, below the TDP (the power-cap curve sets the compute speed)"
+
+
+def _software(name: str | None) -> SoftwareSpec | None:
+    if name is None:
+        return None
+    lookup("software", name)  # a misspelt name fails here, with the closest one
+    return SoftwareSpec(profile=name)
+
+
+def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | None) -> RunSpec:
+    """A run with the command line's stack and power limit in place of the file's."""
+    if software is None and power_limit_w is None:
+        return run
+    doc = run.model_dump(mode="json", exclude_unset=True)
+    if software is not None:
+        doc["software"] = {"profile": software}
+    if power_limit_w is not None:
+        doc["cluster"]["power_limit_w"] = power_limit_w
+    return RunSpec.model_validate(doc)
+
+
 @app.command("estimate")
 def estimate_cmd(
     run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md)")],
     train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train")] = "1e12",
+    software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
+    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
+                                                        callback=within(PartWatts))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
     tokens = parse_tokens(train_tokens, option="--train-tokens")
-    estimates = [estimate(run) for run in load_runs(run_file)]
+    _software(software)
+    estimates = [estimate(_with_overrides(run, software, power_limit_w)) for run in load_runs(run_file)]
     if as_json:
         docs = [_estimate_doc(e, tokens) for e in estimates]
         print_json(docs[0] if len(docs) == 1 else {"estimates": docs})
@@ -63,6 +90,9 @@ def plan_cmd(
     gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within(Parts))] = 8,
     nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU",
                                                          callback=within(GbitPerS))] = None,
+    software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
+    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
+                                                        callback=within(PartWatts))] = None,
     top: Annotated[int, typer.Option("--top", callback=within(whole(ge=1, le=1000)))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
@@ -75,10 +105,11 @@ def plan_cmd(
     result = plan(
         spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_node,
         global_batch_tokens=parse_tokens(global_batch_tokens, option="--global-batch-tokens"),
-        precision=precision, nic_gbit_per_s=nic_gbit_per_s, top=top,
+        precision=precision, nic_gbit_per_s=nic_gbit_per_s, software=_software(software),
+        power_limit_w=power_limit_w, top=top,
     )
     if as_json:
-        print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, **result.as_dict()})
+        print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict()})
     else:
         _print_plan(result)
 
@@ -86,14 +117,37 @@ def plan_cmd(
 @app.command("validate")
 def validate_cmd(
     runs_file: Annotated[Path, typer.Argument(help="measured runs YAML (shared/validation/training_runs.yaml)")],
+    cv: Annotated[str | None, typer.Option(
+        "--cv", help="'family': refit the fitted constants leaving each family (id up to its first '-') out in"
+                     " turn, and report each family's error when it was not seen")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Predict every measured run; print measured vs predicted, error, MAPE and the worst case."""
-    result = validate_runs(load_runs(runs_file))
+    if cv is not None and cv != "family":
+        raise SpecError(f"--cv: '{cv}' is not a cross-validation scheme (the one there is: family)")
+    runs = load_runs(runs_file)
+    if cv is None:
+        result = validate_runs(runs)
+        print_json(result.as_dict()) if as_json else _print_validation(result)
+        return
+    from colossus.perf.calibrate import cross_validate
+
+    with console.status("refitting with each family left out ..."):
+        crossed = cross_validate(runs)
     if as_json:
-        print_json(result.as_dict())
+        print_json(_cv_doc(crossed))
     else:
-        _print_validation(result)
+        _print_cv(crossed)
+
+
+def _cv_doc(crossed) -> dict[str, Any]:
+    doc = crossed.in_sample.as_dict()
+    doc["cases"] = [{**c.as_dict(), "cv_error": c.cv_error} for c in crossed.cases]
+    doc["families"] = [f.as_dict() for f in crossed.families]
+    doc["cv_mape"] = crossed.cv_mape
+    doc["in_sample_mape"] = crossed.in_sample.mape
+    doc["fitted"] = crossed.fit.as_dict()
+    return doc
 
 
 # --- rendering -----------------------------------------------------------------
@@ -110,6 +164,10 @@ def _layout_text(est: Estimate) -> str:
 
 def _print_estimate(est: Estimate, tokens: float) -> None:
     console.print(f"[bold]{est.run_id}[/]: {_layout_text(est)} on {est.num_gpus} GPUs")
+    sw = est.software
+    stated = f" (stated: {', '.join(sw.stated)})" if sw.stated else ""
+    console.print(f"  software: {sw.profile} profile, {sw.attention.value} attention,"
+                  f" {'compiled' if sw.compiled else 'eager'}{stated}")
     if est.assumed:
         console.print("  defaults applied: " + ", ".join(f"{k}={v}" for k, v in est.assumed.items()))
     console.print(
@@ -148,6 +206,35 @@ def _print_plan(result: Plan) -> None:
         f" in {result.search_s * 1e3:.0f} ms; {result.num_fitting} fit in memory"
     )
     console.print(f"why: {result.why}")
+    console.print(f"software assumed: {result.software.profile} ({', '.join(f'{k}={v}' for k, v in _sw_brief(result.software).items())})")
+
+
+def _sw_brief(sw) -> dict[str, Any]:
+    return {"attention": sw.attention.value, "compiled": sw.compiled, "tp_overlap": sw.tp_comm_overlap,
+            "dp_overlap": sw.dp_comm_overlap, "zero_stages": list(sw.zero_stages)}
+
+
+def _print_cv(crossed) -> None:
+    table = Table("id", "metric", "measured", "in-sample", "left out", "fits")
+    for case in crossed.cases:
+        table.add_row(case.id, case.metric, f"{case.measured:.4g}",
+                      "-" if case.error is None else f"{case.error:+.1%}",
+                      "-" if case.cv_error is None else f"{case.cv_error:+.1%}",
+                      "-" if case.fits is None else ("yes" if case.fits else "[bold red]no[/]"))
+    console.print(table)
+    fams = Table("family", "runs", "mean error (left out)", "MAPE (left out)")
+    for f in crossed.families:
+        fams.add_row(f.family, str(f.n), "-" if f.cv_mean_error is None else f"{f.cv_mean_error:+.1%}",
+                     "-" if f.cv_mape is None else f"{f.cv_mape:.1%}")
+    console.print(fams)
+    fitted = Table("fitted constant", "value", "runs that inform it")
+    for name, item in crossed.fit.as_dict().items():
+        fitted.add_row(name, f"{item['value']:.4g}", str(len(item["fitted_on"])))
+    console.print(fitted)
+    console.print(
+        f"in-sample MAPE {crossed.in_sample.mape:.1%} (worst {crossed.in_sample.max_abs_error:.1%});"
+        f" leave-one-family-out MAPE {crossed.cv_mape:.1%}, mean of family MAPEs {crossed.mean_family_mape:.1%}"
+    )
 
 
 def _print_validation(result: Validation) -> None:
@@ -163,5 +250,6 @@ def _print_validation(result: Validation) -> None:
         return
     console.print(
         f"MAPE {result.mape:.1%}   max |error| {result.max_abs_error:.1%} ({worst.id})"
-        f"   cases {len(result.cases)}, unpredicted {len(result.unpredicted)}"
+        f"   cases {len(result.cases)}, unpredicted {len(result.unpredicted)},"
+        f" not fitting in memory {sum(1 for c in result.cases if c.fits is False)}"
     )

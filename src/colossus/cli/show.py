@@ -9,6 +9,7 @@ from rich.table import Table
 import typer
 
 from colossus import catalog, units
+from colossus import reliability as rel
 from colossus.cli.app import app, console, fail, print_json
 from colossus.errors import InfeasibleError, SpecError
 from colossus.spec import CATALOG_SPECS, Scenario, load_scenario, lookup
@@ -46,12 +47,13 @@ def scenario_inventory(spec: Scenario, *, file: str | None = None) -> ClusterInv
 
 
 def catalog_document() -> dict[str, Any]:
-    """Every catalog entry, validated, by kind."""
+    """Every catalog entry, validated, by kind; and the fleet profiles with their sources."""
     doc: dict[str, Any] = {}
     for kind in catalog.KINDS:
         if kind not in CATALOG_SPECS:
             continue
         doc[kind] = {name: lookup(kind, name).model_dump(mode="json") for name in catalog.names(kind)}
+    doc["fleets"] = rel.catalog_fleets()
     return doc
 
 
@@ -67,6 +69,8 @@ _CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
     "generators": ("kind", "rating_mw", "heat_rate_btu_per_kwh", "ramp_mw_per_min", "availability"),
     "batteries": ("energy_mwh", "power_mw", "round_trip_efficiency"),
     "models": ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "activation", "vocab", "moe"),
+    "software": ("framework", "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
+                 "zero_stages", "selective_recompute", "ep_dispatcher"),
 }
 
 
@@ -86,11 +90,24 @@ def _print_catalog(doc: dict[str, Any]) -> None:
         table.add_column("name", style="bold", no_wrap=True)
         table.add_column("key figures")
         for name, entry in entries.items():
+            if kind == "fleets":
+                table.add_row(name, _fleet_figures(entry))
+                continue
             figures = [f"{col}={_cell(entry.get(col))}" for col in _CATALOG_COLUMNS[kind]]
             if kind == "models":
                 figures.append(f"params={lookup('models', name).num_params / 1e9:,.1f}B")
+            if kind == "software":
+                figures.insert(0, entry["description"])
             table.add_row(name, "  ".join(figures))
         console.print(table)
+
+
+def _fleet_figures(entry: dict[str, Any]) -> str:
+    fits = "; ".join(f"{o['what']} x{o['multiplier']:.2f}" for o in entry["fitted_on"]) or "the log itself"
+    return (f"MTTI at 1,024 / 16,384 / 100,000 GPUs = {entry['mtti_s_at_1024_gpus'] / units.HOUR:,.1f} /"
+            f" {entry['mtti_s_at_16384_gpus'] / units.HOUR:,.2f} / {entry['mtti_s_at_100000_gpus'] / units.HOUR:,.2f} h"
+            f"  x{entry['relative_to_default']:.2f} the default  restart={entry['restart_profile']}"
+            f"  fitted on: {fits}  record={entry['record']}  source: {entry['source']}")
 
 
 def _fmt(value: float, unit: float, digits: int = 1) -> str:

@@ -1,8 +1,9 @@
 """The named assumptions of the performance model, read from the catalog.
 
 Every efficiency, overlap fraction and byte count the model uses lives in
-``catalog/data/perf_compute.toml``, ``perf_network.toml``, ``perf_software.toml``
-and ``perf_memory.toml``, with a source or an ``# assumption:`` comment per
+``catalog/data/perf_compute.toml``, ``perf_network.toml``, ``perf_overlap.toml``
+and ``perf_memory.toml`` (what a software stack does by default is a catalog kind of
+its own, ``software.toml``), with a source or an ``# assumption:`` comment per
 figure. ``PerfAssumptions`` holds them, immutable; ``with_overrides`` makes a
 variant (from a scenario, or a calibration) without touching the files.
 """
@@ -27,19 +28,13 @@ class PerfAssumptions(AssumptionTables):
 
     compute: Mapping[str, Any] = field(default_factory=dict)
     network: Mapping[str, Any] = field(default_factory=dict)
-    software: Mapping[str, Any] = field(default_factory=dict)
+    overlap: Mapping[str, Any] = field(default_factory=dict)
     memory: Mapping[str, Any] = field(default_factory=dict)
 
     # --- typed accessors used by the model ---------------------------------------
-    def software_profile(self, architecture: str) -> Mapping[str, Any]:
-        """Overlap and sizing profile of the software stack assumed for a GPU generation."""
-        try:
-            return self.software[architecture]
-        except KeyError:
-            raise SpecError(
-                f"no software profile for GPU architecture '{architecture}'"
-                f" in catalog/data/perf_software.toml (has: {', '.join(self.software)})"
-            ) from None
+    def f(self, dotted: str) -> float:
+        """One numeric assumption by dotted path."""
+        return float(self.get(dotted))
 
     def gemm_curve(self, architecture: str, precision: str) -> tuple[float, float]:
         """``(eff_max, dim_half)`` of GEMMs on ``architecture`` in ``precision``."""
@@ -52,12 +47,14 @@ class PerfAssumptions(AssumptionTables):
             ) from None
         return float(curve["eff_max"]), float(curve["dim_half"])
 
-    def attention(self, architecture: str) -> Mapping[str, Any]:
+    def attention_kernel(self, kernel: str, architecture: str) -> Mapping[str, Any]:
+        """Efficiency curve of a fused attention kernel on a GPU generation."""
         try:
-            return self.compute["attention"][architecture]
+            return self.compute["attention"]["kernels"][kernel][architecture]
         except KeyError:
             raise SpecError(
-                f"no attention-kernel entry for {architecture} in catalog/data/perf_compute.toml"
+                f"no efficiency figures for the {kernel} attention kernel on {architecture} GPUs"
+                " in catalog/data/perf_compute.toml"
             ) from None
 
 

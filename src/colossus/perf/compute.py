@@ -1,195 +1,250 @@
 """Time of one micro-batch through one transformer layer on one GPU: matmuls, attention, element-wise.
 
-A GEMM of shape ``(M, N, K)`` runs at ``peak x eff_max x f(M) f(N) f(K)`` with
-``f(d) = d / (d + dim_half)`` (thin matrices after a tensor-parallel split are
-slower) and never faster than its operands stream from HBM. Attention's core
-is either flash attention (causal blocks skipped, nothing written to HBM;
-Dao 2023, Shah et al. 2024) or the unfused Megatron-LM kernel (two batched
-GEMMs plus a scale-mask-softmax whose ``s x s`` scores go through HBM).
-Element-wise work (norms, activations, dropout, residuals) is memory-bound.
-The efficiency curves and byte counts are named assumptions in
-``catalog/data/perf_compute.toml``. Every function works on numpy arrays of
-layouts; the backward pass of a GEMM costs twice its forward.
+A GEMM of shape ``(M, N, K)`` runs at ``peak x clock x eff_max x f(M) f(N) f(K)``
+with ``f(d) = d / (d + dim_half)`` (thin matrices after a tensor-parallel split
+are slower), and never faster than its operands stream from HBM. ``clock`` is
+the compute speed at the GPU's power limit (``perf.powercap``).
+
+Attention's core depends on the software's kernel:
+
+* fused kernels (FlashAttention-2/3, cuDNN, SDPA) skip masked blocks and keep
+  scores on chip; their efficiency grows with the block a call sees and with
+  the head dim, by the curves of ``perf_compute.toml [attention.kernels]``
+  (Shah et al. 2024, Figs. 5-6). With context parallelism (ring attention,
+  Liu et al. 2023; Megatron-core's load-balanced variant) a rank runs ``cp``
+  steps: one causal block of ``s / cp`` queries, and ``cp - 1`` unmasked
+  blocks of ``s / 2cp``, each followed by an fp32 rescale-and-merge of the
+  partial output. Short blocks are slow: a small CP block costs what it costs;
+* the unfused Megatron-LM kernel runs two batched GEMMs and a softmax whose
+  ``s x s`` scores go through HBM.
+
+Element-wise work (norms, activations, residuals, rotary) is memory-bound, with
+the bytes of fused or eager code (``[elementwise]``). Mixture-of-experts layers
+run their experts as grouped GEMMs (``grouped_gemm_eff``) on the tokens the
+router sends them, plus permutation traffic; multi-head latent attention
+(DeepSeek-V2/V3) replaces the q/k/v projections by low-rank ones. The backward
+pass of a GEMM costs twice its forward. Every function works on arrays of
+rows (``perf.context.Context``) and layouts (``perf.layout.Layouts``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from colossus.perf.assumptions import PerfAssumptions
-from colossus.perf.layout import RC_FULL, RC_NONE, Layouts
-from colossus.spec import GpuSpec, ModelSpec, Precision
+from colossus.perf.context import Context, peak_gemm_flop_per_s
+from colossus.perf.layout import RC_FULL, RC_SELECTIVE, Layouts
 
-#: Attention backward runs five matmuls to the forward's two (FlashAttention-2, Sec. 3.1.2).
-FLASH_BWD_PER_FWD = 2.5
+#: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
+SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
-class Compute:
-    """The GPU's rates and the compute assumptions, resolved for one precision."""
+class Rates:
+    """GEMM rates of every row in its layout's precision."""
 
-    gemm_flop_per_s: float  # peak of the GEMM precision
-    bf16_flop_per_s: float  # peak used by attention and other 16-bit work
-    eff_max: float
-    dim_half: float
-    operand_bytes: float  # bytes per GEMM operand element
-    hbm_bytes_per_s: float  # achievable
-    flash: bool
-    attn_fwd_eff: float
-    attn_bwd_eff: float
-    causal_frac: float
-    score_bytes_fwd: float
-    score_bytes_bwd: float
-    bytes_hidden_fwd: float
-    bytes_ffn_fwd: float
-    ew_bwd_per_fwd: float
-    fp8_cast_bytes: float
-    logits_bytes: float
-    launch_s: float
-    kernels_per_layer: float
-    bf16_eff_max: float  # the output layer stays in 16 bit in FP8 training (Transformer Engine covers the layers only)
-    bf16_dim_half: float
-
-    def sixteen_bit(self) -> "Compute":
-        """The same GPU running GEMMs in bf16."""
-        return replace(
-            self, gemm_flop_per_s=self.bf16_flop_per_s, eff_max=self.bf16_eff_max,
-            dim_half=self.bf16_dim_half, operand_bytes=2.0, fp8_cast_bytes=0.0,
-        )
+    flop_per_s: np.ndarray  # peak of the GEMM precision, at the power limit
+    eff_max: np.ndarray
+    dim_half: np.ndarray
+    operand_bytes: np.ndarray
+    cast_bytes: np.ndarray  # FP8 casts of GEMM inputs
+    hbm_bytes_per_s: np.ndarray
 
 
-def build_compute(gpu: GpuSpec, precision: Precision, assumptions: PerfAssumptions) -> Compute:
-    """Resolve rates and assumptions of ``gpu`` for GEMMs in ``precision`` (fp16 uses bf16's rate)."""
-    arch = gpu.architecture
-    eff_max, dim_half = assumptions.gemm_curve(arch, precision.value)
-    bf16_curve = assumptions.gemm_curve(arch, Precision.BF16.value)
-    attn = assumptions.attention(arch)
-    mem = assumptions.compute["memory_bound"]
-    over = assumptions.compute["overheads"]
-    fp8 = precision is Precision.FP8
-    return Compute(
-        gemm_flop_per_s=gpu.peak_flop_per_s(precision),
-        bf16_flop_per_s=gpu.peak_flop_per_s(Precision.BF16),
-        eff_max=eff_max,
-        dim_half=dim_half,
-        operand_bytes=1.0 if fp8 else 2.0,
-        hbm_bytes_per_s=gpu.hbm_bytes_per_s * float(mem["hbm_eff"]),
-        flash=attn["kernel"] == "flash",
-        attn_fwd_eff=float(attn["fwd_eff"]),
-        attn_bwd_eff=float(attn["bwd_eff"]),
-        causal_frac=float(assumptions.compute["attention"]["causal_executed_frac"]),
-        score_bytes_fwd=float(attn["score_bytes_fwd"]),
-        score_bytes_bwd=float(attn["score_bytes_bwd"]),
-        bytes_hidden_fwd=float(mem["bytes_per_token_hidden_fwd"]),
-        bytes_ffn_fwd=float(mem["bytes_per_token_ffn_fwd"]),
-        ew_bwd_per_fwd=float(mem["bwd_per_fwd"]),
-        fp8_cast_bytes=float(mem["fp8_cast_bytes_per_element"]) if fp8 else 0.0,
-        logits_bytes=float(mem["logits_bytes_per_element"]),
-        launch_s=float(over["kernel_launch_s"]),
-        kernels_per_layer=float(over["kernels_per_layer_fwd"]),
-        bf16_eff_max=bf16_curve[0],
-        bf16_dim_half=bf16_curve[1],
+def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
+    fp8 = lay.fp8
+    return Rates(
+        flop_per_s=peak_gemm_flop_per_s(ctx, fp8) * ctx.clock_frac,
+        eff_max=np.where(fp8, ctx.fp8_eff_max, ctx.bf16_eff_max),
+        dim_half=np.where(fp8, ctx.fp8_dim_half, ctx.bf16_dim_half),
+        operand_bytes=np.where(fp8, 1.0, 2.0),
+        cast_bytes=np.where(fp8, ctx.k["fp8_cast_bytes"], 0.0),
+        hbm_bytes_per_s=ctx.hbm_bytes_per_s,
     )
 
 
-def gemm_time_s(c: Compute, m: np.ndarray, n: np.ndarray, k: np.ndarray, count: float | np.ndarray = 1) -> np.ndarray:
+def bf16_rates(ctx: Context) -> Rates:
+    """The same GPU running GEMMs in 16 bit (the output layer and attention stay there in FP8 runs)."""
+    return Rates(ctx.peak_bf16_flop_per_s * ctx.clock_frac, ctx.bf16_eff_max, ctx.bf16_dim_half,
+                 np.float64(2.0), np.float64(0.0), ctx.hbm_bytes_per_s)
+
+
+def gemm_time_s(r: Rates, m, n, k, count=1.0) -> np.ndarray:
     """Forward time of ``count`` GEMMs ``(m x k) @ (k x n)``: compute- or HBM-bound, whichever is slower."""
-    f = c.dim_half
-    eff = c.eff_max * (m / (m + f)) * (n / (n + f)) * (k / (k + f))
-    flop = 2.0 * m * n * k
-    t_flop = flop / (c.gemm_flop_per_s * eff)
-    traffic = c.operand_bytes * (m * k + k * n) + 2.0 * m * n + c.fp8_cast_bytes * m * k
-    t_mem = traffic / c.hbm_bytes_per_s
-    return count * np.maximum(t_flop, t_mem)
+    f = r.dim_half
+    eff = r.eff_max * (m / (m + f)) * (n / (n + f)) * (k / (k + f))
+    t_flop = 2.0 * m * n * k / (r.flop_per_s * eff)
+    traffic = r.operand_bytes * (m * k + k * n) + 2.0 * m * n + r.cast_bytes * m * k
+    return count * np.maximum(t_flop, traffic / r.hbm_bytes_per_s)
+
+
+def tokens_per_rank(ctx: Context, lay: Layouts) -> np.ndarray:
+    """Tokens of one micro-batch on one rank of the attention part (after the context split)."""
+    return lay.mb * ctx.seq / lay.cp
+
+
+# --- attention ---------------------------------------------------------------------
+
+
+def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+    """Q, K, V and output projections (or MLA's low-rank ones), forward."""
+    t, h, tp = tokens_per_rank(ctx, lay), ctx.hidden, lay.tp
+    q_cols = ctx.heads * ctx.head_dim / tp
+    kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
+    standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
+    if not np.any(ctx.mla):  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
+        return standard
+    # MLA (DeepSeek-V2 Sec. 2.1): down-projections replicated over tp, up-projections and output split by heads
+    heads_l = ctx.heads / tp
+    q_lora = np.maximum(ctx.q_lora, 1)
+    q_low = gemm_time_s(r, t, q_lora, h) + gemm_time_s(r, t, heads_l * ctx.qk_dim, q_lora)
+    q_full = gemm_time_s(r, t, heads_l * ctx.qk_dim, h)
+    kv_lora = np.maximum(ctx.kv_lora, 1)
+    qk_nope = np.maximum(ctx.qk_dim - ctx.qk_rope, 1)
+    kv = gemm_time_s(r, t, kv_lora + ctx.qk_rope, h) + gemm_time_s(r, t, heads_l * (qk_nope + ctx.v_dim), kv_lora)
+    mla = np.where(ctx.q_lora > 0, q_low, q_full) + kv + gemm_time_s(r, t, h, heads_l * ctx.v_dim)
+    return np.where(ctx.mla, mla, standard)
+
+
+def _hd_factor(ctx: Context) -> np.ndarray:
+    d = np.minimum((ctx.qk_dim + ctx.v_dim) / 2.0, 128.0)
+    half = ctx.attn_hd_half
+    return (d / (d + half)) / (128.0 / (128.0 + half))
+
+
+def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward time of ``softmax(Q K^T) V`` for one micro-batch on one GPU."""
+    s, cp = ctx.seq, lay.cp
+    q_tok = tokens_per_rank(ctx, lay)
+    heads_l = ctx.heads / lay.tp
+    full = 2.0 * q_tok * s * heads_l * (ctx.qk_dim + ctx.v_dim)  # counted FLOPs over all ring steps
+    executed = full * ctx.k["causal_frac"]
+    peak = ctx.peak_bf16_flop_per_s * ctx.clock_frac
+    hd = _hd_factor(ctx)
+    diag_block, ring_block = s / cp, s / (2.0 * cp)
+    diag_share = 1.0 / cp
+    slow_fwd = (diag_share / (diag_block / (diag_block + ctx.attn_seq_half_causal))
+                + (1 - diag_share) / (ring_block / (ring_block + ctx.attn_seq_half_full)))
+    fwd_flash = executed * slow_fwd / (peak * ctx.attn_fwd_eff * hd)
+    bwd_flash = ctx.k["attn_bwd_flop_per_fwd"] * executed * slow_fwd / (peak * ctx.attn_bwd_eff * hd)
+    merge = (cp - 1) * q_tok * heads_l * ctx.v_dim * ctx.k["merge_bytes"] / ctx.hbm_bytes_per_s
+    fwd_flash, bwd_flash = fwd_flash + merge, bwd_flash + 2.0 * merge
+    # unfused (Megatron-LM 2021-22): batched GEMMs + softmax over s x s scores in HBM
+    r16 = bf16_rates(ctx)
+    per_seq = q_tok / lay.mb
+    gemms = gemm_time_s(r16, per_seq, s, ctx.qk_dim, 2 * heads_l * lay.mb)
+    scores = q_tok * s * heads_l
+    fwd_unfused = gemms + scores * ctx.k["score_bytes_fwd"] / ctx.hbm_bytes_per_s
+    bwd_unfused = 2.0 * gemms + scores * ctx.k["score_bytes_bwd"] / ctx.hbm_bytes_per_s
+    return np.where(ctx.flash, fwd_flash, fwd_unfused), np.where(ctx.flash, bwd_flash, bwd_unfused)
+
+
+# --- FFN ---------------------------------------------------------------------------
+
+
+def _ffn_gemms(r: Rates, tokens, hidden, width, mats, count) -> np.ndarray:
+    """Up (and gate) then down projection of an FFN of ``width`` (already split)."""
+    return gemm_time_s(r, tokens, (mats - 1) * width, hidden, count) + gemm_time_s(r, tokens, hidden, width, count)
+
+
+def expert_tokens(ctx: Context, lay: Layouts) -> np.ndarray:
+    """Distinct tokens one rank sends to the experts (sequence-parallel split over tp)."""
+    return tokens_per_rank(ctx, lay) / lay.tp
+
+
+def ffn_dense_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+    return _ffn_gemms(r, tokens_per_rank(ctx, lay), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, 1.0)
+
+
+def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+    """Router + routed experts (grouped GEMMs, balanced routing) + shared experts, forward.
+
+    The stage's ``tp x cp x dp`` ranks each hold ``T`` distinct tokens and send
+    ``top_k`` copies; ``E / ep`` local experts each see ``T k ep etp / E`` rows of
+    an FFN split ``etp`` ways, so a rank does ``T k`` token-experts of work.
+    """
+    t = tokens_per_rank(ctx, lay)
+    tk = expert_tokens(ctx, lay) * ctx.top_k
+    local = ctx.experts / lay.ep
+    rows = np.maximum(tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
+    routed = _ffn_gemms(r, rows, ctx.hidden, ctx.expert_ffn_hidden / lay.etp, ctx.ffn_mats, local)
+    routed = routed / ctx.k["grouped_gemm_eff"]
+    router = gemm_time_s(bf16_rates(ctx), t, ctx.experts.astype(np.float64), ctx.hidden)
+    shared = np.where(
+        ctx.shared_experts > 0,
+        _ffn_gemms(r, t, ctx.hidden, np.maximum(ctx.shared_experts, 1) * ctx.expert_ffn_hidden / lay.tp,
+                   ctx.ffn_mats, 1.0),
+        0.0,
+    )
+    permute = ctx.k["moe_permute_bytes"] * tk * ctx.hidden / ctx.hbm_bytes_per_s
+    return routed + router + shared + permute + local * ctx.k["expert_overhead_s"]
+
+
+# --- element-wise ------------------------------------------------------------------
+
+
+def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool) -> np.ndarray:
+    """Memory-bound forward work: norms, residuals, rotary, activation (split by tp only with SP)."""
+    t = tokens_per_rank(ctx, lay)
+    hidden_split = np.where(lay.sp, lay.tp, 1)
+    gated = 1.0 + 0.5 * (ctx.ffn_mats - 2)
+    traffic = ctx.ew_hidden_bytes * t * ctx.hidden / hidden_split
+    if moe_layer:
+        ffn_units = expert_tokens(ctx, lay) * ctx.top_k * ctx.expert_ffn_hidden
+        ffn_units = ffn_units + t * ctx.shared_experts * ctx.expert_ffn_hidden / lay.tp
+    else:
+        ffn_units = t * ctx.ffn_hidden / lay.tp
+    return (traffic + ctx.ew_ffn_bytes * gated * ffn_units) / ctx.hbm_bytes_per_s
+
+
+# --- one layer -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class LayerTimes:
-    """Seconds per micro-batch per GPU for one layer (arrays over layouts)."""
+    """Seconds per micro-batch per GPU for one layer (arrays over rows), averaged over dense and MoE layers."""
 
-    fwd_s: np.ndarray  # forward compute
-    bwd_s: np.ndarray  # backward compute
-    recompute_s: np.ndarray  # what recomputation repeats before the backward
+    fwd_s: np.ndarray
+    bwd_s: np.ndarray
+    recompute_s: np.ndarray
+    linear_fwd_s: np.ndarray  # the GEMMs a TP overlap can hide communication under
     attn_core_fwd_s: np.ndarray
+    moe_fwd_s: np.ndarray  # expert part of an MoE layer (0 for dense), for EP overlap
 
 
-def attention_core_times(c: Compute, model: ModelSpec, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
-    """Forward and backward time of ``softmax(Q K^T) V`` for one micro-batch on one GPU."""
-    s = model.seq_len
-    q_tokens = lay.mb * s / lay.cp  # this GPU's queries
-    heads = model.heads / lay.tp
-    full_flop = 4.0 * q_tokens * s * heads * model.head_dim
-    if c.flash:
-        executed = full_flop * c.causal_frac
-        fwd = executed / (c.bf16_flop_per_s * c.attn_fwd_eff)
-        return fwd, FLASH_BWD_PER_FWD * executed / (c.bf16_flop_per_s * c.attn_bwd_eff)
-    batched = heads * lay.mb
-    d = float(model.head_dim)
-    gemms = gemm_time_s(c, q_tokens / lay.mb, np.float64(s), d, 2 * batched)
-    scores = q_tokens * s * heads
-    fwd = gemms + scores * c.score_bytes_fwd / c.hbm_bytes_per_s
-    bwd = 2.0 * gemms + scores * c.score_bytes_bwd / c.hbm_bytes_per_s
-    return fwd, bwd
-
-
-def _ffn_gemms(c: Compute, tokens: np.ndarray, hidden: int, width: np.ndarray, mats: int, count) -> np.ndarray:
-    """Up (and gate) then down projection of an FFN of ``width`` (already split by tp)."""
-    up = gemm_time_s(c, tokens, (mats - 1) * width, np.float64(hidden), count)
-    return up + gemm_time_s(c, tokens, np.float64(hidden), width, count)
-
-
-def ffn_fwd_s(c: Compute, model: ModelSpec, lay: Layouts, *, moe_layer: bool) -> np.ndarray:
-    """Forward GEMMs of the FFN: dense, or router + routed experts + shared experts."""
-    tokens = lay.mb * model.seq_len / lay.cp
-    mats, h = model.activation.ffn_matrices, model.hidden
-    if not moe_layer or model.moe is None:
-        return _ffn_gemms(c, tokens, h, model.ffn_hidden / lay.tp, mats, 1)
-    moe = model.moe
-    local_experts = moe.experts / lay.ep
-    per_expert = tokens * moe.top_k * lay.ep / moe.experts  # balanced routing
-    t = gemm_time_s(c, tokens, np.float64(moe.experts), np.float64(h))
-    t = t + _ffn_gemms(c, per_expert, h, moe.expert_ffn_hidden / lay.tp, mats, local_experts)
-    if moe.shared_experts:
-        t = t + _ffn_gemms(c, tokens, h, moe.shared_experts * moe.expert_ffn_hidden / lay.tp, mats, 1)
-    return t
-
-
-def elementwise_fwd_s(c: Compute, model: ModelSpec, lay: Layouts, *, moe_layer: bool) -> np.ndarray:
-    """Memory-bound forward work: norms, dropout, residuals (split by tp only with sequence parallelism)."""
-    tokens = lay.mb * model.seq_len / lay.cp
-    hidden_split = np.where(lay.sp, lay.tp, 1)
-    width = model.ffn_hidden
-    if moe_layer and model.moe is not None:
-        width = (model.moe.top_k + model.moe.shared_experts) * model.moe.expert_ffn_hidden
-    gated = 1.0 + 0.5 * (model.activation.ffn_matrices - 2)
-    traffic = c.bytes_hidden_fwd * tokens * model.hidden / hidden_split
-    traffic = traffic + c.bytes_ffn_fwd * gated * tokens * width / lay.tp
-    return traffic / c.hbm_bytes_per_s
-
-
-def layer_times(c: Compute, model: ModelSpec, lay: Layouts, *, moe_layer: bool) -> LayerTimes:
+def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     """Compute time of one layer for one micro-batch: forward, backward, recompute."""
-    tokens = lay.mb * model.seq_len / lay.cp
-    h, d = model.hidden, model.head_dim
-    q_cols = model.heads * d / lay.tp
-    kv_cols = 2 * np.maximum(model.kv_heads / lay.tp, 1) * d  # KV heads are replicated when tp > kv_heads
-    linear = gemm_time_s(c, tokens, q_cols + kv_cols, np.float64(h)) + gemm_time_s(c, tokens, np.float64(h), q_cols)
-    linear = linear + ffn_fwd_s(c, model, lay, moe_layer=moe_layer)
-    core_fwd, core_bwd = attention_core_times(c, model, lay)
-    ew = elementwise_fwd_s(c, model, lay, moe_layer=moe_layer)
-    fwd = np.maximum(linear + core_fwd + ew, c.kernels_per_layer * c.launch_s)
-    bwd = np.maximum(2.0 * linear + core_bwd + c.ew_bwd_per_fwd * ew, 2 * c.kernels_per_layer * c.launch_s)
-    recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_NONE, 0.0, core_fwd))
-    return LayerTimes(fwd_s=fwd, bwd_s=bwd, recompute_s=recompute, attn_core_fwd_s=core_fwd)
+    r = gemm_rates(ctx, lay)
+    attn_lin = attention_linear_s(ctx, lay, r)
+    core_fwd, core_bwd = attention_core_s(ctx, lay)
+    frac = ctx.moe_frac
+    dense_ffn = ffn_dense_s(ctx, lay, r)
+    any_moe = bool(np.any(ctx.is_moe))
+    moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0) if any_moe else np.zeros_like(dense_ffn)
+    ffn = (1 - frac) * dense_ffn + frac * moe_ffn
+    ew = elementwise_s(ctx, lay, moe_layer=False)
+    if any_moe:
+        ew = (1 - frac) * ew + frac * elementwise_s(ctx, lay, moe_layer=True)
+    linear = attn_lin + ffn
+    floor = ctx.k["kernels_per_layer"] * ctx.k["launch_s"]
+    fwd = np.maximum(linear + core_fwd + ew, floor)
+    bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
+    # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
+    bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
+    selective = np.select(
+        [ctx.sw_selective == SEL_ATTENTION_CORE, ctx.sw_selective == SEL_OP_LEVEL, ctx.sw_selective == SEL_NORM_MOE],
+        [core_fwd, 0.5 * linear + ew, ew + frac * moe_ffn],
+        default=ew,
+    )
+    recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))
+    return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
 
 
-def logits_times(c: Compute, model: ModelSpec, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+def logits_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward time of the output layer and the cross-entropy loss, one micro-batch."""
-    tokens = lay.mb * model.seq_len / lay.cp
-    cols = model.vocab / lay.tp
-    c = c.sixteen_bit()
-    gemm = gemm_time_s(c, tokens, cols, np.float64(model.hidden))
-    loss = tokens * cols * c.logits_bytes / c.hbm_bytes_per_s
+    t = tokens_per_rank(ctx, lay)
+    cols = ctx.vocab / lay.tp
+    gemm = gemm_time_s(bf16_rates(ctx), t, cols, ctx.hidden)
+    loss = t * cols * ctx.k["logits_bytes"] / ctx.hbm_bytes_per_s
     return gemm + loss, 2.0 * gemm + loss

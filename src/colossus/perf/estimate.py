@@ -1,31 +1,50 @@
 """``estimate(run)``: step time and its breakdown, rates, memory and time to train of one run.
 
 A run file may leave layout fields out; the model then uses documented
-defaults: ``recompute`` = the least recomputation that fits in memory (none,
-then selective, then full), as a practitioner would choose;
-``sequence_parallel`` and ``zero`` = the defaults of the software stack
-assumed for the GPU generation (``perf_software.toml``). ``Estimate.assumed``
-lists which defaults were applied.
+defaults, the software stack's first (``perf.software``):
+
+* ``zero`` and ``sequence_parallel``: the stack's defaults (sequence
+  parallelism only when tp > 1);
+* ``interleave`` (with pp > 1): the fastest value the stack supports with
+  whole layers per virtual stage;
+* ``recompute``: the least recomputation that fits in memory (none, then
+  selective, then full), as a practitioner would choose.
+
+``Estimate.assumed`` lists which defaults were applied and
+``Estimate.software`` which stack was assumed. ``estimate_many`` predicts many
+runs in one vectorised pass (what ``validate`` and the calibration use).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+import itertools
+from typing import Any, Sequence
 
 import numpy as np
 
 from colossus import units
-from colossus.errors import InfeasibleError, SpecError
+from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
+from colossus.perf.context import Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import token_flops
-from colossus.perf.layout import RECOMPUTE_CODES, Layouts, check, from_spec
-from colossus.perf.network import build_network, default_fabric
-from colossus.perf.step import Context, StepParts, build_context, step_memory, step_parts
-from colossus.spec import Convention, FabricSpec, GpuSpec, LayoutSpec, ModelSpec, Precision, RunSpec
+from colossus.perf.layout import RECOMPUTE_CODES, Layouts, check, from_spec, whole_layers
+from colossus.perf.network import default_fabric
+from colossus.perf.software import Software, resolve
+from colossus.perf.step import StepParts, step_memory, step_parts
+from colossus.spec import Convention, FabricSpec, GpuSpec, LayoutSpec, Precision, RunSpec, SoftwareSpec
 
 #: Layout fields a run may leave to the model's documented defaults.
-DEFAULTED = ("recompute", "sequence_parallel", "zero")
+DEFAULTED = ("recompute", "sequence_parallel", "zero", "interleave")
+
+PART_NAMES = (
+    "compute_s", "recompute_s", "tp_exposed_s", "cp_exposed_s", "ep_exposed_s",
+    "pp_exposed_s", "bubble_s", "dp_exposed_s", "optimizer_s", "other_s",
+)
+MEMORY_NAMES = (
+    "weights_bytes", "gradients_bytes", "optimizer_bytes", "activations_bytes",
+    "comm_buffers_bytes", "reserved_bytes",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,7 @@ class Estimate:
     run_id: str
     layout: LayoutSpec
     assumed: dict[str, Any]
+    software: Software
     num_gpus: int
     step_time_s: float
     parts_s: dict[str, float]
@@ -101,6 +121,7 @@ class Estimate:
             "id": self.run_id,
             "layout": self.layout.model_dump(mode="json"),
             "assumed": self.assumed,
+            "software": self.software.as_dict(),
             "num_gpus": self.num_gpus,
             "step_time_s": self.step_time_s,
             "breakdown_s": self.parts_s,
@@ -121,138 +142,309 @@ class Estimate:
         }
 
 
-PART_NAMES = (
-    "compute_s", "recompute_s", "tp_exposed_s", "cp_exposed_s", "ep_exposed_s",
-    "pp_exposed_s", "bubble_s", "dp_exposed_s", "optimizer_s", "other_s",
-)
-MEMORY_NAMES = (
-    "weights_bytes", "gradients_bytes", "optimizer_bytes", "activations_bytes",
-    "comm_buffers_bytes", "reserved_bytes",
-)
+# --- inputs ------------------------------------------------------------------------
 
 
-_CONTEXTS: dict[tuple, Context] = {}
-_MAX_CONTEXTS = 256
+def effective_gpu(gpu: GpuSpec, hbm_gb: float | None = None, hbm_gb_per_s: float | None = None) -> GpuSpec:
+    """The GPU with a stated HBM variant (capacity in GB = 1e9 bytes, bandwidth in GB/s)."""
+    update: dict[str, float] = {}
+    if hbm_gb is not None:
+        update["hbm_gib"] = hbm_gb * 1e9 / units.GIB
+    if hbm_gb_per_s is not None:
+        update["hbm_tb_per_s"] = hbm_gb_per_s / 1000.0
+    return gpu.model_copy(update=update) if update else gpu
 
 
-def context_for(
-    model: ModelSpec,
-    gpu: GpuSpec,
-    *,
-    num_gpus: int,
-    gpus_per_server: int,
-    fabric: FabricSpec,
-    precision: Precision,
-    assumptions: PerfAssumptions,
-) -> Context:
-    """The layout-independent part of a run (cached: plan and validate reuse it)."""
-    key = (model.model_dump_json(), gpu.model_dump_json(), num_gpus, gpus_per_server,
-           fabric.model_dump_json(), precision, id(assumptions))
-    ctx = _CONTEXTS.get(key)
-    if ctx is not None and ctx.assumptions is assumptions:
-        return ctx
-    if not gpu.supports(precision):
-        raise SpecError(f"{gpu.name} has no {precision.value} tensor cores", path=["layout", "precision"])
-    network = build_network(gpu, fabric, num_gpus=num_gpus, gpus_per_server=gpus_per_server, assumptions=assumptions)
-    ctx = build_context(model, gpu, network, precision, assumptions, num_gpus=num_gpus)
-    if len(_CONTEXTS) >= _MAX_CONTEXTS:
-        _CONTEXTS.clear()
-    _CONTEXTS[key] = ctx
-    return ctx
-
-
-def run_context(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> Context:
-    cluster = run.cluster
-    fabric = fabric or _default_fabric(cluster.gpu.architecture, cluster.gpu, cluster.nic_gbit_per_s, assumptions)
-    return context_for(
-        run.model, cluster.gpu, num_gpus=cluster.gpus, gpus_per_server=cluster.gpus_per_node,
-        fabric=fabric, precision=run.layout.precision, assumptions=assumptions,
-    )
+def software_for(spec: SoftwareSpec | None, gpu: GpuSpec, assumptions: PerfAssumptions) -> Software:
+    default = str(assumptions.get("compute.software.default_profile"))
+    return resolve(spec, gpu.architecture, default_profile=default)
 
 
 _FABRICS: dict[tuple, FabricSpec] = {}
 
 
-def _default_fabric(arch: str, gpu: GpuSpec, nic: float | None, assumptions: PerfAssumptions) -> FabricSpec:
-    key = (arch, nic, id(assumptions))
+def _default_fabric(gpu: GpuSpec, nic: float | None, assumptions: PerfAssumptions) -> FabricSpec:
+    key = (gpu.architecture, nic, id(assumptions))
     if key not in _FABRICS:
+        if len(_FABRICS) > 256:
+            _FABRICS.clear()
         _FABRICS[key] = default_fabric(gpu, nic, assumptions)
     return _FABRICS[key]
 
 
-def _candidates(run: RunSpec, ctx: Context) -> tuple[Layouts, dict[str, Any]]:
-    """The run's layout with defaults applied; every recompute / sequence-parallel option it leaves out."""
-    given = run.layout.model_fields_set
-    lay = from_spec(run.layout)
+def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> RunInputs:
+    """The layout-independent inputs of a measured or planned run."""
+    c = run.cluster
+    gpu = effective_gpu(c.gpu, c.hbm_gb, c.hbm_gb_per_s)
+    if not gpu.supports(run.layout.precision):
+        raise SpecError(f"{gpu.name} has no {run.layout.precision.value} tensor cores", path=["layout", "precision"])
+    fabric = fabric or _default_fabric(gpu, c.nic_gbit_per_s, assumptions)
+    sw = software_for(run.software, gpu, assumptions)
+    return RunInputs(run.model, gpu, sw, fabric, c.gpus, c.gpus_per_node, c.power_limit_w)
+
+
+# --- defaults: the candidates a run leaves open -----------------------------------
+
+
+def _interleaves(run: RunSpec, sw: Software) -> list[int]:
+    """Interleave values to try when a run leaves it out: whole layers per virtual stage."""
+    lay = run.layout
+    if lay.pp == 1 or not sw.interleave:
+        return [1]
+    probe = from_spec(lay)
+    vs = np.arange(1, run.model.layers // lay.pp + 2)
+    probes = replace(probe.take(np.zeros(vs.size, dtype=np.int64)), v=vs)
+    whole = whole_layers(np.array([run.model.layers]), probes, np.array([sw.embedding_loss_stages]))
+    ok = whole & ((vs == 1) | (lay.num_micro_batches >= lay.pp)) & (vs * lay.pp <= run.model.layers + 2)
+    return [int(v) for v in vs[ok]] or [1]
+
+
+def _options(given: set[str], name: str, stated, offered: list) -> list:
+    return [stated] if name in given else offered
+
+
+def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[str, Any]]:
+    """The run's layout with every option it leaves open, as rows; and which rows keep the stack's defaults.
+
+    An option the run leaves open goes to the fastest value that fits in memory,
+    among what the stack offers (its ZeRO stages; sequence parallelism with
+    tp > 1, always on with TE's TP overlap, which needs it): a published run was
+    tuned, and a planner would tune it. Rows that keep the stack's own defaults
+    (its ZeRO stage and sequence-parallel setting) win near-ties.
+    """
+    spec = run.layout
+    given = set(spec.model_fields_set)
+    zero_default = sw.zero if sw.zero in sw.zero_stages else sw.zero_stages[0]
+    zeros = _options(given, "zero", spec.zero, [zero_default] + [z for z in sw.zero_stages if z != zero_default])
+    if "sequence_parallel" in given:
+        sps = [spec.sequence_parallel]
+    elif spec.tp == 1 or not sw.sequence_parallel_supported:
+        sps = [False]
+    elif sw.tp_comm_overlap:
+        sps = [True]  # Transformer Engine's TP overlap requires sequence parallelism
+    else:
+        sps = [sw.sequence_parallel, not sw.sequence_parallel]
+    rcs = _options(given, "recompute", RECOMPUTE_CODES.index(spec.recompute), list(range(len(RECOMPUTE_CODES))))
+    vs = _options(given, "interleave", spec.interleave, _interleaves(run, sw))
+    grid = np.array(list(itertools.product(zeros, sps, rcs, vs)), dtype=np.int64)
+    lay = from_spec(spec).take(np.zeros(len(grid), dtype=np.int64))
+    lay = replace(lay, zero=grid[:, 0], sp=grid[:, 1].astype(bool), rc=grid[:, 2], v=grid[:, 3])
+    preferred = (grid[:, 0] == zeros[0]) & (grid[:, 1] == int(sps[0]))
     assumed: dict[str, Any] = {}
-    if "zero" not in given:
-        lay = replace(lay, zero=np.array([int(ctx.profile["zero_default"])]))
-        assumed["zero"] = int(ctx.profile["zero_default"])
-    rc = np.arange(len(RECOMPUTE_CODES)) if "recompute" not in given else lay.rc
-    sp = np.array([False, True]) if "sequence_parallel" not in given and run.layout.tp > 1 else lay.sp
-    rc_grid, sp_grid = (a.ravel() for a in np.meshgrid(rc, sp, indexing="ij"))
-    lay = replace(lay.take(np.zeros(rc_grid.size, dtype=np.int64)), rc=rc_grid, sp=sp_grid)
-    if "recompute" not in given:
-        assumed["recompute"] = "fastest that fits"
-    if "sequence_parallel" not in given:
-        assumed["sequence_parallel"] = "fastest that fits"
-    return lay, assumed
+    for name, options in (("zero", zeros), ("sequence_parallel", sps), ("recompute", rcs), ("interleave", vs)):
+        if name not in given:
+            assumed[name] = None  # filled with the value picked
+    return lay, preferred, assumed
 
 
-def _pick(ctx: Context, lay: Layouts) -> tuple[int, list[str]]:
-    """Index of the fastest candidate that fits in memory, else of the smallest one (with a note)."""
-    memory = step_memory(ctx, lay).total_bytes
-    times = step_parts(ctx, lay).step_time_s
-    fitting = memory <= ctx.gpu.hbm_bytes
-    if fitting.any():
-        return int(np.argmin(np.where(fitting, times, np.inf))), []
-    return int(np.argmin(memory)), ["no option left to the model's defaults fits in memory"]
+# --- the vectorised core -----------------------------------------------------------
 
 
-def estimate(
-    run: RunSpec, *, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None
-) -> Estimate:
-    """Predict one run. ``InfeasibleError`` if its layout is invalid for the model and cluster.
+@dataclass(frozen=True)
+class _Batch:
+    """Candidate rows of several runs, evaluated together."""
+
+    ctx: Context
+    lay: Layouts
+    owner: np.ndarray  # run index of each row
+    parts: StepParts
+    memory: Any
+    preferred: np.ndarray | None = None  # rows that keep the stack's defaults
+
+
+def _evaluate(inputs: Sequence[RunInputs], lay: Layouts, owner: np.ndarray, preferred: np.ndarray,
+              assumptions: PerfAssumptions, static: StaticRows | None = None, ctx: Context | None = None) -> _Batch:
+    ctx = ctx if ctx is not None else build_context(inputs, assumptions, static)
+    if len(inputs) > 1:
+        ctx = ctx.take(owner)  # one run's row is left as it is: it broadcasts over that run's layouts
+    return _Batch(ctx, lay, owner, step_parts(ctx, lay), step_memory(ctx, lay), preferred)
+
+
+#: Options a run leaves open go to the fastest that fits; the stack's defaults win within this margin.
+TIE_FRAC = 0.002
+
+
+def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per run, the row to report: the fastest valid row that fits (the stack's defaults winning near-ties),
+    else the valid row needing the least memory; -1 if none is valid.
+
+    Returns (row per run, True where no valid row fits in memory). One lexsort for every run at once.
+    """
+    fits = batch.memory.total_bytes <= batch.ctx.hbm_bytes
+    preferred = batch.preferred if batch.preferred is not None else np.ones_like(fits)
+    tier = np.where(fits, 0, 1)
+    # the stack's own defaults win ties (within TIE_FRAC): a tuned run keeps a default that costs nothing
+    time = batch.parts.step_time_s * np.where(preferred, 1.0, 1.0 + TIE_FRAC)
+    key = np.where(tier < 1, time, batch.memory.total_bytes)
+    order = np.lexsort((key, tier, ~valid, batch.owner))
+    first = np.full(num_owners, -1, dtype=np.int64)
+    owners = batch.owner[order]
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    first[owners[starts]] = order[starts]
+    chosen = np.where(first >= 0, first, 0)
+    first = np.where(valid[chosen] & (first >= 0), first, -1)
+    return first, (first >= 0) & ~fits[chosen]
+
+
+@dataclass(frozen=True)
+class PreparedRuns:
+    """Runs turned into inputs and candidate layouts once, to be evaluated under many assumptions.
+
+    What a run *is* (its stack, fabric, candidates) comes from the assumptions
+    given to ``prepare``; ``evaluate`` may then use others for the model's
+    constants (what the calibration varies).
+    """
+
+    runs: tuple[RunSpec, ...]
+    errors: dict[int, ColossusError]
+    inputs: tuple[RunInputs, ...]
+    lays: tuple[Layouts, ...]
+    preferred: np.ndarray  # rows that keep the stack's defaults (all runs' rows, concatenated)
+    meta: tuple[tuple[int, dict[str, Any]], ...]
+    static: StaticRows | None
+    lay: Layouts | None  # every run's candidate rows, concatenated
+    owner: np.ndarray  # prepared run of each row
+    reasons: np.ndarray  # why each row is invalid ('' if valid): it does not depend on the assumptions
+    ctx: Context | None = None  # the context under the assumptions ``prepare`` was given
+    assumptions: PerfAssumptions | None = None
+
+    @staticmethod
+    def prepare(runs: Sequence[RunSpec], assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> "PreparedRuns":
+        errors: dict[int, ColossusError] = {}
+        inputs, lays, prefs, meta = [], [], [], []
+        for i, run in enumerate(runs):
+            try:
+                inp = run_inputs(run, assumptions, fabric)
+                lay, preferred, assumed = candidates(run, inp.software)
+            except ColossusError as exc:
+                errors[i] = exc
+                continue
+            inputs.append(inp)
+            lays.append(lay)
+            prefs.append(preferred)
+            meta.append((i, assumed))
+        if not inputs:
+            empty = np.zeros(0, dtype=np.int64)
+            return PreparedRuns(tuple(runs), errors, (), (), empty.astype(bool), (), None, None, empty,
+                                empty.astype(object))
+        static = static_rows(inputs)
+        lay = Layouts.concat(lays)
+        owner = np.concatenate([np.full(x.size, i) for i, x in enumerate(lays)])
+        ctx = build_context(inputs, assumptions, static)
+        rows = ctx.take(owner) if len(inputs) > 1 else ctx  # one run's row broadcasts over its layouts
+        reasons = check(lay, rows, num_gpus=rows.num_gpus)
+        return PreparedRuns(tuple(runs), errors, tuple(inputs), tuple(lays), np.concatenate(prefs), tuple(meta),
+                            static, lay, owner, reasons, ctx, assumptions)
+
+    def evaluate(self, assumptions: PerfAssumptions) -> list[Estimate | ColossusError]:
+        results: list[Estimate | ColossusError | None] = [None] * len(self.runs)
+        for i, exc in self.errors.items():
+            results[i] = exc
+        if self.inputs:
+            batch, reasons, picks, none_fit = self.evaluate_batch(assumptions)
+            for j, (i, assumed) in enumerate(self.meta):
+                pick = int(picks[j])
+                if pick < 0:
+                    first = int(np.flatnonzero(batch.owner == j)[0])
+                    results[i] = InfeasibleError(f"{self.runs[i].id}: invalid layout: {reasons[first]}")
+                    continue
+                inp = self.inputs[j]
+                est = make_estimate(self.runs[i].id, inp, batch, pick, _resolve_assumed(assumed, batch.lay, pick))
+                several = int((batch.owner == j).sum()) > 1
+                notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
+                est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
+                results[i] = est
+        return [r for r in results if r is not None]
+
+
+    def evaluate_batch(self, assumptions: PerfAssumptions) -> tuple[_Batch, np.ndarray, np.ndarray, np.ndarray]:
+        """(every candidate row evaluated, invalidity reasons, the row picked per prepared run, none fit)."""
+        assert self.lay is not None
+        cached = self.ctx if assumptions is self.assumptions else None
+        batch = _evaluate(self.inputs, self.lay, self.owner, self.preferred, assumptions, self.static, cached)
+        picks, none_fit = pick_rows(batch, self.reasons == "", len(self.inputs))
+        return batch, self.reasons, picks, none_fit
+
+
+def estimate_many(
+    runs: Sequence[RunSpec], *, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None
+) -> list[Estimate | ColossusError]:
+    """Predict many runs in one pass; a run that cannot be predicted gets its error instead."""
+    a = assumptions or default_assumptions()
+    return PreparedRuns.prepare(runs, a, fabric).evaluate(a)
+
+
+def _resolve_assumed(assumed: dict[str, Any], lay: Layouts, row: int) -> dict[str, Any]:
+    """The value each defaulted option took in the picked row."""
+    spec = lay.spec(row)
+    out = {}
+    for key in assumed:
+        value = getattr(spec, key)
+        out[key] = getattr(value, "value", value)
+    return out
+
+
+def estimate(run: RunSpec, *, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None) -> Estimate:
+    """Predict one run. ``InfeasibleError`` if its layout is invalid for the model, cluster and stack.
 
     A layout that does not fit in memory is still estimated: ``Estimate.fits`` says so.
     """
-    assumptions = assumptions or default_assumptions()
-    if run.model.mla is not None:
-        raise InfeasibleError(f"{run.id}: multi-head latent attention (mla) is not modelled yet")
-    ctx = run_context(run, assumptions, fabric)
-    lay, assumed = _candidates(run, ctx)
-    reason = check(lay, run.model, num_gpus=run.cluster.gpus)[0]
-    if reason:
-        raise InfeasibleError(f"{run.id}: invalid layout: {reason}")
-    pick, notes = (0, []) if lay.size == 1 else _pick(ctx, lay)
-    one = lay.take(np.array([pick]))
-    for key in ("recompute", "sequence_parallel"):
-        if key in assumed:
-            assumed[key] = getattr(one.spec(0), key)
-            assumed[key] = assumed[key].value if hasattr(assumed[key], "value") else assumed[key]
-    est = _make_estimate(run.id, ctx, one, step_parts(ctx, one), step_memory(ctx, one), assumed)
-    est.notes.extend(notes)
-    return est
+    result = estimate_many([run], assumptions=assumptions, fabric=fabric)[0]
+    if isinstance(result, ColossusError):
+        raise result
+    return result
 
 
-def _make_estimate(run_id: str, ctx: Context, lay: Layouts, parts: StepParts, memory, assumed) -> Estimate:
-    flops = token_flops(ctx.model)
-    parts_s = {name: float(getattr(parts, name)[0]) for name in PART_NAMES}
-    memory_bytes = {name: float(getattr(memory, name)[0]) for name in MEMORY_NAMES}
-    spec = lay.spec(0)
+def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assumed: dict[str, Any]) -> Estimate:
+    """One row of an evaluated batch as an ``Estimate``."""
+    flops = token_flops(inputs.model)
+    parts_s = {name: float(getattr(batch.parts, name)[row]) for name in PART_NAMES}
+    memory_bytes = {name: float(getattr(batch.memory, name)[row]) for name in MEMORY_NAMES}
+    spec = batch.lay.spec(row)
     return Estimate(
         run_id=run_id,
         layout=spec,
         assumed=assumed,
-        num_gpus=ctx.num_gpus,
-        step_time_s=float(parts.step_time_s[0]),
+        software=inputs.software,
+        num_gpus=inputs.num_gpus,
+        step_time_s=float(batch.parts.step_time_s[row]),
         parts_s=parts_s,
-        tokens_per_step=float(lay.global_batch * ctx.model.seq_len),
+        tokens_per_step=float(spec.global_batch * inputs.model.seq_len),
         model_flop_per_token=flops.model_flop,
         hardware_flop_per_token=flops.hardware_flop(spec.recompute),
         model_causal_flop_per_token=flops.model_causal_flop,
-        peak_flop_per_s=ctx.gpu.peak_flop_per_s(Precision.BF16),
+        peak_flop_per_s=inputs.gpu.peak_flop_per_s(Precision.BF16),
         memory_bytes=memory_bytes,
-        hbm_bytes=ctx.gpu.hbm_bytes,
+        hbm_bytes=inputs.gpu.hbm_bytes,
         bound=max(parts_s, key=parts_s.__getitem__).removesuffix("_s"),
     )
+
+
+def run_context(run: RunSpec, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None) -> Context:
+    """The one-row context of a run (what every candidate layout of it shares)."""
+    a = assumptions or default_assumptions()
+    return build_context([run_inputs(run, a, fabric)], a)
+
+
+def evaluate_layouts(inputs: RunInputs, lay: Layouts, assumptions: PerfAssumptions) -> _Batch:
+    """Every layout of ``lay`` for one run's inputs (the planner's pass)."""
+    ctx = build_context([inputs], assumptions)
+    return _Batch(ctx, lay, np.zeros(lay.size, dtype=np.int64), step_parts(ctx, lay), step_memory(ctx, lay))
+
+
+__all__ = [
+    "DEFAULTED",
+    "Estimate",
+    "MEMORY_NAMES",
+    "PART_NAMES",
+    "candidates",
+    "effective_gpu",
+    "estimate",
+    "estimate_many",
+    "PreparedRuns",
+    "evaluate_layouts",
+    "make_estimate",
+    "run_context",
+    "run_inputs",
+    "software_for",
+]

@@ -15,7 +15,7 @@ from colossus.errors import InfeasibleError
 from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.estimate import Estimate, estimate
 from colossus.perf.search import Plan, plan
-from colossus.spec import ClusterSpec, JobSpec, PoolSpec, RunClusterSpec, RunSpec
+from colossus.spec import ClusterSpec, JobSpec, PoolSpec, RunClusterSpec, RunSpec, SoftwareSpec
 
 #: How far (as a fraction of the requested batch) the planner may move a job's
 #: global batch so that data parallelism divides it. Ten per cent keeps the
@@ -62,9 +62,9 @@ def job_perf(cluster: ClusterSpec, job: JobSpec, *, assumptions: PerfAssumptions
     pool = job_pool(cluster, job)
     if job.layout is not None:
         run = RunSpec(
-            id=job.name, model=job.model, layout=job.layout,
+            id=job.name, model=job.model, layout=job.layout, software=job.software or SoftwareSpec(),
             cluster=RunClusterSpec(gpu=pool.gpu, gpus=job.num_gpus, gpus_per_node=pool.server.gpus_per_server,
-                                   nic_gbit_per_s=cluster.fabric.nic_gbit_per_s),
+                                   nic_gbit_per_s=cluster.fabric.nic_gbit_per_s, power_limit_w=pool.power_limit_w),
         )
         est = estimate(run, assumptions=assumptions, fabric=cluster.fabric)
         return JobPerf(est, pool.name, planned=False,
@@ -75,7 +75,7 @@ def job_perf(cluster: ClusterSpec, job: JobSpec, *, assumptions: PerfAssumptions
         try:
             found = plan(job.model, pool.gpu, num_gpus=job.num_gpus, global_batch_tokens=batch_tokens,
                          gpus_per_server=pool.server.gpus_per_server, fabric=cluster.fabric,
-                         assumptions=assumptions, top=10)
+                         software=job.software, power_limit_w=pool.power_limit_w, assumptions=assumptions, top=10)
         except InfeasibleError as exc:
             reasons.append(str(exc))
             continue

@@ -1,12 +1,16 @@
-"""Parallel layouts as arrays: one layout, or every candidate of a search, in one shape.
+"""Parallel layouts as arrays: one layout, every candidate of a search, or many runs at once.
 
-The model's arithmetic runs on numpy arrays so that ``estimate`` (one layout)
-and ``plan`` (tens of thousands) share one code path. ``Layouts`` holds one
-array per degree; ``check`` says, per layout, why it is invalid for a model
-and cluster (an empty string when it is valid).
+The model's arithmetic runs on numpy arrays so that ``estimate`` (one layout),
+``plan`` (tens of thousands) and ``validate`` (every published run at once)
+share one code path. ``Layouts`` holds one array per degree and option;
+``check`` says, per layout, why it is invalid for a model, a GPU count and a
+software stack (an empty string when it is valid).
 
 Rank order (Megatron-LM's default ``tp-cp-ep-dp-pp``): tensor-parallel ranks
 are adjacent (inside a server), then context, data, and pipeline outermost.
+Expert parallelism folds over the ``tp x cp x dp`` ranks of a stage with its
+own expert tensor parallelism ``etp`` (Megatron-core "MoE parallel folding",
+Liu et al. 2025): ``ep x etp`` must divide ``tp x cp x dp``.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from colossus.spec import LayoutSpec, ModelSpec, Precision, Recompute
+from colossus.spec import LayoutSpec, Precision, Recompute
 
 #: Recompute modes as integer codes, in order of memory saved.
 RECOMPUTE_CODES: tuple[Recompute, ...] = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
+#: Precisions a layout may train in, as integer codes.
+PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,14 @@ class Layouts:
     dp: np.ndarray
     cp: np.ndarray
     ep: np.ndarray
+    etp: np.ndarray  # expert tensor parallelism (MoE layers)
     mb: np.ndarray  # sequences per micro-batch
     v: np.ndarray  # virtual pipeline stages per GPU (interleave)
     rc: np.ndarray  # recompute code, see RECOMPUTE_CODES
     sp: np.ndarray  # sequence parallelism (bool)
     zero: np.ndarray  # ZeRO stage 0..3
-    global_batch: int
-    precision: Precision
+    gb: np.ndarray  # sequences per optimizer step
+    prec: np.ndarray  # precision code, see PRECISIONS
 
     @property
     def size(self) -> int:
@@ -50,24 +57,28 @@ class Layouts:
     @property
     def m(self) -> np.ndarray:
         """Micro-batches per replica per optimizer step."""
-        return self.global_batch // (self.dp * self.mb)
+        return self.gb // (self.dp * self.mb)
+
+    @property
+    def fp8(self) -> np.ndarray:
+        return self.prec == PRECISIONS.index(Precision.FP8)
 
     def take(self, index: np.ndarray) -> "Layouts":
         """The layouts at ``index`` (a boolean mask or integer indices)."""
-        arrays = {f.name: getattr(self, f.name)[index] for f in fields(self) if f.name not in _SCALARS}
-        return replace(self, **arrays)
+        return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     def spec(self, i: int) -> LayoutSpec:
         """Layout ``i`` as a ``LayoutSpec``."""
         return LayoutSpec(
             tp=int(self.tp[i]), pp=int(self.pp[i]), dp=int(self.dp[i]), cp=int(self.cp[i]),
-            ep=int(self.ep[i]), micro_batch=int(self.mb[i]), global_batch=self.global_batch,
+            ep=int(self.ep[i]), etp=int(self.etp[i]), micro_batch=int(self.mb[i]), global_batch=int(self.gb[i]),
             interleave=int(self.v[i]), recompute=RECOMPUTE_CODES[int(self.rc[i])],
-            sequence_parallel=bool(self.sp[i]), zero=int(self.zero[i]), precision=self.precision,
+            sequence_parallel=bool(self.sp[i]), zero=int(self.zero[i]), precision=PRECISIONS[int(self.prec[i])],
         )
 
-
-_SCALARS = ("global_batch", "precision")
+    @staticmethod
+    def concat(parts: list["Layouts"]) -> "Layouts":
+        return Layouts(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Layouts)})
 
 
 def from_spec(layout: LayoutSpec) -> Layouts:
@@ -78,42 +89,66 @@ def from_spec(layout: LayoutSpec) -> Layouts:
 
     return Layouts(
         tp=one(layout.tp), pp=one(layout.pp), dp=one(layout.dp), cp=one(layout.cp), ep=one(layout.ep),
-        mb=one(layout.micro_batch), v=one(layout.interleave),
+        etp=one(layout.etp), mb=one(layout.micro_batch), v=one(layout.interleave),
         rc=one(RECOMPUTE_CODES.index(layout.recompute)), sp=one(layout.sequence_parallel).astype(bool),
-        zero=one(layout.zero), global_batch=layout.global_batch, precision=layout.precision,
+        zero=one(layout.zero), gb=one(layout.global_batch), prec=one(PRECISIONS.index(layout.precision)),
     )
 
 
-def _rules(lay: Layouts, model: ModelSpec, num_gpus: int) -> list[tuple[np.ndarray, str]]:
-    """(mask of layouts breaking the rule, the rule) for every validity rule."""
-    experts = model.moe.experts if model.moe is not None else 1
+def stage_layer_slots(layers: np.ndarray, lay: Layouts, extra: np.ndarray) -> np.ndarray:
+    """Layer slots the pipeline splits: the layers, plus the embedding and the loss as one slot each
+    when the stack can count them (Megatron-core ``--account-for-embedding/loss-in-pipeline-split``)
+    and only that makes the split whole (94 layers + 2 = 96 slots over pp 32 x v 3)."""
+    chunks = lay.pp * lay.v
+    counted = extra & (lay.pp > 1) & (layers % chunks != 0) & ((layers + 2) % chunks == 0)
+    return layers + 2 * counted
+
+
+def whole_layers(layers: np.ndarray, lay: Layouts, extra: np.ndarray) -> np.ndarray:
+    """True where every virtual pipeline stage gets the same whole number of layer slots."""
+    return stage_layer_slots(layers, lay, extra) % (lay.pp * lay.v) == 0
+
+
+def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """(mask of layouts breaking the rule, the rule) for every validity rule.
+
+    ``rows`` is a ``perf.context.Context`` (model shape and software, arrays
+    broadcastable against ``lay``).
+    """
+    experts = rows.experts
+    slots = stage_layer_slots(rows.layers, lay, rows.sw_embedding_loss)
     return [
-        (lay.num_gpus != num_gpus, f"tp*pp*cp*dp must equal the {num_gpus} GPUs"),
-        (model.heads % lay.tp != 0, f"tp must divide the {model.heads} attention heads"),
-        (lay.pp > model.layers, f"pp exceeds the {model.layers} layers"),
-        (lay.pp * lay.v > model.layers, "pp x interleave exceeds the layers (a virtual stage needs a layer)"),
+        (lay.num_gpus != num_gpus, "tp*pp*cp*dp must equal the run's GPUs"),
+        (rows.heads % lay.tp != 0, "tp must divide the attention heads"),
+        (lay.pp > slots, "pp exceeds the layers"),
+        (lay.pp * lay.v > slots, "pp x interleave exceeds the layers (a virtual stage needs a layer)"),
         ((lay.v > 1) & (lay.pp == 1), "interleave needs pipeline parallelism (pp > 1)"),
-        (lay.global_batch % (lay.dp * lay.mb) != 0, "global_batch must be a multiple of dp x micro_batch"),
+        ((lay.v > 1) & ~rows.sw_interleave, "the software stack has no interleaved pipeline schedule"),
+        (lay.gb % (lay.dp * lay.mb) != 0, "global_batch must be a multiple of dp x micro_batch"),
         ((lay.v > 1) & (lay.m < lay.pp), "the interleaved schedule needs at least pp micro-batches"),
-        (((model.seq_len % (2 * lay.cp)) != 0) & (lay.cp > 1), "cp needs seq_len divisible by 2 x cp (load-balanced causal)"),
-        ((lay.ep > 1) & (model.moe is None), "ep > 1 needs a mixture-of-experts model"),
-        (experts % lay.ep != 0, f"ep must divide the {experts} experts"),
-        ((lay.dp * lay.cp) % lay.ep != 0, "ep must divide dp x cp (expert ranks reuse data-parallel ranks)"),
+        ((rows.seq % (2 * lay.cp) != 0) & (lay.cp > 1), "cp needs seq_len divisible by 2 x cp (load-balanced causal)"),
+        ((lay.cp > 1) & ~rows.sw_context_parallel, "the software stack has no context parallelism"),
+        ((lay.ep > 1) & ~rows.is_moe, "ep > 1 needs a mixture-of-experts model"),
+        ((lay.ep > 1) & ~rows.sw_expert_parallel, "the software stack has no expert parallelism"),
+        (experts % lay.ep != 0, "ep must divide the experts"),
+        ((lay.tp * lay.cp * lay.dp) % (lay.ep * lay.etp) != 0,
+         "ep x etp must divide tp x cp x dp (expert ranks fold over a stage's ranks)"),
+        (rows.expert_ffn_hidden % lay.etp != 0, "etp must divide the expert FFN width"),
     ]
 
 
-def valid_mask(lay: Layouts, model: ModelSpec, *, num_gpus: int) -> np.ndarray:
-    """True for every layout valid for ``model`` on ``num_gpus`` GPUs."""
+def valid_mask(lay: Layouts, rows, *, num_gpus) -> np.ndarray:
+    """True for every layout valid for the rows' models and stacks on ``num_gpus`` GPUs."""
     ok = np.ones(lay.size, dtype=bool)
-    for bad, _ in _rules(lay, model, num_gpus):
-        ok &= ~np.asarray(bad, dtype=bool)
+    for bad, _ in _rules(lay, rows, np.asarray(num_gpus)):
+        ok &= ~np.broadcast_to(np.asarray(bad, dtype=bool), ok.shape)
     return ok
 
 
-def check(lay: Layouts, model: ModelSpec, *, num_gpus: int) -> np.ndarray:
+def check(lay: Layouts, rows, *, num_gpus) -> np.ndarray:
     """Per layout, the reason it is invalid ('' when valid), as an array of strings."""
     reasons = np.full(lay.size, "", dtype=object)
-    for bad, why in _rules(lay, model, num_gpus):
-        mask = np.asarray(bad, dtype=bool) & (reasons == "")
+    for bad, why in _rules(lay, rows, np.asarray(num_gpus)):
+        mask = np.broadcast_to(np.asarray(bad, dtype=bool), reasons.shape) & (reasons == "")
         reasons[mask] = why
     return reasons

@@ -2,14 +2,17 @@
 
 Weights, fp32 main gradients and Adam state follow ZeRO (Rajbhandari et al.
 2020): stage 1 shards the optimizer state over the data-parallel ranks, stage 2
-the gradients too, stage 3 the weights. Activations follow Korthikanti et al.
-2022 (Sec. 4), counted tensor by tensor so that GQA, SwiGLU, the FFN width and
-experts enter: per layer and token ``10 h`` bytes are replicated across
-tensor-parallel ranks unless sequence parallelism splits them, the rest is
-split; the unfused attention's ``5 a s`` bytes of scores disappear with
-selective recompute or flash attention; full recompute keeps only each layer's
-input. The first pipeline stage holds ``pp`` micro-batches in flight (1F1B),
-``pp (1 + (pp-1)/(pp v))`` with interleaving. Works on arrays of layouts.
+the gradients too, stage 3 the weights. Expert weights shard over their own
+expert-data-parallel ranks (``tp x cp x dp / (ep x etp)``, MoE parallel
+folding). Activations follow Korthikanti et al. 2022 (Sec. 4), counted tensor
+by tensor so that GQA, SwiGLU, the FFN width and experts enter: per layer and
+token ``~10 h`` bytes are replicated across tensor-parallel ranks unless
+sequence parallelism splits them, the rest is split; the unfused attention's
+``5 a s`` bytes of scores disappear with selective recompute or a fused
+kernel; full recompute keeps only each layer's input. What a stack's
+*selective* recompute drops depends on the stack (``perf.software``). The
+first pipeline stage holds ``pp`` micro-batches in flight (1F1B),
+``pp (1 + (pp-1)/(pp v))`` with interleaving. Works on arrays of rows.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from colossus.perf.assumptions import PerfAssumptions
-from colossus.perf.layout import RC_FULL, RC_NONE, Layouts
-from colossus.spec import ModelSpec, Precision
+from colossus.perf.compute import SEL_ATTENTION_CORE, SEL_NORM_ACT, SEL_NORM_MOE, SEL_OP_LEVEL
+from colossus.perf.context import Context
+from colossus.perf.layout import RC_FULL, RC_NONE, RC_SELECTIVE, Layouts, stage_layer_slots
 
 
 @dataclass(frozen=True)
 class MemoryParts:
-    """Bytes per GPU on the fullest pipeline stage (arrays over layouts)."""
+    """Bytes per GPU on the fullest pipeline stage (arrays over rows)."""
 
     weights_bytes: np.ndarray
     gradients_bytes: np.ndarray
@@ -42,48 +45,68 @@ class MemoryParts:
         )
 
 
-def stage_params(model: ModelSpec, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
-    """Parameters on one GPU of the fullest stage: (replicated over dp x cp, expert params over dp x cp / ep)."""
-    layers = np.ceil(model.layers / lay.pp)
-    norms = 2 * model.hidden
-    dense = model.attention_params + norms
-    per_layer_dense = dense + model.dense_ffn_params * model.num_dense_layers / model.layers
-    experts = 0.0
-    if model.moe is not None:
-        moe_frac = model.num_moe_layers / model.layers
-        shared = model.moe.shared_experts * model.expert_params + model.hidden * model.moe.experts
-        per_layer_dense = per_layer_dense + moe_frac * shared
-        experts = moe_frac * model.moe.experts * model.expert_params / lay.ep
-    embed = model.vocab * model.hidden * np.where(lay.pp == 1, 1 if model.tied_embeddings else 2, 1)
-    replicated = (layers * per_layer_dense + embed) / lay.tp
-    return replicated, layers * experts / lay.tp
+def stage_layers(ctx: Context, lay: Layouts) -> np.ndarray:
+    """Transformer layers on the fullest stage (all its virtual chunks)."""
+    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
+    return np.ceil(slots / lay.pp)
 
 
-def activation_bytes_per_token_layer(model: ModelSpec, lay: Layouts, mem: dict, *, flash: bool) -> np.ndarray:
+def stage_params(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters on one GPU of the fullest stage: (dense ones, sharded over dp x cp; expert ones, over edp)."""
+    layers = stage_layers(ctx, lay)
+    frac = ctx.moe_frac
+    norms = 2 * ctx.hidden
+    moe_dense = ctx.shared_experts * ctx.expert_params + ctx.hidden * ctx.experts  # shared experts + router
+    per_layer = ctx.attn_params + norms + (1 - frac) * ctx.dense_ffn_params + frac * moe_dense
+    untied = np.where(ctx.tied, 1, 2)
+    embed = ctx.vocab * ctx.hidden * np.where(lay.pp == 1, untied, 1)
+    dense = (layers * per_layer + embed) / lay.tp
+    experts = layers * frac * ctx.experts * ctx.expert_params / (lay.ep * lay.etp)
+    return dense, experts
+
+
+def expert_dp(lay: Layouts) -> np.ndarray:
+    """Ranks one expert shard is replicated over (expert data parallelism)."""
+    return np.maximum(lay.tp * lay.cp * lay.dp // (lay.ep * lay.etp), 1)
+
+
+def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
     """Stored activation bytes of one token in one layer (Korthikanti et al. 2022 eq. 1-6, per tensor)."""
-    a16, mask = float(mem["activation_bytes"]), float(mem["dropout_mask_bytes"])
-    g8 = float(mem["fp8_gemm_input_bytes"]) if lay.precision is Precision.FP8 else a16
-    h, d, tp = model.hidden, model.head_dim, lay.tp
+    k = ctx.k
+    a16, mask = k["mem_activation_bytes"], k["mem_dropout_mask_bytes"]
+    g8 = np.where(lay.fp8, k["mem_fp8_gemm_input_bytes"], a16)
+    h, d, tp = ctx.hidden, ctx.head_dim, lay.tp
     split_h = np.where(lay.sp, tp, 1)
-    # 2 norm inputs, the QKV and FC1 inputs (saved for the weight gradient), 2 dropout masks
-    replicated = (2 * a16 * h + 2 * g8 * h + 2 * mask * h) / split_h
-    q = model.heads * d
-    kv = 2 * np.maximum(model.kv_heads / tp, 1) * d * tp
-    attn = (a16 * (q + kv) + g8 * q) / tp  # Q, K, V and the attention output (projection input)
-    mats = model.activation.ffn_matrices
-    width = model.ffn_hidden
-    if model.moe is not None:
-        moe_frac = model.num_moe_layers / model.layers
-        routed = model.moe.top_k + model.moe.shared_experts
-        width = (1 - moe_frac) * width + moe_frac * routed * model.moe.expert_ffn_hidden
-    ffn = (a16 * (mats - 1) + g8) * width / tp  # activation-function input(s) and FC2 input
-    scores = 0.0 if flash else (2 * a16 + mask) * model.heads * model.seq_len / lay.cp / tp
-    scores = np.where(lay.rc == RC_NONE, scores, 0.0)
-    per_token = replicated + attn + ffn + scores
-    return np.where(lay.rc == RC_FULL, a16 * h / split_h, per_token)
+    norm_in = 2 * a16 * h / split_h  # inputs of the two norms (residual stream)
+    gemm_in = 2 * g8 * h / split_h  # norm outputs = inputs of QKV and FC1 (weight gradients)
+    masks = 2 * mask * h / split_h
+    q = ctx.heads * np.where(ctx.mla, ctx.qk_dim, d)
+    kv = np.where(ctx.mla, ctx.heads * (ctx.qk_dim + ctx.v_dim), 2 * np.maximum(ctx.kv_heads / tp, 1) * d * tp)
+    attn = (a16 * (q + kv) + g8 * ctx.heads * np.where(ctx.mla, ctx.v_dim, d)) / tp  # Q, K, V, attention output
+    mats, frac = ctx.ffn_mats, ctx.moe_frac
+    dense_w = ctx.ffn_hidden / tp
+    routed_w = ctx.top_k * ctx.expert_ffn_hidden / tp + ctx.shared_experts * ctx.expert_ffn_hidden / tp
+    width = (1 - frac) * dense_w + frac * routed_w
+    act_in = a16 * (mats - 1) * width  # activation-function input(s)
+    fc2_in = g8 * width
+    routed_share = frac * routed_w / np.maximum(width, 1e-9)  # share of the FFN activations inside MoE blocks
+    permuted = frac * ctx.top_k * a16 * h / tp  # tokens copied for the experts
+    scores = np.where(ctx.flash, 0.0, (2 * a16 + mask) * ctx.heads * ctx.seq / lay.cp / tp)
+    full = norm_in + gemm_in + masks + attn + act_in + fc2_in + permuted + scores
+    sel = ctx.sw_selective
+    selective = np.select(
+        [sel == SEL_ATTENTION_CORE, sel == SEL_OP_LEVEL, sel == SEL_NORM_ACT, sel == SEL_NORM_MOE],
+        [full - scores,
+         full - scores - gemm_in - 0.5 * (attn + act_in + fc2_in),  # norms/activations recomputed, half the matmul outputs kept
+         full - scores - gemm_in - fc2_in,
+         full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted],  # the MoE block keeps only its input
+        default=full,
+    )
+    kept = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))
+    return np.where(lay.rc == RC_FULL, a16 * h / split_h, kept)
 
 
-def in_flight_layers(model: ModelSpec, lay: Layouts) -> np.ndarray:
+def in_flight_layers(ctx: Context, lay: Layouts) -> np.ndarray:
     """Layer-micro-batches whose activations the fullest stage holds at its peak.
 
     Stage ``i`` of a 1F1B pipeline holds ``pp - i`` micro-batches in flight;
@@ -91,8 +114,9 @@ def in_flight_layers(model: ModelSpec, lay: Layouts) -> np.ndarray:
     last stages, which hold fewer. Interleaving adds ``(pp-1)/(pp v)``
     (Korthikanti et al. 2022 Sec. 4.2.3).
     """
-    base = np.floor(model.layers / lay.pp)
-    extra = model.layers - base * lay.pp
+    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
+    base = np.floor(slots / lay.pp)
+    extra = slots - base * lay.pp
     first = base * np.minimum(lay.m, lay.pp)
     later = (base + 1) * np.minimum(lay.m, extra)
     micro_layers = np.maximum(first, later)
@@ -100,34 +124,31 @@ def in_flight_layers(model: ModelSpec, lay: Layouts) -> np.ndarray:
     return micro_layers * interleave
 
 
-def memory_parts(model: ModelSpec, lay: Layouts, assumptions: PerfAssumptions, *, flash: bool) -> MemoryParts:
+def memory_parts(ctx: Context, lay: Layouts) -> MemoryParts:
     """Memory per GPU by part, for the fullest stage."""
-    mem = assumptions.memory["bytes"]
-    res = assumptions.memory["reserve"]
-    replicated, experts = stage_params(model, lay)
-    shard = lay.dp * lay.cp
-    expert_shard = np.maximum(shard // lay.ep, 1)
-    params_sharded = replicated / shard + experts / expert_shard
-    params = replicated + experts
-    weights = np.where(lay.zero >= 3, params_sharded, params) * float(mem["weight_bytes"])
-    grads = np.where(lay.zero >= 2, params_sharded, params) * float(mem["main_grad_bytes"])
-    optim = np.where(lay.zero >= 1, params_sharded, params) * float(mem["optimizer_bytes"])
-    tokens = lay.mb * model.seq_len / lay.cp
-    per_layer = activation_bytes_per_token_layer(model, lay, mem, flash=flash) * tokens
-    stage_layers = np.ceil(model.layers / lay.pp)
-    first = per_layer * in_flight_layers(model, lay)
-    logits = tokens * model.vocab / lay.tp * 4.0 * 2  # fp32 logits and their gradient
-    last = per_layer * stage_layers + logits  # the last stage holds one micro-batch in flight
+    k = ctx.k
+    dense, experts = stage_params(ctx, lay)
+    shard, expert_shard = lay.dp * lay.cp, expert_dp(lay)
+    sharded = dense / shard + experts / expert_shard
+    params = dense + experts
+    weights = np.where(lay.zero >= 3, sharded, params) * k["mem_weight_bytes"]
+    grads = np.where(lay.zero >= 2, sharded, params) * k["mem_main_grad_bytes"]
+    optim = np.where(lay.zero >= 1, sharded, params) * k["mem_optimizer_bytes"]
+    tokens = lay.mb * ctx.seq / lay.cp
+    per_layer = activation_bytes_per_token_layer(ctx, lay) * tokens
+    first = per_layer * in_flight_layers(ctx, lay)
+    logits = tokens * ctx.vocab / lay.tp * 4.0 * 2  # fp32 logits and their gradient
+    last = per_layer * stage_layers(ctx, lay) + logits  # the last stage holds one micro-batch in flight
     acts = np.where(lay.pp > 1, np.maximum(first, last), first + logits)
-    full_layer = activation_bytes_per_token_layer(model, _no_recompute(lay), mem, flash=flash) * tokens
-    acts = acts + np.where(lay.rc == RC_FULL, full_layer, 0.0)  # the layer being recomputed
-    # send and receive buffers of the forward activation and backward gradient in flight
-    p2p = 4 * tokens * model.hidden * float(mem["activation_bytes"]) / np.where(lay.sp, lay.tp, 1) * (lay.pp > 1)
-    buffers = float(res["dp_bucket_bytes"]) + p2p
+    whole = activation_bytes_per_token_layer(ctx, replace(lay, rc=np.zeros_like(lay.rc))) * tokens
+    acts = acts + np.where(lay.rc != RC_NONE, whole, 0.0)  # the layer being recomputed
+    # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much)
+    per_layer_params = params / np.maximum(stage_layers(ctx, lay), 1)
+    gathered = np.where(lay.zero >= 3, ctx.sw_zero3_live_layers * per_layer_params * k["mem_weight_bytes"], 0.0)
+    split = np.where(lay.sp, lay.tp, 1)
+    p2p = 4 * tokens * ctx.hidden * k["mem_activation_bytes"] / split * (lay.pp > 1)
+    dispatch = 2 * ctx.moe_frac * tokens / lay.tp * ctx.top_k * ctx.hidden * k["mem_activation_bytes"]
+    buffers = k["mem_dp_bucket_bytes"] + p2p + dispatch + gathered
     allocated = weights + grads + optim + acts + buffers
-    reserved = float(res["framework_bytes"]) + float(res["fragmentation_frac"]) * allocated
+    reserved = k["mem_framework_bytes"] + k["mem_fragmentation_frac"] * allocated
     return MemoryParts(weights, grads, optim, acts, buffers, reserved)
-
-
-def _no_recompute(lay: Layouts) -> Layouts:
-    return replace(lay, rc=np.zeros_like(lay.rc))

@@ -20,23 +20,25 @@ from dataclasses import replace
 import numpy as np
 
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.estimate import Estimate, context_for
+from colossus.perf.context import RunInputs, build_context
+from colossus.perf.estimate import Estimate, effective_gpu
 from colossus.perf.layout import from_spec
 from colossus.perf.step import step_parts
 from colossus.spec import FabricSpec, GpuSpec, ModelSpec
 
 
 def spread_step_time_s(est: Estimate, model: ModelSpec, gpu: GpuSpec, *, fabric: FabricSpec, gpus_per_server: int,
-                       gpus_per_pod: int, assumptions: PerfAssumptions | None = None) -> float:
+                       gpus_per_pod: int, power_limit_w: float | None = None,
+                       assumptions: PerfAssumptions | None = None) -> float:
     """Step time of ``est``'s layout when the job has only ``gpus_per_pod`` GPUs in each pod it uses."""
     assumptions = assumptions or default_assumptions()
-    ctx = context_for(model, gpu, num_gpus=est.num_gpus, gpus_per_server=gpus_per_server, fabric=fabric,
-                      precision=est.layout.precision, assumptions=assumptions)
-    spans = ctx.network.level_span_gpus.copy()
-    if spans.size > 2:  # leaf, pod, ..., top: only a level between leaf and top can shrink
-        floor = max(int(spans[0]), gpus_per_server)
-        spans[1:-1] = np.minimum(spans[1:-1], max(floor, gpus_per_pod))
-    if np.array_equal(spans, ctx.network.level_span_gpus):
+    inputs = RunInputs(model, effective_gpu(gpu), est.software, fabric, est.num_gpus, gpus_per_server, power_limit_w)
+    ctx = build_context([inputs], assumptions)
+    spans = ctx.level_span_gpus.copy()
+    if spans.shape[1] > 2:  # leaf, pod, ..., top: only a level between leaf and top can shrink
+        floor = max(int(spans[0, 0]), gpus_per_server)
+        spans[:, 1:-1] = np.minimum(spans[:, 1:-1], max(floor, gpus_per_pod))
+    if np.array_equal(spans, ctx.level_span_gpus):
         return est.step_time_s
-    spread = replace(ctx, network=replace(ctx.network, level_span_gpus=spans))
+    spread = replace(ctx, level_span_gpus=spans)
     return float(step_parts(spread, from_spec(est.layout)).step_time_s[0])

@@ -1,18 +1,20 @@
-"""``plan``: search every valid parallel layout for a model, GPU count and batch; keep the best.
+"""``plan``: search every layout a software stack can run for a model, GPU count and batch; keep the best.
 
 The space is the product of tp (divisors of the server size that divide the
 heads), cp, pp (divisors of the GPU count up to the layers), ep (MoE only),
 micro-batch, interleave, recompute, sequence parallelism and ZeRO stage; dp
-is what is left. All candidates are built as numpy arrays and estimated in
-one vectorised pass (the same code ``estimate`` runs), invalid ones dropped
-by the rules of ``layout.valid_mask``, those that do not fit in HBM dropped
-next, and the rest ranked by step time (the batch is fixed, so by tokens/s).
+is what is left. The stack decides what is on offer (``perf.software``): no
+interleaving, context or expert parallelism where it has none, only the ZeRO
+stages it implements, sequence parallelism only with tp > 1, and interleaving
+only with whole layers per virtual stage. All candidates are built as numpy
+arrays and estimated in one vectorised pass (the same code ``estimate`` runs),
+invalid ones dropped by ``layout.check``, those that do not fit in HBM next,
+and the rest ranked by step time (the batch is fixed, so by tokens/s).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-
 from dataclasses import dataclass
 import itertools
 import time
@@ -22,14 +24,15 @@ import numpy as np
 
 from colossus.errors import InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.estimate import PART_NAMES, Estimate, _make_estimate, context_for
-from colossus.perf.layout import RECOMPUTE_CODES, Layouts, check, valid_mask
+from colossus.perf.context import RunInputs, build_context
+from colossus.perf.estimate import PART_NAMES, Estimate, evaluate_layouts, make_estimate, software_for
+from colossus.perf.layout import PRECISIONS, RECOMPUTE_CODES, Layouts, check, valid_mask, whole_layers
 from colossus.perf.network import default_fabric
-from colossus.perf.step import Context, step_memory, step_parts
-from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision
+from colossus.perf.software import Software
+from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision, SoftwareSpec
 
 MICRO_BATCHES = (1, 2, 4, 8)
-INTERLEAVES = (1, 2, 3, 4, 6, 8, 12)
+INTERLEAVES = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16)
 CONTEXT_PARALLEL = (1, 2, 4, 8, 16, 32)
 MAX_PP = 128
 
@@ -44,9 +47,11 @@ class Plan:
     num_candidates: int  # before the validity rules
     search_s: float
     why: str
+    software: Software
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "software": self.software.as_dict(),
             "layouts_explored": self.num_explored,
             "layouts_candidates": self.num_candidates,
             "layouts_fitting": self.num_fitting,
@@ -60,32 +65,57 @@ def _divisors(n: int, limit: int) -> list[int]:
     return [d for d in range(1, min(n, limit) + 1) if n % d == 0]
 
 
-def candidates(model: ModelSpec, *, num_gpus: int, gpus_per_server: int, global_batch: int,
+def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server: int, global_batch: int,
                precision: Precision) -> Layouts:
-    """Every combination of degrees and options whose product of degrees is ``num_gpus``."""
+    """Every combination of degrees and options the stack offers whose product of degrees is ``num_gpus``.
+
+    Rules that depend on one degree at a time are applied while the product is built (tp divides the
+    heads, dp x micro-batch divides the batch, interleaving keeps whole layers and needs pp micro-batches),
+    so the arrays hold only plausible rows; ``layout.check`` applies every rule again afterwards.
+    """
     rows = []
-    experts = model.moe.experts if model.moe is not None else 1
-    for tp in _divisors(gpus_per_server, gpus_per_server):
-        for cp in (c for c in CONTEXT_PARALLEL if num_gpus % (tp * c) == 0):
+    rejected: Counter[str] = Counter()
+    experts = model.moe.experts if model.moe is not None and sw.expert_parallel else 1
+    cps = CONTEXT_PARALLEL if sw.context_parallel else (1,)
+    slots_extra = 2 if sw.embedding_loss_stages else 0
+    for tp in (t for t in _divisors(gpus_per_server, gpus_per_server) if model.heads % t == 0):
+        for cp in (c for c in cps if num_gpus % (tp * c) == 0 and (c == 1 or model.seq_len % (2 * c) == 0)):
             for pp in _divisors(num_gpus // (tp * cp), min(model.layers, MAX_PP)):
                 dp = num_gpus // (tp * cp * pp)
-                for ep in (e for e in _divisors(experts, experts) if (dp * cp) % e == 0):
-                    rows.append((tp, cp, pp, dp, ep))
+                for mb in MICRO_BATCHES:
+                    if global_batch % (dp * mb):
+                        rejected["global_batch must be a multiple of dp x micro_batch"] += 1
+                        continue
+                    m = global_batch // (dp * mb)
+                    for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
+                        whole = model.layers % (pp * v) == 0 or (pp > 1 and (model.layers + slots_extra) % (pp * v) == 0)
+                        if v > 1 and not whole:
+                            rejected["interleaving needs whole layers per virtual stage"] += 1
+                            continue
+                        if v > 1 and m < pp:
+                            rejected["interleaving needs at least pp micro-batches"] += 1
+                            continue
+                        for ep in (e for e in _divisors(experts, experts) if (tp * cp * dp) % e == 0):
+                            rows.append((tp, cp, pp, dp, ep, mb, v))
     if not rows:
-        raise InfeasibleError(f"no factorisation of {num_gpus} GPUs")
+        why = rejected.most_common(1)[0][0] if rejected else "tp must divide the heads and the server's GPUs"
+        raise InfeasibleError(
+            f"no layout of {model.name} splits {num_gpus} GPUs and a batch of {global_batch} sequences: {why}"
+        )
     base = np.array(rows, dtype=np.int64)
-    opts = np.array(list(itertools.product(MICRO_BATCHES, INTERLEAVES, range(len(RECOMPUTE_CODES)),
-                                           (0, 1), (0, 1, 2, 3))), dtype=np.int64)
+    sps = (0, 1) if sw.sequence_parallel_supported else (0,)
+    opts = np.array(list(itertools.product(range(len(RECOMPUTE_CODES)), sps, sw.zero_stages)), dtype=np.int64)
     b = np.repeat(base, len(opts), axis=0)
     o = np.tile(opts, (len(base), 1))
-    return Layouts(tp=b[:, 0], pp=b[:, 2], dp=b[:, 3], cp=b[:, 1], ep=b[:, 4], mb=o[:, 0], v=o[:, 1],
-                   rc=o[:, 2], sp=o[:, 3].astype(bool), zero=o[:, 4], global_batch=global_batch,
-                   precision=precision)
-
-
-def _prune(lay: Layouts, model: ModelSpec, num_gpus: int) -> Layouts:
-    """Drop invalid layouts and exact duplicates (sequence parallelism is a no-op at tp = 1)."""
-    keep = valid_mask(lay, model, num_gpus=num_gpus) & ~(lay.sp & (lay.tp == 1))
+    n = b.shape[0]
+    lay = Layouts(tp=b[:, 0], pp=b[:, 2], dp=b[:, 3], cp=b[:, 1], ep=b[:, 4], etp=np.ones(n, dtype=np.int64),
+                  mb=b[:, 5], v=b[:, 6], rc=o[:, 0], sp=o[:, 1].astype(bool), zero=o[:, 2],
+                  gb=np.full(n, global_batch, dtype=np.int64),
+                  prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64))
+    # sequence parallelism is a no-op at tp = 1, and TE's TP overlap needs it
+    keep = ~(lay.sp & (lay.tp == 1))
+    if sw.tp_comm_overlap:
+        keep &= lay.sp | (lay.tp == 1)
     return lay.take(np.flatnonzero(keep))
 
 
@@ -99,47 +129,51 @@ def plan(
     precision: Precision = Precision.BF16,
     fabric: FabricSpec | None = None,
     nic_gbit_per_s: float | None = None,
+    software: SoftwareSpec | None = None,
+    power_limit_w: float | None = None,
     assumptions: PerfAssumptions | None = None,
     top: int = 10,
 ) -> Plan:
-    """The ``top`` fastest layouts of ``model`` on ``num_gpus`` GPUs that fit in memory."""
+    """The ``top`` fastest layouts of ``model`` on ``num_gpus`` GPUs that the stack can run and that fit."""
     t0 = time.perf_counter()
     assumptions = assumptions or default_assumptions()
     global_batch = int(round(global_batch_tokens / model.seq_len))
     if global_batch < 1:
         raise SpecError(f"global batch of {global_batch_tokens:g} tokens is less than one {model.seq_len}-token sequence")
+    if not gpu.supports(precision):
+        raise SpecError(f"{gpu.name} has no {precision.value} tensor cores", path=["precision"])
     fabric = fabric or default_fabric(gpu, nic_gbit_per_s, assumptions)
-    ctx = context_for(model, gpu, num_gpus=num_gpus, gpus_per_server=gpus_per_server, fabric=fabric,
-                      precision=precision, assumptions=assumptions)
-    every = candidates(model, num_gpus=num_gpus, gpus_per_server=gpus_per_server, global_batch=global_batch,
+    sw = software_for(software, gpu, assumptions)
+    inputs = RunInputs(model, gpu, sw, fabric, num_gpus, gpus_per_server, power_limit_w)
+    every = candidates(model, sw, num_gpus=num_gpus, gpus_per_server=gpus_per_server, global_batch=global_batch,
                        precision=precision)
-    lay = _prune(every, model, num_gpus)
+    ctx = build_context([inputs], assumptions)
+    # interleaved stages must hold the same whole number of layers (Megatron's num_layers_per_virtual_stage);
+    # a plain pipeline may put one layer more on some stages (the slowest stage sets the pace)
+    split = (every.v == 1) | whole_layers(ctx.layers, every, ctx.sw_embedding_loss)
+    ok = valid_mask(every, ctx, num_gpus=num_gpus) & split
+    lay = every.take(np.flatnonzero(ok))
     if lay.size == 0:
-        raise InfeasibleError(f"no valid layout of {model.name} on {num_gpus} GPUs: {_commonest_reason(every, model, num_gpus)}")
-    memory = step_memory(ctx, lay)
-    fits = memory.total_bytes <= gpu.hbm_bytes
-    fitting = lay.take(np.flatnonzero(fits))
-    if fitting.size == 0:
+        reasons = check(every, ctx, num_gpus=num_gpus)
+        raise InfeasibleError(f"no valid layout of {model.name} on {num_gpus} GPUs with {sw.profile}:"
+                              f" {_commonest(reasons)}")
+    batch = evaluate_layouts(inputs, lay, assumptions)
+    fits = batch.memory.total_bytes <= gpu.hbm_bytes
+    if not fits.any():
         raise InfeasibleError(
             f"none of {lay.size} valid layouts of {model.name} fits in {gpu.name} memory on {num_gpus} GPUs"
         )
-    parts = step_parts(ctx, fitting)
-    order = np.argsort(parts.step_time_s, kind="stable")[:top]
-    best = tuple(_estimate_at(ctx, fitting, int(i)) for i in order)
-    return Plan(best, lay.size, fitting.size, every.size, time.perf_counter() - t0,
-                explain(best, num_valid=lay.size, num_fitting=fitting.size))
+    times = np.where(fits, batch.parts.step_time_s, np.inf)
+    order = np.argsort(times, kind="stable")[: min(top, int(fits.sum()))]
+    best = tuple(make_estimate(f"plan-{i}", inputs, batch, int(i), {}) for i in order)
+    return Plan(best, lay.size, int(fits.sum()), every.size, time.perf_counter() - t0,
+                explain(best, num_valid=lay.size, num_fitting=int(fits.sum())), sw)
 
 
-def _commonest_reason(lay: Layouts, model: ModelSpec, num_gpus: int) -> str:
-    # Counter, not np.unique: sorting ~10^5 strings costs ~0.1 s per call, and the
-    # simulation asks for plans (often infeasible batch targets) at many job sizes.
-    reasons = Counter(check(lay, model, num_gpus=num_gpus).tolist())
-    return str(max(sorted(reasons), key=reasons.__getitem__))
-
-
-def _estimate_at(ctx: Context, lay: Layouts, i: int) -> Estimate:
-    one = lay.take(np.array([i]))
-    return _make_estimate(f"plan-{i}", ctx, one, step_parts(ctx, one), step_memory(ctx, one), {})
+def _commonest(reasons: np.ndarray) -> str:
+    # Counter, not np.unique: sorting ~10^5 strings costs ~0.1 s per call
+    counts = Counter(r for r in reasons.tolist() if r)
+    return str(max(sorted(counts), key=counts.__getitem__)) if counts else "no candidates"
 
 
 def explain(best: tuple[Estimate, ...], *, num_valid: int, num_fitting: int) -> str:

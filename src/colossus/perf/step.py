@@ -1,18 +1,26 @@
-"""One training step: compute, exposed communication, pipeline bubble, optimizer; and its rates.
+"""One training step: compute, exposed communication, pipeline bubble, optimizer; arrays over rows.
 
-Composition (per GPU of the slowest pipeline stage, arrays over layouts):
+Composition (per GPU of the slowest pipeline stage):
 
-* a micro-batch passes ``ceil(L / pp)`` layers forward and backward (plus what
-  recompute repeats) and the output layer on the last stage; tensor-, context-
-  and expert-parallel communication inside a layer shows where the software
-  does not overlap it (``perf_software.toml``);
+* a micro-batch passes the stage's layers forward and backward (plus what
+  recompute repeats) and the output layer on the last stage (unless the
+  stack counts the loss as a pipeline slot); tensor-, context- and
+  expert-parallel communication inside a layer shows except where the
+  software overlaps it, and an overlap hides a collective only under
+  compute that runs beside it (the layer's GEMMs for TP, one ring step's
+  attention for CP, another micro-batch for EP);
 * the pipeline runs ``m`` micro-batches plus a bubble of ``(pp - 1) / v``
-  micro-batch times (1F1B: Narayanan et al. 2021 Sec. 2.2, interleaved: v
+  micro-batch times (1F1B: Narayanan et al. 2021 Sec. 2.2; interleaved: v
   virtual stages per GPU), plus exposed send/recv;
 * the data-parallel gradient reduction (all-reduce, or reduce-scatter +
-  all-gather with ZeRO-1/2) overlaps with the backward pass by the software's
-  fraction; ZeRO-3 gathers weights per micro-batch, hidden behind compute up to
-  its length; then the optimizer step streams its state through HBM.
+  all-gather with ZeRO-1/2) overlaps, when the stack overlaps it, only with
+  the backward of the last micro-batch (the parameter all-gather with the
+  first forward): what the pipeline has left to hide it under, not a fixed
+  fraction; ZeRO-3/FSDP gathers and reduces per layer and micro-batch, each
+  hidden at most under that layer's compute; every overlapped collective
+  slows the compute beside it by ``contention_frac``;
+* then the optimizer step streams its state through HBM, and a fixed
+  per-step cost (data loading, gradient-norm, logging) is paid.
 """
 
 from __future__ import annotations
@@ -21,43 +29,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colossus.perf.assumptions import PerfAssumptions
-from colossus.perf.compute import Compute, LayerTimes, build_compute, layer_times, logits_times
-from colossus.perf.layout import RC_FULL, Layouts
-from colossus.perf.memory import MemoryParts, memory_parts, stage_params
-from colossus.perf.network import Network, moe_dispatch_time_s, p2p_time_s, ring_time_s
-from colossus.spec import GpuSpec, ModelSpec, Precision
+from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, tokens_per_rank
+from colossus.perf.context import Context
+from colossus.perf.layout import RC_FULL, Layouts, stage_layer_slots
+from colossus.perf.memory import MemoryParts, expert_dp, memory_parts, stage_layers, stage_params
+from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring_hop_time_s, ring_time_s
 
 #: 16-bit activations and weights on the wire.
 WIRE_BYTES = 2.0
-#: Collectives per layer and pass for tensor parallelism: two all-reduces = two (all-gather + reduce-scatter).
-TP_UNITS_PER_PASS = 4
-
-
-@dataclass(frozen=True)
-class Context:
-    """Everything about a run except its layout: model, GPU, network, assumptions."""
-
-    model: ModelSpec
-    gpu: GpuSpec
-    num_gpus: int
-    network: Network
-    compute: Compute
-    profile: dict
-    assumptions: PerfAssumptions
-
-
-def build_context(
-    model: ModelSpec, gpu: GpuSpec, network: Network, precision: Precision, assumptions: PerfAssumptions, *, num_gpus: int
-) -> Context:
-    profile = dict(assumptions.software_profile(gpu.architecture))
-    compute = build_compute(gpu, precision, assumptions)
-    return Context(model, gpu, num_gpus, network, compute, profile, assumptions)
 
 
 @dataclass(frozen=True)
 class StepParts:
-    """Seconds per optimizer step by part (they sum to ``step_time_s``), arrays over layouts."""
+    """Seconds per optimizer step by part (they sum to ``step_time_s``), arrays over rows."""
 
     compute_s: np.ndarray
     recompute_s: np.ndarray
@@ -78,145 +62,144 @@ class StepParts:
         )
 
 
-@dataclass(frozen=True)
-class LayerComm:
-    """Exposed communication seconds per layer per micro-batch (arrays over layouts)."""
-
-    tp_s: np.ndarray
-    cp_s: np.ndarray
-    ep_s: np.ndarray
+def _hidden(comm, window, hide_frac=1.0):
+    """Exposed part of ``comm`` overlapped with ``window`` of compute (up to ``hide_frac`` of the shorter)."""
+    return comm - hide_frac * np.minimum(comm, window)
 
 
-def _tokens(model: ModelSpec, lay: Layouts) -> np.ndarray:
-    return lay.mb * model.seq_len / lay.cp
+def tp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
+    """TP/SP collectives of one layer and micro-batch (forward, backward, recomputed forward)."""
+    act = tokens_per_rank(ctx, lay) * ctx.hidden * WIRE_BYTES
+    unit = ring_time_s(ctx, act, lay.tp, np.ones_like(lay.tp), all_reduce=False)
+    # two all-reduces per pass (= 2 all-gather + 2 reduce-scatter with SP); a MoE layer with folded
+    # experts keeps only attention's; a parallel block shares one pair between attention and MLP
+    units = (1 - ctx.moe_frac) * 4.0 + ctx.moe_frac * 2.0
+    units = np.where(ctx.sw_parallel_block, units / 2.0, units)
+    passes = 2.0 + (lay.rc == RC_FULL)
+    comm = units * passes * unit
+    gemms = lt.linear_fwd_s * (3.0 + (lay.rc == RC_FULL))  # forward, backward (2x), recomputed forward
+    return np.where(ctx.sw_tp_overlap, _hidden(comm, gemms, ctx.k["tp_hide"]), comm)
 
 
-def layer_comm(ctx: Context, lay: Layouts, *, moe_layer: bool) -> LayerComm:
-    """Exposed TP, CP and EP communication of one layer, forward + backward (+ recompute)."""
-    model, net, prof = ctx.model, ctx.network, ctx.profile
-    tokens = _tokens(model, lay)
-    passes = 2.0 + (lay.rc == RC_FULL)  # forward, backward, and the recomputed forward
-    act = tokens * model.hidden * WIRE_BYTES
-    tp_unit = ring_time_s(net, act, lay.tp, np.ones_like(lay.tp), all_reduce=False)
-    tp = (1 - prof["tp_overlap_frac"]) * TP_UNITS_PER_PASS * passes * tp_unit
-    kv = tokens * 2 * np.maximum(model.kv_heads / lay.tp, 1) * model.head_dim * WIRE_BYTES
-    cp_hop = p2p_time_s(net, kv, lay.tp)
-    cp_passes = 1.0 + 2.0 + (lay.rc == RC_FULL)  # backward sends K, V and their gradients
-    cp = np.where(lay.cp > 1, (1 - prof["cp_overlap_frac"]) * (lay.cp - 1) * cp_passes * cp_hop, 0.0)
-    ep = np.zeros_like(tp)
-    if moe_layer and model.moe is not None:
-        ep = passes * moe_exchange_time_s(ctx, lay, tokens)
-    return LayerComm(tp, cp, ep)
+def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
+    """Ring attention's K/V exchange of one layer and micro-batch that the attention blocks do not hide."""
+    if not np.any(lay.cp > 1):
+        return np.zeros(lay.size)
+    t = tokens_per_rank(ctx, lay)
+    kv_width = np.where(ctx.mla, ctx.heads / lay.tp * (ctx.qk_dim + ctx.v_dim),
+                        2 * np.maximum(ctx.kv_heads / lay.tp, 1) * ctx.head_dim)
+    hop = ring_hop_time_s(ctx, t * kv_width * WIRE_BYTES, lay.cp, lay.tp)
+    steps = lay.cp - 1
+    per_step_fwd = lt.attn_core_fwd_s / lay.cp
+    fwd = steps * np.maximum(hop - per_step_fwd, 0.0)
+    bwd = steps * np.maximum(2 * hop - 2.5 * per_step_fwd, 0.0)  # K, V and their gradients travel back
+    return np.where(lay.cp > 1, fwd * (1.0 + (lay.rc == RC_FULL)) + bwd, 0.0)
 
 
-def moe_exchange_time_s(ctx: Context, lay: Layouts, tokens: np.ndarray) -> np.ndarray:
-    """Dispatch + combine of one MoE layer's tokens for one pass (FP8 dispatch in FP8 runs)."""
-    model, prof = ctx.model, ctx.profile
-    assert model.moe is not None
-    dispatch_bytes = 1.0 if lay.precision is Precision.FP8 else WIRE_BYTES
-    per_token = model.hidden / lay.tp  # with sequence parallelism each TP rank sends its share
-    kwargs = {"per_server": bool(prof["ep_dispatch_per_server"])}
-    stride = lay.tp * lay.cp
-    dispatch = moe_dispatch_time_s(ctx.network, tokens * per_token * dispatch_bytes, model.moe.top_k, lay.ep, stride, **kwargs)
-    combine = moe_dispatch_time_s(ctx.network, tokens * per_token * WIRE_BYTES, model.moe.top_k, lay.ep, stride, **kwargs)
-    return (1 - prof["ep_overlap_frac"]) * (dispatch + combine)
+def ep_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
+    """Token dispatch and combine of one (average) layer and micro-batch."""
+    if not np.any(ctx.is_moe & (lay.ep > 1)):
+        return np.zeros(lay.size)
+    tokens = expert_tokens(ctx, lay)
+    dispatch_bytes = np.where(lay.fp8, 1.0, WIRE_BYTES)
+    size, stride = lay.ep, lay.etp
+    kwargs = {"per_server": ctx.sw_deepep}
+    one_way = moe_dispatch_time_s(ctx, tokens * ctx.hidden * dispatch_bytes, ctx.top_k, size, stride, **kwargs)
+    back = moe_dispatch_time_s(ctx, tokens * ctx.hidden * WIRE_BYTES, ctx.top_k, size, stride, **kwargs)
+    passes = 2.0 + (lay.rc == RC_FULL)
+    comm = ctx.moe_frac * passes * (one_way + back)
+    other_mb = lt.fwd_s + lt.bwd_s  # another micro-batch's layer runs beside it (1F1B overlap)
+    comm = np.where(ctx.sw_ep_overlap, _hidden(comm, other_mb, ctx.k["ep_hide"]), comm)
+    return np.where(ctx.is_moe & (lay.ep > 1), comm, 0.0)
 
 
-def _mix(model: ModelSpec, dense, moe):
-    """Average over layers of a per-layer quantity, weighting dense and MoE layers."""
-    if moe is None:
-        return dense
-    frac = model.num_moe_layers / model.layers
-    return (1 - frac) * dense + frac * moe
+def pp_exposed_s(ctx: Context, lay: Layouts) -> np.ndarray:
+    """Pipeline send/recv of one micro-batch (activations forward, gradients backward, per virtual stage)."""
+    split = np.where(ctx.sw_pp_scatter | lay.sp, lay.tp, 1)
+    p2p = p2p_time_s(ctx, tokens_per_rank(ctx, lay) * ctx.hidden * WIRE_BYTES / split, lay.tp * lay.cp * lay.dp)
+    exposed = np.where(ctx.sw_pp_overlap, 1.0 - ctx.k["pp_hide"], 1.0) * 2 * lay.v * p2p
+    return np.where(lay.pp > 1, exposed, 0.0)
 
 
-def _layer_parts(ctx: Context, lay: Layouts) -> tuple[LayerTimes, LayerComm]:
-    model = ctx.model
-    dense_t = layer_times(ctx.compute, model, lay, moe_layer=False)
-    dense_c = layer_comm(ctx, lay, moe_layer=False)
-    if model.moe is None:
-        return dense_t, dense_c
-    moe_t = layer_times(ctx.compute, model, lay, moe_layer=True)
-    moe_c = layer_comm(ctx, lay, moe_layer=True)
-    times = LayerTimes(*(_mix(model, getattr(dense_t, f), getattr(moe_t, f)) for f in LayerTimes.__dataclass_fields__))
-    comm = LayerComm(*(_mix(model, getattr(dense_c, f), getattr(moe_c, f)) for f in LayerComm.__dataclass_fields__))
-    return times, comm
-
-
-def dp_times(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
-    """(per-step gradient reduction seconds, per-micro-batch ZeRO-3 gather/scatter seconds)."""
-    net, prof = ctx.network, ctx.profile
-    replicated, experts = stage_params(ctx.model, lay)
+def dp_collectives(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+    """(gradient reduction, parameter all-gather) seconds of one step's data-parallel traffic, whole stage."""
+    dense, experts = stage_params(ctx, lay)
     group, stride = lay.dp * lay.cp, lay.tp
-    expert_group = np.maximum(group // lay.ep, 1)
-    grad_bytes = float(prof["grad_reduce_bytes"])
+    e_group, e_stride = expert_dp(lay), lay.ep * lay.etp
+    grad = ctx.sw_grad_bytes
+    agg = np.where(lay.zero >= 3, ctx.sw_fsdp_agg, True)
 
-    def collective(params, size, stride_, *, all_reduce, bytes_per, aggregate=True):
-        return ring_time_s(net, params * bytes_per, size, stride_, all_reduce=all_reduce, aggregate=aggregate)
+    slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
 
-    def reduce(params, size, stride_):
-        all_reduce = collective(params, size, stride_, all_reduce=True, bytes_per=grad_bytes)
-        sharded = collective(params, size, stride_, all_reduce=False, bytes_per=grad_bytes)
-        sharded = sharded + collective(params, size, stride_, all_reduce=False, bytes_per=WIRE_BYTES)
-        return np.where(lay.zero == 0, all_reduce, np.where(lay.zero >= 3, 0.0, sharded))
+    def ring(params, size, stride_, bytes_per, *, all_reduce):
+        return slow * ring_time_s(ctx, params * bytes_per, size, stride_, all_reduce=all_reduce, aggregate=agg)
 
-    per_step = reduce(replicated, group, stride) + reduce(experts, expert_group, stride * lay.ep)
-    agg = bool(prof["zero3_net_aggregation"])
-
-    def zero3(params, size, stride_):
-        gather = collective(params, size, stride_, all_reduce=False, bytes_per=WIRE_BYTES, aggregate=agg)
-        scatter = collective(params, size, stride_, all_reduce=False, bytes_per=grad_bytes, aggregate=agg)
-        return 2 * gather + scatter
-
-    per_micro = zero3(replicated, group, stride) + zero3(experts, expert_group, stride * lay.ep)
-    return per_step, np.where(lay.zero >= 3, per_micro, 0.0)
+    reduce = np.where(
+        lay.zero == 0,
+        ring(dense, group, stride, grad, all_reduce=True) + ring(experts, e_group, e_stride, grad, all_reduce=True),
+        ring(dense, group, stride, grad, all_reduce=False) + ring(experts, e_group, e_stride, grad, all_reduce=False),
+    )
+    gather = ring(dense, group, stride, WIRE_BYTES, all_reduce=False)
+    gather = gather + ring(experts, e_group, e_stride, WIRE_BYTES, all_reduce=False)
+    return reduce, np.where(lay.zero >= 1, gather, 0.0)
 
 
-def optimizer_time_s(ctx: Context, lay: Layouts) -> np.ndarray:
+def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray) -> np.ndarray:
+    """Data-parallel communication that shows, bounded by the compute that can hide it."""
+    reduce, gather = dp_collectives(ctx, lay)
+    contention = ctx.k["dp_contention"]
+    fwd_mb = layers * lt.fwd_s
+    bwd_mb = layers * (lt.bwd_s + lt.recompute_s)
+    # ZeRO-0..2: reduce-scatter under the last micro-batch's backward, all-gather under the first forward
+    overlapped = (_hidden(reduce, bwd_mb) + _hidden(gather, fwd_mb)
+                  + contention * (np.minimum(reduce, bwd_mb) + np.minimum(gather, fwd_mb)))
+    sharded = np.where(ctx.sw_dp_overlap, overlapped, reduce + gather)
+    # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter
+    n = np.maximum(layers, 1)
+    ag, rs = gather / n, reduce / n
+    contention = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
+    f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s
+    per_mb_overlapped = (n * (_hidden(ag, f) + _hidden(ag + rs, b)) + ag
+                         + contention * n * (np.minimum(ag, f) + np.minimum(ag + rs, b)))
+    per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (2 * ag + rs))
+    return np.where(lay.zero >= 3, lay.m * per_mb, sharded)
+
+
+def optimizer_s(ctx: Context, lay: Layouts) -> np.ndarray:
     """Adam step over this GPU's (possibly sharded) parameters, HBM-bound."""
-    replicated, experts = stage_params(ctx.model, lay)
+    dense, experts = stage_params(ctx, lay)
     shard = np.where(lay.zero >= 1, lay.dp * lay.cp, 1)
-    expert_shard = np.where(lay.zero >= 1, np.maximum(lay.dp * lay.cp // lay.ep, 1), 1)
-    params = replicated / shard + experts / expert_shard
-    per_param = float(ctx.assumptions.compute["optimizer"]["bytes_per_param"])
-    return params * per_param / ctx.compute.hbm_bytes_per_s
+    e_shard = np.where(lay.zero >= 1, expert_dp(lay), 1)
+    params = dense / shard + experts / e_shard
+    return params * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
 
 
 def step_parts(ctx: Context, lay: Layouts) -> StepParts:
-    """Seconds per step by part for every layout in ``lay``."""
-    model, prof = ctx.model, ctx.profile
-    times, comm = _layer_parts(ctx, lay)
-    stage_layers = np.ceil(model.layers / lay.pp)
-    logit_f, logit_b = logits_times(ctx.compute, model, lay)
-    compute_mb = stage_layers * (times.fwd_s + times.bwd_s) + logit_f + logit_b
-    recompute_mb = stage_layers * times.recompute_s
-    comm_mb = stage_layers * (comm.tp_s + comm.cp_s + comm.ep_s)
-    sg = np.where(bool(prof["pp_scatter_gather"]) | lay.sp, lay.tp, 1)
-    p2p_bytes = _tokens(model, lay) * model.hidden * WIRE_BYTES / sg
-    p2p = p2p_time_s(ctx.network, p2p_bytes, lay.tp * lay.cp * lay.dp)
-    pp_mb = np.where(lay.pp > 1, (1 - prof["pp_overlap_frac"]) * 2 * lay.v * p2p, 0.0)
-    per_mb = compute_mb + recompute_mb + comm_mb + pp_mb
+    """Seconds per step by part for every row."""
+    lt = layer_times(ctx, lay)
+    layers = stage_layers(ctx, lay)
+    # a stack that counts the loss as a pipeline slot has the output layer inside the stage's budget
+    in_slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) != ctx.layers
+    logit_f, logit_b = logits_s(ctx, lay)
+    compute_mb = layers * (lt.fwd_s + lt.bwd_s) + np.where(in_slots, 0.0, logit_f + logit_b)
+    recompute_mb = layers * lt.recompute_s
+    tp, cp, ep = (layers * f(ctx, lay, lt) for f in (tp_exposed_s, cp_exposed_s, ep_exposed_s))
+    pp = pp_exposed_s(ctx, lay)
+    per_mb = compute_mb + recompute_mb + tp + cp + ep + pp
     m = lay.m.astype(np.float64)
-    bubble = (lay.pp - 1) / lay.v * per_mb
-    dp_step, z3_mb = dp_times(ctx, lay)
-    busy = m * (compute_mb + recompute_mb)
-    z3 = m * z3_mb
-    z3_exposed = z3 - prof["zero3_overlap_frac"] * np.minimum(z3, busy)  # max(a, b) + (1 - f) min(a, b)
-    dp_exposed = (1 - prof["dp_overlap_frac"]) * dp_step + z3_exposed
-    other = float(ctx.assumptions.compute["overheads"]["step_overhead_s"])
     return StepParts(
         compute_s=m * compute_mb,
         recompute_s=m * recompute_mb,
-        tp_exposed_s=m * stage_layers * comm.tp_s,
-        cp_exposed_s=m * stage_layers * comm.cp_s,
-        ep_exposed_s=m * stage_layers * comm.ep_s,
-        pp_exposed_s=m * pp_mb,
-        bubble_s=bubble,
-        dp_exposed_s=dp_exposed,
-        optimizer_s=optimizer_time_s(ctx, lay),
-        other_s=np.full_like(bubble, other),
+        tp_exposed_s=m * tp,
+        cp_exposed_s=m * cp,
+        ep_exposed_s=m * ep,
+        pp_exposed_s=m * pp,
+        bubble_s=(lay.pp - 1) / lay.v * per_mb,
+        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers),
+        optimizer_s=optimizer_s(ctx, lay),
+        other_s=np.broadcast_to(np.float64(ctx.k["step_overhead_s"]), m.shape).copy(),
     )
 
 
 def step_memory(ctx: Context, lay: Layouts) -> MemoryParts:
-    return memory_parts(ctx.model, lay, ctx.assumptions, flash=ctx.compute.flash)
+    return memory_parts(ctx, lay)

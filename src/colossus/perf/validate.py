@@ -1,10 +1,14 @@
 """Predict measured runs and compare: measured vs predicted, error, MAPE, worst case.
 
-Each run is compared on one metric, the first it gives of ``tflops_per_gpu``,
-``mfu``, ``tokens_per_s_per_gpu``, ``step_time_s`` (TFLOP/s and MFU in the
-run's own FLOP convention: model or hardware). ``error = (predicted -
-measured) / measured``. A run that cannot be predicted (an invalid layout,
-a GPU without the precision) is kept, with its reason and no error.
+Each run is compared on one metric, the first it gives of
+``tokens_per_s_per_gpu``, ``step_time_s``, ``tflops_per_gpu``, ``mfu``:
+throughput first, because it does not depend on how the source counted FLOPs
+(some count a multi-token-prediction layer, some halve causal attention);
+TFLOP/s and MFU are compared in the run's own FLOP convention (model,
+model_causal or hardware). ``error = (predicted - measured) / measured``. A run
+that cannot be predicted (an invalid layout, a GPU without the precision) is
+kept, with its reason and no error. Every run is predicted in one vectorised
+pass (``perf.estimate.estimate_many``).
 """
 
 from __future__ import annotations
@@ -16,11 +20,16 @@ import numpy as np
 
 from colossus.errors import ColossusError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.estimate import estimate
+from colossus.perf.estimate import estimate_many
 from colossus.spec import RunSpec
 
 #: The metric a run is compared on: the first of these its ``measured`` block gives.
-METRIC_ORDER: tuple[str, ...] = ("tflops_per_gpu", "mfu", "tokens_per_s_per_gpu", "step_time_s")
+METRIC_ORDER: tuple[str, ...] = ("tokens_per_s_per_gpu", "step_time_s", "tflops_per_gpu", "mfu")
+
+
+def family_of(run_id: str) -> str:
+    """A run's family for cross-validation: its id up to the first ``-`` (shared/validation/README.md)."""
+    return run_id.split("-", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,14 @@ class Case:
     predicted: float | None
     reason: str = ""  # why there is no prediction
     note: str = ""  # e.g. the layout does not fit the model's memory estimate
+    fits: bool | None = None
+    memory_per_gpu_bytes: float | None = None
+    software: str | None = None  # the profile assumed
+    cv_predicted: float | None = None  # the prediction with the run's family left out of the fit
+
+    @property
+    def family(self) -> str:
+        return family_of(self.id)
 
     @property
     def error(self) -> float | None:
@@ -38,11 +55,20 @@ class Case:
             return None
         return (self.predicted - self.measured) / self.measured
 
+    @property
+    def cv_error(self) -> float | None:
+        if self.cv_predicted is None:
+            return None
+        return (self.cv_predicted - self.measured) / self.measured
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": self.id, "metric": self.metric, "measured": self.measured,
-            "predicted": self.predicted, "error": self.error,
+            "id": self.id, "family": self.family, "metric": self.metric, "measured": self.measured,
+            "predicted": self.predicted, "error": self.error, "fits": self.fits,
+            "memory_per_gpu_bytes": self.memory_per_gpu_bytes, "software": self.software,
         }
+        if self.cv_predicted is not None or self.predicted is None:
+            pass
         if self.reason:
             out["reason"] = self.reason
         if self.note:
@@ -84,6 +110,7 @@ class Validation:
             "worst_id": worst.id if worst else None,
             "num_cases": len(self.cases),
             "num_unpredicted": len(self.unpredicted),
+            "num_not_fitting": sum(1 for c in self.cases if c.fits is False),
         }
 
 
@@ -97,18 +124,19 @@ def metric_of(run: RunSpec) -> tuple[str, float]:
     raise AssertionError("MeasuredSpec guarantees one metric")  # pragma: no cover
 
 
-def predict_case(run: RunSpec, assumptions: PerfAssumptions) -> Case:
-    """One run measured vs predicted; the reason instead of a prediction when there is none."""
-    metric, measured = metric_of(run)
-    try:
-        est = estimate(run, assumptions=assumptions)
-    except ColossusError as exc:
-        return Case(run.id, metric, measured, None, reason=str(exc))
-    note = "" if est.fits else "predicted memory exceeds the GPU's HBM; estimated anyway"
-    return Case(run.id, metric, measured, est.metric(metric, run.measured.convention), note=note)
-
-
 def validate_runs(runs: Sequence[RunSpec], *, assumptions: PerfAssumptions | None = None) -> Validation:
     """Predict every run that has a ``measured`` block."""
     assumptions = assumptions or default_assumptions()
-    return Validation(tuple(predict_case(r, assumptions) for r in runs if r.measured is not None))
+    measured = [r for r in runs if r.measured is not None]
+    cases = []
+    for run, est in zip(measured, estimate_many(measured, assumptions=assumptions)):
+        metric, value = metric_of(run)
+        if isinstance(est, ColossusError):
+            cases.append(Case(run.id, metric, value, None, reason=str(est)))
+            continue
+        note = "" if est.fits else "predicted memory exceeds the GPU's HBM; estimated anyway"
+        assert run.measured is not None
+        cases.append(Case(run.id, metric, value, est.metric(metric, run.measured.convention), note=note,
+                          fits=est.fits, memory_per_gpu_bytes=est.memory_per_gpu_bytes,
+                          software=est.software.profile))
+    return Validation(tuple(cases))

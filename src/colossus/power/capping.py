@@ -27,36 +27,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
+from colossus.perf.powercap import CapCurve
 from colossus.power.assumptions import PowerAssumptions
-
-
-@dataclass(frozen=True, slots=True)
-class CapCurve:
-    """The fitted throughput and draw curves of a capped GPU."""
-
-    knee: float
-    sharpness: float
-    low_exponent: float
-    draw_knee: float
-    draw_sharpness: float
-
-    def _raw_throughput(self, h):
-        return (1.0 + (self.knee / h) ** self.sharpness) ** (-self.low_exponent / self.sharpness)
-
-    def throughput_frac(self, cap_w, uncapped_w, reference_cap_w=None):
-        """Throughput at ``cap_w`` relative to ``reference_cap_w`` (default: no cap at all).
-
-        Works on floats and numpy arrays alike.
-        """
-        kept = self._raw_throughput(np.asarray(cap_w, dtype=float) / uncapped_w)
-        if reference_cap_w is not None:
-            kept = kept / self._raw_throughput(np.asarray(reference_cap_w, dtype=float) / uncapped_w)
-        return kept
-
-    def drawn_w(self, cap_w, uncapped_w):
-        """Average power drawn under ``cap_w`` by work that would draw ``uncapped_w``."""
-        h = np.asarray(cap_w, dtype=float) / uncapped_w
-        return uncapped_w * (1.0 + (self.draw_knee / h) ** self.draw_sharpness) ** (-1.0 / self.draw_sharpness)
 
 
 def cap_curve(assumptions: PowerAssumptions) -> CapCurve:

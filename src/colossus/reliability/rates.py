@@ -1,34 +1,41 @@
-"""Interruption rates of a training job, by root cause, from per-component rates.
+"""Interruption rates of a training job, by root cause, from per-unit rates.
 
-A cause's rate per unit (per GPU, server, NIC link, switch, or per job) is its
-count in a published interruption log divided by the units the logged job
-spanned and the log's duration (``catalog/data/failure_rates.toml``: Llama 3,
-arXiv:2407.21783, Table 5). A job of another size gets that rate times the units
-*it* spans: failures of independent components superpose as Poisson processes,
-so job-level rates add and the mean time to interruption is their inverse
-(Kokolis et al., "Revisiting Reliability in Large-Scale ML Research Clusters",
-2024, make the same linear-in-components argument for MTTF).
+A cause's rate per unit (per GPU, server, NIC link, switch, rack, or per job)
+is its count in a published interruption log divided by the units the logged
+job spanned and the log's duration (``catalog/data/failure_rates.toml``: Llama 3,
+arXiv:2407.21783, Table 5); a fleet profile (``reliability.fleets``) scales those
+rates to another published fleet. A job of another size gets that rate times
+the units *it* spans: failures of independent components superpose as Poisson
+processes, so job-level rates add and the mean time to interruption is their
+inverse (Kokolis et al., "Revisiting Reliability in Large-Scale ML Research
+Clusters", 2024, make the same linear-in-components argument for MTTF).
+
+Rack domains (``failure_domains.toml``) are causes charged per rack that take
+every server of the rack out at once: the job loses ``servers_per_rack`` servers
+(and with them any in-memory checkpoint replicas kept inside the rack).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 import math
 from typing import Literal, Mapping
 
-from colossus import units
+from colossus import catalog, units
 from colossus.catalog import read_table
 from colossus.errors import CatalogError, InfeasibleError, SpecError
 from colossus.spec import FabricSpec
 from colossus.topology import fabric_inventory
 
-Unit = Literal["gpu", "server", "nic_link", "switch", "job"]
-UNITS: tuple[str, ...] = ("gpu", "server", "nic_link", "switch", "job")
-#: Cause groups in report order (the issue's list).
+Unit = Literal["gpu", "server", "nic_link", "switch", "rack", "job"]
+UNITS: tuple[str, ...] = ("gpu", "server", "nic_link", "switch", "rack", "job")
+#: Cause groups in report order.
 CAUSES: tuple[str, ...] = (
-    "gpu", "hbm", "nvlink", "nic_cable", "host", "switch", "software", "network", "maintenance",
+    "gpu", "hbm", "nvlink", "nic_cable", "host", "switch", "rack", "software", "network", "maintenance",
 )
+_FILE = "catalog/data/failure_rates.toml"
+_DOMAINS = "catalog/data/failure_domains.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +46,38 @@ class Footprint:
     num_servers: int
     num_nic_links: int
     num_switches: int
+    num_racks: int = 0
+    servers_per_rack: int = 1
 
     def units_of(self, per: str) -> float:
         return {"gpu": self.num_gpus, "server": self.num_servers, "nic_link": self.num_nic_links,
-                "switch": self.num_switches, "job": 1}[per]
+                "switch": self.num_switches, "rack": self.num_racks, "job": 1}[per]
+
+    def servers_lost(self, cause: "CauseRate") -> int:
+        """Servers one interruption of ``cause`` takes out of the job (0 if none)."""
+        if not cause.needs_spare:
+            return 0
+        return self.servers_per_rack if cause.per == "rack" else 1
 
 
 @dataclass(frozen=True, slots=True)
 class CauseRate:
-    """One root cause with its rate per unit, from the catalog."""
+    """One root cause with its rate per unit."""
 
     name: str
-    cause: str
+    cause: str  # the group the report shows
     per: str
     per_unit_per_s: float
     hardware: bool
     planned: bool
     needs_spare: bool
     repair_s: float
+    domain: bool = False  # a correlated domain (a whole rack at once)
+
+    @property
+    def job_only(self) -> bool:
+        """A fault of the running job's software, not of a machine: it never strikes an idle server."""
+        return not (self.hardware or self.needs_spare or self.planned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,32 +88,96 @@ class JobRate:
     per_s: float
 
 
+def _check_group(name: str, row: Mapping, file: str, table: str) -> None:
+    if row.get("per", "rack") not in UNITS or row["cause"] not in CAUSES:
+        raise CatalogError(f"per must be one of {UNITS} and cause one of {CAUSES}", file=file, path=[table, name])
+
+
 def _calibration(table: Mapping) -> Footprint:
     cal = table["calibration"]
-    return Footprint(int(cal["num_gpus"]), int(cal["num_servers"]), int(cal["num_nic_links"]),
-                     int(cal["num_switches"]))
+    servers = int(cal["num_servers"])
+    racks = int(cal["num_racks"])
+    return Footprint(int(cal["num_gpus"]), servers, int(cal["num_nic_links"]), int(cal["num_switches"]),
+                     racks, max(1, servers // racks))
 
 
 def _cause(name: str, row: Mapping, cal: Footprint, duration_s: float) -> CauseRate:
-    per = row["per"]
-    if per not in UNITS or row["cause"] not in CAUSES:
-        raise CatalogError(f"per must be one of {UNITS} and cause one of {CAUSES}",
-                           file="catalog/data/failure_rates.toml", path=["causes", name])
+    _check_group(name, row, _FILE, "causes")
     return CauseRate(
-        name=name, cause=row["cause"], per=per,
-        per_unit_per_s=float(row["count"]) / (cal.units_of(per) * duration_s),
+        name=name, cause=row["cause"], per=row["per"],
+        per_unit_per_s=float(row["count"]) / (cal.units_of(row["per"]) * duration_s),
         hardware=bool(row["hardware"]), planned=bool(row["planned"]),
         needs_spare=bool(row["needs_spare"]), repair_s=float(row["repair_h"]) * units.HOUR,
     )
 
 
 @cache
-def catalog_causes() -> tuple[CauseRate, ...]:
-    """The shipped per-unit rates of every root cause (``failure_rates.toml``)."""
+def log_causes() -> tuple[CauseRate, ...]:
+    """The per-unit rates fitted on Llama 3's log (``failure_rates.toml``): the fleets' shape."""
     table = read_table("failure_rates")
     cal = _calibration(table)
     duration_s = float(table["calibration"]["days"]) * units.DAY
     return tuple(_cause(name, row, cal, duration_s) for name, row in table["causes"].items())
+
+
+@cache
+def domain_causes() -> tuple[CauseRate, ...]:
+    """Rack domains (``failure_domains.toml``): assumptions, not fitted to any log."""
+    table = read_table("failure_domains")
+    out = []
+    for name, row in table.items():
+        if "per_rack_per_year" not in row:
+            continue  # the feeder domain is drawn by the simulation from generator trips
+        _check_group(name, row, _DOMAINS, "")
+        out.append(CauseRate(
+            name=name, cause=row["cause"], per="rack", per_unit_per_s=float(row["per_rack_per_year"]) / units.YEAR,
+            hardware=bool(row["hardware"]), planned=False, needs_spare=True,
+            repair_s=float(row["repair_h"]) * units.HOUR, domain=True))
+    return tuple(out)
+
+
+@cache
+def _hbm_hopper_over_ampere() -> float:
+    return float(read_table("failure_rates")["generations"]["hbm_hopper_over_ampere"])
+
+
+def generation_factor(group: str, measured_arch: str, target_arch: str) -> float:
+    """How much more often a cause of ``group`` strikes ``target_arch`` GPUs than the
+    ``measured_arch`` GPUs it was measured on (Delta: HBM, Hopper over Ampere; else 1)."""
+    if group != "hbm" or measured_arch == target_arch:
+        return 1.0
+    ratio = _hbm_hopper_over_ampere()
+    if (measured_arch, target_arch) == ("ampere", "hopper"):
+        return ratio
+    if (measured_arch, target_arch) == ("hopper", "ampere"):
+        return 1.0 / ratio
+    return 1.0
+
+
+def for_generation(causes: tuple[CauseRate, ...], measured_arch: str, target_arch: str | None) -> tuple[CauseRate, ...]:
+    """``causes`` measured on ``measured_arch`` GPUs, carried over to ``target_arch`` ones."""
+    if target_arch is None or target_arch == measured_arch:
+        return causes
+    return tuple(replace(c, per_unit_per_s=c.per_unit_per_s * generation_factor(c.cause, measured_arch, target_arch))
+                 for c in causes)
+
+
+def catalog_causes() -> tuple[CauseRate, ...]:
+    """Llama 3's per-unit rates and the rack domains: the default fleet (``llama3-h100``)."""
+    return log_causes() + domain_causes()
+
+
+def log_arch() -> str:
+    """The GPU generation the log was measured on (Llama 3: Hopper)."""
+    return gpu_arch(str(read_table("failure_rates")["calibration"]["gpu"]))
+
+
+def gpu_arch(gpu: str) -> str:
+    """The architecture of catalog GPU ``gpu`` (``gpus.toml``)."""
+    try:
+        return str(catalog.raw_entry("gpus", gpu)["architecture"])
+    except CatalogError as exc:
+        raise SpecError(exc.message) from None
 
 
 def calibration_footprint() -> Footprint:
@@ -100,31 +185,43 @@ def calibration_footprint() -> Footprint:
     return _calibration(read_table("failure_rates"))
 
 
-def footprint(num_gpus: int, *, gpus_per_server: int, fabric: FabricSpec) -> Footprint:
+def footprint(num_gpus: int, *, gpus_per_server: int, fabric: FabricSpec, servers_per_rack: int = 1) -> Footprint:
     """Units a job of ``num_gpus`` spans; switches are those of the smallest Clos that holds it.
 
     Assumption: the job is placed compactly, so the switches it crosses are those of a
-    fabric built for its GPUs alone (``topology.fabric_inventory``).
+    fabric built for its GPUs alone (``topology.fabric_inventory``), and its servers fill
+    whole racks.
     """
     if num_gpus <= 0 or num_gpus % gpus_per_server:
         raise SpecError(f"the job's GPUs ({num_gpus}) must fill whole servers of {gpus_per_server}")
+    if servers_per_rack < 1:
+        raise SpecError(f"servers per rack must be >= 1 (got {servers_per_rack})")
     try:
         fab = fabric_inventory(fabric, num_gpus=num_gpus, gpus_per_server=gpus_per_server)
     except InfeasibleError as exc:
         raise SpecError(str(exc)) from None
-    return Footprint(num_gpus, num_gpus // gpus_per_server, fab.nic_links, fab.num_switches)
+    servers = num_gpus // gpus_per_server
+    return Footprint(num_gpus, servers, fab.nic_links, fab.num_switches, -(-servers // servers_per_rack),
+                     servers_per_rack)
+
+
+def scaled(causes: tuple[CauseRate, ...], rate_scale: float) -> tuple[CauseRate, ...]:
+    """``causes`` with every rate multiplied by ``rate_scale`` (a what-if: a worse or better fleet)."""
+    if not (rate_scale >= 0 and math.isfinite(rate_scale)):
+        raise SpecError(f"rate_scale must be a finite number >= 0 (got {rate_scale})")
+    if rate_scale == 1.0:
+        return causes
+    return tuple(replace(c, per_unit_per_s=c.per_unit_per_s * rate_scale) for c in causes)
 
 
 def job_rates(fp: Footprint, causes: tuple[CauseRate, ...] | None = None,
               *, rate_scale: float = 1.0) -> tuple[JobRate, ...]:
     """Each cause's interruption rate (per second) for a job spanning ``fp``.
 
-    ``rate_scale`` multiplies every rate (a what-if: a worse or better fleet).
+    ``causes`` default to the default fleet's; ``rate_scale`` multiplies every rate.
     """
-    if not (rate_scale >= 0 and math.isfinite(rate_scale)):
-        raise SpecError(f"rate_scale must be a finite number >= 0 (got {rate_scale})")
-    causes = catalog_causes() if causes is None else causes
-    return tuple(JobRate(c, rate_scale * c.per_unit_per_s * fp.units_of(c.per)) for c in causes)
+    causes = scaled(catalog_causes() if causes is None else causes, rate_scale)
+    return tuple(JobRate(c, c.per_unit_per_s * fp.units_of(c.per)) for c in causes)
 
 
 def total_per_s(rates: tuple[JobRate, ...], *, planned: bool | None = None) -> float:
@@ -141,8 +238,14 @@ def by_cause_per_day(rates: tuple[JobRate, ...]) -> dict[str, float]:
 
 
 def mtti_s(rates: tuple[JobRate, ...]) -> float:
-    """Mean time to interruption (all causes); infinite when nothing fails."""
+    """Mean time to interruption (all causes, planned ones included); infinite when nothing fails."""
     total = total_per_s(rates)
+    return math.inf if total == 0 else 1.0 / total
+
+
+def mttf_unplanned_s(rates: tuple[JobRate, ...]) -> float:
+    """Mean time to an unexpected interruption (a failure); infinite when nothing fails."""
+    total = total_per_s(rates, planned=False)
     return math.inf if total == 0 else 1.0 / total
 
 

@@ -41,6 +41,8 @@ CAPTIONS: dict[str, str] = {
     "deficit_response": "Deficit response: power shed, the per-GPU power cap in force, GPUs parked.",
     "battery_soc": "Energy stored in the batteries.",
     "failures_by_cause": "Failures per day, by cause.",
+    "failure_domains": "Correlated failures (a rack's power or cooling, a leaf switch, a feeder shed at a generator"
+                       " trip): GPUs each took out, and the named jobs it interrupted.",
     "filler_queue_delay": "Queueing delay of filler jobs in the simulation against the replayed trace's own (CDF).",
 }
 
@@ -231,6 +233,44 @@ def failures_by_cause(result: SimResult) -> go.Figure | None:
     return _layout(fig, "Failures per day by cause", "failures")
 
 
+DOMAIN_COLORS = {"rack_power": "#e45756", "rack_cooling": "#4c78a8", "leaf switch": "#f58518", "feeder": "#54a24b"}
+
+
+def _domain_kind(detail: str) -> str:
+    """``rack 12: rack_power`` -> ``rack_power``; ``leaf 3: ...`` -> ``leaf switch``; ``feeder: ...`` -> ``feeder``."""
+    if detail.startswith("leaf "):
+        return "leaf switch"
+    if detail.startswith("feeder"):
+        return "feeder"
+    return detail.split(": ", 1)[-1]
+
+
+def failure_domains(result: SimResult) -> go.Figure | None:
+    ev = result.events
+    mask = _col(ev, "kind", "events") == "domain_failure"
+    if not np.any(mask):
+        return None
+    day = _f32(_col(ev, "time_s", "events")[mask] / DAY)
+    gpus = _f32(_col(ev, "value", "events")[mask])
+    detail = [str(d) for d in _col(ev, "detail", "events")[mask]]
+    jobs = [str(j) or "no named job" for j in _col(ev, "job", "events")[mask]]
+    kinds = np.array([_domain_kind(d) for d in detail], dtype=object)
+    fig = go.Figure()
+    for k, kind in enumerate(sorted(set(kinds), key=lambda x: (x not in DOMAIN_COLORS, x))):
+        sel = np.flatnonzero(kinds == kind)
+        hit = np.array([jobs[i] != "no named job" for i in sel])
+        fig.add_trace(go.Scatter(
+            x=day[sel], y=gpus[sel], name=f"{kind} ({sel.size})", mode="markers",
+            marker=dict(color=DOMAIN_COLORS.get(kind, PALETTE[k % len(PALETTE)]), size=np.where(hit, 11, 6),
+                        symbol=np.where(hit, "diamond", "circle"), line=dict(width=0)),
+            customdata=np.array([[detail[i], jobs[i]] for i in sel], dtype=object),
+            hovertemplate="%{customdata[0]}<br>%{y:,.0f} GPUs<br>interrupted: %{customdata[1]}"))
+    fig.update_xaxes(title_text="day (diamonds: a named job was interrupted)")
+    _layout(fig, "Correlated failures by domain", "GPUs taken out")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
 def _ecdf(values_s: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     """(delay in minutes, share of jobs with at most that delay), at most ``max_points`` ranks."""
     v = np.sort(values_s)
@@ -275,6 +315,7 @@ _BUILDERS: dict[str, Callable[[SimResult, int], go.Figure | None]] = {
     "deficit_response": deficit_response,
     "battery_soc": battery_soc,
     "failures_by_cause": lambda result, _max_points: failures_by_cause(result),
+    "failure_domains": lambda result, _max_points: failure_domains(result),
     "filler_queue_delay": lambda result, max_points: filler_queue_delay(result, min(max_points, 2000)),
 }
 

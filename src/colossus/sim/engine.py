@@ -39,7 +39,7 @@ from colossus.reliability.assumptions import default_assumptions as reliability_
 from colossus.sim import scheduler as policy
 from colossus.sim.assumptions import default_assumptions as sim_assumptions
 from colossus.sim.cluster import BURN_IN, BUSY, FAILED, IDLE, NOT_INSTALLED, REPAIR, ClusterState, build_layout, place
-from colossus.sim.failures import plan_failures
+from colossus.sim.failures import DomainFailures, plan_failures
 from colossus.sim.jobs import DONE, QUEUED, RUNNING, Job, NamedRates
 from colossus.sim.result import SimResult
 from colossus.sim.sitepower import Group, cap_fracs, flat_table, respond, site_power
@@ -51,11 +51,11 @@ from colossus.spec.bounds import MAX_SEED
 from colossus.topology import cluster_inventory, comm_levels
 
 (EV_BUILD, EV_BURNIN, EV_SUBMIT, EV_PROGRESS, EV_CKPT, EV_FINISH, EV_SFAIL, EV_SWFAIL, EV_JFAIL, EV_DETECT,
- EV_REPAIRED, EV_GEN, EV_GRID, EV_BATTERY) = range(14)
+ EV_REPAIRED, EV_GEN, EV_GRID, EV_BATTERY, EV_RFAIL) = range(15)
 MODE_NONE, MODE_IDLE, MODE_TRAIN = 0, 1, 2
 
 
-class Engine:
+class Engine(DomainFailures):
     """State of one simulated history. Build with a scenario and seed, then ``run()``."""
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None, days: float | None = None,
@@ -92,8 +92,9 @@ class Engine:
         self.supply = supply_model(scenario.power.supply, sim.power, duration_s=self.end_s, rng=rng_supply)
         self.gens_down = self.supply.events.initially_down.copy()
         self._gen_share: tuple[float, float] | None = None
-        self.failures = plan_failures(cluster, self.layout, sim.failures, num_named_jobs=len(scenario.jobs),
-                                      duration_s=self.end_s, rng=rng_fail)
+        self.failures = plan_failures(scenario, self.layout, num_named_jobs=len(scenario.jobs),
+                                      num_generator_events=len(self.supply.events.time_s), duration_s=self.end_s,
+                                      rng=rng_fail)
         wpool = cluster.pool(sim.workload.pool) if sim.workload.pool else None
         self.fillers = filler_jobs(sim.workload, duration_s=self.end_s,
                                    max_gpus=wpool.num_gpus if wpool else max(p.num_gpus for p in cluster.pools),
@@ -183,7 +184,7 @@ class Engine:
             if job.submit_s <= self.end_s:
                 self.push(job.submit_s, EV_SUBMIT, job.idx)
         for kind, cands in ((EV_SFAIL, self.failures.servers), (EV_SWFAIL, self.failures.switches),
-                            (EV_JFAIL, self.failures.jobs)):
+                            (EV_JFAIL, self.failures.jobs), (EV_RFAIL, self.failures.racks)):
             for k, t in enumerate(cands.time_s):
                 self.push(float(t), kind, k)
         ev = self.supply.events
@@ -281,14 +282,17 @@ class Engine:
             return self._switch_failure(t, int(payload))  # type: ignore[arg-type]
         elif kind == EV_JFAIL:
             return self._job_failure(t, int(payload))  # type: ignore[arg-type]
+        elif kind == EV_RFAIL:
+            return self._rack_failure(t, int(payload))  # type: ignore[arg-type]
         elif kind == EV_DETECT:
-            server, repair_s = payload  # type: ignore[misc]
-            self.state.move(np.array([server]), REPAIR)
-            self.push(t + repair_s, EV_REPAIRED, server)
+            servers, repair_s = payload  # type: ignore[misc]
+            self.state.move(servers, REPAIR)
+            self.push(t + repair_s, EV_REPAIRED, servers)
         elif kind == EV_REPAIRED:
-            self.state.move(np.array([payload]), IDLE)
+            self.state.move(payload, IDLE)  # type: ignore[arg-type]
             self.num_repairs += 1
-            self.log(t, "repair_done", detail=f"server {payload}", value=float(self._gpus(np.array([payload]))))
+            what = f"server {int(payload[0])}" if payload.size == 1 else f"{payload.size} servers"  # type: ignore[union-attr]
+            self.log(t, "repair_done", detail=what, value=float(self._gpus(payload)))  # type: ignore[arg-type]
             self.dirty_sched = True
         elif kind == EV_GEN:
             ev = self.supply.events
@@ -298,6 +302,8 @@ class Engine:
             self._gen_share = None
             self.log(t, "generator_up" if up else "generator_down", detail=self.supply.fleet_names[f],
                      value=float(self.supply.fleet_rating_w[f]))
+            if not up:
+                self._feeder_trip(t, int(payload))  # type: ignore[arg-type]
         elif kind == EV_GRID:
             self.log(t, "grid_contract", value=self.supply.grid_contract_w)
         elif kind == EV_BATTERY:
@@ -305,6 +311,12 @@ class Engine:
 
     def _gpus(self, servers: np.ndarray) -> int:
         return int(self.layout.gpus_per_server[self.layout.pool_of[servers]].sum())
+
+    def _out_for_repair(self, t: float, servers: np.ndarray, repair_s: float) -> None:
+        """Failed servers leave service; noticed and drained, they go to repair together."""
+        self.state.move(servers, FAILED)
+        self.push(t + self.sa.f("repair.detect_s"), EV_DETECT, (servers, repair_s))
+        self.dirty_sched = True
 
     # --------------------------------------------------------------- jobs
     def _enqueue(self, job: Job) -> None:
@@ -359,9 +371,12 @@ class Engine:
         job.status = DONE
         self.log(t, "finish", job.name, value=job.work_total)
 
-    def _interrupt(self, job: Job, t: float, *, lose: bool, kind: str, detail: str) -> None:
-        """Stop a running job: it falls back to its last checkpoint (unless ``lose`` is False) and requeues."""
+    def _interrupt(self, job: Job, t: float, *, lose: bool, kind: str, detail: str, replicas_lost: bool = False) -> None:
+        """Stop a running job: it falls back to its last checkpoint (unless ``lose`` is False) and requeues;
+        to its last copy on storage if the fault lost its in-memory replicas (``replicas_lost``)."""
         job.advance(t)
+        if replicas_lost and job.persist_every:
+            job.work_ckpt = min(job.work_ckpt, job.work_persist)
         lost = job.work_done - job.work_ckpt if lose else 0.0
         if not lose:
             job.work_ckpt = job.work_done
@@ -384,14 +399,14 @@ class Engine:
         if c.accept_u[k] >= mult / self.failures.burn_in_multiplier:
             return False
         cause = self.failures.causes[int(c.cause[k])]
+        if not cause.needs_spare and st != BUSY:
+            return False  # a software fault or a drain matters only to a running job
         self.num_failures += 1
         self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
         owner = int(self.state.owner[server])
         self.log(t, "failure", self.jobs[owner].name if owner >= 0 else "", cause.cause, float(server))
         if cause.needs_spare:
-            self.state.move(np.array([server]), FAILED)
-            self.push(t + self.sa.f("repair.detect_s"), EV_DETECT, (server, float(c.repair_s[k])))
-            self.dirty_sched = True
+            self._out_for_repair(t, np.array([server]), float(c.repair_s[k]))
         if owner >= 0:
             self._interrupt(self.jobs[owner], t, lose=not cause.planned, kind="restart", detail=cause.name)
 
@@ -407,6 +422,9 @@ class Engine:
         self.num_failures += 1
         self.failures_by_cause[cause.cause] = self.failures_by_cause.get(cause.cause, 0) + 1
         self.log(t, "failure", "", cause.cause, float(g))
+        below = np.arange(g * leaf, min((g + 1) * leaf, self.layout.num_servers))
+        named = ",".join(self.jobs[int(o)].name for o in owners if self.jobs[int(o)].named)
+        self.log(t, "domain_failure", named, f"leaf {g}: {cause.name}", float(self._gpus(below)))
         for o in owners:
             self._interrupt(self.jobs[int(o)], t, lose=not cause.planned, kind="restart", detail=cause.name)
 
@@ -539,13 +557,25 @@ class Engine:
         """A named job short of GPUs restarts on the most it can get, down to its minimum (re-planned)."""
         avail = {p: free[p].size for p in job.pools}
         total = sum(avail.values()) if len(job.pools) > 1 else max(avail.values())
-        n = min(job.want_servers, total) // job.quantum * job.quantum
+        q = self._elastic_quantum(job)
+        n = min(job.want_servers, total) // q * q
         while n >= job.min_servers:
             choice = self._choose(job, free, avail, servers_wanted=n)
             if choice is not None and self._named_rate(job, choice) is not None:
                 return choice
-            n -= job.quantum
+            n -= q
         return None
+
+    def _elastic_quantum(self, job: Job) -> int:
+        """Servers an elastic job sheds at a time: its quantum, rounded up to whole data-parallel
+        replicas of its full-size layout (as elastic frameworks shrink), so that the smaller job
+        keeps a layout as good as the full one's instead of whatever an odd size factors into."""
+        per = int(self.layout.gpus_per_server[job.pools[0]])
+        replica = self.rates.replica_gpus(job.spec, self.layout.pool_names[job.pools[0]], job.want_servers * per)
+        if not replica:
+            return job.quantum
+        servers = replica // math.gcd(replica, per)  # servers of the smallest whole number of replicas
+        return servers * -(-job.quantum // servers)
 
     def _named_rate(self, job: Job, choice: dict[int, np.ndarray]):
         """The rate on this allocation: the slowest of its pools at its total size, for the pods it spans.
@@ -580,8 +610,9 @@ class Engine:
             if rate is None:
                 return
             job.rate, job.table, job.ckpt_eff, job.interval_s = rate.tokens_per_s, rate.table, rate.ckpt_eff, rate.interval_s
+            job.persist_every = rate.persist_every
             job.layout = rate.layout
-            overhead = rate.restart_s if restart else self.ra.reschedule_s + self.ra.warmup_s
+            overhead = rate.restart_s if restart else rate.start_s
         else:
             p0 = next(iter(choice))
             job.rate, job.table, job.ckpt_eff = 1.0, self.filler_tables[p0], 1.0

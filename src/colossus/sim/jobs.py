@@ -8,7 +8,8 @@ checkpoint is known in closed form because checkpoints fall every
 ``interval`` of wall time after the job (re)starts making progress.
 A job's effective rate is ``rate * power_kept * ckpt_eff``: the throughput
 kept under the power response and the share of time not stalled on
-checkpoint writes (``reliability.checkpoint.effective_stall_s``).
+checkpoint writes (``reliability.job.plan_allocation``: the job's checkpoint
+interval, fixed or the Young/Daly optimum for the allocation's size).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import math
 
 import numpy as np
 
-from colossus import units
 from colossus.errors import InfeasibleError
 from colossus.perf.estimate import Estimate
 from colossus.perf.jobs import job_perf
@@ -26,8 +26,9 @@ from colossus.perf.placement import spread_step_time_s
 from colossus.power.profile import from_estimate
 from colossus.power.assumptions import PowerAssumptions
 from colossus.power.capping import CapCurve
-from colossus.reliability import checkpoint as ck
 from colossus.reliability.assumptions import Assumptions as RelAssumptions
+from colossus.reliability.job import plan_allocation
+from colossus.reliability.scenario import allocation_input
 from colossus.sim.sitepower import CapTable, profile_table
 from colossus.spec import JobSpec, Scenario
 
@@ -43,7 +44,7 @@ class Job:
         "servers", "pool", "rate", "ckpt_eff", "restart_s", "power_kept", "parked", "table", "version",
         "first_start_s", "finish_s", "restarts", "preemptions", "interruptions", "lost_work", "num_ckpts",
         "trace_delay_s", "energy_j", "co2_kg", "layout", "pending_restart", "useful_s", "mode", "pool_gpus",
-        "num_gpus", "spec", "ckpt_times",
+        "num_gpus", "spec", "ckpt_times", "persist_every", "work_persist",
     )
 
     def __init__(self, idx: int, name: str, *, named: bool, priority: int, pools: tuple[int, ...],
@@ -78,6 +79,8 @@ class Job:
         self.num_gpus = 0
         self.spec: JobSpec | None = None
         self.ckpt_times: list[tuple[float, float]] = []  # (time, tokens) of checkpoints not yet logged
+        self.persist_every = 0  # in-memory checkpoints: every n-th is also written to storage (0: all durable)
+        self.work_persist = 0.0  # work at the last checkpoint on storage (in-memory mode)
 
     @property
     def effective_rate(self) -> float:
@@ -109,6 +112,10 @@ class Job:
                 if k1 > k0:
                     times = [self.progress_from_s + k * self.interval_s for k in range(k0 + 1, k1 + 1)]
                     self.work_ckpt = min(self.work_total, self.work_done + r * (times[-1] - start))
+                    n = self.persist_every
+                    if n and k1 // n > k0 // n:  # a durable copy among these checkpoints
+                        tp = self.progress_from_s + (k1 // n) * n * self.interval_s
+                        self.work_persist = min(self.work_total, self.work_done + r * (tp - start))
                     self.num_ckpts += k1 - k0
                     if self.named:
                         self.ckpt_times.extend((tc, self.work_done + r * (tc - start)) for tc in times)
@@ -133,8 +140,10 @@ class NamedRate:
     layout: str
     table: CapTable
     ckpt_eff: float
-    restart_s: float
+    restart_s: float  # after an interruption: every phase (reliability.restart)
     interval_s: float
+    start_s: float  # a first start: no detection, no checkpoint to load
+    persist_every: int = 0  # in-memory checkpoints: every n-th goes to storage too (0: every one is durable)
 
 
 class NamedRates:
@@ -165,9 +174,19 @@ class NamedRates:
             p = self.scenario.cluster.pool(pool)
             est = self._estimates[key]
             slow_s = spread_step_time_s(est, job.model, p.gpu, fabric=self.scenario.cluster.fabric,
-                                        gpus_per_server=p.server.gpus_per_server, gpus_per_pod=gpus_per_pod)
+                                        gpus_per_server=p.server.gpus_per_server, gpus_per_pod=gpus_per_pod,
+                                        power_limit_w=p.power_limit_w)
             self._spread[skey] = replace(base, tokens_per_s=base.tokens_per_s * est.step_time_s / slow_s)
         return self._spread[skey]
+
+    def replica_gpus(self, job: JobSpec, pool: str, num_gpus: int) -> int | None:
+        """GPUs of one data-parallel replica (tp x pp x cp) of ``job``'s layout at ``num_gpus``
+        of ``pool``, if that allocation was planned; None otherwise."""
+        est = self._estimates.get((job.name, pool, num_gpus))
+        if est is None:
+            return None
+        lay = est.layout
+        return lay.tp * lay.pp * lay.cp
 
     def _compute(self, job: JobSpec, pool: str, num_gpus: int) -> NamedRate | None:
         cluster = self.scenario.cluster
@@ -179,15 +198,11 @@ class NamedRates:
             return None
         profile = from_estimate(variant, cluster.pool(pool).gpu, perf.estimate, self.pa)
         table = profile_table(profile, self.curve, self.fracs)
-        per = cluster.pool(pool).server.gpus_per_server
-        store = self.scenario.storage
-        ckpt = ck.plan_checkpoint(
-            ck.checkpoint_size_bytes(job.model, self.ra), writers=ck.num_writers(num_gpus, layout, self.ra),
-            gpus_per_server=per, storage_write_bytes_per_s=store.write_bytes_per_s,
-            storage_read_bytes_per_s=store.read_bytes_per_s, asynchronous=job.checkpoint.asynchronous, a=self.ra)
-        interval = job.checkpoint.interval_min * units.MINUTE
-        stall = ck.effective_stall_s(ckpt, interval)
-        rate = NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, interval / (interval + stall),
-                         ck.restart_s(ckpt, self.ra), interval)
+        # checkpoint, restart and interval at this size ("auto": Young/Daly for this size)
+        alloc = plan_allocation(allocation_input(
+            self.scenario, job, pool=pool, num_gpus=num_gpus, layout=layout, tokens_per_s=perf.tokens_per_s,
+            rate_scale=self.scenario.simulation.failures.rate_scale), self.ra)
+        rate = NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, alloc.ckpt_eff,
+                         alloc.restart.total_s, alloc.interval_s, alloc.restart.first_start_s, alloc.persist_every)
         self._estimates[(job.name, pool, num_gpus)] = perf.estimate
         return rate

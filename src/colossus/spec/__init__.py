@@ -40,8 +40,18 @@ from colossus.spec.power import (
     PueCooling,
     SupplySpec,
 )
+from colossus.spec.reliability import DomainsSpec, ReliabilitySpec, RestartSpec
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
+from colossus.spec.software import (
+    AttentionKernel,
+    EpDispatcher,
+    Framework,
+    GradReduceDtype,
+    SelectiveRecompute,
+    SoftwareProfileSpec,
+    SoftwareSpec,
+)
 from colossus.spec.simulation import (
     BuildoutSpec,
     FailureSpec,
@@ -63,6 +73,7 @@ CATALOG_SPECS: dict[str, type[CatalogItem]] = {
     "generators": GeneratorSpec,
     "batteries": BatterySpec,
     "models": ModelSpec,
+    "software": SoftwareProfileSpec,
 }
 
 
@@ -79,6 +90,13 @@ def load_runs(path: str | Path) -> list[RunSpec]:
 __all__ = [
     "CATALOG_SPECS",
     "Activation",
+    "AttentionKernel",
+    "EpDispatcher",
+    "Framework",
+    "GradReduceDtype",
+    "SelectiveRecompute",
+    "SoftwareProfileSpec",
+    "SoftwareSpec",
     "BatteryBank",
     "BatterySpec",
     "CatalogItem",
@@ -88,6 +106,7 @@ __all__ = [
     "Convention",
     "Cooling",
     "CoolingSpec",
+    "DomainsSpec",
     "FabricSpec",
     "GeneratorFleet",
     "GeneratorKind",
@@ -109,6 +128,8 @@ __all__ = [
     "PueCooling",
     "RackSpec",
     "Recompute",
+    "ReliabilitySpec",
+    "RestartSpec",
     "RunClusterSpec",
     "RunSpec",
     "Scenario",

@@ -62,8 +62,9 @@ MAX_UNITS = 10_000
 MAX_MW = 100_000.0
 #: Power of one component (a GPU, a switch, a NIC, a server's fans), W: a whole rack draws ~100 kW.
 MAX_PART_W = 100_000.0
-#: Multiple of the fleet's failure rates: at 100x, a 100k-GPU job is interrupted every ~20 s.
-MAX_RATE_SCALE = 100.0
+#: Multiple of the fleet's failure rates: a small test cluster may be stressed at a few hundred times the
+#: fleet's rates; at 1000x a 100k-GPU job would be interrupted every couple of seconds.
+MAX_RATE_SCALE = 1000.0
 #: Shortest mean generator outage, hours: six minutes, a trip and restart.
 MIN_GENERATOR_MTTR_H = 0.1
 #: Expected generator outages drawn for one simulation (each is an event of the simulation).

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Mapping
 
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
 from colossus.spec.fabric import FabricSpec
-from colossus.spec.bounds import MAX_POOLS, GpuCount
-from colossus.spec.hardware import GpuSpec, RackSpec, ServerSpec
+from colossus import units
+from colossus.spec.bounds import MAX_POOLS, GpuCount, PartWatts
+from colossus.spec.hardware import GpuSpec, PositiveFloat, RackSpec, ServerSpec
 
 
 class PoolSpec(Spec):
@@ -20,6 +21,29 @@ class PoolSpec(Spec):
     num_gpus: GpuCount
     server: Annotated[ServerSpec, ref("servers")]
     rack: Annotated[RackSpec, ref("racks")]
+    power_limit_w: PartWatts | None = Field(
+        None, description="the GPUs' power limit when set below their TDP, W (null = at TDP)"
+    )
+    hbm_gb: PositiveFloat | None = Field(
+        None, description="HBM capacity in GB (1e9 bytes) when the GPU variant differs from the catalog"
+    )
+    hbm_gb_per_s: PositiveFloat | None = Field(
+        None, description="HBM bandwidth in GB/s when the GPU variant differs from the catalog"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hbm_variant(cls, data: Any) -> Any:
+        """``hbm_gb`` / ``hbm_gb_per_s`` (the validation format's fields) become overrides of the GPU."""
+        if not isinstance(data, Mapping) or ("hbm_gb" not in data and "hbm_gb_per_s" not in data):
+            return data
+        gpu = data.get("gpu")
+        override = dict(gpu) if isinstance(gpu, Mapping) else {"name": gpu}
+        if data.get("hbm_gb") is not None:
+            override["hbm_gib"] = float(data["hbm_gb"]) * 1e9 / units.GIB
+        if data.get("hbm_gb_per_s") is not None:
+            override["hbm_tb_per_s"] = float(data["hbm_gb_per_s"]) / 1000.0
+        return {**data, "gpu": override}
 
     @model_validator(mode="after")
     def _check(self) -> "PoolSpec":
@@ -29,6 +53,11 @@ class PoolSpec(Spec):
                 f"num_gpus ({self.num_gpus}) does not fill whole servers of {per_server} GPUs"
                 f" (nearest: {self.num_gpus // per_server * per_server}"
                 f" or {(self.num_gpus // per_server + 1) * per_server})"
+            )
+        if self.power_limit_w is not None and not self.gpu.min_power_cap_w <= self.power_limit_w <= self.gpu.tdp_w:
+            raise ValueError(
+                f"power_limit_w ({self.power_limit_w:g}) must lie between {self.gpu.name}'s lowest settable"
+                f" limit ({self.gpu.min_power_cap_w:g} W) and its TDP ({self.gpu.tdp_w:g} W)"
             )
         if self.server.cooling != self.rack.cooling:
             raise ValueError(

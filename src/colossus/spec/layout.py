@@ -28,6 +28,9 @@ class LayoutSpec(Spec):
     dp: GpuCount = Field(description="data-parallel replicas")
     cp: Degree = Field(1, description="context-parallel degree")
     ep: Degree = Field(1, description="expert-parallel degree (splits the experts of a layer)")
+    etp: Degree = Field(
+        1, description="expert tensor-parallel degree: how many ranks split one expert's FFN (MoE parallel folding)"
+    )
     micro_batch: Degree = Field(1, description="sequences per micro-batch")
     global_batch: BatchSequences = Field(description="sequences per optimizer step")
     interleave: Degree = Field(1, description="virtual pipeline stages per GPU")
@@ -41,7 +44,7 @@ class LayoutSpec(Spec):
     def label(self) -> str:
         """A compact one-line description, e.g. ``tp=8 pp=16 dp=128 mb=1 gb=2048 v=2 rc=full sp zero=1 bf16``."""
         parts = [f"tp={self.tp}", f"pp={self.pp}", f"dp={self.dp}"]
-        parts += [f"{k}={v}" for k, v in (("cp", self.cp), ("ep", self.ep)) if v > 1]
+        parts += [f"{k}={v}" for k, v in (("cp", self.cp), ("ep", self.ep), ("etp", self.etp)) if v > 1]
         parts += [f"mb={self.micro_batch}", f"gb={self.global_batch}"]
         parts += [f"v={self.interleave}"] if self.interleave > 1 else []
         parts += [f"rc={self.recompute.value}"] + (["sp"] if self.sequence_parallel else [])

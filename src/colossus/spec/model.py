@@ -27,6 +27,11 @@ class Activation(StrEnum):
         return 2 if self is Activation.GELU else 3
 
 
+class Norm(StrEnum):
+    LAYERNORM = "layernorm"
+    RMSNORM = "rmsnorm"
+
+
 class MoESpec(Spec):
     experts: Degree = Field(description="routed experts per MoE layer")
     top_k: Degree = Field(description="routed experts per token")
@@ -77,6 +82,8 @@ class ModelSpec(CatalogItem):
     moe: MoESpec | None = None
     mla: MLASpec | None = Field(None, description="multi-head latent attention instead of q/k/v projections")
     first_dense_layers: DegreeOrZero = Field(0, description="leading layers that stay dense in an MoE model")
+    norm: Norm = Field(description="normalisation layer; default: rmsnorm for gated (SwiGLU) models, layernorm otherwise")
+    rotary: bool = Field(description="rotary position embedding on q and k; default: true for gated (SwiGLU) models")
     tied_embeddings: bool = Field(False, description="input embedding and output layer share weights")
 
     @model_validator(mode="before")
@@ -99,6 +106,10 @@ class ModelSpec(CatalogItem):
             if hidden % heads:
                 raise ValueError(f"hidden ({hidden}) is not a multiple of heads ({heads}); give head_dim")
             out["head_dim"] = hidden // heads
+        gated = out.get("activation") in (Activation.SWIGLU, Activation.SWIGLU.value)
+        # Llama-style models (SwiGLU) use RMSNorm and RoPE; GPT-style ones (GeLU) LayerNorm and learned positions
+        out.setdefault("norm", Norm.RMSNORM.value if gated else Norm.LAYERNORM.value)
+        out.setdefault("rotary", gated)
         moe = out.get("moe")
         if isinstance(moe, Mapping) and "first_dense_layers" in moe:
             # the validation format nests it under moe: (shared/validation/README.md); one place here

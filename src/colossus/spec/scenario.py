@@ -9,6 +9,7 @@ from colossus.spec.bounds import MAX_JOBS, Seed
 from colossus.spec.cluster import ClusterSpec
 from colossus.spec.jobs import JobSpec
 from colossus.spec.power import PowerSpec
+from colossus.spec.reliability import ReliabilitySpec
 from colossus.spec.simulation import SimulationSpec
 from colossus.spec.storage import StorageSpec
 
@@ -22,6 +23,7 @@ class Scenario(Spec):
     storage: StorageSpec
     jobs: list[JobSpec] = Field(default_factory=list, max_length=MAX_JOBS)
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    reliability: ReliabilitySpec = Field(default_factory=ReliabilitySpec)
 
     @field_validator("jobs")
     @classmethod

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from colossus.spec.base import Spec
+from colossus.spec.base import CatalogItem, Spec
 
 
 class Framework(StrEnum):
@@ -36,9 +36,24 @@ class AttentionKernel(StrEnum):
     SDPA = "sdpa"  # PyTorch scaled_dot_product_attention (dispatches to a flash kernel)
 
 
+class EpDispatcher(StrEnum):
+    ALLTOALL = "alltoall"  # one NCCL all-to-all message per (token, remote expert)
+    DEEPEP = "deepep"  # a token crosses the network once per destination server, then NVLink (DeepEP)
+
+
 class GradReduceDtype(StrEnum):
     FP32 = "fp32"
     BF16 = "bf16"
+    FP16 = "fp16"
+
+
+class SelectiveRecompute(StrEnum):
+    """What a stack's ``recompute: selective`` repeats in the backward pass."""
+
+    ATTENTION_CORE = "attention_core"  # softmax(QK^T)V only (Korthikanti et al. 2022, Megatron-LM)
+    OP_LEVEL = "op_level"  # every second matmul and the element-wise work, not attention (torchtitan SAC "op")
+    NORM_ACT = "norm_act"  # norms and the FFN activation (Megatron-core 2025 --recompute-modules layernorm moe_act)
+    NORM_MOE = "norm_moe"  # norms and the whole MoE block (--recompute-modules layernorm moe)
 
 
 class SoftwareSpec(Spec):
@@ -57,8 +72,57 @@ class SoftwareSpec(Spec):
     parallel_block: bool | None = Field(None, description="attention and MLP computed in parallel (PaLM style)")
     async_tp: bool | None = Field(None, description="asynchronous (decomposed) tensor parallelism")
     grad_reduce_dtype: GradReduceDtype | None = Field(None, description="data type of the gradient reduction")
+    ep_dispatcher: EpDispatcher | None = Field(None, description="MoE token dispatcher (beyond the validation format)")
+    selective_recompute: SelectiveRecompute | None = Field(
+        None, description="what recompute: selective repeats (beyond the validation format; Megatron-core --recompute-modules)"
+    )
 
     @property
-    def stated(self) -> dict[str, object]:
+    def stated(self) -> dict[str, object]:  # noqa: D102
         """The fields this block sets (framework and version included)."""
         return {k: getattr(self, k) for k in self.model_fields_set if getattr(self, k) is not None}
+
+
+class SoftwareProfileSpec(CatalogItem):
+    """What a framework did by default at a version: the software half of a training run.
+
+    ``catalog/data/software.toml`` holds one per framework release the validation
+    data names. A run's ``software:`` block picks one (``profile``, else by
+    ``framework`` and the first of ``versions`` that matches its ``version``) and
+    overrides single fields; what neither states comes from here.
+    """
+
+    framework: Framework
+    versions: list[str] = Field(
+        default_factory=list, description="regular expressions matched (case-insensitively) against a run's version"
+    )
+    framework_default: bool = Field(False, description="the framework's profile when no version pattern matches")
+    description: str
+    attention: dict[str, AttentionKernel] = Field(description="attention kernel by GPU architecture")
+    compiled: bool
+    tp_comm_overlap: bool
+    dp_comm_overlap: bool
+    pp_comm_overlap: bool
+    parallel_block: bool
+    async_tp: bool
+    grad_reduce_dtype: GradReduceDtype
+    sequence_parallel: bool = Field(description="sequence parallelism when tp > 1 and the run does not say")
+    sequence_parallel_supported: bool = Field(description="the stack can run sequence parallelism at all")
+    zero: int = Field(ge=0, le=3, description="ZeRO stage when the run does not say")
+    zero_stages: list[int] = Field(description="ZeRO stages the stack can run (0 = replicated optimizer state)")
+    zero3_live_layers: float = Field(
+        gt=0, description="transformer layers' worth of parameters ZeRO-3/FSDP holds gathered at once (unit + prefetch)"
+    )
+    interleave: bool = Field(description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)")
+    context_parallel: bool = Field(description="context (ring-attention) parallelism supported")
+    expert_parallel: bool = Field(description="expert parallelism supported")
+    selective_recompute: SelectiveRecompute
+    ep_dispatcher: EpDispatcher
+    ep_comm_overlap: bool = Field(description="expert all-to-all overlapped with another micro-batch's compute")
+    fsdp_node_aggregation: bool = Field(
+        description="ZeRO-3/FSDP gathers over whole-node NCCL rings (node NICs share the traffic)"
+    )
+    pp_scatter_gather: bool = Field(description="each TP rank sends 1/tp of a pipeline activation")
+    embedding_loss_stages: bool = Field(
+        description="the pipeline split may count the embedding and the loss as layers (Megatron-core account-for-*)"
+    )

@@ -84,6 +84,7 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=STOP_GRACE_S)
         if process.is_alive():
             process.kill()
+            process.join(timeout=STOP_GRACE_S)
 
 
 def _finished_rows(futures: Iterable[Future[list[dict[str, Any]]]]) -> list[dict[str, Any]]:

@@ -1,0 +1,152 @@
+"""The software stack of a run, resolved: a catalog profile, then the fields the run states.
+
+A run's ``software:`` block (``spec.SoftwareSpec``) may name a profile, a
+framework and version, and single behaviours (attention kernel, compiled,
+overlaps, ...). ``resolve`` turns it into a ``Software`` with every behaviour
+concrete, in three steps:
+
+1. the profile: ``profile:`` by name; else the first profile of the named
+   framework (file order of ``catalog/data/software.toml``, newest first)
+   whose ``versions`` pattern matches the run's ``version``; else that
+   framework's ``framework_default``; with no framework at all, the model's
+   documented default stack (``perf_compute.toml [software] default_profile``);
+2. the GPU generation picks the profile's attention kernel;
+3. every field the run states overrides the profile.
+
+``Software.stated`` and ``Software.profile`` say which was which, so an
+estimate can report what it assumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import lru_cache
+import re
+
+from colossus import catalog
+from colossus.errors import SpecError
+from colossus.spec import (
+    AttentionKernel,
+    EpDispatcher,
+    Framework,
+    GradReduceDtype,
+    SelectiveRecompute,
+    SoftwareProfileSpec,
+    SoftwareSpec,
+    lookup,
+)
+
+#: Fields a run's ``software:`` block may override, one to one with the profile's.
+OVERRIDABLE = (
+    "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
+    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "selective_recompute",
+)
+
+
+@dataclass(frozen=True)
+class Software:
+    """Every behaviour of the training stack that the performance model reads."""
+
+    profile: str
+    framework: Framework
+    attention: AttentionKernel
+    compiled: bool
+    tp_comm_overlap: bool
+    dp_comm_overlap: bool
+    pp_comm_overlap: bool
+    parallel_block: bool
+    async_tp: bool
+    grad_reduce_dtype: GradReduceDtype
+    sequence_parallel: bool
+    sequence_parallel_supported: bool
+    zero: int
+    zero_stages: tuple[int, ...]
+    zero3_live_layers: float
+    interleave: bool
+    context_parallel: bool
+    expert_parallel: bool
+    selective_recompute: SelectiveRecompute
+    ep_dispatcher: EpDispatcher
+    ep_comm_overlap: bool
+    fsdp_node_aggregation: bool
+    pp_scatter_gather: bool
+    embedding_loss_stages: bool
+    stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
+    note: str = ""
+
+    @property
+    def flash(self) -> bool:
+        """A fused (flash-style) attention kernel: scores never reach HBM."""
+        return self.attention is not AttentionKernel.UNFUSED
+
+    @property
+    def grad_reduce_bytes(self) -> float:
+        return 4.0 if self.grad_reduce_dtype is GradReduceDtype.FP32 else 2.0  # bf16 / fp16
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else getattr(value, "value", value)
+        return out
+
+
+@lru_cache(maxsize=None)
+def profile(name: str) -> SoftwareProfileSpec:
+    """A catalog profile by name (validated once)."""
+    return lookup("software", name)
+
+
+@lru_cache(maxsize=None)
+def profile_names(framework: Framework | None = None) -> tuple[str, ...]:
+    """Profiles in precedence order (file order), optionally of one framework."""
+    names = catalog.names_in_file_order("software")
+    if framework is None:
+        return names
+    return tuple(n for n in names if profile(n).framework is framework)
+
+
+def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareProfileSpec, str]:
+    """The profile a software block selects, and a note when it had to fall back."""
+    if spec.profile is not None:
+        prof = profile(spec.profile) if catalog.has_entry("software", spec.profile) else lookup("software", spec.profile)
+        if spec.framework is not None and spec.framework is not prof.framework:
+            raise SpecError(
+                f"profile '{prof.name}' is {prof.framework.value}, not {spec.framework.value}",
+                path=["software", "framework"],
+            )
+        return prof, ""
+    if spec.framework is None:
+        return profile(default_profile), ""
+    candidates = [profile(n) for n in profile_names(spec.framework)]
+    version = spec.version or ""
+    for prof in candidates:
+        if version and any(re.search(p, version, flags=re.IGNORECASE) for p in prof.versions):
+            return prof, ""
+    for prof in candidates:
+        if prof.framework_default:
+            return prof, ""
+    other = next(profile(n) for n in profile_names(Framework.OTHER) if profile(n).framework_default)
+    return other, f"no software profile for {spec.framework.value}; assumed '{other.name}'"
+
+
+def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: str) -> Software:
+    """The concrete stack of a run on GPUs of ``architecture``."""
+    spec = spec or SoftwareSpec()
+    prof, note = pick_profile(spec, default_profile=default_profile)
+    if architecture not in prof.attention:
+        raise SpecError(
+            f"software profile '{prof.name}' names no attention kernel for {architecture} GPUs",
+            path=["software", "attention"],
+        )
+    values = {f.name: getattr(prof, f.name) for f in fields(Software) if hasattr(prof, f.name)}
+    values["attention"] = prof.attention[architecture]
+    values["zero_stages"] = tuple(prof.zero_stages)
+    stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
+    for key in stated:
+        values[key] = getattr(spec, key)
+    if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
+        raise SpecError(f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"])
+    return Software(profile=prof.name, framework=prof.framework, stated=stated, note=note, **{
+        k: v for k, v in values.items() if k not in ("profile", "framework", "stated", "note")
+    })

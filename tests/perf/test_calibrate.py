@@ -1,0 +1,64 @@
+"""The calibration machinery on synthetic measurements whose true constants are known."""
+
+from __future__ import annotations
+
+import pytest
+
+from colossus.perf import default_assumptions, estimate
+from colossus.perf.calibrate import cross_validate, fit
+from colossus.spec import RunSpec
+
+TRUE = {"compute.gemm.ampere.bf16.eff_max": 0.62, "compute.gemm.hopper.bf16.eff_max": 0.55}
+PARAMS = {"compute.gemm.ampere.bf16.eff_max": (0.4, 0.95), "compute.gemm.hopper.bf16.eff_max": (0.4, 0.95)}
+MODEL = {"layers": 24, "hidden": 4096, "heads": 32, "activation": "swiglu", "ffn_hidden": 11008, "vocab": 32000,
+         "seq_len": 4096}
+
+
+def _run(rid: str, gpu: str, tp: int, dp: int) -> RunSpec:
+    return RunSpec.model_validate({
+        "id": rid, "model": MODEL, "cluster": {"gpu": gpu, "gpus": tp * dp},
+        "layout": {"tp": tp, "dp": dp, "global_batch": 4 * dp, "recompute": "none", "zero": 1},
+        "software": {"framework": "megatron-lm", "version": "2024"},
+        "measured": {"tokens_per_s_per_gpu": 1.0},
+    })
+
+
+@pytest.fixture(scope="module")
+def runs() -> list[RunSpec]:
+    """Two A100 families and one H100 family, 'measured' by the model with the TRUE constants."""
+    shapes = [("alpha", "a100-sxm4-80gb", 1, 8), ("alpha", "a100-sxm4-80gb", 2, 8), ("beta", "a100-sxm4-80gb", 4, 4),
+              ("beta", "a100-sxm4-80gb", 8, 2), ("gamma", "h100-sxm5-80gb", 1, 8), ("gamma", "h100-sxm5-80gb", 4, 4)]
+    truth = default_assumptions().with_overrides(TRUE)
+    out = []
+    for i, (fam, gpu, tp, dp) in enumerate(shapes):
+        run = _run(f"{fam}-{i}", gpu, tp, dp)
+        value = estimate(run, assumptions=truth).tokens_per_s_per_gpu
+        out.append(run.model_copy(update={"measured": run.measured.model_copy(update={"tokens_per_s_per_gpu": value})}))
+    return out
+
+
+def test_the_fit_recovers_the_constants_that_made_the_data(runs):
+    result = fit(runs, PARAMS)
+    for name, value in TRUE.items():
+        assert result.values[name] == pytest.approx(value, rel=0.01)
+    assert result.calibration.mape < 0.002
+
+
+def test_a_constant_is_informed_only_by_runs_that_depend_on_it(runs):
+    result = fit(runs, PARAMS)
+    hopper = result.informed_by["compute.gemm.hopper.bf16.eff_max"]
+    assert hopper and all(rid.startswith("gamma") for rid in hopper)
+    assert not any(rid.startswith("gamma") for rid in result.informed_by["compute.gemm.ampere.bf16.eff_max"])
+
+
+def test_leaving_a_family_out_predicts_it_from_the_others(runs):
+    """alpha and beta share the A100 constant: each is predicted out of sample from the other; gamma alone
+    informs the H100 constant, so left out it falls back on the shipped value and shows that error."""
+    crossed = cross_validate(runs, PARAMS)
+    by_family = {f.family: f for f in crossed.families}
+    assert abs(by_family["alpha"].cv_mean_error) < 0.005
+    assert abs(by_family["beta"].cv_mean_error) < 0.005
+    shipped = default_assumptions().get("compute.gemm.hopper.bf16.eff_max")
+    assert abs(by_family["gamma"].cv_mean_error) > 0.02 or abs(shipped - 0.55) < 0.01
+    assert all(c.cv_error is not None for c in crossed.cases)
+    assert crossed.in_sample.mape < 0.002

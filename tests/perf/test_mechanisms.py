@@ -1,0 +1,188 @@
+"""The performance model's mechanisms, one at a time: each moves the step the way its physics says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colossus.errors import InfeasibleError
+from colossus.perf import estimate, plan
+from colossus.perf.compute import attention_core_s
+from colossus.perf.estimate import run_context
+from colossus.perf.layout import from_spec
+from colossus.perf.powercap import compute_clock_frac
+from colossus.spec import RunSpec, lookup
+
+LLAMA8B = {"layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "ffn_hidden": 14336,
+           "activation": "swiglu", "vocab": 128256, "seq_len": 8192}
+
+
+def run(layout: dict, *, model=None, gpu="h100-sxm5-80gb", gpus=8, software=None, **cluster) -> RunSpec:
+    doc = {"id": "t", "model": model or LLAMA8B, "cluster": {"gpu": gpu, "gpus": gpus, **cluster}, "layout": layout}
+    if software is not None:
+        doc["software"] = software
+    return RunSpec.model_validate(doc)
+
+
+FSDP8 = {"tp": 1, "pp": 1, "dp": 8, "micro_batch": 1, "global_batch": 8, "zero": 3, "recompute": "none"}
+
+
+# --- attention kernels ---------------------------------------------------------------
+
+
+def _attn_flop_rate(seq: int, cp: int = 1, attention: str = "cudnn") -> float:
+    """Executed attention FLOP/s per GPU (forward) at a sequence length and context parallelism."""
+    r = run({"tp": 1, "cp": cp, "dp": 8 // cp, "global_batch": 8 // cp, "recompute": "none"},
+            model={**LLAMA8B, "seq_len": seq}, software={"framework": "megatron-lm", "attention": attention})
+    ctx, lay = run_context(r), from_spec(r.layout)
+    fwd, _ = attention_core_s(ctx, lay)
+    executed = 0.5 * 2.0 * seq / cp * seq * 32 * 256  # causal half of 2 q s heads (qk + v)
+    return executed / float(fwd[0])
+
+
+def test_a_fused_kernel_runs_faster_on_longer_blocks():
+    rates = [_attn_flop_rate(s) for s in (1024, 4096, 16384)]
+    assert rates[0] < rates[1] < rates[2] < 989e12
+
+
+def test_small_context_parallel_blocks_cost_what_they_cost():
+    """8k tokens over cp=4 leaves 2k-token blocks: slower per FLOP than one 8k block."""
+    assert _attn_flop_rate(8192, cp=4) < 0.95 * _attn_flop_rate(8192, cp=1)
+
+
+def test_the_stacks_kernel_decides_the_speed():
+    assert _attn_flop_rate(8192, attention="flash3") > _attn_flop_rate(8192, attention="flash2")
+    assert _attn_flop_rate(8192, attention="flash2") > _attn_flop_rate(8192, attention="unfused")
+
+
+def test_context_parallel_exchange_shows_on_a_slow_fabric():
+    """A ring over two servers waits for its slowest (network) hop where the blocks are too short to hide it."""
+    layout = {"tp": 1, "cp": 16, "dp": 1, "global_batch": 1, "recompute": "none"}
+    model = {**LLAMA8B, "seq_len": 16384}
+    fast = estimate(run(layout, model=model, gpus=16, nic_gbit_per_s=400))
+    slow = estimate(run(layout, model=model, gpus=16, nic_gbit_per_s=12.5))
+    assert slow.parts_s["cp_exposed_s"] > fast.parts_s["cp_exposed_s"] >= 0.0
+
+
+# --- overlap is bounded by the compute that can hide it ----------------------------------
+
+
+def test_data_parallel_overlap_hides_only_under_the_last_micro_batch():
+    """More micro-batches add compute but not hiding room: the exposed reduction does not shrink."""
+    base = {"tp": 8, "pp": 1, "dp": 16, "micro_batch": 1, "zero": 1, "recompute": "full"}
+    sw = {"framework": "megatron-lm", "dp_comm_overlap": True}
+    few = estimate(run({**base, "global_batch": 16}, gpus=128, software=sw, nic_gbit_per_s=50))
+    many = estimate(run({**base, "global_batch": 128}, gpus=128, software=sw, nic_gbit_per_s=50))
+    assert many.parts_s["dp_exposed_s"] == pytest.approx(few.parts_s["dp_exposed_s"], rel=0.05)
+    plain = estimate(run({**base, "global_batch": 16}, gpus=128, software={**sw, "dp_comm_overlap": False},
+                         nic_gbit_per_s=50))
+    assert plain.parts_s["dp_exposed_s"] > few.parts_s["dp_exposed_s"]
+
+
+def test_tp_overlap_and_a_parallel_block_cut_exposed_tensor_parallel_time():
+    layout = {"tp": 8, "pp": 1, "dp": 1, "global_batch": 1, "sequence_parallel": True, "recompute": "none"}
+    plain = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024"}))
+    overlapped = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024", "tp_comm_overlap": True}))
+    parallel = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024", "parallel_block": True}))
+    assert overlapped.parts_s["tp_exposed_s"] < plain.parts_s["tp_exposed_s"]
+    assert parallel.parts_s["tp_exposed_s"] == pytest.approx(plain.parts_s["tp_exposed_s"] / 2, rel=0.01)
+
+
+def test_compiled_code_is_faster_than_eager():
+    eager = estimate(run(FSDP8, software={"framework": "torchtitan", "compiled": False}))
+    compiled = estimate(run(FSDP8, software={"framework": "torchtitan", "compiled": True}))
+    assert compiled.step_time_s < eager.step_time_s
+
+
+# --- the GPU as it was run -----------------------------------------------------------------
+
+
+def test_a_power_limit_slows_compute_by_the_cap_curve():
+    full = estimate(run(FSDP8))
+    capped = estimate(run(FSDP8, power_limit_w=500))
+    frac = compute_clock_frac(lookup("gpus", "h100-sxm5-80gb"), 500)
+    assert 0.8 < frac < 0.95
+    assert full.step_time_s < capped.step_time_s <= full.step_time_s / frac * (1 + 1e-9)
+
+
+def test_a_power_limit_below_the_settable_range_is_an_error():
+    with pytest.raises(Exception, match="lowest settable"):
+        estimate(run(FSDP8, power_limit_w=100))
+
+
+def test_an_hbm_variant_changes_capacity_and_speed():
+    stock = estimate(run(FSDP8))
+    variant = estimate(run(FSDP8, hbm_gb=96, hbm_gb_per_s=2400))
+    assert variant.hbm_bytes == pytest.approx(96e9)
+    assert variant.step_time_s > stock.step_time_s  # slower HBM: element-wise work and optimizer
+
+
+# --- layouts frameworks run ---------------------------------------------------------------
+
+QWEN3 = {"layers": 94, "hidden": 4096, "heads": 64, "kv_heads": 4, "head_dim": 128, "ffn_hidden": 1536,
+         "activation": "swiglu", "vocab": 151936, "seq_len": 4096,
+         "moe": {"experts": 128, "top_k": 8, "expert_ffn_hidden": 1536}}
+
+
+def test_experts_fold_over_tensor_and_data_parallel_ranks():
+    """EP 32 with TP 2 x DP 16: Megatron-core's MoE parallel folding (EP x ETP divides TP x CP x DP)."""
+    r = run({"tp": 2, "pp": 8, "dp": 16, "ep": 32, "interleave": 4, "global_batch": 2048}, model=QWEN3, gpus=256,
+            software={"framework": "megatron-lm", "version": "2025"})
+    assert estimate(r).layout.ep == 32
+
+
+def test_embedding_and_loss_may_count_as_pipeline_stages_where_the_stack_does():
+    layout = {"tp": 2, "pp": 32, "dp": 4, "ep": 8, "interleave": 3, "global_batch": 2048}
+    new = run(layout, model=QWEN3, gpus=256, software={"framework": "megatron-lm", "version": "2025"})
+    old = run(layout, model=QWEN3, gpus=256, software={"framework": "megatron-lm", "version": "Megatron-Core r0.8.0"})
+    assert estimate(new).step_time_s > 0
+    with pytest.raises(InfeasibleError, match="interleave"):
+        estimate(old)
+
+
+def test_a_left_out_interleave_is_the_fastest_with_whole_layers():
+    model = {**LLAMA8B, "layers": 36}
+    est = estimate(run({"tp": 8, "pp": 4, "dp": 1, "global_batch": 32}, model=model, gpus=32,
+                       software={"framework": "megatron-lm", "version": "2024"}))
+    assert 36 % (4 * est.layout.interleave) == 0 and est.layout.interleave > 1
+    assert est.assumed["interleave"] == est.layout.interleave
+
+
+def test_the_planner_offers_only_what_the_stack_runs():
+    model, gpu = lookup("models", "llama3-70b"), lookup("gpus", "h100-sxm5-80gb")
+    old = plan(model, gpu, num_gpus=256, global_batch_tokens=4e6, software=None, top=50)
+    assert any(e.layout.cp > 1 or e.layout.interleave > 1 for e in old.best) or old.best
+    from colossus.spec import SoftwareSpec
+
+    legacy = plan(model, lookup("gpus", "a100-sxm4-80gb"), num_gpus=256, global_batch_tokens=4e6,
+                  software=SoftwareSpec(profile="megatron-lm-2021"), top=50)
+    assert all(e.layout.cp == 1 and e.layout.zero == 0 and not e.layout.sequence_parallel for e in legacy.best)
+    assert legacy.software.profile == "megatron-lm-2021"
+    for est in legacy.best + old.best:
+        lay = est.layout
+        if lay.interleave > 1:
+            assert model.layers % (lay.pp * lay.interleave) == 0 or (model.layers + 2) % (lay.pp * lay.interleave) == 0
+
+
+def test_published_llama3_layout_and_the_plan_next_to_it():
+    """Meta measured 38-43% BF16 MFU for Llama 3 405B on 8-16k H100 (TP 8, PP 16; Llama 3 paper, Table 4).
+
+    The planner may find a faster layout than the one Meta ran, but not one that
+    is physically implausible next to it: below 60% MFU, buildable, fitting.
+    """
+    model, gpu = lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb")
+    meta = estimate(RunSpec.model_validate({
+        "model": model.model_dump(mode="json"), "cluster": {"gpu": gpu.name, "gpus": 16384},
+        "layout": {"tp": 8, "pp": 16, "dp": 128, "global_batch": 2048}}))
+    assert 0.30 < meta.mfu < 0.46 and meta.fits
+    best = plan(model, gpu, num_gpus=16384, global_batch_tokens=16 * 2**20).best[0]
+    assert best.fits and best.mfu < 0.60
+    lay = best.layout
+    assert lay.interleave == 1 or (model.layers + 2) % (lay.pp * lay.interleave) == 0 or model.layers % (lay.pp * lay.interleave) == 0
+
+
+def test_mla_counts_deepseek_v3_at_its_published_size():
+    model = lookup("models", "deepseek-v3-671b")
+    assert model.num_params == pytest.approx(671e9, rel=0.01)
+    assert model.num_active_params == pytest.approx(37e9, rel=0.03)
+    assert np.isclose(model.qk_head_dim, 192) and model.v_head_dim == 128
