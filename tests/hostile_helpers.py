@@ -14,6 +14,7 @@ import copy
 import functools
 from dataclasses import dataclass, field
 import io
+import json
 import math
 import os
 from pathlib import Path
@@ -146,8 +147,29 @@ def non_finite(value: Any) -> bool:
     return False
 
 
+#: Set to a file name to get one JSON line per case checked (the tallies of the issue's closing note).
+TALLY_ENV = "COLOSSUS_HOSTILE_TALLY"
+
+
+def tally(case: str, problems: list[str], *, value: Any = None, accepted: bool | None = None) -> None:
+    """Append one case's outcome to the tally file, when ``TALLY_ENV`` names one."""
+    path = os.environ.get(TALLY_ENV)
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps({"case": case, "problems": problems, "accepted": accepted,
+                              "non_finite": non_finite(value)}) + "\n")
+
+
 def check(outcome: Outcome, *, value: Any = None, refuse: bool | None = None) -> list[str]:
     """What is wrong with ``outcome`` (empty: nothing): the kinds counted by the hostile table."""
+    problems = _problems(outcome, value=value, refuse=refuse)
+    tally(os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0], problems, value=value,
+          accepted=outcome.code == 0)
+    return problems
+
+
+def _problems(outcome: Outcome, *, value: Any, refuse: bool | None) -> list[str]:
     problems = []
     if outcome.hung:
         problems.append("hang")

@@ -38,6 +38,7 @@ from hostile_helpers import (
     non_finite,
     run_cli,
     set_path,
+    tally,
     time_limit,
     tiny_doc,
     write_yaml,
@@ -165,6 +166,7 @@ def test_a_bad_number_in_a_scenario(work: dict[str, Path], path: tuple[str | int
         assert "\n" not in text and text.startswith(f"{file}: ") and str(path[-1]) in text, text
     assert scenario is None or not non_finite(value), f"accepted {value!r}"
     if scenario is None and not (isinstance(value, float) and math.isnan(value)):
+        tally(f"spec {'.'.join(map(str, path))}={value!r}", [], value=value, accepted=False)
         return
     outcome = run_cli(["show", str(file), "--json"], cwd=work["cwd"], watch=work["root"])
     _assert_ok(outcome, value=value, refuse=scenario is None)
