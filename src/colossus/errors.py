@@ -10,7 +10,10 @@
                                   an expected outcome that sweeps record as data
 
 The CLI turns every ``ColossusError`` into one line on stderr and exit code 2;
-anything else is a bug and keeps its traceback.
+anything else is a bug and keeps its traceback. What a user can cause without
+a bug (a full disk, a folder without write permission, a path that is a
+FIFO) is raised as a ``ColossusError`` where it happens, so that it names the
+file; ``one_line`` keeps every message on one printable line.
 """
 
 from __future__ import annotations
@@ -21,6 +24,17 @@ import difflib
 
 class ColossusError(Exception):
     """Base class of every error colossus raises on purpose."""
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control characters (newlines, NUL, terminal escapes) escaped.
+
+    Every error a user sees is one line, even when it quotes a value that
+    holds a newline or an escape sequence (a scenario name, a file name).
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -63,7 +77,7 @@ class SpecError(ColossusError):
 
     def __str__(self) -> str:
         parts = [p for p in (self.file, format_path(self.path)) if p]
-        return ": ".join([*parts, self.message])
+        return one_line(": ".join([*parts, self.message]))
 
 
 class CatalogError(SpecError):

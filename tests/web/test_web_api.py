@@ -54,10 +54,11 @@ def test_scenario_detail_has_the_knobs_to_prefill_the_form(client: TestClient):
     assert doc["document"]["name"] == "colossus-memphis"
 
 
-def test_invalid_scenario_file_is_a_422_naming_the_file(client: TestClient):
+def test_invalid_scenario_file_is_a_409_naming_the_file(client: TestClient):
+    """The request is valid; the scenario file on the server is not: a conflict, with no server path."""
     response = client.get("/api/scenarios/broken")
-    assert response.status_code == 422
-    assert "broken.yaml" in _detail(response)[0]["msg"]
+    assert response.status_code == 409
+    assert _detail(response)[0]["msg"].startswith("broken.yaml: ")
 
 
 @pytest.mark.parametrize("method, path", [
@@ -150,9 +151,9 @@ def test_plan_lists_the_best_layouts(client: TestClient):
     assert result["why_best"]
 
 
-def test_plan_of_an_unknown_job_is_a_422(client: TestClient):
+def test_plan_of_an_unknown_job_is_a_409(client: TestClient):
     response = client.post(f"{MEMPHIS}/plan", json={"job": "grok9"})
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "grok9" in _detail(response)[0]["msg"] and "grok2" in _detail(response)[0]["msg"]
 
 
@@ -215,11 +216,12 @@ def test_a_fixed_layout_is_released_when_the_gpu_count_changes(client: TestClien
      ["unknown generator"]),
     ({"batteries": {"lead-acid": 1}}, ["body", "overrides", "batteries", "lead-acid"], ["unknown battery"]),
 ])
-def test_override_the_scenario_rejects_is_a_422_naming_the_field(client: TestClient, overrides: dict[str, Any],
+def test_override_the_scenario_rejects_is_a_409_naming_the_field(client: TestClient, overrides: dict[str, Any],
                                                                  loc: list[str], words: list[str]):
+    """A schema-valid request that the scenario rejects conflicts with it (409); the shape is FastAPI's 422's."""
     for kind in ("estimate", "simulate"):
         response = client.post(f"{MEMPHIS}/{kind}", json={"overrides": overrides})
-        assert response.status_code == 422, response.text
+        assert response.status_code == 409, response.text
         detail = _detail(response)[0]
         assert detail["loc"] == loc and detail["type"] == "spec_error"
         assert "colossus-memphis.yaml (with overrides)" in detail["msg"]
@@ -314,7 +316,7 @@ def test_timeseries_columns_thinned(client: TestClient, short_run: dict[str, Any
     everything = client.get(url, params={"max_points": 10}).json()
     assert set(everything["columns"]) == set(everything["available"]) - {n for n in everything["available"] if not n}
     bad = client.get(url, params={"columns": ["no_such_w"]})
-    assert bad.status_code == 422 and "no_such_w" in bad.json()["detail"]
+    assert bad.status_code == 404 and "no_such_w" in bad.json()["detail"]
     assert client.get(url, params={"max_points": 1}).status_code == 422
 
 

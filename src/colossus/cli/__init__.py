@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
+import functools
+import os
+import signal
 import sys
+import threading
+from typing import Any
 
-from rich.markup import escape
+import typer
+import typer.main
 
 from colossus.cli import show  # noqa: F401  (registers its commands)
 from colossus.cli import power  # noqa: F401
@@ -13,23 +21,110 @@ from colossus.cli import reliability  # noqa: F401
 from colossus.cli import simulate  # noqa: F401
 from colossus.cli import sweep  # noqa: F401
 from colossus.cli import serve  # noqa: F401
-from colossus.cli.app import EXIT_BAD_INPUT, app, err_console
+from colossus.cli.app import EXIT_BAD_INPUT, EXIT_INTERRUPTED, app, error_line, interrupt_was_reported
 from colossus.errors import ColossusError
+
+#: Exit code after SIGTERM (128 + 15, as shells report it).
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+# click's exceptions as typer raises them (recent typer ships its own copy of click).
+_click = sys.modules[typer.BadParameter.__module__]
+BadParameter, MissingParameter, ClickException = _click.BadParameter, _click.MissingParameter, _click.ClickException
+Abort = typer.Abort
+
+
+class _Stopped:
+    """Which signal stopped the command, if one did."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[type[_Stopped]]:
+    """SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C, so every command cleans up the same way.
+
+    Only in the main thread (where Python delivers signals) and only when
+    SIGTERM has its default action (a caller that set its own is respected).
+    """
+    _Stopped.signum = None
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        def stop(signum: int, _frame: object) -> None:
+            _Stopped.signum = signum
+            raise KeyboardInterrupt
+
+        for signum in (signal.SIGTERM,):
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, stop)
+    try:
+        yield _Stopped
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@functools.cache
+def _command() -> Any:
+    """The click command typer builds from ``app`` (built once: typer rebuilds it on every call, ~0.1 s)."""
+    return typer.main.get_command(app)
+
+
+def _usage_box(exc: Any) -> None:
+    """typer's usage box for a wrong flag (plain click text where typer has no rich formatting)."""
+    try:
+        from typer import rich_utils  # noqa: PLC0415
+
+        rich_utils.rich_format_error(exc)
+    except (ImportError, AttributeError):
+        exc.show()
+
+
+def _bad_value(exc: BadParameter) -> str:
+    """``--days: must be <= 3650 (got 1e9)``: the option and what is wrong with its value, one line."""
+    return exc.format_message()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code; a ``ColossusError`` becomes one line and code 2.
-
-    Usage errors (unknown option, missing argument) exit with 2 through typer itself.
-    """
-    try:
-        app(args=argv if argv is not None else sys.argv[1:], prog_name="colossus")
-    except ColossusError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        return EXIT_BAD_INPUT
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    """Run the CLI and return its exit code (see ``colossus.cli.app`` for the error path)."""
+    interrupt_was_reported(reset=True)
+    with _terminate_as_interrupt() as stopped:
+        try:
+            code = _command().main(args=argv if argv is not None else sys.argv[1:], prog_name="colossus",
+                                   standalone_mode=False)
+        except ColossusError as exc:
+            error_line(str(exc))
+            return EXIT_BAD_INPUT
+        except BadParameter as exc:
+            if isinstance(exc, MissingParameter):  # a missing argument: the usage box helps
+                _usage_box(exc)
+                return EXIT_BAD_INPUT
+            error_line(_bad_value(exc))
+            return EXIT_BAD_INPUT
+        except ClickException as exc:  # an unknown flag, an extra argument: the usage box
+            _usage_box(exc)
+            return exc.exit_code
+        except Abort:  # Ctrl-C at a prompt, or EOF
+            code = EXIT_INTERRUPTED
+        except KeyboardInterrupt:
+            code = EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except MemoryError:
+            error_line("out of memory: ask for less (fewer days, runs or GPUs)")
+            return EXIT_BAD_INPUT
+        except OSError as exc:  # a file the command opened itself: permissions, a full disk
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            error_line(f"{where}{exc.strerror or exc}")
+            return EXIT_BAD_INPUT
+    code = 0 if code is None else code if isinstance(code, int) else 1
+    if code == EXIT_INTERRUPTED:
+        if not interrupt_was_reported():
+            error_line("stopped before finishing", label="interrupted")
+        if stopped.signum == signal.SIGTERM:
+            return EXIT_TERMINATED
+    return code
 
 
 def entry() -> None:

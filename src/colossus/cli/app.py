@@ -1,19 +1,35 @@
 """The typer application and the error boundary every command shares.
 
 Commands live in one module per topic (``show``, ``perf``, ...) and register
-themselves on ``app``. ``main`` turns any ``ColossusError`` into one line on
-stderr and exit code 2; everything else is a bug and keeps its traceback.
+themselves on ``app``. ``colossus.cli.main`` runs them with one error path:
+
+* a ``ColossusError`` (bad input, a full disk, a folder that may not be
+  written) is one line on stderr and exit code 2;
+* a wrong *value* of an option (``--days abc``, ``--days 1e9``) is one line
+  naming the option, the value and the rule, exit code 2 (options are checked
+  against the same limits as files, ``spec.bounds``, by ``within``);
+* a wrong *flag* (an unknown option, a missing argument) gets typer's usage
+  box, exit code 2;
+* Ctrl-C and SIGTERM stop the command: it cleans up what it was writing, says
+  so in one line, and exits with 130 (SIGINT) or 143 (SIGTERM).
+
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.markup import escape
 import typer
 
+from colossus.errors import one_line
+from colossus.spec.loading import check
 
 app = typer.Typer(
     name="colossus",
@@ -23,11 +39,32 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+class SafeConsole(Console):
+    """A rich console that prints any text a user wrote as it is.
+
+    Names come from files (a scenario, a job, a catalog item): a ``[/]`` in
+    one must not end the command in rich's ``MarkupError``, and a terminal
+    escape sequence must not reach the terminal. Text whose markup does not
+    parse is printed plain; control characters (but newlines and tabs) are
+    shown escaped.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:  # noqa: D102
+        if not text.isprintable():
+            text = "".join(ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in text)
+        try:
+            return super().render_str(text, **kwargs)
+        except MarkupError:
+            return super().render_str(text, **{**kwargs, "markup": False})
+
+
 #: Human output goes to stdout through rich; machine output (--json) bypasses rich.
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = SafeConsole(highlight=False)
+err_console = SafeConsole(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
+#: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 @app.callback()
@@ -36,11 +73,68 @@ def _root() -> None:
 
 
 def print_json(document: Any) -> None:
-    """Print one JSON document on stdout (sorted keys, stable across runs)."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    """Print one strict JSON document on stdout (sorted keys, stable across runs; NaN and infinities as null).
+
+    A model can answer "infinite" (a job that never finishes at a vanishing
+    rate); strict JSON has no such number, and ``null`` is what the documents
+    already use for "none".
+    """
+    sys.stdout.write(json.dumps(_finite(document), indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def error_line(message: str, *, label: str = "error") -> None:
+    """Print one line on stderr: ``error: message`` (the message is not markup and stays on one line)."""
+    colour = "red" if label == "error" else "yellow"
+    err_console.print(f"[bold {colour}]{label}:[/] {escape(one_line(message))}", soft_wrap=True)
 
 
 def fail(message: str) -> None:
     """Report a bad-input error in one line and exit with code 2."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    error_line(message)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def interrupted(message: str) -> None:
+    """Say in one line what an interrupt left behind, and exit with code 130."""
+    error_line(message, label="interrupted")
+    _reported.append(True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+_reported: list[bool] = []
+
+
+def interrupt_was_reported(*, reset: bool = False) -> bool:
+    """True once a command has said what its interrupt left (``main`` then adds nothing)."""
+    seen = bool(_reported)
+    if reset:
+        _reported.clear()
+    return seen
+
+
+def within(kind: Any):  # noqa: ANN201 (a click callback)
+    """An option callback holding the value to a kind of ``spec.bounds`` (the limits files obey).
+
+    ``typer.Option("--days", callback=within(Days))``: ``--days 1e9`` is one
+    line, ``Invalid value for '--days': must be <= 3650 (got 1000000000.0)``.
+    """
+
+    def callback(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(kind, value, "")
+        except Exception as exc:  # SpecError from the check: the option name comes from click
+            raise typer.BadParameter(getattr(exc, "message", str(exc))) from None
+
+    return callback

@@ -10,8 +10,10 @@ from rich.table import Table
 import typer
 
 from colossus import units
-from colossus.cli.app import app, console, print_json
+from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
+from colossus.spec.bounds import GbitPerS, GpuCount, PartWatts, Parts, Tokens, Width, whole
+from colossus.spec.loading import check
 from colossus.perf import Estimate, Plan, Validation, estimate, plan, validate_runs
 from colossus.spec import Precision, RunSpec, SoftwareSpec, load_runs, lookup
 
@@ -21,11 +23,11 @@ DEFAULT_TRAIN_TOKENS = 1e12
 
 
 def parse_tokens(text: str, *, option: str) -> float:
-    """``16M`` -> 16 x 2**20; plain and scientific numbers as written."""
+    """``16M`` -> 16 x 2**20; plain and scientific numbers as written; within ``spec.bounds.Tokens``."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGBT]?)\s*", text.upper())
     if not match:
         raise SpecError(f"{option}: '{text}' is not a token count (e.g. 16M, 4.2e6)")
-    return float(match.group(1)) * TOKEN_SUFFIXES.get(match.group(2), 1)
+    return check(Tokens, float(match.group(1)) * TOKEN_SUFFIXES.get(match.group(2), 1), option)
 
 
 SOFTWARE_HELP = "software profile (colossus show --catalog), e.g. torchtitan-compile, megatron-core-2025"
@@ -56,7 +58,8 @@ def estimate_cmd(
     run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md)")],
     train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train")] = "1e12",
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
-    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", min=1, help=POWER_HELP)] = None,
+    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
+                                                        callback=within(PartWatts))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
@@ -78,16 +81,19 @@ def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
 @app.command("plan")
 def plan_cmd(
     model: Annotated[str, typer.Option("--model", help="model preset name (colossus show --catalog)")],
-    gpus: Annotated[int, typer.Option("--gpus", min=1, help="GPUs of the job")],
+    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the job", callback=within(GpuCount))],
     gpu: Annotated[str, typer.Option("--gpu", help="GPU name, e.g. h100-sxm5-80gb")] = "h100-sxm5-80gb",
-    seq_len: Annotated[int | None, typer.Option("--seq-len", min=1, help="sequence length (default: the model's)")] = None,
+    seq_len: Annotated[int | None, typer.Option("--seq-len", help="sequence length (default: the model's)",
+                                                callback=within(Width))] = None,
     global_batch_tokens: Annotated[str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 16M")] = "4M",
     precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
-    gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", min=1)] = 8,
-    nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU")] = None,
+    gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within(Parts))] = 8,
+    nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU",
+                                                         callback=within(GbitPerS))] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
-    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", min=1, help=POWER_HELP)] = None,
-    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
+                                                        callback=within(PartWatts))] = None,
+    top: Annotated[int, typer.Option("--top", callback=within(whole(ge=1, le=1000)))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Search all valid layouts; print the best that fit in memory and why the best wins."""

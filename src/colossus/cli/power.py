@@ -9,9 +9,9 @@ from rich.table import Table
 import typer
 
 from colossus import units
-from colossus.cli.app import app, console, print_json
+from colossus.cli.app import app, console, print_json, within
 from colossus.cli.show import scenario_inventory
-from colossus.errors import SpecError
+from colossus.spec.bounds import Day, Megawatts
 from colossus.power import PowerAnalysis, analyse, power_document
 from colossus.spec import load_scenario
 
@@ -19,15 +19,13 @@ from colossus.spec import load_scenario
 @app.command()
 def power(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    supply_mw: Annotated[float | None, typer.Option("--supply-mw", help="supply available, MW (default: firm capacity)")] = None,
-    day: Annotated[float, typer.Option("--day", help="day from the scenario start (grid contract status)")] = 0.0,
+    supply_mw: Annotated[float | None, typer.Option("--supply-mw", help="supply available, MW (default: firm capacity)",
+                                                    callback=within(Megawatts))] = None,
+    day: Annotated[float, typer.Option("--day", help="day from the scenario start (grid contract status)",
+                                       callback=within(Day))] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Power demand bottom up, supply, the best response to a deficit, swings, energy and emissions."""
-    if supply_mw is not None and supply_mw < 0:
-        raise SpecError(f"--supply-mw must be >= 0 (got {supply_mw:g})")
-    if day < 0:
-        raise SpecError(f"--day must be >= 0 (got {day:g})")
     spec = load_scenario(scenario)
     scenario_inventory(spec, file=str(scenario))  # a fabric too small is an input error, located
     an = analyse(spec, supply_w=None if supply_mw is None else supply_mw * units.MW, day=day, file=str(scenario))

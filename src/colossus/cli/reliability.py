@@ -14,14 +14,31 @@ import typer
 
 from colossus import reliability as rel
 from colossus import units
-from colossus.cli.app import app, console, print_json
+from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
 from colossus.reliability.recovery import compare_recovery
 from colossus.reliability.scenario import pick_job, scenario_job_input, scope_document
 from colossus.spec import GpuSpec, JobSpec, Scenario, load_scenario, lookup
+from colossus.spec.bounds import (
+    MAX_GPUS,
+    CheckpointMinutes,
+    Days,
+    Efficiency,
+    GpuCount,
+    MonteCarloRuns,
+    PositiveFloat,
+    RateScale,
+    Seed,
+    Tokens,
+    whole,
+)
+from colossus.spec.loading import check
 
 #: Monte Carlo histories per policy for --compare-recovery when --runs is not given.
 COMPARE_RUNS = 500
+DEFAULT_GPU = "h100-sxm5-80gb"
+#: Hot spare servers: at most one per GPU of the largest job.
+SPARES = whole(ge=0, le=MAX_GPUS)
 
 
 @app.command()
@@ -30,32 +47,47 @@ def reliability(
     job: Annotated[str | None, typer.Option(help="job of the scenario (default: its first)")] = None,
     fleet: Annotated[str | None, typer.Option(help="fleet profile (default: the scenario's, else the default)")] = None,
     model: Annotated[str | None, typer.Option(help="model preset, without a scenario")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario")] = None,
-    gpu: Annotated[str, typer.Option(help="GPU type, without a scenario")] = "h100-sxm5-80gb",
-    days: Annotated[float | None, typer.Option(help="failure-free training days (when no token budget)")] = None,
-    tokens: Annotated[float | None, typer.Option(help="token budget (overrides the scenario's)")] = None,
-    tokens_per_s: Annotated[float | None, typer.Option(help="job throughput; default: perf model or --mfu")] = None,
-    mfu: Annotated[float | None, typer.Option(help="MFU for the throughput when perf is not used")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario", callback=within(GpuCount))]
+    = None,
+    gpu: Annotated[str | None, typer.Option(help=f"GPU type, without a scenario (default: {DEFAULT_GPU})")] = None,
+    days: Annotated[float | None, typer.Option(help="failure-free training days (when no token budget)",
+                                               callback=within(Days))] = None,
+    tokens: Annotated[float | None, typer.Option(help="token budget (overrides the scenario's)",
+                                                 callback=within(Tokens))] = None,
+    tokens_per_s: Annotated[float | None, typer.Option(help="job throughput; default: perf model or --mfu",
+                                                       callback=within(PositiveFloat))] = None,
+    mfu: Annotated[float | None, typer.Option(help="MFU for the throughput when perf is not used",
+                                              callback=within(Efficiency))] = None,
     interval_min: Annotated[str | None, typer.Option(
         help="checkpoint interval in minutes, or 'auto' (default: the scenario's, else auto)")] = None,
     blocking: Annotated[bool | None, typer.Option("--blocking/--async", help="checkpoint mode")] = None,
     in_memory: Annotated[bool | None, typer.Option("--in-memory/--storage",
                                                    help="checkpoints to peers' memory (Gemini-style)")] = None,
     restart_profile: Annotated[str | None, typer.Option(help="restart profile (default: the fleet's)")] = None,
-    runs: Annotated[int, typer.Option(help="Monte Carlo histories (0: closed form only)")] = 0,
-    seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's, else 0)")] = None,
+    runs: Annotated[int, typer.Option(help="Monte Carlo histories (0: closed form only)",
+                                      callback=within(MonteCarloRuns))] = 0,
+    seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's, else 0)",
+                                             callback=within(Seed))] = None,
     deadline: Annotated[str | None, typer.Option(help="days after the start, or an ISO date with --start")] = None,
     start: Annotated[str | None, typer.Option(help="ISO start date, for a dated --deadline")] = None,
-    spares: Annotated[int | None, typer.Option(help="hot spare servers (default: sized at the confidence)")] = None,
-    rate_scale: Annotated[float | None, typer.Option(help="multiply every failure rate (what-if)")] = None,
+    spares: Annotated[int | None, typer.Option(help="hot spare servers (default: sized at the confidence)",
+                                               callback=within(SPARES))] = None,
+    rate_scale: Annotated[float | None, typer.Option(help="multiply every failure rate (what-if)",
+                                                     callback=within(RateScale))] = None,
     compare_recovery_: Annotated[bool, typer.Option(
         "--compare-recovery", help="compare waiting for repairs, hot spares and elastic restarts")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Failure model per fleet, checkpoint and restart cost, interval, goodput (closed form and
     Monte Carlo), spares, and recovery policies compared."""
-    if runs < 0:
-        raise SpecError(f"--runs must be >= 0 (got {runs})")
+    if scenario is not None:
+        ignored = [name for name, value in (("--model", model), ("--gpus", gpus), ("--gpu", gpu)) if value is not None]
+        if ignored:
+            raise SpecError(f"{', '.join(ignored)}: describe a job without a scenario; with a scenario,"
+                            " choose its job with --job")
+    elif job is not None:
+        raise SpecError("--job: names a job of a scenario; give the scenario file too")
+    gpu = gpu or DEFAULT_GPU
     if scenario is None and model is None:
         if gpus is None:
             raise SpecError("give a scenario file, or --gpus (with --model for checkpoints and goodput)")
@@ -108,7 +140,7 @@ def _interval_s(text: str) -> float | None:
         minutes = float(text)
     except ValueError:
         raise SpecError(f"--interval-min must be minutes or 'auto' (got '{text}')") from None
-    return _positive(minutes, "--interval-min") * units.MINUTE
+    return check(CheckpointMinutes, minutes, "--interval-min") * units.MINUTE
 
 
 def _overrides(job: rel.JobInput, *, fleet: str | None, restart_profile: str | None, spec: Scenario | None,
@@ -213,9 +245,11 @@ def _deadline_s(deadline: str | None, start: str | None) -> float | None:
     if deadline is None:
         return None
     try:
-        return _positive(float(deadline), "--deadline") * units.DAY
+        number = float(deadline)
     except ValueError:
         pass
+    else:
+        return check(Days, number, "--deadline") * units.DAY
     try:
         end = date.fromisoformat(deadline)
     except ValueError:
@@ -226,7 +260,7 @@ def _deadline_s(deadline: str | None, start: str | None) -> float | None:
         begin = date.fromisoformat(start)
     except ValueError:
         raise SpecError(f"--start must be an ISO date (got '{start}')") from None
-    return (end - begin).days * units.DAY
+    return check(Days, float((end - begin).days), "--deadline (days after --start)") * units.DAY
 
 
 # --- rendering ---------------------------------------------------------------------

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
+from rich.markup import escape
 import typer
 
-from colossus.cli.app import app, console
+from colossus.cli.app import app, console, within
 from colossus.errors import SpecError
+from colossus.spec.bounds import whole
+
+TOKEN_HELP = ("access token the server requires (needed with a --host beyond loopback); default: the"
+              " environment variable COLOSSUS_TOKEN. Open http://HOST:PORT/?token=TOKEN once in the browser")
+ALLOW_HOST_HELP = "another Host name to answer to (a DNS name of this machine), repeatable"
 
 
 @app.command("serve")
@@ -20,15 +27,22 @@ def serve_cmd(
     = Path("scenarios"),
     runs: Annotated[Path, typer.Option("--runs", help="folder of stored runs and sweeps (created if missing)")]
     = Path("runs"),
-    max_concurrent: Annotated[int, typer.Option("--max-concurrent", min=1, help="simulations running at once")] = 2,
-    max_queued: Annotated[int, typer.Option("--max-queued", min=0, help="simulations waiting; more are refused (429)")]
-    = 8,
+    max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="simulations running at once",
+                                                callback=within(whole(ge=1, le=256)))] = 2,
+    max_queued: Annotated[int, typer.Option("--max-queued", help="simulations waiting; more are refused (429)",
+                                            callback=within(whole(ge=0, le=10_000)))] = 8,
+    token: Annotated[str | None, typer.Option("--token", help=TOKEN_HELP)] = None,
+    allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help=ALLOW_HOST_HELP)] = None,
 ) -> None:
     """Serve the dashboard: choose a scenario, turn the knobs, simulate, compare stored runs and sweeps.
 
-    The JSON API is under /api; its OpenAPI spec is /openapi.json.
+    The JSON API is under /api; its OpenAPI spec is /openapi.json. Beyond
+    loopback (--host 0.0.0.0) the server needs an access token and still
+    answers only to this machine's own names (no DNS rebinding).
     """
     from colossus.web import serve  # noqa: PLC0415 (FastAPI and uvicorn load only for this command)
+
+    token = token if token is not None else os.environ.get("COLOSSUS_TOKEN") or None
 
     if not scenarios.is_dir():
         raise SpecError(f"--scenarios: no such folder '{scenarios}'")
@@ -36,7 +50,15 @@ def serve_cmd(
         runs.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SpecError(f"--runs: cannot create the runs folder '{runs}' ({exc.strerror or exc})") from None
-    console.print(f"colossus dashboard on [bold]http://{host if ':' not in host else f'[{host}]'}:{port}[/]"
-                  f"  (scenarios: {scenarios}, runs: {runs}; Ctrl-C stops)")
+    where = host if ":" not in host else f"[{host}]"
+
+    def announce() -> None:
+        console.print(f"colossus dashboard on [bold]http://{escape(where)}:{port}[/]"
+                      f"  (scenarios: {escape(str(scenarios))}, runs: {escape(str(runs))}; Ctrl-C stops)",
+                      soft_wrap=True)
+
+    extra: dict[str, object] = {"token": token} if token is not None else {}
+    if allow_host:
+        extra["allowed_hosts"] = tuple(allow_host)
     serve(host=host, port=port, scenarios_dir=scenarios, runs_dir=runs, max_concurrent=max_concurrent,
-          max_queued=max_queued)
+          max_queued=max_queued, announce=announce, **extra)

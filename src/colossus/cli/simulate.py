@@ -5,45 +5,62 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 import typer
 
 from colossus import units
-from colossus.cli.app import app, console, print_json
+from colossus.cli.app import app, console, interrupted, print_json, within
 from colossus.errors import SpecError
 from colossus.report import write_report
-from colossus.results import write_result
+from colossus.results import REPORT, claim_folder, safe_name
 from colossus.sim import SimResult, simulate
 from colossus.spec import load_scenario
+from colossus.spec.bounds import Days, Seed, telemetry_problem
 
 
 @app.command("simulate")
 def simulate_cmd(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML, e.g. scenarios/colossus-memphis.yaml")],
-    days: Annotated[float | None, typer.Option("--days", help="simulated days (default: the scenario's)")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="random seed (default: the scenario's)")] = None,
+    days: Annotated[float | None, typer.Option("--days", help="simulated days (default: the scenario's)",
+                                               callback=within(Days))] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed (default: the scenario's)",
+                                             callback=within(Seed))] = None,
     out: Annotated[Path | None, typer.Option("--out", help="results folder (default: runs/<scenario name>)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
 ) -> None:
-    """Play the scenario out: build-out, jobs, failures and repairs, power over time; write results and a report."""
-    if days is not None and not days > 0:
-        raise SpecError(f"--days must be > 0 (got {days:g})")
+    """Play the scenario out: build-out, jobs, failures and repairs, power over time; write results and a report.
+
+    The results folder appears only when complete (report included); a second
+    run to the same folder while one is writing it is refused.
+    """
     scenario = load_scenario(scenario_file)
-    out_dir = out or Path("runs") / scenario.name
-    try:
-        result = _run(scenario, seed=seed, days=days, base_dir=scenario_file.parent, quiet=as_json)
-    except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it
-        raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
-    report_path = out_dir / "report.html"
-    result.summary["report_path"] = str(report_path)
-    write_result(result, out_dir)
-    write_report(result, report_path)
+    if days is not None:
+        problem = telemetry_problem(days, scenario.simulation.telemetry_interval_min)
+        if problem:
+            raise SpecError(problem, path=["--days"])
+    out_dir = out if out is not None else Path("runs") / safe_name(scenario.name)
+    with claim_folder(out_dir, option="--out" if out is not None else None) as claim:
+        try:
+            result = _run(scenario, seed=seed, days=days, base_dir=scenario_file.parent, quiet=as_json)
+            report_path = out_dir / REPORT
+            result.summary["report_path"] = str(report_path)
+            claim.write(result, extras={REPORT: lambda path: write_report(result, path)})
+        except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it
+            raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
+        except KeyboardInterrupt:
+            if claim.written:
+                left = "the result was complete and is in place"
+            else:
+                left = "the previous result there is kept" if claim.target.exists() else "nothing was written"
+            interrupted(f"{out_dir}: {left}")
     if as_json:
         print_json(result.summary)
         return
     _print_summary(result)
-    console.print(f"\nReport: [bold]{report_path}[/]  (results: {out_dir}/)", soft_wrap=True)
+    console.print(f"\nReport: [bold]{escape(str(report_path))}[/]  (results: {escape(str(out_dir))}/)",
+                  soft_wrap=True)
 
 
 def _run(scenario, *, seed: int | None, days: float | None, base_dir: Path, quiet: bool) -> SimResult:
@@ -54,7 +71,7 @@ def _run(scenario, *, seed: int | None, days: float | None, base_dir: Path, quie
                TextColumn("day {task.fields[day]:>6.1f} of {task.fields[of]:g}"), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(scenario.name, total=1.0, day=0.0, of=total_days)
+        task = bar.add_task(escape(scenario.name), total=1.0, day=0.0, of=total_days)
 
         def update(frac: float) -> None:
             bar.update(task, completed=frac, day=frac * total_days)

@@ -11,12 +11,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 import typer
 
-from colossus.cli.app import app, console, err_console, print_json
+from colossus.cli.app import EXIT_INTERRUPTED, app, console, err_console, interrupted, print_json, within
 from colossus.errors import SpecError
-from colossus.sweep import RunStore, SweepOutcome, make_backend, plan_sweep, run_sweep
+from colossus.results import check_out_dir, safe_name
+from colossus.spec.bounds import MAX_SWEEP_RUNS, Days, whole
+from colossus.sweep import RunStore, SweepInterrupted, SweepOutcome, make_backend, plan_sweep, run_sweep
 
-#: Exit code of a sweep stopped with Ctrl-C (128 + SIGINT, as shells report it).
-EXIT_INTERRUPTED = 130
+#: The sweep's store in its folder (the dashboard looks for this name).
+STORE_NAME = "sweep.duckdb"
+#: Seeds per point, and worker processes (more than a machine's cores only queue).
+SEEDS = whole(ge=1, le=MAX_SWEEP_RUNS)
+WORKERS = whole(ge=1, le=1024)
 #: Points listed in the human summary; the rest are in the store.
 MAX_POINTS_SHOWN = 40
 
@@ -48,12 +53,12 @@ OUT_HELP = "folder of sweep.duckdb and the plot (default: runs/sweep-<scenario n
 def sweep_cmd(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
     vary: Annotated[list[str], typer.Option("--vary", help=VARY_HELP, metavar="PATH=VALUES")],
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help=SEEDS_HELP)] = 1,
+    seeds: Annotated[int, typer.Option("--seeds", help=SEEDS_HELP, callback=within(SEEDS))] = 1,
     kind: Annotated[RunKind, typer.Option("--kind", help=KIND_HELP)] = RunKind.ESTIMATE,
-    days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP)] = None,
+    days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP, callback=within(Days))] = None,
     backend: Annotated[BackendName, typer.Option("--backend", help="local process pool or Ray")] = BackendName.LOCAL,
     address: Annotated[str | None, typer.Option("--address", help=ADDRESS_HELP)] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help=WORKERS_HELP, callback=within(WORKERS))] = None,
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
@@ -65,18 +70,22 @@ def sweep_cmd(
     """
     if address is not None and backend is not BackendName.RAY:
         raise SpecError("--address: a cluster address needs --backend ray")
+    if out is not None:
+        check_out_dir(out, option="--out", kind="a sweep")
     plan = plan_sweep(scenario, vary, seeds=seeds, kind=kind.value, days=days)
-    folder = out if out is not None else Path("runs") / f"sweep-{plan.scenario}"
+    folder = out if out is not None else Path("runs") / f"sweep-{safe_name(plan.scenario)}"
+    folder = check_out_dir(folder, kind="a sweep")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / STORE_NAME).is_file():
+        raise SpecError(f"--out: {folder} holds other files and no {STORE_NAME}; give a sweep a folder of its own")
     runner = make_backend(backend.value, workers=workers, address=address)
-    with RunStore(folder / "sweep.duckdb") as store:
+    with RunStore(folder / STORE_NAME) as store:
         try:
             outcome = _run_with_progress(plan, store, runner, plot_path=folder / f"sweep-{plan.kind}.html")
+        except SweepInterrupted as stop:
+            interrupted(f"{stop.stored} finished runs of this sweep stored ({stop.total_in_store} in"
+                        f" {store.path}); run the same command again to resume")
         except KeyboardInterrupt:
-            err_console.print(
-                f"[bold yellow]interrupted:[/] {store.count()} runs are stored in {store.path};"
-                " run the same command again to resume"
-            )
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            interrupted(f"{store.count()} runs are stored in {store.path}; run the same command again to resume")
     if as_json:
         print_json(_document(outcome))
     else:
@@ -133,4 +142,4 @@ def _print_outcome(outcome: SweepOutcome) -> None:
         console.print(f"plot: {escape(str(outcome.plot_path))}")
 
 
-__all__ = ["sweep_cmd"]
+__all__ = ["EXIT_INTERRUPTED", "sweep_cmd"]

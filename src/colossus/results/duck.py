@@ -71,8 +71,23 @@ def write_store(path: Path, tables: dict[str, pa.Table]) -> None:
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _incoming')
             con.unregister("_incoming")
         con.execute("CHECKPOINT")
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        if is_interrupt(exc):  # Ctrl-C or SIGTERM during a query: an interrupt, not a DuckDB failure
+            raise KeyboardInterrupt from None
+        raise
     finally:
         con.close()
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """DuckDB reports a signal that arrived during a query as its own error (``InterruptException``, or a
+    plain ``RuntimeError: Query interrupted``): it is still the user's Ctrl-C."""
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and str(exc).strip().startswith(DUCKDB_INTERRUPTED))
+
+
+#: The text of the ``RuntimeError`` DuckDB raises when a signal arrives during a query.
+DUCKDB_INTERRUPTED = "Query interrupted"
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:

@@ -11,22 +11,32 @@ vary between runs).
 
 Why the writing is indirect: a simulation of months may take minutes, and a
 Ctrl-C, a full disk or a bug must never leave a folder that looks like a
-result but is half of one. Everything is written into a hidden temporary
-sibling, flushed to disk, and renamed into place. POSIX cannot rename a
+result but is half of one. Everything, the report and any other file the
+caller adds included (``extras``), is written into a hidden temporary
+sibling, flushed to disk, and renamed into place last. POSIX cannot rename a
 directory over a non-empty one, so an existing folder is first renamed
 aside, the new one renamed in, and the old one deleted; if anything fails in
-between, the old one is renamed back. Only a hard kill (SIGKILL, power loss)
-within those two renames can leave the old result under
-``.<name>.old-*`` with ``<name>`` absent; no state ever mixes two results.
+between, the old one is renamed back, and Ctrl-C or SIGTERM wait until both
+renames are done. Only a hard kill (SIGKILL, power loss) can leave a
+temporary folder, or the old result under ``.<name>.old-*`` with ``<name>``
+absent; the next writer of that folder cleans up (or puts the old result
+back). No state ever mixes two results.
+
+Who may write: ``claim_folder`` locks the folder for one writer (see
+``lock``) for the whole run, simulation included, so a second run to the
+same folder is refused at once instead of racing the first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 import contextlib
+import glob
 import json
 import logging
 import os
 from pathlib import Path
+import re
 import shutil
 import tempfile
 import uuid
@@ -36,8 +46,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from colossus.results.duck import connect, summary_row, write_store
-from colossus.results.paths import FORMAT_VERSION, ResultPaths, ResultsError, looks_like_results
+from colossus.results.duck import connect, is_interrupt, summary_row, write_store
+from colossus.results.lock import FolderLock, deferred_interrupts
+from colossus.results.paths import FORMAT_VERSION, ResultPaths, ResultsError, check_out_dir, looks_like_results
 from colossus.results.tables import from_arrow, summary_json, to_arrow
 from colossus.sim.result import SimResult
 
@@ -80,8 +91,6 @@ def _write_parts(result: SimResult, folder: Path) -> None:
     identity = {"scenario": result.scenario, "seed": int(result.seed), "days": float(result.days)}
     counts = {name: tables[name].num_rows for name in _TABLES}
     write_store(paths.duckdb, {"summary": summary_row(identity, result.summary, counts, text), **tables})
-    for part in (paths.timeseries, paths.events, paths.jobs, paths.summary, paths.duckdb, folder):
-        _fsync(part)
 
 
 def _swap_into_place(new: Path, target: Path) -> None:
@@ -102,34 +111,163 @@ def _swap_into_place(new: Path, target: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def write_result(result: SimResult, out_dir: Path | str) -> ResultPaths:
+#: ``extras`` of a write: file name -> a function that writes that file (given its path in the temporary folder).
+Extras = Mapping[str, Callable[[Path], None]]
+
+
+class Claim:
+    """A results folder held for writing (``claim_folder``): ``write`` stores a result there, all at once."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.written = False
+
+    def write(self, result: SimResult, *, extras: Extras | None = None) -> ResultPaths:
+        """Store ``result`` and the ``extras`` files (the report, ...) in a temporary folder, then move it in.
+
+        Nothing appears at the target until every file is complete and on
+        disk: an interrupt, a full disk or a failing extra leaves the previous
+        folder (or none) and no temporary folder.
+        """
+        target = self.target
+        if target.exists() and not looks_like_results(target):
+            raise ResultsError(target, "exists and is not a colossus results folder; refusing to replace it")
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        except OSError as exc:
+            raise ResultsError(target, f"cannot create the results folder ({_reason(exc)})") from None
+        try:
+            tmp.chmod(0o755)  # mkdtemp makes it private; the renamed result should read like any folder
+            _write_parts(result, tmp)
+            for name, write in (extras or {}).items():
+                write(tmp / name)
+            _fsync_all(tmp)
+            with deferred_interrupts():
+                _swap_into_place(tmp, target)
+        except (OSError, duckdb.Error, pa.ArrowException, RuntimeError) as exc:
+            if is_interrupt(exc):
+                raise KeyboardInterrupt from None
+            if isinstance(exc, RuntimeError) and not isinstance(exc, duckdb.Error):
+                raise
+            raise ResultsError(target, f"cannot write the results ({_reason(exc)})") from None
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            _fsync(target.parent)
+        self.written = True
+        log.debug("wrote %s (%d samples, %d events)", target, result.num_samples, result.num_events)
+        return ResultPaths.of(target)
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong in a few words: ``No space left on device``, without a traceback or a second line."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text.strip().splitlines()[0]
+
+
+def _fsync_all(folder: Path) -> None:
+    for part in sorted(folder.iterdir()):
+        if part.is_file():
+            _fsync(part)
+    _fsync(folder)
+
+
+def _clean_leftovers(target: Path) -> None:
+    """Remove what an earlier writer of ``target`` left when it was killed (call with the lock held).
+
+    A temporary folder is deleted. An older result renamed aside is put back
+    if the folder is missing (the writer died between its two renames), else deleted.
+    """
+    try:
+        leftovers = sorted(target.parent.glob(f".{glob.escape(target.name)}.*-*"))
+    except OSError:
+        return
+    for path in leftovers:
+        if path.name.startswith(f".{target.name}.old-") and not target.exists():
+            with contextlib.suppress(OSError):
+                os.replace(path, target)
+                continue
+        if path.name.startswith((f".{target.name}.tmp-", f".{target.name}.old-")) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-[A-Za-z0-9_]+$")
+
+
+def clean_stale(parent: Path | str) -> list[str]:
+    """Remove what killed writers left in ``parent`` (a runs folder), for every result no one is writing now.
+
+    The next writer of a folder cleans up after it anyway; a server whose runs
+    all have new names calls this at start so that a worker killed mid-write
+    does not leave its temporary folder for good. Returns the names cleaned.
+    """
+    root = Path(parent)
+    try:
+        names = sorted({m.group("name") for p in root.iterdir() if (m := _LEFTOVER.match(p.name)) and p.is_dir()})
+    except OSError:
+        return []
+    cleaned = []
+    for name in names:
+        try:
+            with FolderLock(root / name):
+                _clean_leftovers(root / name)
+        except ResultsError:  # being written right now: its writer cleans up
+            continue
+        cleaned.append(name)
+    return cleaned
+
+
+@contextlib.contextmanager
+def claim_folder(out_dir: Path | str, *, option: str | None = None) -> Iterator[Claim]:
+    """Hold ``out_dir`` for writing one result: checked, locked against other writers, leftovers cleaned.
+
+    Take it *before* a long simulation, so a second run to the same folder is
+    refused at once, not after minutes. Raises ``ResultsError`` if the folder
+    may not be written (``paths.check_out_dir``), is a non-empty folder this
+    package did not write, or another run holds it. Parent folders created
+    here are removed again if nothing is written.
+    """
+    target = check_out_dir(out_dir, option=option)
+    if target.exists() and not looks_like_results(target):
+        raise ResultsError(target, "exists and is not a colossus results folder; refusing to replace it")
+    created = _make_parents(target)
+    claim = Claim(target)
+    try:
+        with FolderLock(target):
+            _clean_leftovers(target)
+            yield claim
+    finally:
+        if not claim.written:
+            for folder in created:  # deepest first; only empty ones go
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
+def _make_parents(target: Path) -> list[Path]:
+    missing = []
+    parent = target.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(target, f"cannot create the results folder ({_reason(exc)})") from None
+    return missing
+
+
+def write_result(result: SimResult, out_dir: Path | str, *, extras: Extras | None = None) -> ResultPaths:
     """Store ``result`` in ``out_dir``, replacing a results folder already there, atomically.
 
     Raises ``ResultsError`` if ``out_dir`` is a file or a non-empty folder
     this package did not write (so that ``--out .`` cannot wipe a project),
-    or if a column cannot be stored.
+    if another run is writing it, or if a file cannot be written (full disk,
+    permissions). ``extras`` are more files written into the folder before
+    it is moved into place (the report).
     """
-    target = Path(out_dir).absolute()
-    if target.exists() and not looks_like_results(target):
-        raise ResultsError(target, "exists and is not a colossus results folder; refusing to replace it")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    except OSError as exc:
-        raise ResultsError(target, f"cannot create the results folder ({exc.strerror or exc})") from exc
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the renamed result should read like any folder
-        _write_parts(result, tmp)
-        _swap_into_place(tmp, target)
-    except OSError as exc:
-        raise ResultsError(target, f"cannot write the results ({exc.strerror or exc})") from exc
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        _fsync(target.parent)
-    log.debug("wrote %s (%d samples, %d events)", target, result.num_samples, result.num_events)
-    return ResultPaths.of(target)
+    with claim_folder(out_dir) as claim:
+        return claim.write(result, extras=extras)
 
 
 def _read_table(path: Path) -> pa.Table:

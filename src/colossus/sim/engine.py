@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from colossus import units
+from colossus.errors import SpecError
 from colossus.power.assumptions import scenario_assumptions
 from colossus.power.capping import cap_curve
 from colossus.reliability.assumptions import default_assumptions as reliability_assumptions
@@ -46,6 +47,7 @@ from colossus.sim.supply import supply_model
 from colossus.sim.telemetry import Recorder
 from colossus.sim.workload import filler_jobs
 from colossus.spec import Scenario
+from colossus.spec.bounds import MAX_SEED
 from colossus.topology import cluster_inventory, comm_levels
 
 (EV_BUILD, EV_BURNIN, EV_SUBMIT, EV_PROGRESS, EV_CKPT, EV_FINISH, EV_SFAIL, EV_SWFAIL, EV_JFAIL, EV_DETECT,
@@ -61,6 +63,8 @@ class Engine(DomainFailures):
         self.scenario = scenario
         self.spec = sim = scenario.simulation
         self.seed = scenario.seed if seed is None else int(seed)
+        if not 0 <= self.seed <= MAX_SEED:  # the spec holds a scenario's seed to this; a caller's too
+            raise SpecError(f"must be a whole number from 0 to {MAX_SEED} (got {self.seed})", path=["seed"])
         self.days = float(days if days is not None else sim.days)
         self.end_s = self.days * units.DAY
         cluster = scenario.cluster

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-import gzip
 from importlib import resources
 import json
 import logging
@@ -65,6 +64,7 @@ from colossus import units
 from colossus.catalog import read_table
 from colossus.errors import CatalogError, SpecError
 from colossus.spec import WorkloadSpec
+from colossus.spec.loading import read_input
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +178,21 @@ def read_philly(path: Path) -> PhillyTrace:
     )
 
 
+#: Largest trace read, compressed or not (the whole public Philly log is well below): a FIFO, a device or
+#: a gzip bomb named as a trace is refused instead of read without end (``spec.loading.read_input``).
+MAX_TRACE_BYTES = 512 * 2**20
+
+
 def _load_json(path: Path) -> Any:
+    if not path.exists() and not path.is_symlink():
+        raise SpecError("no such trace file", file=str(path))
+    raw = read_input(path, limit=MAX_TRACE_BYTES)
     try:
-        raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
-            raw = gzip.decompress(raw)
+            inflate = zlib.decompressobj(wbits=31)
+            raw = inflate.decompress(raw, MAX_TRACE_BYTES)
+            if inflate.unconsumed_tail:
+                raise SpecError(f"expands to over {MAX_TRACE_BYTES // 2**20} MiB", file=str(path))
         return json.loads(raw)
     except FileNotFoundError:
         raise SpecError("no such trace file", file=str(path)) from None

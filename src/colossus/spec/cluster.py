@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 from colossus.spec.base import Spec, ref
 from colossus.spec.fabric import FabricSpec
 from colossus import units
-from colossus.spec.hardware import GpuSpec, PositiveFloat, PositiveInt, RackSpec, ServerSpec
+from colossus.spec.bounds import MAX_POOLS, GpuCount, PartWatts
+from colossus.spec.hardware import GpuSpec, PositiveFloat, RackSpec, ServerSpec
 
 
 class PoolSpec(Spec):
@@ -17,10 +18,10 @@ class PoolSpec(Spec):
 
     name: str
     gpu: Annotated[GpuSpec, ref("gpus")]
-    num_gpus: PositiveInt
+    num_gpus: GpuCount
     server: Annotated[ServerSpec, ref("servers")]
     rack: Annotated[RackSpec, ref("racks")]
-    power_limit_w: PositiveFloat | None = Field(
+    power_limit_w: PartWatts | None = Field(
         None, description="the GPUs' power limit when set below their TDP, W (null = at TDP)"
     )
     hbm_gb: PositiveFloat | None = Field(
@@ -83,7 +84,7 @@ class ClusterSpec(Spec):
     """One or more pools joined by one scale-out fabric."""
 
     name: str
-    pools: list[PoolSpec] = Field(min_length=1)
+    pools: list[PoolSpec] = Field(min_length=1, max_length=MAX_POOLS)
     fabric: FabricSpec
 
     @model_validator(mode="after")

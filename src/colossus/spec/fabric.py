@@ -14,7 +14,8 @@ from pydantic import Field, model_validator
 
 from colossus import units
 from colossus.spec.base import Spec, ref
-from colossus.spec.hardware import NicSpec, OpticSpec, PositiveFloat, SwitchSpec
+from colossus.spec.bounds import GbitPerS, NonNegFloat, real
+from colossus.spec.hardware import NicSpec, OpticSpec, SwitchSpec
 
 #: The deepest Clos the inventory builds; beyond four tiers nobody builds GPU fabrics.
 MAX_TIERS = 4
@@ -23,14 +24,14 @@ MAX_TIERS = 4
 class FabricSpec(Spec):
     name: str = "scale-out"
     switch: Annotated[SwitchSpec, ref("switches")]
-    nic_gbit_per_s: PositiveFloat = Field(description="scale-out bandwidth per GPU, Gbit/s")
-    link_gbit_per_s: PositiveFloat = Field(
+    nic_gbit_per_s: GbitPerS = Field(description="scale-out bandwidth per GPU, Gbit/s")
+    link_gbit_per_s: GbitPerS = Field(
         description="speed of one fabric link (a switch port, or one lane group after breakout), Gbit/s"
     )
     tiers: int | Literal["auto"] = Field(
         description="switch tiers of the Clos (1..4), or 'auto' for the fewest that fit the GPUs"
     )
-    oversubscription: list[Annotated[float, Field(ge=1)]] = Field(
+    oversubscription: list[real(ge=1, le=1024)] = Field(  # type: ignore[valid-type]
         default_factory=list,
         description="down:up port ratio of tiers 1..T-1 (leaf first); empty = 1.0 (non-blocking) at every tier",
     )
@@ -39,7 +40,7 @@ class FabricSpec(Spec):
         description="NIC-to-leaf links are optical (leaves outside the rack) rather than copper"
     )
     optic: Annotated[OpticSpec, ref("optics")]
-    cable_latency_ns_per_hop: Annotated[float, Field(ge=0)] = Field(
+    cable_latency_ns_per_hop: NonNegFloat = Field(
         description="propagation delay of one link (about 5 ns per metre of fibre), ns"
     )
 

@@ -13,12 +13,20 @@ from pydantic import Field, model_validator
 
 from colossus import units
 from colossus.spec.base import CatalogItem, ref
-
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegFloat = Annotated[float, Field(ge=0)]
-PositiveInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
+from colossus.spec.bounds import (  # the shared kinds of numbers (limits: spec/bounds.py)
+    Efficiency,
+    Fraction,  # noqa: F401 (re-exported for the other spec modules)
+    GbitPerS,
+    GpuCount,
+    NonNegFloat,
+    NonNegInt,  # noqa: F401
+    PartWatts,
+    PartWattsOrZero,
+    Parts,
+    PartsOrZero,
+    PositiveFloat,
+    PositiveInt,  # noqa: F401
+)
 
 
 class Precision(StrEnum):
@@ -50,9 +58,9 @@ class GpuSpec(CatalogItem):
     nvlink_gb_per_s: NonNegFloat = Field(
         description="NVLink bandwidth per GPU per direction, GB/s (decimal); 0 if none"
     )
-    tdp_w: PositiveFloat = Field(description="thermal design power / default power limit, W")
-    idle_w: PositiveFloat = Field(description="power at idle with clocks up (no work), W")
-    min_power_cap_w: PositiveFloat = Field(description="lowest settable power limit, W")
+    tdp_w: PartWatts = Field(description="thermal design power / default power limit, W")
+    idle_w: PartWatts = Field(description="power at idle with clocks up (no work), W")
+    min_power_cap_w: PartWatts = Field(description="lowest settable power limit, W")
 
     @model_validator(mode="after")
     def _check(self) -> "GpuSpec":
@@ -94,9 +102,9 @@ class NicSpec(CatalogItem):
     """A network adapter for the scale-out (RDMA) fabric or the front end."""
 
     kind: NicKind
-    ports: PositiveInt
-    port_gbit_per_s: PositiveFloat
-    tdp_w: PositiveFloat
+    ports: Parts
+    port_gbit_per_s: GbitPerS
+    tdp_w: PartWatts
 
     @property
     def gbit_per_s(self) -> float:
@@ -117,12 +125,12 @@ class SwitchSpec(CatalogItem):
 
     protocol: Protocol
     asic: str
-    ports: PositiveInt
-    port_gbit_per_s: PositiveFloat
-    tdp_w: PositiveFloat = Field(description="maximum power without optical modules, W")
-    typical_w: PositiveFloat = Field(description="typical power in operation without optics, W")
+    ports: Parts
+    port_gbit_per_s: GbitPerS
+    tdp_w: PartWatts = Field(description="maximum power without optical modules, W")
+    typical_w: PartWatts = Field(description="typical power in operation without optics, W")
     latency_ns: PositiveFloat = Field(description="port-to-port forwarding latency, ns")
-    height_u: PositiveInt = 1
+    height_u: Parts = 1
 
     @property
     def capacity_gbit_per_s(self) -> float:
@@ -147,8 +155,8 @@ class OpticSpec(CatalogItem):
     """An optical transceiver module (one end of an optical link)."""
 
     form_factor: str
-    gbit_per_s: PositiveFloat
-    power_w: PositiveFloat
+    gbit_per_s: GbitPerS
+    power_w: PartWatts
     reach_m: PositiveFloat
 
 
@@ -161,25 +169,25 @@ class ServerSpec(CatalogItem):
     divided by the power-supply efficiency.
     """
 
-    gpus_per_server: PositiveInt
-    nvlink_domain_gpus: PositiveInt = Field(description="GPUs joined by one NVLink/NVSwitch domain")
+    gpus_per_server: Parts
+    nvlink_domain_gpus: GpuCount = Field(description="GPUs joined by one NVLink/NVSwitch domain")
     cooling: "Cooling"
-    num_cpus: NonNegInt
-    cpu_tdp_w: NonNegFloat
-    num_dimms: NonNegInt
-    dimm_w: NonNegFloat
-    num_nvme: NonNegInt
-    nvme_w: NonNegFloat
+    num_cpus: PartsOrZero
+    cpu_tdp_w: PartWattsOrZero
+    num_dimms: PartsOrZero
+    dimm_w: PartWattsOrZero
+    num_nvme: PartsOrZero
+    nvme_w: PartWattsOrZero
     scaleout_nic: Annotated[NicSpec, ref("nics")]
-    scaleout_nics_per_server: PositiveInt
+    scaleout_nics_per_server: Parts
     frontend_nic: Annotated[NicSpec, ref("nics")]
-    frontend_nics_per_server: NonNegInt
-    nvswitch_chips: NonNegInt
-    nvswitch_w: NonNegFloat
-    fans_w: NonNegFloat = Field(description="fans at full speed (small residual fans when liquid-cooled), W")
-    other_w: NonNegFloat = Field(description="baseboard, BMC, retimers, PCIe switches, misc, W")
-    psu_efficiency: Annotated[float, Field(gt=0, le=1)]
-    height_u: PositiveInt
+    frontend_nics_per_server: PartsOrZero
+    nvswitch_chips: PartsOrZero
+    nvswitch_w: PartWattsOrZero
+    fans_w: PartWattsOrZero = Field(description="fans at full speed (small residual fans when liquid-cooled), W")
+    other_w: PartWattsOrZero = Field(description="baseboard, BMC, retimers, PCIe switches, misc, W")
+    psu_efficiency: Efficiency
+    height_u: Parts
 
     @model_validator(mode="after")
     def _check(self) -> "ServerSpec":
@@ -212,8 +220,8 @@ class ServerSpec(CatalogItem):
 class RackSpec(CatalogItem):
     """A rack of GPU servers with its cooling and in-rack gear."""
 
-    servers_per_rack: PositiveInt
+    servers_per_rack: Parts
     cooling: Cooling
-    cdu_w: NonNegFloat = Field(description="in-rack coolant distribution unit (pumps, controls), W")
-    mgmt_switch_w: NonNegFloat = Field(description="in-rack management / out-of-band switch, W")
-    height_u: PositiveInt
+    cdu_w: PartWattsOrZero = Field(description="in-rack coolant distribution unit (pumps, controls), W")
+    mgmt_switch_w: PartWattsOrZero = Field(description="in-rack management / out-of-band switch, W")
+    height_u: Parts

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
-from colossus.spec.hardware import NonNegFloat, NonNegInt, PositiveFloat, PositiveInt
+from colossus.spec.bounds import CheckpointMinutes, Day, GpuCount, Priority, Tokens
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
 from colossus.spec.software import SoftwareSpec
@@ -19,7 +19,7 @@ class CheckpointSpec(Spec):
     reliability model and the simulation then ignore ``interval_min`` (the power-swing
     analysis still reads it as the checkpoint period)."""
 
-    interval_min: PositiveFloat = Field(description="minutes between checkpoints (unless auto_interval)")
+    interval_min: CheckpointMinutes = Field(description="minutes between checkpoints (unless auto_interval)")
     asynchronous: bool = Field(description="snapshot to host memory, write in the background")
     auto_interval: bool = Field(default=False, description="Young/Daly optimum for the job's current size")
     in_memory: bool = Field(
@@ -42,16 +42,16 @@ class JobSpec(Spec):
 
     name: str
     model: Annotated[ModelSpec, ref("models")]
-    num_gpus: PositiveInt
+    num_gpus: GpuCount
     pool: str | None = Field(description="pool to run on; null = any pool with room")
     layout: LayoutSpec | None = Field(description="parallel layout; null = let the planner choose")
     software: SoftwareSpec | None = Field(
         None, description="training stack (profile, framework, overlaps, ...); null = the model's default stack"
     )
-    train_tokens: PositiveFloat = Field(description="token budget of the run")
-    global_batch_tokens: PositiveFloat = Field(description="tokens per optimizer step")
-    priority: NonNegInt = 0
-    start_day: NonNegFloat = 0.0
+    train_tokens: Tokens = Field(description="token budget of the run")
+    global_batch_tokens: Tokens = Field(description="tokens per optimizer step")
+    priority: Priority = 0
+    start_day: Day = 0.0
     checkpoint: CheckpointSpec
 
     @model_validator(mode="after")

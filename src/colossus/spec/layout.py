@@ -12,7 +12,8 @@ from enum import StrEnum
 from pydantic import Field
 
 from colossus.spec.base import Spec
-from colossus.spec.hardware import PositiveInt, Precision
+from colossus.spec.bounds import BatchSequences, Degree, GpuCount, whole
+from colossus.spec.hardware import Precision
 
 
 class Recompute(StrEnum):
@@ -22,20 +23,21 @@ class Recompute(StrEnum):
 
 
 class LayoutSpec(Spec):
-    tp: PositiveInt = Field(1, description="tensor-parallel degree")
-    pp: PositiveInt = Field(1, description="pipeline-parallel stages")
-    dp: PositiveInt = Field(description="data-parallel replicas")
-    cp: PositiveInt = Field(1, description="context-parallel degree")
-    ep: PositiveInt = Field(1, description="expert-parallel degree (splits the experts of a layer)")
-    etp: PositiveInt = Field(
+    tp: Degree = Field(1, description="tensor-parallel degree")
+    pp: Degree = Field(1, description="pipeline-parallel stages")
+    dp: GpuCount = Field(description="data-parallel replicas")
+    cp: Degree = Field(1, description="context-parallel degree")
+    ep: Degree = Field(1, description="expert-parallel degree (splits the experts of a layer)")
+    etp: Degree = Field(
         1, description="expert tensor-parallel degree: how many ranks split one expert's FFN (MoE parallel folding)"
     )
-    micro_batch: PositiveInt = Field(1, description="sequences per micro-batch")
-    global_batch: PositiveInt = Field(description="sequences per optimizer step")
-    interleave: PositiveInt = Field(1, description="virtual pipeline stages per GPU")
+    micro_batch: Degree = Field(1, description="sequences per micro-batch")
+    global_batch: BatchSequences = Field(description="sequences per optimizer step")
+    interleave: Degree = Field(1, description="virtual pipeline stages per GPU")
     recompute: Recompute = Recompute.NONE
     sequence_parallel: bool = False
-    zero: int = Field(0, ge=0, le=3, description="0 none, 1 optimizer, 2 +gradients, 3 +parameters (FSDP)")
+    zero: whole(ge=0, le=3) = Field(0,  # type: ignore[valid-type]
+                                    description="0 none, 1 optimizer, 2 +gradients, 3 +parameters (FSDP)")
     precision: Precision = Precision.BF16
 
     @property

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from pydantic import Field, model_validator
 
 from colossus.spec.base import CatalogItem, Spec
-from colossus.spec.hardware import NonNegInt, PositiveInt
+from colossus.spec.bounds import Degree, DegreeOrZero, Width, WidthOrZero
 
 
 class Activation(StrEnum):
@@ -33,11 +33,11 @@ class Norm(StrEnum):
 
 
 class MoESpec(Spec):
-    experts: PositiveInt = Field(description="routed experts per MoE layer")
-    top_k: PositiveInt = Field(description="routed experts per token")
-    expert_ffn_hidden: PositiveInt = Field(description="FFN width of one expert")
-    shared_experts: NonNegInt = Field(0, description="experts every token passes through")
-    every: PositiveInt = Field(1, description="every k-th layer (after the dense ones) is MoE")
+    experts: Degree = Field(description="routed experts per MoE layer")
+    top_k: Degree = Field(description="routed experts per token")
+    expert_ffn_hidden: Width = Field(description="FFN width of one expert")
+    shared_experts: DegreeOrZero = Field(0, description="experts every token passes through")
+    every: Degree = Field(1, description="every k-th layer (after the dense ones) is MoE")
 
     @model_validator(mode="after")
     def _check(self) -> "MoESpec":
@@ -54,11 +54,11 @@ class MLASpec(Spec):
     the output projection reads ``heads x v_head_dim``.
     """
 
-    q_lora_rank: NonNegInt = Field(description="rank of the query down-projection; 0 = a full-rank query projection")
-    kv_lora_rank: PositiveInt = Field(description="rank of the compressed key-value latent")
-    qk_nope_head_dim: PositiveInt = Field(description="per-head query/key width without rotary embedding")
-    qk_rope_head_dim: PositiveInt = Field(description="per-head query/key width with rotary embedding")
-    v_head_dim: PositiveInt = Field(description="per-head value width")
+    q_lora_rank: WidthOrZero = Field(description="rank of the query down-projection; 0 = a full-rank query projection")
+    kv_lora_rank: Width = Field(description="rank of the compressed key-value latent")
+    qk_nope_head_dim: Width = Field(description="per-head query/key width without rotary embedding")
+    qk_rope_head_dim: Width = Field(description="per-head query/key width with rotary embedding")
+    v_head_dim: Width = Field(description="per-head value width")
 
     @property
     def qk_head_dim(self) -> int:
@@ -67,21 +67,21 @@ class MLASpec(Spec):
 
 class ModelSpec(CatalogItem):
     name: str = "model"
-    layers: PositiveInt
-    hidden: PositiveInt
-    heads: PositiveInt
-    kv_heads: PositiveInt
-    head_dim: PositiveInt
-    ffn_hidden: PositiveInt
+    layers: Degree
+    hidden: Width
+    heads: Degree
+    kv_heads: Degree
+    head_dim: Width
+    ffn_hidden: Width
     activation: Activation
-    vocab: PositiveInt = Field(
+    vocab: Width = Field(
         51200,
         description="vocabulary size; default: GPT-2's BPE padded to a multiple of 1024 as Megatron-LM does",
     )
-    seq_len: PositiveInt
+    seq_len: Width
     moe: MoESpec | None = None
     mla: MLASpec | None = Field(None, description="multi-head latent attention instead of q/k/v projections")
-    first_dense_layers: NonNegInt = Field(0, description="leading layers that stay dense in an MoE model")
+    first_dense_layers: DegreeOrZero = Field(0, description="leading layers that stay dense in an MoE model")
     norm: Norm = Field(description="normalisation layer; default: rmsnorm for gated (SwiGLU) models, layernorm otherwise")
     rotary: bool = Field(description="rotary position embedding on q and k; default: true for gated (SwiGLU) models")
     tied_embeddings: bool = Field(False, description="input embedding and output layer share weights")

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from colossus import units
 from colossus.spec.base import CatalogItem, Spec, ref
+from colossus.spec.bounds import MAX_FLEETS, Day, Efficiency, FiniteFloat, Megawatts, UnitCount, real
 from colossus.spec.hardware import Fraction, NonNegFloat, NonNegInt, PositiveFloat
 
 
@@ -40,7 +41,7 @@ class BatterySpec(CatalogItem):
 
     energy_mwh: PositiveFloat
     power_mw: PositiveFloat
-    round_trip_efficiency: Annotated[float, Field(gt=0, le=1)]
+    round_trip_efficiency: Efficiency
 
     @property
     def energy_j(self) -> float:
@@ -54,9 +55,9 @@ class BatterySpec(CatalogItem):
 class GridSpec(Spec):
     """The utility connection."""
 
-    interim_mw: NonNegFloat = Field(description="power the utility delivers before a contract, MW")
-    contract_mw: NonNegFloat = Field(description="contracted capacity once the contract starts, MW")
-    contract_start_day: NonNegFloat | None = Field(
+    interim_mw: Megawatts = Field(description="power the utility delivers before a contract, MW")
+    contract_mw: Megawatts = Field(description="contracted capacity once the contract starts, MW")
+    contract_start_day: Day | None = Field(
         description="day (from scenario start) the contract starts; null = not signed"
     )
     co2_kg_per_mwh: NonNegFloat = Field(description="emission factor of grid electricity")
@@ -64,18 +65,18 @@ class GridSpec(Spec):
 
 class GeneratorFleet(Spec):
     unit: Annotated[GeneratorSpec, ref("generators")]
-    count: NonNegInt
+    count: UnitCount
 
 
 class BatteryBank(Spec):
     unit: Annotated[BatterySpec, ref("batteries")]
-    count: NonNegInt
+    count: UnitCount
 
 
 class SupplySpec(Spec):
     grid: GridSpec
-    generators: list[GeneratorFleet] = Field(default_factory=list)
-    batteries: list[BatteryBank] = Field(default_factory=list)
+    generators: list[GeneratorFleet] = Field(default_factory=list, max_length=MAX_FLEETS)
+    batteries: list[BatteryBank] = Field(default_factory=list, max_length=MAX_FLEETS)
 
     @property
     def generator_nameplate_w(self) -> float:
@@ -86,7 +87,7 @@ class PueCooling(Spec):
     """Cooling and facility overhead as one power usage effectiveness figure."""
 
     model: Literal["pue"]
-    pue: Annotated[float, Field(ge=1, le=3)]
+    pue: real(ge=1, le=3)  # type: ignore[valid-type]
     wue_l_per_kwh: NonNegFloat = Field(description="site water use per kWh of IT energy, litres")
 
 
@@ -115,7 +116,7 @@ CoolingSpec = Annotated[PueCooling | ComponentCooling, Field(discriminator="mode
 class PowerSpec(Spec):
     supply: SupplySpec
     cooling: CoolingSpec
-    assumptions: dict[str, float | int | bool | str] = Field(
+    assumptions: dict[str, FiniteFloat | int | bool | str] = Field(
         default_factory=dict,
         description=(
             "overrides of the power model's named assumptions by dotted path, e.g."

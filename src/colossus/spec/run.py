@@ -12,7 +12,8 @@ from typing import Annotated, Any, Mapping
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
-from colossus.spec.hardware import GpuSpec, PositiveFloat, PositiveInt
+from colossus.spec.bounds import Efficiency, GbitPerS, GpuCount, PartWatts, Parts
+from colossus.spec.hardware import GpuSpec, PositiveFloat
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
 from colossus.spec.software import SoftwareSpec
@@ -20,12 +21,12 @@ from colossus.spec.software import SoftwareSpec
 
 class RunClusterSpec(Spec):
     gpu: Annotated[GpuSpec, ref("gpus")]
-    gpus: PositiveInt
-    gpus_per_node: PositiveInt = 8
-    nic_gbit_per_s: PositiveFloat | None = Field(
+    gpus: GpuCount
+    gpus_per_node: Parts = 8
+    nic_gbit_per_s: GbitPerS | None = Field(
         None, description="scale-out bandwidth per GPU; null = the perf model's documented default"
     )
-    power_limit_w: PositiveFloat | None = Field(
+    power_limit_w: PartWatts | None = Field(
         None, description="the GPUs' power limit when it is below their TDP, W; null = at TDP"
     )
     hbm_gb: PositiveFloat | None = Field(
@@ -44,7 +45,7 @@ class Convention(StrEnum):
 
 class MeasuredSpec(Spec):
     tflops_per_gpu: PositiveFloat | None = None
-    mfu: Annotated[float, Field(gt=0, le=1)] | None = None
+    mfu: Efficiency | None = None
     step_time_s: PositiveFloat | None = None
     tokens_per_s_per_gpu: PositiveFloat | None = None
     convention: Convention | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationInfo, field_validator
 
 from colossus.spec.base import Spec
+from colossus.spec.bounds import MAX_JOBS, Seed
 from colossus.spec.cluster import ClusterSpec
 from colossus.spec.jobs import JobSpec
 from colossus.spec.power import PowerSpec
@@ -16,11 +17,11 @@ from colossus.spec.storage import StorageSpec
 class Scenario(Spec):
     name: str
     description: str
-    seed: int = Field(description="seed of every random process in a run of this scenario")
+    seed: Seed = Field(description="seed of every random process in a run of this scenario")
     cluster: ClusterSpec
     power: PowerSpec
     storage: StorageSpec
-    jobs: list[JobSpec] = Field(default_factory=list)
+    jobs: list[JobSpec] = Field(default_factory=list, max_length=MAX_JOBS)
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     reliability: ReliabilitySpec = Field(default_factory=ReliabilitySpec)
 

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from colossus.spec.base import Spec
-from colossus.spec.hardware import NonNegInt, PositiveFloat, PositiveInt
+from colossus.spec.bounds import GpuCount, Priority, real
 
 
 class WorkloadSpec(Spec):
@@ -32,19 +32,19 @@ class WorkloadSpec(Spec):
         default=None, min_length=1,
         description="philly: path of a Philly-format jobs.json or jobs.json.gz (relative to the scenario file);"
                     " null = the shipped copy of the ATC'19 trace; ignored by the other sources")
-    gpu_scale: PositiveFloat = Field(
+    gpu_scale: real(gt=0, le=1e4) = Field(  # type: ignore[valid-type]
         default=1.0, description="multiply each job's GPU count, then round up to whole servers")
-    time_scale: PositiveFloat = Field(
+    time_scale: real(ge=1e-4, le=1e4) = Field(  # type: ignore[valid-type]
         default=1.0, description="multiply submit times, gaps between arrivals and runtimes (load unchanged)")
-    max_job_gpus: PositiveInt | None = Field(
+    max_job_gpus: GpuCount | None = Field(
         default=None,
         description="cap on one filler job's GPUs after scaling, rounded down to whole servers (at least one"
                     " server's worth); null = the cluster's size")
     repeat: bool = Field(
         default=True, description="philly: replay the trace again, shifted by its span plus one mean gap, until the period is covered")
-    priority: NonNegInt = Field(default=0, description="scheduling priority of every filler job")
+    priority: Priority = Field(default=0, description="scheduling priority of every filler job")
     pool: str | None = Field(default=None, description="pool the filler jobs run on; null = any pool")
     # synthetic stream
-    arrivals_per_day: PositiveFloat = Field(
+    arrivals_per_day: real(gt=0, le=1e6) = Field(  # type: ignore[valid-type]
         default=100.0,
         description="synthetic: mean Poisson arrivals per day at time_scale 1 (the Philly trace has 27.9)")

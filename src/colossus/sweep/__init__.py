@@ -14,7 +14,7 @@ backend runs.
 from __future__ import annotations
 
 from colossus.sweep.backends import BACKENDS, Backend, LocalBackend, RayBackend, make_backend
-from colossus.sweep.engine import SweepOutcome, main_output, run_sweep
+from colossus.sweep.engine import SweepInterrupted, SweepOutcome, main_output, run_sweep
 from colossus.sweep.paths import ALIASES, Target, assign, parse_path, resolve
 from colossus.sweep.plan import KINDS, Point, SweepPlan, Task, content_hash, plan_sweep
 from colossus.sweep.plot import figure, write_html
@@ -34,6 +34,7 @@ __all__ = [
     "Point",
     "RayBackend",
     "RunStore",
+    "SweepInterrupted",
     "SweepOutcome",
     "SweepPlan",
     "Target",

@@ -3,7 +3,10 @@
 Both backends do the same thing: call ``run_task`` (``run_one`` per seed of
 a point) on each task somewhere else and hand back rows *as they finish* (a generator), so the caller can
 store each row at once and drive a progress bar. Neither schedules anything
-itself: the pool's queue and Ray's task scheduler do that.
+itself: the pool's queue and Ray's task scheduler do that. Stopped early
+(Ctrl-C), both stop their running tasks at once (the pool's workers are
+terminated, Ray's tasks cancelled with ``force``) and keep the rows of tasks
+that had finished in ``leftover``.
 
 * ``LocalBackend``: ``concurrent.futures.ProcessPoolExecutor`` with the
   ``spawn`` start method (a fresh interpreter per worker: safe even when the
@@ -19,7 +22,7 @@ itself: the pool's queue and Ray's task scheduler do that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 import logging
 import multiprocessing
@@ -36,9 +39,16 @@ BACKENDS: tuple[str, ...] = ("local", "ray")
 
 
 class Backend(Protocol):
-    """Runs tasks and yields their rows (one per seed) in the order the tasks finish."""
+    """Runs tasks and yields their rows (one per seed) in the order the tasks finish.
+
+    When the run stops early (Ctrl-C, SIGTERM, an error, or the caller closing
+    the generator), the backend stops its running work at once and keeps the
+    rows of tasks that had finished but were not yet handed over in
+    ``leftover``, so the caller can store them too.
+    """
 
     name: str
+    leftover: list[dict[str, Any]]
 
     def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]: ...
 
@@ -52,15 +62,38 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+#: Seconds a stopped worker gets to exit before it is killed.
+STOP_GRACE_S = 5.0
+
+
 def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued runs and stop the workers now (a simulation may run for minutes)."""
-    pool.shutdown(wait=False, cancel_futures=True)
+    """Cancel queued runs and stop the workers now (a simulation may run for minutes).
+
+    The worker processes are listed *before* ``shutdown``, which forgets them.
+    """
     terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
     if terminate is not None:
         terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
         return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         process.terminate()
+    for process in processes:
+        process.join(timeout=STOP_GRACE_S)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=STOP_GRACE_S)
+
+
+def _finished_rows(futures: Iterable[Future[list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The rows of the futures that completed without an error."""
+    rows: list[dict[str, Any]] = []
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception() is None:
+            rows += future.result()
+    return rows
 
 
 class LocalBackend:
@@ -70,21 +103,28 @@ class LocalBackend:
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.leftover: list[dict[str, Any]] = []
 
     def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]:
+        self.leftover = []
         if not tasks:
             return
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=context,
                                    initializer=_ignore_sigint)
+        futures: list[Future[list[dict[str, Any]]]] = []
+        handed: set[Future[list[dict[str, Any]]]] = set()
         try:
-            pending: set[Future[list[dict[str, Any]]]] = {pool.submit(_call, task) for task in tasks}
+            futures = [pool.submit(_call, task) for task in tasks]
+            pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield from future.result()
+                    handed.add(future)
         except BaseException:  # Ctrl-C, an error, or the caller stopped early: do not wait for running runs
             _terminate(pool)
+            self.leftover = _finished_rows(f for f in futures if f not in handed)
             raise
         pool.shutdown(wait=True)
 
@@ -101,6 +141,7 @@ class RayBackend:
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         self.address = address
         self.workers = workers
+        self.leftover: list[dict[str, Any]] = []
 
     def _start(self) -> bool:
         """Connect or start Ray; True if this call started it (and so must shut it down)."""
@@ -118,6 +159,7 @@ class RayBackend:
         return True
 
     def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]:
+        self.leftover = []
         if not tasks:
             return
         import ray  # noqa: PLC0415
@@ -125,6 +167,7 @@ class RayBackend:
         started = self._start()
         remote = ray.remote(num_cpus=1)(run_task)
         pending: list[Any] = []
+        completed = True
         try:
             documents: dict[int, Any] = {}  # one copy of each point's document in the object store
             for task in tasks:
@@ -134,16 +177,42 @@ class RayBackend:
                 pending.append(remote.remote(doc_ref, task.seeds, task.kind, task.days, task.inputs, task.base_dir))
             while pending:
                 done, pending = ray.wait(pending, num_returns=min(len(pending), self.BATCH), timeout=0.2)
-                for ref in done:
+                for i, ref in enumerate(done):
                     try:
-                        yield from ray.get(ref)
+                        rows = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
+                        pending += done[i + 1:]
                         raise exc.as_instanceof_cause() from None
+                    try:
+                        yield from rows
+                    except BaseException:
+                        pending += done[i + 1:]
+                        raise
+        except BaseException:
+            completed = False
+            raise
         finally:
+            if pending and not completed:
+                self.leftover = self._harvest(ray, pending)
             for ref in pending:
                 ray.cancel(ref, force=True)
             if started:
                 ray.shutdown()
+
+    @staticmethod
+    def _harvest(ray: Any, refs: list[Any]) -> list[dict[str, Any]]:
+        """Rows of the tasks among ``refs`` that have already finished (without waiting for the others)."""
+        try:
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        except Exception:  # noqa: BLE001 (a Ray that is going down: nothing more to keep)
+            return []
+        rows: list[dict[str, Any]] = []
+        for ref in ready:
+            try:
+                rows += ray.get(ref, timeout=0)
+            except Exception:  # noqa: BLE001 (a failed or cancelled task has no row)
+                continue
+        return rows
 
 
 def make_backend(name: str, *, workers: int | None = None, address: str | None = None) -> Backend:

@@ -17,6 +17,7 @@ from pathlib import Path
 import time
 from typing import Any
 
+from colossus.errors import ColossusError
 from colossus.sweep.backends import Backend
 from colossus.sweep.plan import SweepPlan
 from colossus.sweep.plot import figure, stats, write_html
@@ -45,6 +46,20 @@ def main_output(plan: SweepPlan, rows: list[dict[str, Any]]) -> str | None:
     if rows and all(r.get(finished) is not None for r in rows):
         return finished
     return f"{job}.progress_frac"
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C or SIGTERM after storing every run that had finished.
+
+    A ``KeyboardInterrupt``, so code that stops on one still stops; it says
+    how many runs this sweep stored and how many the store holds now.
+    """
+
+    def __init__(self, stored: int, total_in_store: int, store_path: Path) -> None:
+        self.stored = stored
+        self.total_in_store = total_in_store
+        self.store_path = store_path
+        super().__init__(f"interrupted: {stored} runs of this sweep stored ({total_in_store} in {store_path})")
 
 
 @dataclass
@@ -103,20 +118,36 @@ def run_sweep(
         progress(0, total)
     start = time.perf_counter()
     done = 0
-    with contextlib.closing(backend.run(tasks)) as finished:
-        for row in finished:
-            key = (row["content_hash"], row["seed"], row["kind"], row["days"])
-            if key not in expected:
-                raise RuntimeError(f"a run came back with key {key}, which the plan does not have")
-            store.insert(row)
-            done += 1
-            if progress:
-                progress(done, total)
+    before = store.count()
+
+    def keep(row: dict[str, Any]) -> None:
+        key = (row["content_hash"], row["seed"], row["kind"], row["days"])
+        if key not in expected:
+            raise RuntimeError(f"a run came back with key {key}, which the plan does not have")
+        store.insert(row)
+
+    try:
+        with contextlib.closing(backend.run(tasks)) as finished:
+            for row in finished:
+                keep(row)
+                done += 1
+                if progress:
+                    progress(done, total)
+    except KeyboardInterrupt:
+        # The backend has stopped its workers; store what finished but was not handed over yet.
+        for row in getattr(backend, "leftover", ()):
+            keep(row)
+        now = store.count()
+        raise SweepInterrupted(now - before, now, store.path) from None
     wall_s = time.perf_counter() - start
     rows = store.rows(keys)
     main = main_output(plan, rows)
     written = None
     if plot_path is not None and main is not None and rows:
-        written = write_html(figure(plan, rows, main), plot_path)
+        try:
+            written = write_html(figure(plan, rows, main), plot_path)
+        except OSError as exc:
+            raise ColossusError(f"{plot_path}: cannot write the plot ({exc.strerror or exc});"
+                                f" the runs are stored in {store.path}") from None
     return SweepOutcome(plan, rows, ran=done, skipped=len(stored), wall_s=wall_s, backend=backend.name,
                         store_path=store.path, plot_path=written, main=main)

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 import hashlib
 import itertools
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 from colossus.errors import SpecError
 from colossus.spec import Scenario, read_yaml, validate
+from colossus.spec.bounds import MAX_SEED, MAX_SWEEP_RUNS
 from colossus.sweep.paths import Target, assign, resolve
 from colossus.sweep.values import Value, Vary, parse_vary
 
@@ -33,6 +35,9 @@ KINDS: tuple[str, ...] = ("estimate", "simulate")
 
 #: Columns every stored run has; a varied path must not take one of their names.
 RESERVED_COLUMNS = frozenset({"content_hash", "seed", "kind", "days", "scenario", "error", "wall_s"})
+
+#: Points of one sweep: each is validated before anything runs (a few ms each) and is at least one run.
+MAX_SWEEP_POINTS = 10_000
 
 #: Estimates do not depend on time: their rows carry this in the ``days`` key column.
 ESTIMATE_DAYS = 0.0
@@ -193,6 +198,13 @@ def plan_sweep(
     if not varies:
         raise SpecError("--vary: give at least one PATH=VALUES (e.g. --vary jobs.grok2.gpus=10000,20000)")
     targets = _targets(varies, doc)
+    num_points = math.prod(len(v.values) for v in varies)
+    if num_points > MAX_SWEEP_POINTS or num_points * seeds > MAX_SWEEP_RUNS:
+        raise SpecError(f"--vary: {num_points:,} points x {seeds:,} seed(s) = {num_points * seeds:,} runs; a sweep"
+                        f" has at most {MAX_SWEEP_POINTS:,} points and {MAX_SWEEP_RUNS:,} runs")
+    if base.seed + seeds - 1 > MAX_SEED:
+        raise SpecError(f"--seeds: the scenario's seed {base.seed} + {seeds - 1} passes the largest seed"
+                        f" ({MAX_SEED}); use fewer seeds or a smaller seed")
     context = _Context(file, kind, days)
     points: list[Point] = []
     seen: dict[str, Point] = {}

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from colossus.errors import ColossusError
+from colossus.results.duck import is_interrupt
 from colossus.sweep.run import KEY_COLUMNS
 
 TABLE = "runs"
@@ -73,11 +74,15 @@ class RunStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ColossusError(f"{self.path.parent}: cannot create the sweep folder ({exc.strerror or exc})") from None
         try:
             self._con = duckdb.connect(str(self.path))
         except duckdb.Error as exc:
-            raise ColossusError(f"{self.path}: cannot open the sweep store ({exc})") from None
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ColossusError(f"{self.path}: cannot open the sweep store ({reason})") from None
         fixed = ", ".join(f"{_quote(n)} {t}" for n, t in _FIXED)
         key = ", ".join(_quote(n) for n in KEY_COLUMNS)
         self._con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({fixed}, PRIMARY KEY ({key}))")
@@ -125,7 +130,19 @@ class RunStore:
         """Store one run (replacing a row with the same key), adding columns it brings.
 
         A NULL needs no column: a column first seen as None is added when a value arrives.
+        A full disk is a ``ColossusError`` naming the store; Ctrl-C during the write stays an interrupt.
         """
+        try:
+            self._insert(row)
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            if is_interrupt(exc):
+                raise KeyboardInterrupt from None  # Ctrl-C during the write: the row is in or out, whole
+            raise
+        except duckdb.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ColossusError(f"{self.path}: cannot store a run ({reason})") from None
+
+    def _insert(self, row: Mapping[str, Any]) -> None:
         self.ensure_columns({k: t for k, v in row.items() if (t := sql_type(v)) and k not in _FIXED_NAMES})
         names = [k for k, v in row.items() if v is not None or k in self._types]
         marks = ", ".join("?" for _ in names)

@@ -13,27 +13,29 @@ loop; ``analysis_slots`` bounds how many run at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import logging
 from pathlib import Path
-import re
 import threading
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query, Request, Response
 from fastapi.responses import FileResponse
+from pydantic import StringConstraints
 
 from colossus import catalog
-from colossus.errors import ColossusError
+from colossus.errors import ColossusError, SpecError
 from colossus.spec import Scenario, read_yaml, validate
 from colossus.web import analyses
 from colossus.web import runs as stored
-from colossus.web.folders import NAME_PATTERN, REPORT, Folders
+from colossus.web.folders import NAME_PATTERN, REPORT, Folders, scrub
 from colossus.web.jobs import JobManager, NotCancellable, QueueFull
 from colossus.web.jsonsafe import jsonable
 from colossus.web.models import (
     Analysis,
     Catalog,
     Comparison,
+    ErrorBody,
     EventPage,
     JobInfo,
     JobKnob,
@@ -55,6 +57,8 @@ from colossus.web.models import (
     UnitCount,
 )
 from colossus.web.overrides import scenario_with
+
+log = logging.getLogger(__name__)
 
 JOB_ID_PATTERN = r"^[0-9a-f]{12}$"
 #: The scenario the page opens with when the folder has it (DESIGN.md: the default scenario).
@@ -85,9 +89,25 @@ JobId = Annotated[str, PathParam(pattern=JOB_ID_PATTERN)]
 
 router = APIRouter(prefix="/api")
 
+#: The statuses a route documents besides 200 and 422 (every answer the service gives is in the spec).
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "no such name"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "a valid request the scenario or the stored result cannot answer:"
+                                             " an override it rejects, an invalid scenario file, an infeasible"
+                                             " job, a result that cannot be read"}}
+BOTH = {**NOT_FOUND, **CONFLICT}
+
 
 def _not_found(what: str, name: str) -> HTTPException:
     return HTTPException(404, f"no {what} '{name}'")
+
+
+def _read(path: Path) -> Any:
+    """The scenario file's YAML document; an error names the file by its name only (no server path)."""
+    try:
+        return read_yaml(path)
+    except SpecError as exc:
+        raise exc.located(file=path.name) from None
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -103,7 +123,7 @@ def _scenario_file(state: WebState, name: str) -> Path:
 def _load(state: WebState, name: str, overrides: Overrides) -> tuple[Scenario, list[str], dict[str, Any], Path]:
     """The scenario with overrides, validated; its notes, its edited document and its file."""
     path = _scenario_file(state, name)
-    scenario, edited = scenario_with(read_yaml(path), overrides, file=path.name)
+    scenario, edited = scenario_with(_read(path), overrides, file=path.name)
     return scenario, edited.notes, edited.document, path
 
 
@@ -137,9 +157,12 @@ def list_scenarios(state: State) -> list[ScenarioItem]:
         if path is None:
             continue
         try:
-            scenario = validate(Scenario, read_yaml(path), file=path.name)
+            scenario = validate(Scenario, _read(path), file=path.name)
         except ColossusError as exc:
-            items.append(ScenarioItem(name=name, file=path.name, error=str(exc)))
+            items.append(ScenarioItem(name=name, file=path.name, error=scrub(str(exc))))
+        except Exception:  # a bug must not hide every other scenario: list this one as unusable
+            log.exception("scenario %s cannot be listed", name)
+            items.append(ScenarioItem(name=name, file=path.name, error="cannot be read (the server log has why)"))
         else:
             items.append(ScenarioItem(name=name, file=path.name, description=scenario.description.strip()))
     valid = [item for item in items if item.error is None]
@@ -149,10 +172,11 @@ def list_scenarios(state: State) -> list[ScenarioItem]:
     return items
 
 
-@router.get("/scenarios/{name}", response_model=ScenarioDetail, summary="One scenario: its knobs and document")
+@router.get("/scenarios/{name}", response_model=ScenarioDetail, summary="One scenario: its knobs and document",
+            responses=BOTH)
 def get_scenario(name: ScenarioName, state: State) -> ScenarioDetail:
     path = _scenario_file(state, name)
-    document = read_yaml(path)
+    document = _read(path)
     scenario = validate(Scenario, document, file=path.name)
     return ScenarioDetail(name=name, file=path.name, description=scenario.description.strip(),
                           knobs=_knobs(scenario), document=jsonable(document))
@@ -168,14 +192,16 @@ def _analysis(state: WebState, name: str, kind: str, scenario: Scenario, notes: 
     return Analysis(scenario=name, kind=kind, notes=notes, result=result)
 
 
-@router.post("/scenarios/{name}/estimate", response_model=Analysis, summary="Performance of every job")
+@router.post("/scenarios/{name}/estimate", response_model=Analysis, summary="Performance of every job",
+             responses=BOTH)
 def estimate(name: ScenarioName, body: ScenarioRequest, state: State) -> Analysis:
     """Step time, MFU, memory and time to train of each job: its layout, or the planner's best (about 1 s)."""
     scenario, notes, _, _ = _load(state, name, body.overrides)
     return _analysis(state, name, "estimate", scenario, notes, (), lambda: analyses.estimate_document(scenario))
 
 
-@router.post("/scenarios/{name}/plan", response_model=Analysis, summary="Best parallel layouts of one job")
+@router.post("/scenarios/{name}/plan", response_model=Analysis, summary="Best parallel layouts of one job",
+             responses=BOTH)
 def plan(name: ScenarioName, body: PlanRequest, state: State) -> Analysis:
     """The planner's ten best layouts for a job (default: the first), and why the best wins."""
     scenario, notes, _, _ = _load(state, name, body.overrides)
@@ -183,7 +209,8 @@ def plan(name: ScenarioName, body: PlanRequest, state: State) -> Analysis:
                      lambda: analyses.plan_document(scenario, body.job))
 
 
-@router.post("/scenarios/{name}/power", response_model=Analysis, summary="Power demand, supply and deficit")
+@router.post("/scenarios/{name}/power", response_model=Analysis, summary="Power demand, supply and deficit",
+             responses=BOTH)
 def power(name: ScenarioName, body: PowerRequest, state: State) -> Analysis:
     """Demand bottom up, supply, the best response to a deficit, swings, energy and emissions."""
     scenario, notes, _, path = _load(state, name, body.overrides)
@@ -191,7 +218,8 @@ def power(name: ScenarioName, body: PowerRequest, state: State) -> Analysis:
                      lambda: analyses.power_analysis(scenario, supply_mw=body.supply_mw, day=body.day, file=path.name))
 
 
-@router.post("/scenarios/{name}/reliability", response_model=Analysis, summary="Interruptions and goodput of a job")
+@router.post("/scenarios/{name}/reliability", response_model=Analysis, summary="Interruptions and goodput of a job",
+             responses=BOTH)
 def reliability(name: ScenarioName, body: ReliabilityRequest, state: State) -> Analysis:
     """Failure rates, checkpoint cost and interval, goodput (closed form; Monte Carlo with ``runs``), spares."""
     scenario, notes, _, _ = _load(state, name, body.overrides)
@@ -210,8 +238,9 @@ def _run_id(scenario: str) -> str:
 
 @router.post("/scenarios/{name}/simulate", response_model=JobInfo, status_code=202,
              summary="Start a simulation in the background",
-             responses={202: {"description": "queued; poll GET /api/jobs/{id}"},
-                        429: {"description": "every worker is busy and the queue is full; retry later"}})
+             responses={202: {"description": "queued; poll GET /api/jobs/{id}"}, **BOTH,
+                        429: {"model": ErrorBody,
+                              "description": "every worker is busy and the queue is full; retry later"}})
 def simulate(name: ScenarioName, body: SimulateRequest, state: State, response: Response) -> JobInfo:
     """Validate now (a bad override is a 422 at once), then simulate in a worker process.
 
@@ -245,7 +274,8 @@ def list_jobs(state: State) -> list[JobInfo]:
     return [job.info(with_summary=False) for job in state.jobs.jobs()]
 
 
-@router.get("/jobs/{job_id}", response_model=JobInfo, summary="Status, progress and, when done, the summary")
+@router.get("/jobs/{job_id}", response_model=JobInfo, summary="Status, progress and, when done, the summary",
+            responses=NOT_FOUND)
 def get_job(job_id: JobId, state: State) -> JobInfo:
     job = state.jobs.get(job_id)
     if job is None:
@@ -254,7 +284,7 @@ def get_job(job_id: JobId, state: State) -> JobInfo:
 
 
 @router.delete("/jobs/{job_id}", response_model=JobInfo, summary="Cancel a queued job",
-               responses={409: {"description": "the job runs or has ended"}})
+               responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "the job runs or has ended"}})
 def cancel_job(job_id: JobId, state: State) -> JobInfo:
     try:
         job = state.jobs.cancel(job_id)
@@ -289,13 +319,14 @@ def list_runs(state: State) -> list[RunItem]:
     return sorted(items, key=lambda r: r.created_s, reverse=True)
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail, summary="A run's summary, key numbers and tables")
+@router.get("/runs/{run_id}", response_model=RunDetail, summary="A run's summary, key numbers and tables",
+            responses=BOTH)
 def get_run(run_id: RunId, state: State) -> RunDetail:
     return stored.run_detail(run_id, _run_dir(state, run_id))
 
 
 @router.get("/runs/{run_id}/figures", summary="The report's figures as Plotly JSON",
-            responses={200: {"content": {"application/json": {"schema": {"type": "object", "properties": {
+            responses={**BOTH, 200: {"content": {"application/json": {"schema": {"type": "object", "properties": {
                 "names": {"type": "array", "items": {"type": "string"}},
                 "captions": {"type": "object", "additionalProperties": {"type": "string"}},
                 "figures": {"type": "object", "additionalProperties": {"type": "object"}}}}}}}})
@@ -306,7 +337,8 @@ def get_figures(run_id: RunId, state: State,
     return Response(content=text, media_type="application/json")
 
 
-@router.get("/runs/{run_id}/timeseries", response_model=Series, summary="Columns of the time series, thinned")
+@router.get("/runs/{run_id}/timeseries", response_model=Series, summary="Columns of the time series, thinned",
+            responses=BOTH)
 def get_timeseries(
     run_id: RunId, state: State,
     columns: Annotated[list[str] | None,
@@ -315,11 +347,12 @@ def get_timeseries(
 ) -> Series:
     try:
         return stored.series(run_id, _run_dir(state, run_id), columns, max_points)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    except ValueError as exc:  # a column the run does not have: not found in this run
+        raise HTTPException(404, str(exc)) from None
 
 
-@router.get("/runs/{run_id}/events", response_model=EventPage, summary="One page of the event log")
+@router.get("/runs/{run_id}/events", response_model=EventPage, summary="One page of the event log",
+            responses=BOTH)
 def get_events(
     run_id: RunId, state: State,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
@@ -331,7 +364,7 @@ def get_events(
 
 
 @router.get("/runs/{run_id}/report", response_class=FileResponse, summary="The run's self-contained HTML report",
-            responses={200: {"content": {"text/html": {}}}})
+            responses={**NOT_FOUND, 200: {"content": {"text/html": {}}}})
 def get_report(run_id: RunId, state: State) -> FileResponse:
     path = state.folders.run_file(run_id, REPORT)
     if path is None:
@@ -339,13 +372,12 @@ def get_report(run_id: RunId, state: State) -> FileResponse:
     return FileResponse(path, media_type="text/html")
 
 
-@router.get("/compare", response_model=Comparison, summary="Key numbers of several runs side by side")
-def compare(state: State, run: Annotated[list[str], Query(
+@router.get("/compare", response_model=Comparison, summary="Key numbers of several runs side by side",
+            responses=BOTH)
+def compare(state: State, run: Annotated[list[Annotated[str, StringConstraints(pattern=NAME_PATTERN)]], Query(
         min_length=1, max_length=MAX_COMPARED, description="run ids, two or more to compare")]) -> Comparison:
     found = []
     for run_id in dict.fromkeys(run):
-        if not re.fullmatch(NAME_PATTERN, run_id):
-            raise HTTPException(422, f"not a run id: {run_id!r}")
         found.append((run_id, _run_dir(state, run_id)))
     return stored.compare(found)
 
@@ -363,7 +395,8 @@ def list_sweeps(state: State) -> list[SweepItem]:
     return items
 
 
-@router.get("/sweeps/{sweep_id}", response_model=SweepRows, summary="One page of a sweep's table of runs")
+@router.get("/sweeps/{sweep_id}", response_model=SweepRows, summary="One page of a sweep's table of runs",
+            responses=BOTH)
 def get_sweep(sweep_id: SweepId, state: State, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
               limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> SweepRows:
     store = state.folders.sweep_store(sweep_id)
@@ -373,7 +406,7 @@ def get_sweep(sweep_id: SweepId, state: State, offset: Annotated[int, Query(ge=0
 
 
 @router.get("/sweeps/{sweep_id}/plots/{kind}", response_class=FileResponse, summary="A sweep's HTML plot",
-            responses={200: {"content": {"text/html": {}}}})
+            responses={**NOT_FOUND, 200: {"content": {"text/html": {}}}})
 def get_sweep_plot(sweep_id: SweepId, kind: Annotated[str, PathParam(pattern=NAME_PATTERN)],
                    state: State) -> FileResponse:
     path = state.folders.sweep_plots(sweep_id).get(kind)

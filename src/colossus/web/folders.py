@@ -32,6 +32,18 @@ REQUEST = "request.json"
 SWEEP_STORE = "sweep.duckdb"
 
 
+#: An absolute POSIX path in a message (not a URL path: those follow a host or start a request line).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?!api/)(?:[^/\s'\"`:;,()<>\[\]{}]+/)+[^/\s'\"`:;,()<>\[\]{}]*")
+
+
+def scrub(text: str) -> str:
+    """``text`` with every absolute path cut to its last part: no server path reaches a client.
+
+    ``/srv/colossus/scenarios/x.yaml: field: rule`` -> ``x.yaml: field: rule``.
+    """
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] or "/", text)
+
+
 def valid_name(name: str) -> bool:
     """A name that may be joined to a folder: one path component, no traversal, not hidden."""
     return bool(_NAME.fullmatch(name)) and ".." not in name

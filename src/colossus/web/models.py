@@ -3,8 +3,11 @@
 Why explicit models and bounds: FastAPI validates every body against them
 and answers a bad one with a 422 that names the field, before any model
 runs; the bounds are also what a client (and schemathesis) reads from the
-spec. Bounds are generous for planning (a million GPUs, two years of
-simulated time) but keep one request from asking for unbounded memory.
+spec. The bounds are the scenario file's own (``spec.bounds``: the same
+limit for a knob, a file and a CLI option), tightened where a server must
+answer quickly (two years of simulated time, 2,000 Monte Carlo histories).
+Bodies are strict: ``false`` is not a number, ``"5"`` not an integer, and
+NaN or an infinity (``NaN``, ``1e400`` in JSON) is refused.
 
 Quantities cross the API in SI units with the unit in the name, as in the
 CLI's JSON documents, except the override knobs, which use the units the
@@ -19,12 +22,27 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: Longest simulation the API accepts, days (1-minute telemetry: ~1M samples per year).
+from colossus.spec.bounds import (  # the limits scenario files obey (spec/bounds.py), shared
+    MAX_GPUS,  # noqa: F401 (re-exported: the knobs' limits)
+    MAX_MW,  # noqa: F401
+    MAX_UNITS,  # noqa: F401
+    CheckpointMinutes,
+    Day,
+    Days,
+    GpuCount,
+    Megawatts,
+    UnitCount as FleetUnits,
+    real,
+    whole,
+)
+
+#: Longest simulation the dashboard runs, days: a server's worker should not be held for hours
+#: (the CLI accepts up to ``spec.bounds.MAX_DAYS``).
 MAX_DAYS = 730.0
-MAX_GPUS = 1_000_000
-MAX_UNITS = 10_000
-MAX_MW = 100_000.0
-#: Monte Carlo histories a reliability request may ask for.
+#: Largest seed a request may give: JSON numbers are exact integers only up to 2**53 (JavaScript's
+#: Number.MAX_SAFE_INTEGER); a file or the CLI takes any non-negative 64-bit seed.
+MAX_JSON_SEED = 2**53 - 1
+#: Monte Carlo histories a reliability request may ask for (answered within the request, so kept small).
 MAX_MC_RUNS = 2000
 #: Entries in one override mapping (pools, jobs, generator or battery units).
 MAX_ENTRIES = 64
@@ -33,18 +51,20 @@ Name = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: no unknown fields, no coercion (``false`` is not 0, ``"5"`` not 5), finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class PoolOverride(_Body):
-    num_gpus: int | None = Field(None, gt=0, le=MAX_GPUS, description="GPUs in the pool (whole servers)")
+    num_gpus: GpuCount | None = Field(None, description="GPUs in the pool (whole servers)")
     gpu: Name | None = Field(None, description="GPU type, a catalog name (GET /api/catalog)")
 
 
 class JobOverride(_Body):
     model: Name | None = Field(None, description="model preset, a catalog name (GET /api/catalog)")
-    num_gpus: int | None = Field(None, gt=0, le=MAX_GPUS, description="GPUs of the job")
-    checkpoint_interval_min: float | None = Field(None, gt=0, le=7 * 24 * 60, description="minutes between checkpoints")
+    num_gpus: GpuCount | None = Field(None, description="GPUs of the job")
+    checkpoint_interval_min: CheckpointMinutes | None = Field(None, description="minutes between checkpoints")
 
 
 class Overrides(_Body):
@@ -60,18 +80,19 @@ class Overrides(_Body):
                                             description="pool name -> changes")
     jobs: dict[Name, JobOverride] = Field(default_factory=dict, max_length=MAX_ENTRIES,
                                           description="job name -> changes")
-    grid_interim_mw: float | None = Field(None, ge=0, le=MAX_MW, description="grid power before a contract, MW")
-    grid_contract_mw: float | None = Field(None, ge=0, le=MAX_MW, description="contracted grid capacity, MW")
-    grid_contract_start_day: float | None = Field(
-        None, ge=0, le=10 * 365, description="day the grid contract starts; an explicit null: not signed")
-    generators: dict[Name, Annotated[int, Field(ge=0, le=MAX_UNITS)]] = Field(
+    grid_interim_mw: Megawatts | None = Field(None, description="grid power before a contract, MW")
+    grid_contract_mw: Megawatts | None = Field(None, description="contracted grid capacity, MW")
+    grid_contract_start_day: Day | None = Field(
+        None, description="day the grid contract starts; an explicit null: not signed")
+    generators: dict[Name, FleetUnits] = Field(
         default_factory=dict, max_length=MAX_ENTRIES,
         description="generator unit (catalog name) -> count; a new unit adds a fleet")
-    batteries: dict[Name, Annotated[int, Field(ge=0, le=MAX_UNITS)]] = Field(
+    batteries: dict[Name, FleetUnits] = Field(
         default_factory=dict, max_length=MAX_ENTRIES,
         description="battery unit (catalog name) -> count; a new unit adds a bank")
-    days: float | None = Field(None, ge=1 / 24, le=MAX_DAYS, description="simulated days")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="random seed of the run")
+    days: real(ge=1 / 24, le=MAX_DAYS) | None = Field(None, description="simulated days")  # type: ignore[valid-type]
+    seed: whole(ge=0, le=MAX_JSON_SEED) | None = Field(  # type: ignore[valid-type]
+        None, description="random seed of the run (files take any 64-bit seed; JSON numbers are exact to 2**53)")
 
 
 class ScenarioRequest(_Body):
@@ -83,14 +104,15 @@ class PlanRequest(ScenarioRequest):
 
 
 class PowerRequest(ScenarioRequest):
-    supply_mw: float | None = Field(None, ge=0, le=MAX_MW, description="supply available, MW (default: firm capacity)")
-    day: float = Field(0.0, ge=0, le=10 * 365, description="day from the scenario start (grid contract status)")
+    supply_mw: Megawatts | None = Field(None, description="supply available, MW (default: firm capacity)")
+    day: Day = Field(0.0, description="day from the scenario start (grid contract status)")
 
 
 class ReliabilityRequest(ScenarioRequest):
     job: Name | None = Field(None, description="job to analyse (default: the scenario's first)")
-    runs: int = Field(0, ge=0, le=MAX_MC_RUNS, description="Monte Carlo histories (0: closed form only)")
-    deadline_days: float | None = Field(None, gt=0, le=10 * 365, description="P(finish by this day) with runs > 0")
+    runs: whole(ge=0, le=MAX_MC_RUNS) = Field(  # type: ignore[valid-type]
+        0, description="Monte Carlo histories (0: closed form only)")
+    deadline_days: Days | None = Field(None, description="P(finish by this day) with runs > 0")
 
 
 class SimulateRequest(ScenarioRequest):
@@ -98,6 +120,19 @@ class SimulateRequest(ScenarioRequest):
 
 
 # --- responses ------------------------------------------------------------------------
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int] = Field(description="where: the body field, the override, or the scenario field")
+    msg: str
+    type: str
+    input: Any = Field(None, description="the rejected value, when short")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a message, or a list of located problems (the shape of FastAPI's 422)."""
+
+    detail: str | list[ErrorItem]
 
 
 class ScenarioItem(BaseModel):

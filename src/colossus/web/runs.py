@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from colossus import units
 from colossus.report import CAPTIONS, bucket_last, bucket_mean, build_figures, headline, summary_tables
-from colossus.results import ResultPaths, ResultsError, open_store, read_result
+from colossus.results import REPORT, ResultPaths, ResultsError, open_store, read_result
 from colossus.sim.result import SimResult
 from colossus.web.folders import REQUEST, SWEEP_STORE
 from colossus.web.jsonsafe import jsonable
@@ -49,13 +49,17 @@ SWEEP_TABLE = "runs"
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:
+    """A run's summary; its ``report_path`` relative to the runs folder (a CLI run may have stored an
+    absolute one, which is not the client's business)."""
     path = ResultPaths.of(run_dir).summary
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsError(path, f"cannot read the summary ({exc})") from None
+        raise ResultsError(path, f"cannot read the summary ({exc.__class__.__name__})") from None
     if not isinstance(summary, dict):
         raise ResultsError(path, "must hold a JSON object")
+    if summary.get("report_path") is not None:
+        summary["report_path"] = f"{run_dir.name}/{REPORT}"
     return summary
 
 

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
-import shutil
 import signal
-import tempfile
 from typing import Any
 
 from colossus.errors import ColossusError
+from colossus.errors import one_line as printable
 from colossus.report import write_report
-from colossus.results import write_result
+from colossus.results import claim_folder
 from colossus.spec import Scenario, validate
-from colossus.web.folders import REPORT, REQUEST
+from colossus.web.folders import REPORT, REQUEST, scrub
 from colossus.web.jsonsafe import jsonable
 
 log = logging.getLogger(__name__)
@@ -46,38 +44,37 @@ def _send(job_id: str, kind: str, value: Any) -> None:
 
 
 def one_line(exc: BaseException) -> str:
+    """An error as one line for a client: printable, no server paths (see ``folders.scrub``)."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return scrub(printable(text[0])) if text else type(exc).__name__
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(jsonable(document), out, indent=2, sort_keys=True, allow_nan=False)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        json.dump(jsonable(document), out, indent=2, sort_keys=True, allow_nan=False)
 
 
 def run_simulation(job_id: str, document: dict[str, Any], *, file: str, base_dir: str, out_dir: str,
                    request: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the scenario ``document`` and store it in ``out_dir``; the summary, or why it failed."""
+    """Simulate the scenario ``document`` and store it in ``out_dir``; the summary, or why it failed.
+
+    The same path as ``colossus simulate``: the folder is claimed (locked)
+    first, and the results, the report and ``request.json`` appear together
+    when all are written (``colossus.results.claim_folder``), or not at all.
+    """
     from colossus.sim import simulate  # noqa: PLC0415 (the engine is only needed in the worker)
 
     out = Path(out_dir)
-    written = False
     try:
         scenario = validate(Scenario, document, file=file)
-        _send(job_id, "phase", "simulating")
-        result = simulate(scenario, progress=lambda frac: _send(job_id, "progress", frac), base_dir=Path(base_dir))
-        _send(job_id, "phase", "writing results")
-        result.summary["report_path"] = str(out / REPORT)
-        write_result(result, out)
-        written = True
-        _send(job_id, "phase", "writing the report")
-        write_report(result, out / REPORT)
-        _write_json(out / REQUEST, request)
+        with claim_folder(out) as claim:
+            _send(job_id, "phase", "simulating")
+            result = simulate(scenario, progress=lambda frac: _send(job_id, "progress", frac),
+                              base_dir=Path(base_dir))
+            _send(job_id, "phase", "writing results and the report")
+            result.summary["report_path"] = f"{out.name}/{REPORT}"  # relative to the runs folder
+            claim.write(result, extras={REPORT: lambda path: write_report(result, path),
+                                        REQUEST: lambda path: _write_json(path, request)})
         return {"ok": True, "summary": jsonable(result.summary)}
     except ColossusError as exc:
         message = one_line(exc)
@@ -85,7 +82,5 @@ def run_simulation(job_id: str, document: dict[str, Any], *, file: str, base_dir
         message = "out of memory: simulate fewer days or a smaller cluster"
     except Exception as exc:  # a bug: keep the traceback in the server log, give the client one line
         log.exception("simulation job %s failed", job_id)
-        message = f"internal error ({type(exc).__name__}: {one_line(exc)}); the server log has the details"
-    if written:  # a run without its report or request is not one the dashboard lists as complete
-        shutil.rmtree(out, ignore_errors=True)
+        message = f"internal error ({type(exc).__name__}); the server log has the details"
     return {"ok": False, "message": message}
