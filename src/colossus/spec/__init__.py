@@ -32,6 +32,7 @@ from colossus.spec.power import (
     BatterySpec,
     ComponentCooling,
     CoolingSpec,
+    EmissionControl,
     GeneratorFleet,
     GeneratorKind,
     GeneratorSpec,
@@ -40,6 +41,7 @@ from colossus.spec.power import (
     PueCooling,
     SupplySpec,
 )
+from colossus.spec.plant import SHORT_TON_KG, DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
 from colossus.spec.simulation import (
@@ -88,6 +90,8 @@ __all__ = [
     "Convention",
     "Cooling",
     "CoolingSpec",
+    "DispatchSpec",
+    "EmissionControl",
     "FabricSpec",
     "GeneratorFleet",
     "GeneratorKind",
@@ -102,9 +106,11 @@ __all__ = [
     "NicKind",
     "NicSpec",
     "OpticSpec",
+    "PermitSpec",
     "PoolSpec",
     "PowerSpec",
     "Precision",
+    "PricesSpec",
     "Protocol",
     "PueCooling",
     "RackSpec",
@@ -121,7 +127,9 @@ __all__ = [
     "ServerSpec",
     "Spec",
     "StorageSpec",
+    "SHORT_TON_KG",
     "SupplySpec",
+    "SwingsSpec",
     "SwitchSpec",
     "load",
     "load_list",
