@@ -129,10 +129,10 @@ class Plant:
     battery_reserve_s: float
     peak_shave_w: float  # inf = no shaving
     recharge_from_generators: bool
+    fleet_order: tuple[int, ...] = ()  # the merit order without the grid (filled in by __post_init__)
 
-    @property
-    def fleet_order(self) -> tuple[int, ...]:
-        return tuple(i for i in self.order if i != GRID)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fleet_order", tuple(i for i in self.order if i != GRID))
 
 
 def build_plant(supply: SupplySpec, dispatch: DispatchSpec, prices: Prices, a: PowerAssumptions) -> Plant:
@@ -267,6 +267,10 @@ def commit(plant: Plant, *, load_w: float, grid_avail_w: float, avail: Sequence[
         most = math.floor(share[i] / f.min_load_w + _EPS) if f.min_load_w > 0 else avail[i]
         if need <= most:
             units[i] = max(need, min(running[i], most, avail[i]))
+            continue
+        if plant.order.index(GRID) > plant.order.index(i) and grid_avail_w - grid >= share[i]:
+            grid += share[i]  # below one unit's minimum load: the grid, later in merit order, takes it
+            share[i] = 0.0
             continue
         units[i] = need  # below one unit's minimum load: raise its output to the minimum
         lift = need * f.min_load_w - share[i]
