@@ -116,7 +116,7 @@ class Engine:
         self.batt_version = 0  # the plant's own next change (battery empty or full, permit spent, fleet moves)
         self.t_prev = 0.0
         self.cur: dict[str, float] = {}
-        self.totals = {"deficit_s": 0.0, "lost_gpu_s": 0.0, "train_gpu_s": 0.0, "it_j": 0.0}
+        self.totals = {"deficit_s": 0.0, "lost_gpu_s": 0.0, "train_gpu_s": 0.0, "it_j": 0.0, "floor_j": 0.0}
         self.num_failures = 0
         self.failures_by_cause: dict[str, int] = {}
         self.num_repairs = 0
@@ -794,6 +794,8 @@ class Engine:
                 p_w = float(job.pool_gpus @ pw.idle_site_w)
             elif job.mode == MODE_TRAIN:
                 p_w = float(job.pool_gpus @ (pw.fixed_site_w + pw.gain_site * job.table.draw_w[self.cap_idx]))
+                if job.table.floor_w is not None:  # what a GPU power floor burns, counted apart for the cost
+                    tot["floor_j"] += float(job.pool_gpus @ pw.gain_site) * job.table.floor_w[self.cap_idx] * dt
             else:
                 continue
             job.energy_j += p_w * dt

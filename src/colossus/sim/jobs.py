@@ -178,7 +178,8 @@ class NamedRates:
         except InfeasibleError:
             return None
         profile = from_estimate(variant, cluster.pool(pool).gpu, perf.estimate, self.pa)
-        table = profile_table(profile, self.curve, self.fracs)
+        floor = self.scenario.power.swings.gpu_power_floor_frac
+        table = profile_table(profile, self.curve, self.fracs, floor * profile.gpu.tdp_w if floor is not None else 0.0)
         per = cluster.pool(pool).server.gpus_per_server
         store = self.scenario.storage
         ckpt = ck.plan_checkpoint(

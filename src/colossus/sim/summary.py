@@ -21,6 +21,9 @@ import numpy as np
 
 from colossus import units
 from colossus.power.cost import FleetTime, cost_breakdown, monthly_peaks_w, prices
+from colossus.power.deficit import capped_step
+from colossus.power.mitigation import SwingSetup, study
+from colossus.power.profile import from_estimate
 from colossus.sim.result import GPU_STATES, USABLE_STATES, SimResult
 from colossus.sim.telemetry import STATE_COLUMNS, energy_j, resample
 from colossus.sim.workload import delay_summary
@@ -150,6 +153,7 @@ def build_result(eng: "Engine") -> SimResult:
                       "nox_kg_grid": plant["grid_nox_kg"],
                       "water_l": tot["it_j"] / units.KWH * eng.scenario.power.cooling.wue_l_per_kwh},
         "dispatch": plant,
+        "swings": _swings(eng, e),
         "cost": cost,
         "power": {"peak_w_by_source": peak,
                   "mean_w_by_source": {k: v / eng.end_s for k, v in by_source.items()},
@@ -175,6 +179,52 @@ def _time_means(states: np.ndarray, dt: np.ndarray, end_s: float) -> dict[str, f
     """Time-weighted mean count of GPUs in each state, from the exact event rows."""
     col = {name: k for k, name in enumerate(STATE_COLUMNS)}
     return {state: float(states[:, col[f"gpus_{state}"]] @ dt / end_s) for state in GPU_STATES}
+
+
+def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
+    """The swing study (``power.mitigation``) of the flagship job at its largest allocation, uncapped.
+
+    The simulation's events are minutes apart; the sub-second waveform comes from the
+    job's step profile (perf's step breakdown, as the run planned it) and the site as it
+    ran: generators take the swing if they generated, the grid if it delivered.
+    """
+    named = eng.jobs[:len(eng.scenario.jobs)]
+    if not named:
+        return None
+    flagship = max(named, key=lambda j: j.priority)
+    cached = [(k, est) for k, est in eng.rates._estimates.items() if k[0] == flagship.name]
+    if not cached:
+        return None
+    (_, pool_name, num_gpus), est = max(cached, key=lambda kv: kv[0][2])
+    pool = eng.scenario.cluster.pool(pool_name)
+    profile = from_estimate(flagship.spec.model_copy(update={"num_gpus": num_gpus, "pool": pool_name}), pool.gpu,
+                            est, eng.pa)
+    curve = eng.rates.curve
+    step = capped_step(profile, curve, pool.gpu.tdp_w)
+    a, opts = eng.pa, eng.scenario.power.swings
+    p = eng.layout.pool_index(pool_name)
+    pw = eng.power
+    floor = opts.gpu_power_floor_frac * pool.gpu.tdp_w if opts.gpu_power_floor_frac is not None else None
+    plant = eng.site.plant
+    gens_ran = e["generators_w"] > 0 and not a.get("events.swings.grid_follows_swings")
+    stall = "checkpoint_stall_s" if flagship.spec.checkpoint.asynchronous else "sync_checkpoint_stall_s"
+    setup = SwingSetup(
+        num_gpus=num_gpus, phase_times_s=step.phase_times_s, phase_draws_w=step.phase_draws_w, idle_w=pool.gpu.idle_w,
+        it_gain=float(pw.gain_it[p]), site_gain=float(pw.gain_site[p]), mean_site_w=e["demand_w"] / eng.end_s,
+        power_step_s=a.f("events.swings.power_step_s"), samples_per_power_step=int(a.f("events.swings.samples_per_power_step")),
+        window_s=a.f("events.swings.window_s"), stall_s=a.f(f"events.swings.{stall}"),
+        band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")), floor_w=floor,
+        gpu_ramp_w_per_s=opts.gpu_ramp_frac_per_s * pool.gpu.tdp_w if opts.gpu_ramp_frac_per_s is not None else None,
+        battery_power_w=plant.battery.power_w if opts.battery_smoothing else 0.0,
+        battery_energy_j=plant.battery.energy_j if opts.battery_smoothing else 0.0,
+        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW if opts.grid_ramp_limit_mw_per_s is not None else None,
+        generator_ramp_w_per_s=sum(f.count * f.ramp_w_per_s for f in plant.fleets) if gens_ran else 0.0,
+        generators_follow=gens_ran, grid_connected=e["grid_w"] > 0,
+    )
+    doc = study(setup).as_dict()
+    doc["job"] = flagship.name
+    doc["floor_energy_j_run"] = eng.totals["floor_j"]
+    return doc
 
 
 def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: dict[str, Any], *,
