@@ -37,7 +37,7 @@ def small_site(**dispatch) -> Scenario:
         "generators": [{"unit": UNIT, "count": 4}],
         "batteries": [{"unit": BATTERY, "count": 1}],
     }
-    doc["power"]["dispatch"] = {"merit_order": ["grid"], "n_minus_1_reserve": False, "battery_soc_min_frac": 0.05,
+    doc["power"]["dispatch"] = {"merit_order": ["grid"], "n_minus_1_reserve": False, "battery_soc_min_frac": 0.05, "min_up_h": 0.0,
                                 "recharge_from_generators": False, **dispatch}
     return validate(Scenario, doc, file="small site")
 
@@ -153,3 +153,14 @@ def test_soc_stays_in_its_window_and_energy_balances(steps, soc, reserve, gens):
         assert bat.soc_min_j - 1e-3 <= after <= bat.soc_max_j + 1e-3
         assert min(f.grid_j, f.discharge_j, f.charge_j, f.unserved_j, *f.fleet_j, *f.fuel_j) >= -1e-6
         assert f.discharge_j <= bat.power_w * f.duration_s * (1 + 1e-9)
+
+
+def test_minimum_up_time_holds_units_at_minimum_load():
+    plant = plant_of(small_site(min_up_h=1.0))
+    d = dispatch_profile(plant, [600.0, 600.0, 3000.0, 600.0], [4 * MW, 9 * MW, 5 * MW, 5 * MW], grid_avail_w=5 * MW)
+    held, released = d.commitments[2], d.commitments[3]
+    # started at t = 600 s: within the hour both units stay on at their 1 MW minimum, the grid gives way
+    assert held.units[0] == 2 and held.fleet_w[0] == pytest.approx(2 * MW) and held.grid_w == pytest.approx(3 * MW)
+    # at t = 4,200 s the hour is over and the grid alone carries 5 MW
+    assert released.units[0] == 0 and released.grid_w == pytest.approx(5 * MW)
+    assert d.starts == (2,)

@@ -14,8 +14,9 @@ Steady state, ``commit`` (load ``L`` held for a while):
 2. The rest is filled in merit order (``Plant.order``: cheapest marginal cost
    first unless the scenario says otherwise).
 3. Each fleet runs the fewest units that carry its share, but keeps units
-   already running while they stay above minimum load (operators do not cycle
-   units, and permits count starts). A share below one unit's minimum load is
+   already running while they stay above minimum load, and all its running
+   units for ``min_up_s`` after a start, at minimum load if need be
+   (operators do not cycle units, and permits count starts). A share below one unit's minimum load is
    raised to it, taken from the grid, else given to the batteries, else dumped.
 4. N-1 spinning reserve: the largest single loss (the most loaded unit, or the
    grid import if the feeder counts) must be covered by headroom on running
@@ -129,6 +130,7 @@ class Plant:
     battery_reserve_s: float
     peak_shave_w: float  # inf = no shaving
     recharge_from_generators: bool
+    min_up_s: float = 0.0  # units stay on this long after a start
     fleet_order: tuple[int, ...] = ()  # the merit order without the grid (filled in by __post_init__)
 
     def __post_init__(self) -> None:
@@ -168,7 +170,7 @@ def build_plant(supply: SupplySpec, dispatch: DispatchSpec, prices: Prices, a: P
         n_minus_1=dispatch.n_minus_1_reserve, grid_is_contingency=dispatch.grid_is_contingency,
         battery_reserve_s=dispatch.battery_reserve_min * u.MINUTE,
         peak_shave_w=dispatch.peak_shave_grid_mw * u.MW if dispatch.peak_shave_grid_mw is not None else math.inf,
-        recharge_from_generators=dispatch.recharge_from_generators)
+        recharge_from_generators=dispatch.recharge_from_generators, min_up_s=dispatch.min_up_h * u.HOUR)
 
 
 def _starts(permit, supply: SupplySpec) -> float:
@@ -214,17 +216,20 @@ class Commitment:
 
 
 def commit(plant: Plant, *, load_w: float, grid_avail_w: float, avail: Sequence[int],
-           running: Sequence[int] | None = None, soc_j: float = 0.0, battery_ready: bool = True) -> Commitment:
+           running: Sequence[int] | None = None, soc_j: float = 0.0, battery_ready: bool = True,
+           must_run: Sequence[int] | None = None) -> Commitment:
     """The steady dispatch of ``load_w`` (see the module docstring).
 
     ``avail``: units per fleet that may run (up, on site, within permits);
     ``running``: units per fleet running or starting now (kept while above
-    minimum load); ``soc_j``: stored energy; ``battery_ready``: False while
-    an emptied battery waits to be recharged.
+    minimum load); ``must_run``: units that must stay on (within their
+    minimum up time), at minimum load if need be; ``soc_j``: stored energy;
+    ``battery_ready``: False while an emptied battery waits to be recharged.
     """
     fleets, bat = plant.fleets, plant.battery
     nf = len(fleets)
     running = running if running is not None else (0,) * nf
+    must_run = must_run if must_run is not None else (0,) * nf
     can_discharge = battery_ready and soc_j > bat.soc_min_j + _EPS * max(bat.energy_j, 1.0)
     b_cap = bat.power_w if can_discharge else 0.0
     gen_cap = [avail[i] * fleets[i].rating_w for i in range(nf)]
@@ -260,20 +265,22 @@ def commit(plant: Plant, *, load_w: float, grid_avail_w: float, avail: Sequence[
     units = [0] * nf
     dumped = 0.0
     for i in plant.fleet_order:
-        if share[i] <= 0.0:
+        must = min(must_run[i], avail[i])
+        if share[i] <= 0.0 and not must:
             continue
         f = fleets[i]
-        need = max(1, math.ceil(share[i] / f.rating_w - _EPS))
+        need = max(1, math.ceil(share[i] / f.rating_w - _EPS)) if share[i] > 0 else 0
         most = math.floor(share[i] / f.min_load_w + _EPS) if f.min_load_w > 0 else avail[i]
-        if need <= most:
-            units[i] = max(need, min(running[i], most, avail[i]))
+        n = max(need, min(running[i], most, avail[i]), must)
+        if n * f.min_load_w <= share[i] + _EPS:
+            units[i] = n
             continue
-        if plant.order.index(GRID) > plant.order.index(i) and grid_avail_w - grid >= share[i]:
+        if not must and plant.order.index(GRID) > plant.order.index(i) and grid_avail_w - grid >= share[i]:
             grid += share[i]  # below one unit's minimum load: the grid, later in merit order, takes it
             share[i] = 0.0
             continue
-        units[i] = need  # below one unit's minimum load: raise its output to the minimum
-        lift = need * f.min_load_w - share[i]
+        units[i] = n  # below the units' minimum load: raise their output to it
+        lift = n * f.min_load_w - share[i]
         for source in ("grid", "discharge", "charge"):
             if source == "grid":
                 take = min(lift, grid)
@@ -525,14 +532,17 @@ def dispatch_profile(plant: Plant, durations_s: Sequence[float], load_w: Sequenc
     running = [0] * nf
     pending: list[tuple[float, int, int]] = []  # (absolute ready time, fleet, units)
     starts = [0] * nf
+    last_start = [-math.inf] * nf
     commits, flows, socs = [], [], [soc]
     t = 0.0
     grid_seq = [grid_avail_w] * len(load_w) if isinstance(grid_avail_w, (int, float)) else list(grid_avail_w)
     for dur, load, grid in zip(durations_s, load_w, grid_seq):
         have = [running[i] + sum(p[2] for p in pending if p[1] == i) for i in range(nf)]
-        c = commit(plant, load_w=load, grid_avail_w=grid, avail=avail, running=have, soc_j=soc)
+        must = [have[i] if t < last_start[i] + plant.min_up_s else 0 for i in range(nf)]
+        c = commit(plant, load_w=load, grid_avail_w=grid, avail=avail, running=have, soc_j=soc, must_run=must)
         pending, running, out, started = apply_commitment(plant, c, t=t, out_w=out, running=running, pending=pending)
         starts = [a + b for a, b in zip(starts, started)]
+        last_start = [t if started[i] else last_start[i] for i in range(nf)]
         rel = [(p[0] - t, p[1], p[2]) for p in pending]
         fl, out = transition_flows(plant, c, out_w=out, running=running, pending=rel, grid_avail_w=grid, soc_j=soc,
                                    battery_ready=True, duration_s=dur)
@@ -559,6 +569,7 @@ def apply_commitment(plant: Plant, c: Commitment, *, t: float, out_w: Sequence[f
     run = list(running)
     out = list(out_w)
     started = [0] * len(fleets)
+    # (start times are what the caller needs for minimum up times: it sees ``started``)
     for i, f in enumerate(fleets):
         mine = [p for p in pend if p[1] == i]
         have = run[i] + sum(p[2] for p in mine)

@@ -60,6 +60,7 @@ class SiteDispatch:
         self.fuel_j = [0.0] * nf
         self.unit_s = [0.0] * nf
         self.starts = [0] * nf
+        self.last_start = [-math.inf] * nf
         self.nox_kg = [0.0] * nf
         self.co2_kg = [0.0] * nf
         self._nox_per_fuel = [f.nox_kg_per_j_fuel for f in plant.fleets]
@@ -138,14 +139,16 @@ class SiteDispatch:
             have = [min(self.running[i] + sum(q[2] for q in self.pending if q[1] == i), avail[i]) for i in range(self.nf)]
         else:
             have = [min(r, a) for r, a in zip(self.running, avail)]
+        must = [have[i] if t < self.last_start[i] + self.plant.min_up_s else 0 for i in range(self.nf)]
         c = commit(self.plant, load_w=load_w, grid_avail_w=grid_avail_w, avail=avail, running=have, soc_j=self.soc,
-                   battery_ready=self.ready)
+                   battery_ready=self.ready, must_run=must)
         self.pending, self.running, self.out, started = apply_commitment(
             self.plant, c, t=t, out_w=self.out, running=self.running, pending=self.pending)
         self._state_version += 1
         for i, n in enumerate(started):
             if n:
                 self.starts[i] += n
+                self.last_start[i] = t
                 k = self.plant.fleets[i].permit
                 if k >= 0:
                     self.permit_used[k][2] += n
@@ -314,6 +317,10 @@ class SiteDispatch:
             best = self._windows[i]
         if c is None:
             return best
+        for i in range(self.nf):  # a minimum up time ends: the units may stop
+            end = self.last_start[i] + plant.min_up_s
+            if end > t and (c.units[i] or self.running[i]):
+                best = min(best, end)
         bat = plant.battery
         settle = max(self.settle_at - t, 0.0)
         needs_battery = bat.energy_j > 0 and (c.discharge_w > 0 or c.charge_w > 0 or self.pending

@@ -117,6 +117,7 @@ class Engine:
         self.t_prev = 0.0
         self.cur: dict[str, float] = {}
         self.totals = {"deficit_s": 0.0, "lost_gpu_s": 0.0, "train_gpu_s": 0.0, "it_j": 0.0, "floor_j": 0.0}
+        self.job_gpu_s = [0.0] * len(scenario.jobs)  # GPU-seconds each named job held (for its share of the cost)
         self.num_failures = 0
         self.failures_by_cause: dict[str, int] = {}
         self.num_repairs = 0
@@ -789,7 +790,9 @@ class Engine:
         served_j = (fl.load_j + fl.charge_j) if fl is not None else 0.0
         intensity = self.site.last_co2_kg / served_j if fl is not None and served_j > 0 else 0.0
         pw = self.power
-        for job in self.jobs[:len(self.scenario.jobs)]:
+        for k, job in enumerate(self.jobs[:len(self.scenario.jobs)]):
+            if job.mode:
+                self.job_gpu_s[k] += job.num_gpus * dt
             if job.mode == MODE_IDLE or (job.mode == MODE_TRAIN and job.parked):
                 p_w = float(job.pool_gpus @ pw.idle_site_w)
             elif job.mode == MODE_TRAIN:

@@ -241,7 +241,35 @@ def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: 
                          battery_energy_j=eng.site.plant.battery.energy_j, duration_s=eng.end_s,
                          gpu_s=installed_gpu_s, floor_j=eng.totals.get("floor_j", 0.0), tokens=tokens, busy_gpu_s=busy)
     doc["prices"] = p.as_dict()
+    _attribute(eng, doc, e)
     return doc
+
+
+def _attribute(eng: "Engine", doc: dict[str, Any], e: dict[str, float]) -> None:
+    """Each named job's share of the cost: its GPU-hours of the GPUs' cost, its energy share of the rest.
+
+    ``usd_per_million_tokens`` is then the named jobs' cost over their tokens (the cost of the training
+    output); ``usd_per_million_tokens_all_in`` carries the whole site's cost over the same tokens.
+    """
+    gpus_usd = doc["usd_by_item"]["gpus"]
+    power_usd = doc["usd_total"] - gpus_usd
+    used_j = e["demand_w"]
+    installed_s = doc["gpu_hours"] * units.HOUR
+    jobs = []
+    for k, j in enumerate(eng.jobs[:len(eng.scenario.jobs)]):
+        tokens = j.work_total if math.isfinite(j.finish_s) else j.work_ckpt
+        usd = (gpus_usd * eng.job_gpu_s[k] / installed_s if installed_s else 0.0) \
+            + (power_usd * j.energy_j / used_j if used_j else 0.0)
+        jobs.append({"name": j.name, "usd": usd, "gpu_hours": eng.job_gpu_s[k] / units.HOUR, "tokens": tokens,
+                     "usd_per_million_tokens": usd / (tokens / 1e6) if tokens > 0 else None})
+    doc["jobs"] = jobs
+    tokens = sum(j["tokens"] for j in jobs)
+    usd = sum(j["usd"] for j in jobs)
+    doc["usd_per_million_tokens_all_in"] = doc["usd_per_million_tokens"]
+    doc["usd_per_million_tokens"] = usd / (tokens / 1e6) if tokens > 0 else None
+    doc["inputs"]["usd_per_million_tokens"] = ("the named jobs' cost (their GPU-hours of the GPUs' cost, their energy"
+                                               " share of the power and plant costs) / their tokens / 1e6")
+    doc["inputs"]["usd_per_million_tokens_all_in"] = "the whole site's cost over the period / the named jobs' tokens / 1e6"
 
 
 def _finite(doc: Any) -> Any:

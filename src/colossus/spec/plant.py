@@ -65,6 +65,10 @@ class DispatchSpec(Spec):
         default=None, description="batteries hold grid import at or below this (demand charges); null = no shaving")
     recharge_from_generators: bool = Field(
         default=True, description="batteries may recharge from spare generator capacity, not only from the grid")
+    min_up_h: NonNegFloat = Field(
+        default=2.0, description="units stay on at least this long after a start, at minimum load if need be (the"
+                                 " minimum up time of unit commitment; assumption: operators hold gas units on for"
+                                 " hours rather than cycle them, and permits count starts)")
 
     @model_validator(mode="after")
     def _check(self) -> "DispatchSpec":
