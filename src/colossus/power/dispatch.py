@@ -136,6 +136,10 @@ class Plant:
     def __post_init__(self) -> None:
         object.__setattr__(self, "fleet_order", tuple(i for i in self.order if i != GRID))
 
+    def grid_after(self, i: int) -> bool:
+        """Whether the grid comes after fleet ``i`` in the merit order."""
+        return self.order.index(GRID) > self.order.index(i)
+
 
 def build_plant(supply: SupplySpec, dispatch: DispatchSpec, prices: Prices, a: PowerAssumptions) -> Plant:
     """The plant a scenario's supply, dispatch policy and prices describe."""
@@ -275,7 +279,7 @@ def commit(plant: Plant, *, load_w: float, grid_avail_w: float, avail: Sequence[
         if n * f.min_load_w <= share[i] + _EPS:
             units[i] = n
             continue
-        if not must and plant.order.index(GRID) > plant.order.index(i) and grid_avail_w - grid >= share[i]:
+        if not must and plant.grid_after(i) and grid_avail_w - grid >= share[i]:
             grid += share[i]  # below one unit's minimum load: the grid, later in merit order, takes it
             share[i] = 0.0
             continue
@@ -308,19 +312,27 @@ def _reserve(plant: Plant, units: list[int], share: list[float], grid: float, gr
              can_discharge: bool) -> tuple[float, float, float]:
     """(required, available, grid) after committing units for N-1 reserve (``units``/``share`` updated)."""
     fleets, bat = plant.fleets, plant.battery
+    nf = len(fleets)
+    batt = 0.0
+    if can_discharge:
+        batt = charge + min(bat.power_w - discharge, max(soc_j - bat.soc_min_j, 0.0) / plant.battery_reserve_s)
 
     def status(grid_w: float) -> tuple[float, float]:
-        req = max([share[i] / units[i] for i in range(len(fleets)) if units[i]], default=0.0)
-        if plant.grid_is_contingency:
-            req = max(req, grid_w)
-        spin = sum(units[i] * fleets[i].rating_w - share[i] for i in range(len(fleets)))
+        req = grid_w if plant.grid_is_contingency else 0.0
+        spin = 0.0
+        for i in range(nf):
+            n = units[i]
+            if n:
+                per = share[i] / n
+                if per > req:
+                    req = per
+                spin += n * fleets[i].rating_w - share[i]
         head = 0.0 if plant.grid_is_contingency else max(grid_avail_w - grid_w, 0.0)
-        batt = 0.0
-        if can_discharge:
-            batt = charge + min(bat.power_w - discharge, max(soc_j - bat.soc_min_j, 0.0) / plant.battery_reserve_s)
         return req, spin + head + batt
 
     req, have = status(grid)
+    if have >= req:
+        return req, have, grid
     for i in plant.fleet_order:  # more units on fleets already running, while above minimum load
         if have >= req:
             break

@@ -65,9 +65,10 @@ class SiteDispatch:
         self.co2_kg = [0.0] * nf
         self._nox_per_fuel = [f.nox_kg_per_j_fuel for f in plant.fleets]
         self._co2_per_fuel = [f.co2_kg_per_j_fuel for f in plant.fleets]
+        self.last_steady = False  # whether the last interval ran at the committed flows throughout
         self._windows = sorted({x for f in plant.fleets for x in (f.from_s, f.until_s) if 0 < x < end_s})
         self._state_version = 0  # bumped when what ``available`` depends on (outages, running units, permits) changes
-        self._avail_key: tuple | None = None
+        self._avail_window, self._avail_version = -1, -1
         self._avail: list[int] = []
         self.down = [int(d) for d in initially_down] if len(initially_down) else [0] * nf
 
@@ -78,9 +79,9 @@ class SiteDispatch:
 
     def available(self, t: float) -> list[int]:
         """Units per fleet that may run now: on site, not in outage, within their permit."""
-        key = (bisect.bisect_right(self._windows, t), self._state_version)
-        if key != self._avail_key:
-            self._avail_key, self._avail = key, self._available(t)
+        window = bisect.bisect_right(self._windows, t) if self._windows else 0
+        if window != self._avail_window or self._state_version != self._avail_version:
+            self._avail_window, self._avail_version, self._avail = window, self._state_version, self._available(t)
         return self._avail
 
     def _available(self, t: float) -> list[int]:
@@ -96,6 +97,8 @@ class SiteDispatch:
             p, used = permits[k], self.permit_used[k]
             if used[0] >= p.nox_kg * (1 - 1e-12) or used[1] >= p.run_unit_s * (1 - 1e-12):
                 avail[i] = 0
+                continue
+            if math.isinf(starts_left[k]):
                 continue
             have = self.running[i] + sum(q[2] for q in self.pending if q[1] == i)
             can = min(avail[i], have + int(starts_left[k]))
@@ -159,8 +162,11 @@ class SiteDispatch:
                        [x * y for x, y in zip(fuel, self._co2_per_fuel)],
                        c.grid_w * self.plant.grid_co2_kg_per_j, c.grid_w * self.plant.grid_nox_kg_per_j,
                        max(c.reserve_required_w - c.reserve_w, 0.0))
-        rel = [(q[0] - t, q[1], q[2]) for q in self.pending]
-        self.settle_at = t + settle_s(self.plant, c, out_w=self.out, running=self.running, pending=rel)
+        if self.pending or any(w - o > 1e-6 for w, o in zip(c.fleet_w, self.out)):
+            rel = [(q[0] - t, q[1], q[2]) for q in self.pending]
+            self.settle_at = t + settle_s(self.plant, c, out_w=self.out, running=self.running, pending=rel)
+        else:
+            self.settle_at = t
         return c
 
     def advance(self, t0: float, t1: float) -> Flows | None:
@@ -171,8 +177,10 @@ class SiteDispatch:
             return None
         if self.plant.permits:
             self._roll_permit_years(t0)
+        self.last_steady = False
         if t0 >= self.settle_at and not self.pending:
             if c.discharge_w == 0.0 and c.charge_w == 0.0:
+                self.last_steady = True  # the interval's means are the commitment's: nothing to correct
                 return self._advance_plain(c, dt)
             fl = self._steady(c, dt)
         else:

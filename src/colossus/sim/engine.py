@@ -777,7 +777,8 @@ class Engine:
         c = self.cur
         fl = self.site.advance(self.t_prev, t)
         rec = self.recorder
-        if fl is not None and rec.time_s and rec.time_s[-1] == self.t_prev:  # the row opening this interval
+        if fl is not None and not self.site.last_steady and rec.time_s and rec.time_s[-1] == self.t_prev:
+            # the row opening this interval
             row = list(rec.power[-1])  # holds the interval's means: ramps and starts are inside it
             row[0], row[1], row[2], row[3] = fl.grid_j / dt, fl.generators_j / dt, fl.discharge_j / dt, fl.charge_j / dt
             row[11], row[12], row[13] = fl.unserved_j / dt, fl.dumped_j / dt, sum(fl.fuel_j) / dt
