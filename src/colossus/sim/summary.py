@@ -162,9 +162,7 @@ def build_result(eng: "Engine") -> SimResult:
                  "installed_mean": float(installed @ dt / eng.end_s), "usable_mean": usable_mean,
                  **{state: mean[state] for state in GPU_STATES},
                  "at_end": {state: int(ts[f"gpus_{state}"][-1]) for state in GPU_STATES},
-                 "powered_off_max": int(ts["gpus_powered_off"].max()),
-                 "usable": "healthy, installed and powered: " + " + ".join(USABLE_STATES),
-                 "means": "time-weighted mean number of GPUs in each state"},
+                 "powered_off_max": int(ts["gpus_powered_off"].max())},
         "deficit_hours": tot["deficit_s"] / units.HOUR,
         "throughput_lost_to_deficit_frac": tot["lost_gpu_s"] / tot["train_gpu_s"] if tot["train_gpu_s"] else 0.0,
         "failures": {"count": eng.num_failures, "by_cause": dict(sorted(eng.failures_by_cause.items())),
@@ -240,8 +238,9 @@ def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: 
                          demand_peaks=monthly_peaks_w(ts["time_s"], ts["grid_w"], p), fleets=fleets,
                          battery_energy_j=eng.site.plant.battery.energy_j, duration_s=eng.end_s,
                          gpu_s=installed_gpu_s, floor_j=eng.totals.get("floor_j", 0.0), tokens=tokens, busy_gpu_s=busy)
-    doc["prices"] = p.as_dict()
     _attribute(eng, doc, e)
+    doc.pop("inputs")  # the summary stays numbers (sweeps flatten it); the definitions are in power.cost
+    doc["prices"] = dict(p.quoted)
     return doc
 
 
@@ -267,9 +266,7 @@ def _attribute(eng: "Engine", doc: dict[str, Any], e: dict[str, float]) -> None:
     usd = sum(j["usd"] for j in jobs)
     doc["usd_per_million_tokens_all_in"] = doc["usd_per_million_tokens"]
     doc["usd_per_million_tokens"] = usd / (tokens / 1e6) if tokens > 0 else None
-    doc["inputs"]["usd_per_million_tokens"] = ("the named jobs' cost (their GPU-hours of the GPUs' cost, their energy"
-                                               " share of the power and plant costs) / their tokens / 1e6")
-    doc["inputs"]["usd_per_million_tokens_all_in"] = "the whole site's cost over the period / the named jobs' tokens / 1e6"
+
 
 
 def _finite(doc: Any) -> Any:
