@@ -66,6 +66,8 @@ class SiteDispatch:
         self._nox_per_fuel = [f.nox_kg_per_j_fuel for f in plant.fleets]
         self._co2_per_fuel = [f.co2_kg_per_j_fuel for f in plant.fleets]
         self.last_steady = False  # whether the last interval ran at the committed flows throughout
+        self._passive = plant.battery.energy_j <= 0 and not plant.permits and not any(
+            0 < x < end_s for f in plant.fleets for x in (f.from_s, f.until_s))
         self._windows = sorted({x for f in plant.fleets for x in (f.from_s, f.until_s) if 0 < x < end_s})
         self._state_version = 0  # bumped when what ``available`` depends on (outages, running units, permits) changes
         self._avail_window, self._avail_version = -1, -1
@@ -142,12 +144,15 @@ class SiteDispatch:
             have = [min(self.running[i] + sum(q[2] for q in self.pending if q[1] == i), avail[i]) for i in range(self.nf)]
         else:
             have = [min(r, a) for r, a in zip(self.running, avail)]
-        must = [have[i] if t < self.last_start[i] + self.plant.min_up_s else 0 for i in range(self.nf)]
+        up_s = self.plant.min_up_s
+        must = [have[i] if t < self.last_start[i] + up_s else 0 for i in range(self.nf)] if up_s > 0 else None
         c = commit(self.plant, load_w=load_w, grid_avail_w=grid_avail_w, avail=avail, running=have, soc_j=self.soc,
                    battery_ready=self.ready, must_run=must)
+        before = self.running
         self.pending, self.running, self.out, started = apply_commitment(
             self.plant, c, t=t, out_w=self.out, running=self.running, pending=self.pending)
-        self._state_version += 1
+        if self.plant.permits and (any(started) or before != self.running):
+            self._state_version += 1  # the starts a permit leaves depend on the units running
         for i, n in enumerate(started):
             if n:
                 self.starts[i] += n
@@ -320,6 +325,12 @@ class SiteDispatch:
         """The next time the plant changes by itself (inf if none before the end)."""
         plant, c = self.plant, self.c
         best = math.inf
+        if self._passive and c is not None:  # no battery, permit or fleet window: only minimum up times end
+            for i in range(self.nf):
+                end = self.last_start[i] + plant.min_up_s
+                if end > t and (c.units[i] or self.running[i]):
+                    best = min(best, end)
+            return best
         i = bisect.bisect_right(self._windows, t)
         if i < len(self._windows):
             best = self._windows[i]
