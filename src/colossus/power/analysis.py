@@ -118,7 +118,8 @@ def analyse(scenario: Scenario, *, supply_w: float | None = None, day: float = 0
     plant = build_plant(scenario.power.supply, scenario.power.dispatch, price, a)
     avail = [f.count for f in supply.fleets]
     chosen = deficit.chosen
-    dc = commit(plant, load_w=chosen.site_w, grid_avail_w=supply.grid_w, avail=avail, soc_j=0.0, battery_ready=False)
+    # the batteries full: they count as reserve; any discharge means a supply beyond the plant (--supply-mw)
+    dc = commit(plant, load_w=chosen.site_w, grid_avail_w=supply.grid_w, avail=avail, soc_j=plant.battery.soc_max_j)
     swing = _swings(scenario, profile, curve, jp, deficit, supply, dc, floor_w, a)
     pue = demand[LoadPoint.TRAINING].pue
     day_fp, run_fp, tokens = _environment(scenario, plant, dc, deficit, profile, job, pue, a)

@@ -64,8 +64,9 @@ def footprint(plant: Plant, c: Commitment, *, it_w: float, duration_s: float, wu
     """Energy, fuel and emissions of holding commitment ``c`` (IT part ``it_w``) for ``duration_s``.
 
     Fuel follows each fleet's part-load fuel curve at the units it runs; load
-    beyond the physical plant (``c.unmet_w``: a user-given supply larger than
-    the units) is "unassigned" and counted at the grid's factors.
+    beyond the physical plant (a user-given supply larger than the units,
+    which the batteries cannot hold for a day) is "unassigned" and counted at
+    the grid's factors.
     """
     grid_nox = a.f("environment.grid.nox_g_per_kwh") * 1e-3 / units.KWH
     gens_j = {f.name: c.fleet_w[i] * duration_s for i, f in enumerate(plant.fleets)}
@@ -73,12 +74,13 @@ def footprint(plant: Plant, c: Commitment, *, it_w: float, duration_s: float, wu
     fuel_j = float(sum(fuel_by))
     co2 = sum(x * f.co2_kg_per_j_fuel for x, f in zip(fuel_by, plant.fleets))
     nox = sum(x * f.nox_kg_per_j_fuel for x, f in zip(fuel_by, plant.fleets))
-    grid_like_j = (c.grid_w + c.unmet_w) * duration_s
+    beyond_w = c.unmet_w + c.discharge_w  # a supply beyond the units (batteries do not hold a day)
+    grid_like_j = (c.grid_w + beyond_w) * duration_s
     gen_j = float(sum(gens_j.values()))
     water_l = it_w * duration_s / units.KWH * wue_l_per_kwh + _upstream_water_l(grid_like_j, gen_j, a)
     return Footprint(
         duration_s=duration_s, site_w=c.load_w, it_w=it_w, grid_j=c.grid_w * duration_s, generator_j=gens_j,
-        unassigned_j=c.unmet_w * duration_s, fuel_j=fuel_j, co2_kg=co2 + grid_like_j * plant.grid_co2_kg_per_j,
+        unassigned_j=beyond_w * duration_s, fuel_j=fuel_j, co2_kg=co2 + grid_like_j * plant.grid_co2_kg_per_j,
         nox_kg=nox + grid_like_j * grid_nox, water_m3=water_l / 1000.0,
         gas_m3=fuel_j / units.MMBTU * a.f("environment.gas.m3_per_mmbtu"),
     )
