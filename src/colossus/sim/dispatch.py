@@ -24,6 +24,7 @@ import bisect
 from collections.abc import Sequence
 import math
 
+from colossus import units
 from colossus.power.dispatch import Commitment, Flows, Plant, apply_commitment, commit, settle_s, transition_flows
 
 _SNAP_S = 1e-3  # a charge worth less than this many seconds at full power counts as empty (or full)
@@ -382,8 +383,6 @@ class SiteDispatch:
     # --------------------------------------------------------------- summary
     def summary(self, end_s: float) -> dict:
         """What the plant did over the run: per fleet, per permit (against its limits), battery, reserve."""
-        from colossus import units  # noqa: PLC0415 (keeps the hot path's module namespace small)
-
         self._roll_permit_years(end_s)
         plant, tot = self.plant, self.totals
         fleets = []
