@@ -232,24 +232,29 @@ def commit(plant: Plant, *, load_w: float, grid_avail_w: float, avail: Sequence[
     """
     fleets, bat = plant.fleets, plant.battery
     nf = len(fleets)
-    running = running if running is not None else (0,) * nf
-    must_run = must_run if must_run is not None else (0,) * nf
-    can_discharge = battery_ready and soc_j > bat.soc_min_j + _EPS * max(bat.energy_j, 1.0)
+    if running is None:
+        running = (0,) * nf
+    if must_run is None:
+        must_run = (0,) * nf
+    # (written for speed: the simulation commits at every change of load)
+    can_discharge = battery_ready and soc_j > bat.soc_min_j + _EPS * (bat.energy_j if bat.energy_j > 1.0 else 1.0)
     b_cap = bat.power_w if can_discharge else 0.0
-    gen_cap = [avail[i] * fleets[i].rating_w for i in range(nf)]
+    gen_cap = [a * f.rating_w for a, f in zip(avail, fleets)]
     capacity = grid_avail_w + sum(gen_cap)
-    discharge = min(max(load_w - capacity, 0.0), b_cap)
-    unmet = max(load_w - capacity - discharge, 0.0)
+    short = load_w - capacity
+    discharge = (short if short < b_cap else b_cap) if short > 0.0 else 0.0
+    unmet = short - discharge if short > discharge else 0.0
     grid = 0.0
     share = [0.0] * nf
     rest = load_w - discharge - unmet
     for s in plant.order:
-        take = min(rest, grid_avail_w if s == GRID else gen_cap[s])
         if s == GRID:
-            grid = take
+            grid = rest if rest < grid_avail_w else grid_avail_w
+            rest -= grid
         else:
+            take = rest if rest < gen_cap[s] else gen_cap[s]
             share[s] = take
-        rest -= take
+            rest -= take
     if grid > plant.peak_shave_w and can_discharge:  # batteries hold grid import at the shaving level
         shave = min(grid - plant.peak_shave_w, b_cap - discharge)
         grid -= shave
@@ -269,22 +274,34 @@ def commit(plant: Plant, *, load_w: float, grid_avail_w: float, avail: Sequence[
     units = [0] * nf
     dumped = 0.0
     for i in plant.fleet_order:
-        must = min(must_run[i], avail[i])
-        if share[i] <= 0.0 and not must:
+        a = avail[i]
+        must = must_run[i] if must_run[i] < a else a
+        sh = share[i]
+        if sh <= 0.0 and not must:
             continue
         f = fleets[i]
-        need = max(1, math.ceil(share[i] / f.rating_w - _EPS)) if share[i] > 0 else 0
-        most = math.floor(share[i] / f.min_load_w + _EPS) if f.min_load_w > 0 else avail[i]
-        n = max(need, min(running[i], most, avail[i]), must)
-        if n * f.min_load_w <= share[i] + _EPS:
+        ml = f.min_load_w
+        need = math.ceil(sh / f.rating_w - _EPS) if sh > 0 else 0
+        if sh > 0 and need < 1:
+            need = 1
+        most = math.floor(sh / ml + _EPS) if ml > 0 else a
+        keep = running[i]
+        if most < keep:
+            keep = most
+        if a < keep:
+            keep = a
+        n = need if need > keep else keep
+        if must > n:
+            n = must
+        if n * ml <= sh + _EPS:
             units[i] = n
             continue
-        if not must and plant.grid_after(i) and grid_avail_w - grid >= share[i]:
-            grid += share[i]  # below one unit's minimum load: the grid, later in merit order, takes it
+        if not must and plant.grid_after(i) and grid_avail_w - grid >= sh:
+            grid += sh  # below one unit's minimum load: the grid, later in merit order, takes it
             share[i] = 0.0
             continue
         units[i] = n  # below the units' minimum load: raise their output to it
-        lift = n * f.min_load_w - share[i]
+        lift = n * ml - sh
         for source in ("grid", "discharge", "charge"):
             if source == "grid":
                 take = min(lift, grid)
@@ -577,11 +594,12 @@ def apply_commitment(plant: Plant, c: Commitment, *, t: float, out_w: Sequence[f
     off, whose output drops at once.
     """
     fleets = plant.fleets
+    started = [0] * len(fleets)
+    if not pending and list(running) == list(c.units):  # nothing starts or stops: only outputs may drop
+        return [], list(running), [min(o, w) for o, w in zip(out_w, c.fleet_w)], started
     pend = list(pending)
     run = list(running)
     out = list(out_w)
-    started = [0] * len(fleets)
-    # (start times are what the caller needs for minimum up times: it sees ``started``)
     for i, f in enumerate(fleets):
         mine = [p for p in pend if p[1] == i]
         have = run[i] + sum(p[2] for p in mine)

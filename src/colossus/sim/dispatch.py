@@ -12,6 +12,8 @@ engine's events and calls them:
 * ``next_event_s(t)``: when something the power response depends on changes
   by itself: the battery runs empty or is full (or recharged to its re-arm
   level), a permit's budget runs out or its year ends, a fleet arrives or leaves.
+  A minimum up time is no event of its own: the units it holds may stop at the
+  next event after it (events come minutes apart).
 
 A permit's limits bind per permit year: once its NOx or run-hour budget is
 spent, its units are unavailable until the year ends; once its starts are
@@ -67,12 +69,18 @@ class SiteDispatch:
         self._nox_per_fuel = [f.nox_kg_per_j_fuel for f in plant.fleets]
         self._co2_per_fuel = [f.co2_kg_per_j_fuel for f in plant.fleets]
         self.last_steady = False  # whether the last interval ran at the committed flows throughout
+        self.fuel_w = 0.0  # fuel power of the commitment in force
+        self._held_s = 0.0  # settled seconds at the commitment in force not yet booked
+        self._held_until = -math.inf  # the last minimum up time ends then
+        self._permit_budgets = any(math.isfinite(p.nox_kg) or math.isfinite(p.run_unit_s) for p in plant.permits)
         self._passive = plant.battery.energy_j <= 0 and not plant.permits and not any(
             0 < x < end_s for f in plant.fleets for x in (f.from_s, f.until_s))
         self._windows = sorted({x for f in plant.fleets for x in (f.from_s, f.until_s) if 0 < x < end_s})
         self._state_version = 0  # bumped when what ``available`` depends on (outages, running units, permits) changes
         self._avail_window, self._avail_version = -1, -1
         self._avail: list[int] = []
+        self._cap_of: list[int] | None = None  # the availability the cached generator capacity is of
+        self._cap_w = 0.0
         self.down = [int(d) for d in initially_down] if len(initially_down) else [0] * nf
 
     # ------------------------------------------------------------ availability
@@ -112,7 +120,10 @@ class SiteDispatch:
     def capacity_w(self, t: float, grid_avail_w: float) -> float:
         """Grid and generators that may run now (the firm supply the power response plans with)."""
         avail = self.available(t)
-        return grid_avail_w + sum(avail[i] * f.rating_w for i, f in enumerate(self.plant.fleets))
+        if avail is not self._cap_of:
+            self._cap_of = avail
+            self._cap_w = sum(a * f.rating_w for a, f in zip(avail, self.plant.fleets))
+        return grid_avail_w + self._cap_w
 
     def battery_w(self) -> float:
         """Battery power the response may count on now."""
@@ -126,6 +137,7 @@ class SiteDispatch:
     # --------------------------------------------------------------- events
     def unit_down(self, i: int) -> None:
         """A unit of fleet ``i`` fails: a running one if any runs (the loss N-1 reserve is held for)."""
+        self._flush()
         self._state_version += 1
         self.down[i] += 1
         if self.running[i] > 0:
@@ -138,15 +150,20 @@ class SiteDispatch:
         self.down[i] -= 1
 
     def commit(self, t: float, load_w: float, grid_avail_w: float) -> Commitment:
-        """Commit for ``load_w`` from ``t`` on; the steady flows (W) are the commitment's."""
-        self.battery_w()
+        """Commit for ``load_w`` from ``t`` on; the steady flows (W) are the commitment's.
+
+        The caller has just asked ``battery_w`` (which settles whether the battery is ready).
+        """
+        self._flush()
         avail = self.available(t)
         if self.pending:
             have = [min(self.running[i] + sum(q[2] for q in self.pending if q[1] == i), avail[i]) for i in range(self.nf)]
         else:
-            have = [min(r, a) for r, a in zip(self.running, avail)]
+            have = [r if r < a else a for r, a in zip(self.running, avail)]
         up_s = self.plant.min_up_s
-        must = [have[i] if t < self.last_start[i] + up_s else 0 for i in range(self.nf)] if up_s > 0 else None
+        must = None
+        if up_s > 0 and t < self._held_until:
+            must = [have[i] if t < self.last_start[i] + up_s else 0 for i in range(self.nf)]
         c = commit(self.plant, load_w=load_w, grid_avail_w=grid_avail_w, avail=avail, running=have, soc_j=self.soc,
                    battery_ready=self.ready, must_run=must)
         before = self.running
@@ -158,17 +175,24 @@ class SiteDispatch:
             if n:
                 self.starts[i] += n
                 self.last_start[i] = t
+                self._held_until = t + self.plant.min_up_s
                 k = self.plant.fleets[i].permit
                 if k >= 0:
                     self.permit_used[k][2] += n
         self.c, self.grid_avail, self.committed_at = c, grid_avail_w, t
-        fleets = self.plant.fleets
-        fuel = [fleets[i].fuel_w(c.units[i], c.fleet_w[i]) for i in range(self.nf)]
+        fuel = [f.no_load_fuel_w * n + f.fuel_per_j * w for f, n, w in zip(self.plant.fleets, c.units, c.fleet_w)]
+        self.fuel_w = sum(fuel)
+        short = c.reserve_required_w - c.reserve_w
         self._rates = (fuel, [x * y for x, y in zip(fuel, self._nox_per_fuel)],
                        [x * y for x, y in zip(fuel, self._co2_per_fuel)],
                        c.grid_w * self.plant.grid_co2_kg_per_j, c.grid_w * self.plant.grid_nox_kg_per_j,
-                       max(c.reserve_required_w - c.reserve_w, 0.0))
-        if self.pending or any(w - o > 1e-6 for w, o in zip(c.fleet_w, self.out)):
+                       short if short > 0 else 0.0)
+        settled = True
+        for w, o in zip(c.fleet_w, self.out):
+            if w - o > 1e-6:
+                settled = False
+                break
+        if self.pending or not settled:
             rel = [(q[0] - t, q[1], q[2]) for q in self.pending]
             self.settle_at = t + settle_s(self.plant, c, out_w=self.out, running=self.running, pending=rel)
         else:
@@ -187,9 +211,14 @@ class SiteDispatch:
         if t0 >= self.settle_at and not self.pending:
             if c.discharge_w == 0.0 and c.charge_w == 0.0:
                 self.last_steady = True  # the interval's means are the commitment's: nothing to correct
+                if not self.plant.permits:
+                    self._held_s += dt  # booked at the next commit (``_flush``): the rates are constant
+                    return None
                 return self._advance_plain(c, dt)
+            self._flush()
             fl = self._steady(c, dt)
         else:
+            self._flush()
             rel = [(q[0] - t0, q[1], q[2]) for q in self.pending]
             fl, self.out = transition_flows(self.plant, c, out_w=self.out, running=self.running, pending=rel,
                                             grid_avail_w=self.grid_avail, soc_j=self.soc, battery_ready=self.ready,
@@ -199,6 +228,49 @@ class SiteDispatch:
             self.pending = [q for q in self.pending if q[0] > t1]
         self._book(fl)
         return fl
+
+    def _flush(self) -> None:
+        """Book the settled time held at the commitment in force (``advance`` defers it)."""
+        if self._held_s > 0 and self.c is not None:
+            held, self._held_s = self._held_s, 0.0
+            self._book_plain(self.c, held)
+
+    def _book_plain(self, c: Commitment, dt: float) -> None:
+        """Totals of ``dt`` settled seconds at ``c`` with idle batteries and no permits (the common case)."""
+        fuel_w, nox_w, co2_w, grid_co2, grid_nox, short = self._rates
+        tot = self.totals
+        tot["grid_j"] += c.grid_w * dt
+        if c.unmet_w:
+            tot["unserved_j"] += c.unmet_w * dt
+        if c.dumped_w:
+            tot["dumped_j"] += c.dumped_w * dt
+        tot["grid_co2_kg"] += grid_co2 * dt
+        tot["grid_nox_kg"] += grid_nox * dt
+        co2 = grid_co2 * dt
+        nox = 0.0
+        for i in range(self.nf):
+            self.fleet_j[i] += c.fleet_w[i] * dt
+            self.fuel_j[i] += fuel_w[i] * dt
+            self.unit_s[i] += self.running[i] * dt
+            self.nox_kg[i] += nox_w[i] * dt
+            self.co2_kg[i] += co2_w[i] * dt
+            nox += nox_w[i] * dt
+            co2 += co2_w[i] * dt
+        tot["nox_kg"] += nox
+        tot["co2_kg"] += co2
+        if short > 0:
+            tot["reserve_short_s"] += dt
+            if short > tot["reserve_short_max_w"]:
+                tot["reserve_short_max_w"] = short
+
+    def served_co2_kg_per_j(self) -> float:
+        """CO2 per J served (load and charging) at the commitment in force."""
+        c = self.c
+        if c is None:
+            return 0.0
+        _, _, co2_w, grid_co2, _, _ = self._rates
+        served = c.load_w + c.charge_w
+        return (grid_co2 + sum(co2_w)) / served if served > 0 else 0.0
 
     def _advance_plain(self, c: Commitment, dt: float) -> Flows:
         """The common case made cheap: settled, batteries idle; every rate was fixed at the commit."""
@@ -326,27 +398,22 @@ class SiteDispatch:
         """The next time the plant changes by itself (inf if none before the end)."""
         plant, c = self.plant, self.c
         best = math.inf
-        if self._passive and c is not None:  # no battery, permit or fleet window: only minimum up times end
-            for i in range(self.nf):
-                end = self.last_start[i] + plant.min_up_s
-                if end > t and (c.units[i] or self.running[i]):
-                    best = min(best, end)
+        if self._passive:  # no battery, permit or fleet window: nothing changes by itself
             return best
         i = bisect.bisect_right(self._windows, t)
         if i < len(self._windows):
             best = self._windows[i]
         if c is None:
             return best
-        for i in range(self.nf):  # a minimum up time ends: the units may stop
-            end = self.last_start[i] + plant.min_up_s
-            if end > t and (c.units[i] or self.running[i]):
-                best = min(best, end)
         bat = plant.battery
-        settle = max(self.settle_at - t, 0.0)
-        needs_battery = bat.energy_j > 0 and (c.discharge_w > 0 or c.charge_w > 0 or self.pending
-                                             or self.settle_at > t)
-        needs_permit = any(math.isfinite(p.nox_kg) or math.isfinite(p.run_unit_s) for p in plant.permits) \
-            and any(plant.fleets[i].permit >= 0 and (c.units[i] or self.running[i]) for i in range(self.nf))
+        settle = self.settle_at - t if self.settle_at > t else 0.0
+        # the battery matters if it moves, or if a transition's gap could empty it
+        needs_battery = bat.energy_j > 0 and (c.discharge_w > 0 or c.charge_w > 0 or (
+            settle > 0 and self.soc - bat.soc_min_j < bat.power_w * settle))
+        needs_permit = self._permit_budgets and any(
+            plant.fleets[i].permit >= 0 and (c.units[i] or self.running[i]) for i in range(self.nf))
+        if not (needs_battery or needs_permit or plant.permits):
+            return best
         soc, used = self.soc, [u[:] for u in self.permit_used]
         if (needs_battery or needs_permit) and settle > 0:
             rel = [(q[0] - t, q[1], q[2]) for q in self.pending]
@@ -359,7 +426,7 @@ class SiteDispatch:
                 if k >= 0:
                     used[k][0] += fl.fuel_j[i] * self._nox_per_fuel[i]
                     used[k][1] += fl.unit_s[i]
-            if needs_battery and soc <= bat.soc_min_j + self.snap_j and c.discharge_w + 0 >= 0 and fl.discharge_j > 0:
+            if needs_battery and soc <= bat.soc_min_j + self.snap_j and fl.discharge_j > 0:
                 best = min(best, t + settle)
         if needs_battery:
             if c.discharge_w > 0:
@@ -383,6 +450,7 @@ class SiteDispatch:
     # --------------------------------------------------------------- summary
     def summary(self, end_s: float) -> dict:
         """What the plant did over the run: per fleet, per permit (against its limits), battery, reserve."""
+        self._flush()
         self._roll_permit_years(end_s)
         plant, tot = self.plant, self.totals
         fleets = []

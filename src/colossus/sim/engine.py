@@ -114,6 +114,7 @@ class Engine:
         self.parked: frozenset[int] = frozenset()
         self.idle_off = False
         self.batt_version = 0  # the plant's own next change (battery empty or full, permit spent, fleet moves)
+        self._dispatch_at = math.inf  # when that wake-up is scheduled
         self.t_prev = 0.0
         self.cur: dict[str, float] = {}
         self.totals = {"deficit_s": 0.0, "lost_gpu_s": 0.0, "train_gpu_s": 0.0, "it_j": 0.0, "floor_j": 0.0}
@@ -713,8 +714,7 @@ class Engine:
             "shed_w": max(0.0, off_w - site), "gpus_w": gpus_w, "it_other_w": it - gpus_w,
             "facility_w": site - it, "deficit": float(cap != self.top or bool(parked)), "lost_gpus": lost, "train_gpus": train,
             "parked_gpus": float(parked_v.sum()), "off_gpus": float(idle_servers.sum()) if idle_off else 0.0,
-            "capped_gpus": capped, "unserved_w": dc.unmet_w, "dumped_w": dc.dumped_w, "fuel_w": sum(
-                f.fuel_w(n, w) for f, n, w in zip(self.site.plant.fleets, dc.units, dc.fleet_w)),
+            "capped_gpus": capped, "unserved_w": dc.unmet_w, "dumped_w": dc.dumped_w, "fuel_w": self.site.fuel_w,
             "generators_running": float(sum(dc.units)),
         }
 
@@ -764,6 +764,9 @@ class Engine:
     def _dispatch_event(self, t: float) -> None:
         """Wake the engine when the plant changes by itself (battery empty or full, permit spent, ...)."""
         when = self.site.next_event_s(t)
+        if when == self._dispatch_at:
+            return  # already in the heap: a second wake-up at the same time would only cost a pass
+        self._dispatch_at = when
         self.batt_version += 1
         if t < when <= self.end_s:
             self.push(when, EV_BATTERY, self.batt_version)
@@ -788,8 +791,11 @@ class Engine:
         tot["lost_gpu_s"] += c["lost_gpus"] * dt
         tot["train_gpu_s"] += c["train_gpus"] * dt
         tot["it_j"] += (c["gpus_w"] + c["it_other_w"]) * dt
-        served_j = (fl.load_j + fl.charge_j) if fl is not None else 0.0
-        intensity = self.site.last_co2_kg / served_j if fl is not None and served_j > 0 else 0.0
+        if fl is None:  # settled at the commitment: its CO2 per J served holds
+            intensity = self.site.served_co2_kg_per_j()
+        else:
+            served_j = fl.load_j + fl.charge_j
+            intensity = self.site.last_co2_kg / served_j if served_j > 0 else 0.0
         pw = self.power
         for k, job in enumerate(self.jobs[:len(self.scenario.jobs)]):
             if job.mode:
