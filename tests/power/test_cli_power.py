@@ -20,16 +20,48 @@ def run_json(capsys, *args: str) -> dict:
     return json.loads(out)
 
 
-@pytest.mark.parametrize("name", ["colossus-memphis.yaml", "colossus-200k.yaml"])
+@pytest.mark.parametrize("name", ["colossus-memphis.yaml", "colossus-memphis-2025.yaml", "colossus-200k.yaml"])
 def test_json_contract(capsys, name):
     doc = run_json(capsys, str(SCENARIOS / name))
-    for key in ("demand", "supply", "deficit", "swings", "environment"):
+    for key in ("demand", "supply", "deficit", "dispatch", "swings", "environment", "cost"):
         assert key in doc
     assert {"gpus_w", "site_w", "site_nameplate_w"} <= set(doc["demand"])
-    assert "firm_w" in doc["supply"]
-    assert {"strategy", "gpu_cap_w", "num_gpus_running", "throughput_kept_frac"} <= set(doc["deficit"])
+    assert doc["supply"]["firm_w"] > 0
+    assert doc["swings"]["grid_peak_ramp_w_per_s"] >= 0
+    assert {"strategy", "gpu_cap_w", "num_gpus_running", "throughput_kept_frac", "base_load_w"} <= set(doc["deficit"])
+    assert doc["cost"]["per_day"]["usd_total"] > 0 and doc["cost"]["run"]["usd_per_million_tokens"] > 0
     for section in ("demand", "deficit", "swings", "environment"):
         assert doc[section]["inputs"], f"{section} carries its inputs"
+
+
+def test_2025_site_runs_on_the_grid_with_turbines_in_reserve(capsys):
+    doc = run_json(capsys, str(SCENARIOS / "colossus-memphis-2025.yaml"), "--day", "150")
+    assert doc["supply"]["grid"]["available_w"] == pytest.approx(150e6)
+    assert doc["dispatch"]["merit_order"][0] == "grid"
+    fleets = {f["name"]: f for f in doc["dispatch"]["fleets"]}
+    assert fleets["permitted-turbines"]["emission_control"] == "scr"
+    assert fleets["temporary-turbines"]["count"] == 20  # still on site on day 150 (they leave on day 188)
+    assert doc["supply"]["battery_power_w"] == pytest.approx(156 * 0.979e6)
+
+
+def test_reported_figures_only_for_the_reported_cluster(capsys):
+    doc = run_json(capsys, str(SCENARIOS / "colossus-200k.yaml"))
+    assert doc["demand"]["reported"]["applies"] is False and "h200" in doc["demand"]["reported"]["why_not"]
+    assert main(["power", str(SCENARIOS / "colossus-200k.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "site >= 150 MW ->" not in out and "not compared" in out
+    mem = run_json(capsys, MEMPHIS)
+    assert mem["demand"]["reported"]["applies"] is True
+
+
+def test_small_supply_shows_the_base_load(capsys):
+    doc = run_json(capsys, MEMPHIS, "--supply-mw", "20")
+    d = doc["deficit"]
+    assert d["base_load_w"] == pytest.approx(18.67e6, rel=0.01)
+    assert d["supply_for_job_w"] == pytest.approx(20e6 - d["base_load_w"])
+    assert main(["power", MEMPHIS, "--supply-mw", "20"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "base load 18.7 MW" in out and "leaves 1.3 MW for the job" in out
 
 
 def test_supply_override(capsys):
@@ -55,5 +87,6 @@ def test_table_output(capsys):
     assert main(["power", MEMPHIS]) == 0
     out = capsys.readouterr().out
     for fragment in ("Demand", "GPUs", "heat rejection", "Supply", "firm", "N-1", "Strategies", "chosen",
-                     "swings", "battery", "CO2", "NOx", "water", "J per token"):
+                     "base load", "Dispatch", "spinning reserve", "swings", "seen by the grid", "battery", "CO2",
+                     "NOx", "water", "J per token", "Cost", "per million tokens"):
         assert fragment in out

@@ -11,9 +11,10 @@ import pytest
 from colossus import units
 from colossus.errors import SpecError
 from colossus.power import (
-    LoadPoint, Phase, StepProfile, Waveform, analyse, cap_curve, cap_table, capped_step, default_assumptions,
-    follow, footprint, job_power, respond, smoothing, supply_summary,
+    LoadPoint, Phase, StepProfile, Waveform, analyse, build_plant, cap_curve, cap_table, capped_step, commit,
+    default_assumptions, follow, footprint, job_power, prices, respond, smoothing, supply_summary,
 )
+from colossus.power.dispatch import GRID
 from colossus.power.demand import PoolLoad, load_fractions, site_demand
 from colossus.spec import load_scenario, lookup
 from colossus.topology import cluster_inventory
@@ -122,19 +123,26 @@ def test_battery_covers_a_step_the_generators_cannot_follow():
 
 
 def test_swings_are_megawatts(analysis):
-    assert analysis.step_swing.swing_w > 5e6
-    assert analysis.event_swing.swing_w >= analysis.step_swing.swing_w * 0.5
+    m = analysis.swings.metrics
+    assert m["step_swing_w"] > 5e6
+    assert m["swing_w"] >= m["step_swing_w"]  # a checkpoint stall or failure drops further than a step
+    assert m["dominant_hz"] == pytest.approx(1.0 / analysis.profile.step_time_s, rel=0.02)
 
 
 def test_footprint_by_source(memphis):
-    s = supply_summary(memphis.power.supply)
-    fp = footprint(s, site_w=30e6, it_w=24e6, duration_s=units.DAY, wue_l_per_kwh=1.8, a=A)
+    plant = build_plant(memphis.power.supply, memphis.power.dispatch, prices(memphis), A)
+    c = commit(plant, load_w=30e6, grid_avail_w=8e6, avail=[14], soc_j=0.0, battery_ready=False)
+    # gas at 8,760 Btu/kWh x $3.5/MMBtu + $8/MWh O&M = $38.7/MWh beats the grid's $65/MWh
+    assert plant.order == (0, GRID)
+    # 12 engines carry 30 MW; N-1 wants one engine's 2.5 MW spinning in reserve: a 13th
+    assert c.units == (13,) and c.fleet_w[0] == pytest.approx(30e6) and c.grid_w == 0.0
+    fp = footprint(plant, c, it_w=24e6, duration_s=units.DAY, wue_l_per_kwh=1.8, a=A)
     assert fp.energy_j == pytest.approx(30e6 * units.DAY)
-    assert fp.grid_j == pytest.approx(8e6 * units.DAY)
-    # 22 MW from gas at 8,760 Btu/kWh: 22e3 kW x 24 h x 8,760 Btu = 4,625 MMBtu/day; x 53.06 kg
-    assert fp.fuel_j / units.MMBTU == pytest.approx(22e3 * 24 * 8760 / 1e6, rel=1e-6)
-    gen_co2 = fp.fuel_j / units.MMBTU * 53.06
-    assert fp.co2_kg == pytest.approx(gen_co2 + 8 * 24 * 410, rel=1e-6)
+    hr = 8760 * units.BTU / units.KWH
+    fuel_w = 13 * 0.09 * hr * 2.5e6 + 0.91 * hr * 30e6  # part load: no-load fuel of 13 engines + incremental
+    assert fp.fuel_j == pytest.approx(fuel_w * units.DAY, rel=1e-12)
+    assert fp.co2_kg == pytest.approx(fp.fuel_j / units.MMBTU * 53.06, rel=1e-9)
+    assert fp.nox_kg == pytest.approx(fp.fuel_j / hr * 0.69e-3 / units.KWH, rel=1e-9)  # NOx per fuel
     assert fp.water_m3 == pytest.approx(24e3 * 24 * 1.8 / 1000)
 
 

@@ -39,6 +39,9 @@ def test_every_plot_renders_offline(chromium: str, small_result: SimResult, tmp_
             plots = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({
                 id: el.id, svg: el.querySelectorAll('.main-svg').length,
                 traces: (el.data || []).length, height: el.getBoundingClientRect().height}))""")
+            states = page.evaluate("() => document.getElementById('fig-gpus_by_state').data.map(t => t.name)")
+            legend = page.evaluate("() => document.querySelector('#fig-gpus_by_state .legend').textContent")
+            gpu_table = page.inner_text("#table-gpus")
         finally:
             browser.close()
     assert [p["id"] for p in plots] == expected
@@ -46,3 +49,7 @@ def test_every_plot_renders_offline(chromium: str, small_result: SimResult, tmp_
         assert plot["svg"] > 0 and plot["traces"] > 0 and plot["height"] > 100, plot
     assert errors == []
     assert [u for u in requests if not u.startswith("file://")] == []  # self-contained: no network at all
+    # GPUs switched off for lack of power are a state of their own, drawn and tabled apart from idle
+    assert "powered off" in states and "idle" in states and states.index("powered off") != states.index("idle")
+    assert "powered off" in legend and "capped" in legend and "parked" in legend
+    assert "powered off (lack of power)" in gpu_table and "idle (powered, no work)" in gpu_table

@@ -17,7 +17,7 @@ def test_all_figures_in_order(small_result: SimResult):
     figs = build_figures(small_result)
     assert NAMES == (
         "power_by_source", "power_by_use", "gpus_by_state", "job_progress", "deficit_response", "battery_soc",
-        "failures_by_cause", "failure_domains", "filler_queue_delay")
+        "plant", "failures_by_cause", "failure_domains", "filler_queue_delay", "cost_by_item")
     assert tuple(figs) == tuple(n for n in NAMES if n != "failure_domains")  # the synthetic result has none
     assert all(len(fig.data) > 0 for fig in figs.values())
 
@@ -26,8 +26,18 @@ def test_figures_without_data_are_left_out():
     result = make_result(batteries=False, named={}, num_fillers=0, num_events=0)
     keep = result.events["kind"] != "failure"
     result.events = {k: v[keep] for k, v in result.events.items()}
+    result.timeseries["generators_running"][:] = 0
+    result.summary.pop("cost")
     figs = build_figures(result)
     assert tuple(figs) == ("power_by_source", "power_by_use", "gpus_by_state", "deficit_response")
+
+
+def test_powered_off_gpus_are_their_own_state(small_result: SimResult):
+    fig = F.gpus_by_state(small_result)
+    names = [t.name for t in fig.data]
+    assert "powered off" in names and "idle" in names and "capped" in names and "parked" in names
+    off = next(t for t in fig.data if t.name == "powered off")
+    assert np.max(off.y) > 0  # the synthetic run switches idle GPUs off in its deficit
 
 
 def test_units_are_human(small_result: SimResult):

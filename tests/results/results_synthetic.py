@@ -66,9 +66,16 @@ def _timeseries(rng: np.random.Generator, *, days: float, interval_s: float, num
         "shed_w": shed, "gpus_w": gpus_w_unc * scale, "it_other_w": it_other_unc * scale,
         "facility_w": facility_unc * scale,
     }
-    states = {"not_installed": num_gpus - installed, "burn_in": burn_in, "idle": idle + parked,
-              "busy": busy - parked, "failed": failed, "repair": repair}
+    powered_off = np.where(deficit, idle // 2, 0).astype(np.int64)  # half the idle GPUs switched off when short
+    capped = np.where(cap_w < 700.0, busy - parked, 0).astype(np.int64)
+    states = {"not_installed": num_gpus - installed, "burn_in": burn_in, "idle": idle - powered_off,
+              "powered_off": powered_off, "busy": busy - parked - capped, "capped": capped, "parked": parked,
+              "failed": failed, "repair": repair}
     assert tuple(states) == GPU_STATES
+    ts["unserved_w"] = np.zeros(t.size)
+    ts["dumped_w"] = np.zeros(t.size)
+    ts["fuel_w"] = generators * 2.6
+    ts["generators_running"] = np.ceil(generators / 2.5e6).astype(np.int64)
     ts.update({f"gpus_{k}": v for k, v in states.items()})
     ts["gpus_installed"] = installed
     ts["gpu_cap_w"] = cap_w
@@ -188,7 +195,10 @@ def _summary(scenario: str, seed: int, days: float, ts: dict[str, np.ndarray], e
                                        "generators": float(ts["generators_w"].mean()),
                                        "battery": float(ts["battery_discharge_w"].mean())},
                   "peak_demand_w": float(ts["demand_w"].max()), "mean_demand_w": float(ts["demand_w"].mean())},
-        "gpus": {"installed_end": int(ts["gpus_installed"][-1]), "usable_mean": 80000.5, "installed_mean": 90000.25},
+        "gpus": {"installed_end": int(ts["gpus_installed"][-1]), "usable_mean": 80000.5, "installed_mean": 90000.25,
+                 **{state: float(ts[f"gpus_{state}"].mean()) for state in GPU_STATES}},
+        "cost": {"usd_total": 4.2e8, "usd_per_gpu_hour": 1.61, "usd_per_million_tokens": 3.3, "usd_power": 6.1e7,
+                 "usd_power_per_gpu_hour": 0.23, "usd_by_item": {"fuel": 2.1e7, "grid_energy": 2.9e7, "gpus": 3.59e8}},
         "deficit_hours": float((ts["shed_w"] > 0).sum() * interval_s / 3600.0),
         "throughput_lost_to_deficit_frac": 0.042,
         "failures": {"count": int(fail.sum()), "by_cause": {str(c): int(n) for c, n in zip(causes, counts)},

@@ -63,7 +63,7 @@ class CheckedEngine(Engine):
         assert (st.state[st.state == NOT_INSTALLED] == NOT_INSTALLED).all()
         # power balance at this instant: sources = use + battery charge
         c = self.cur
-        supplied = c["grid_w"] + c["generators_w"] + c["battery_discharge_w"]
-        assert abs(supplied - c["demand_w"] - c["battery_charge_w"]) <= 1e-6 * max(1.0, supplied)
+        supplied = c["grid_w"] + c["generators_w"] + c["battery_discharge_w"] + c["unserved_w"]
+        assert abs(supplied - c["demand_w"] - c["battery_charge_w"] - c["dumped_w"]) <= 1e-6 * max(1.0, supplied)
         assert c["demand_w"] <= c["supply_available_w"] * (1 + 1e-9) + 1e-6 or c["gpus_w"] >= 0
         type(self).checks += 1

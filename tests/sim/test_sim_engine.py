@@ -25,8 +25,8 @@ def _check_series(r) -> None:
     for name in ts:
         if name.startswith("tokens:"):
             assert (np.diff(ts[name]) >= 0).all(), f"{name} decreased"
-    supplied = ts["grid_w"] + ts["generators_w"] + ts["battery_discharge_w"]
-    np.testing.assert_allclose(supplied, ts["demand_w"] + ts["battery_charge_w"], rtol=1e-9, atol=1e-3)
+    supplied = ts["grid_w"] + ts["generators_w"] + ts["battery_discharge_w"] + ts["unserved_w"]
+    np.testing.assert_allclose(supplied, ts["demand_w"] + ts["battery_charge_w"] + ts["dumped_w"], rtol=1e-9, atol=1e-3)
 
 
 def _check_energy(r) -> None:
@@ -34,8 +34,8 @@ def _check_energy(r) -> None:
     ts = r.timeseries
     dt = np.diff(ts["time_s"])
     src = s["energy_j_by_source"]
-    supplied = src["grid"] + src["generators"] + src["battery"]
-    used = s["energy_j"]["used"] + s["energy_j"]["battery_charge"]
+    supplied = src["grid"] + src["generators"] + src["battery"] + s["energy_j"]["unserved"]
+    used = s["energy_j"]["used"] + s["energy_j"]["battery_charge"] + s["energy_j"]["dumped"]
     assert supplied == pytest.approx(used, rel=1e-9)
     # the series integrate to the totals (means over each interval)
     assert float(ts["demand_w"][1:] @ dt) == pytest.approx(s["energy_j"]["used"], rel=1e-9)

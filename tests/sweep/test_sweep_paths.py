@@ -22,7 +22,11 @@ def memphis() -> dict:
 
 @pytest.fixture(scope="module")
 def big() -> dict:
-    return read_yaml(BIG)
+    """The 200k scenario with two unnamed generator fleets (its own turbines are a named fleet)."""
+    doc = read_yaml(BIG)
+    doc["power"]["supply"]["generators"] = [{"unit": "gas-recip-2500kw", "count": 14},
+                                            {"unit": "gas-turbine-titan130", "count": 6}]
+    return doc
 
 
 @pytest.mark.parametrize(

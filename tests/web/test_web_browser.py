@@ -75,7 +75,15 @@ def test_run_a_scenario_and_see_the_charts(browser_page: tuple[Any, list[str], l
     for plot in plots:
         assert plot["svg"] > 0 and plot["traces"] > 0 and plot["height"] > 100, plot
     cards = page.eval_on_selector_all("#headline .card", "cards => cards.map(c => c.innerText)")
-    assert len(cards) == 8 and any("energy used" in c and "MWh" in c for c in cards), cards
+    assert len(cards) == 10 and any("energy used" in c and "MWh" in c for c in cards), cards
+    assert any("GPUs powered off" in c for c in cards) and any("per million tokens" in c for c in cards), cards
+    # GPUs switched off for lack of power are a state of their own: in the chart, its legend and the table
+    states = page.evaluate("() => document.getElementById('fig-gpus_by_state').data.map(t => t.name)")
+    assert "powered off" in states and "idle" in states and "capped" in states and "parked" in states, states
+    legend = page.evaluate("() => document.querySelector('#fig-gpus_by_state .legend').textContent")
+    assert "powered off" in legend
+    gpus = page.inner_text("#table-gpus")
+    assert "powered off (lack of power)" in gpus and "idle (powered, no work)" in gpus
     assert "colossus-memphis: 2 days" in page.inner_text("#run-title")
     assert page.is_visible("#table-jobs") and "grok2" in page.inner_text("#table-jobs")
     assert page.inner_text("#job-text").startswith("done")

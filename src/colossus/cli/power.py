@@ -1,4 +1,4 @@
-"""``colossus power``: demand, supply, deficit response, swings and environment of a scenario."""
+"""``colossus power``: demand, supply, dispatch, deficit response, swings, environment and cost of a scenario."""
 
 from __future__ import annotations
 
@@ -25,7 +25,11 @@ def power(
                                        callback=within(Day))] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
-    """Power demand bottom up, supply, the best response to a deficit, swings, energy and emissions."""
+    """Power demand bottom up, supply and its dispatch, the best response to a deficit, swings, emissions and cost."""
+    if supply_mw is not None and supply_mw < 0:
+        raise SpecError(f"--supply-mw must be >= 0 (got {supply_mw:g})")
+    if day < 0:
+        raise SpecError(f"--day must be >= 0 (got {day:g})")
     spec = load_scenario(scenario)
     scenario_inventory(spec, file=str(scenario))  # a fabric too small is an input error, located
     an = analyse(spec, supply_w=None if supply_mw is None else supply_mw * units.MW, day=day, file=str(scenario))
@@ -72,14 +76,19 @@ def _print(an: PowerAnalysis, doc: dict) -> None:
         t.add_row(label, *(_mw(get(pts[k])) for k in ("idle", "training", "nameplate")))
     console.print(t)
     rep = doc["demand"]["reported"]
-    console.print(f"reported: GPUs ~70 MW -> ours {_mw(doc['demand']['gpus_nameplate_w'])} MW at TDP,"
-                  f" {_mw(doc['demand']['gpus_w'])} MW at training load; site >= 150 MW -> ours"
-                  f" {_mw(doc['demand']['site_nameplate_w'])} MW at nameplate ({rep['site_nameplate_ratio']:.2f}x),"
-                  f" {_mw(doc['demand']['site_w'])} MW training ({rep['site_training_ratio']:.2f}x): the 150 MW is a"
-                  " sizing figure; GPUs average below TDP while training (communication and bubbles draw less).")
+    if rep["applies"]:
+        console.print(f"reported: GPUs ~70 MW -> ours {_mw(doc['demand']['gpus_nameplate_w'])} MW at TDP,"
+                      f" {_mw(doc['demand']['gpus_w'])} MW at training load; site >= 150 MW -> ours"
+                      f" {_mw(doc['demand']['site_nameplate_w'])} MW at nameplate ({rep['site_nameplate_ratio']:.2f}x),"
+                      f" {_mw(doc['demand']['site_w'])} MW training ({rep['site_training_ratio']:.2f}x): the 150 MW is"
+                      " a sizing figure; GPUs average below TDP while training (communication and bubbles draw less).")
+    else:
+        console.print(f"reported figures not compared: {rep['why_not']}.")
     _print_supply(doc["supply"])
     _print_deficit(doc["deficit"])
+    _print_dispatch(doc["dispatch"])
     _print_rest(doc)
+    _print_cost(doc["cost"])
     for note in doc["notes"]:
         console.print(f"note: {note}")
 
@@ -102,6 +111,15 @@ def _print_supply(s: dict) -> None:
 def _print_deficit(d: dict) -> None:
     console.print(f"Deficit: job {d['inputs']['job']['job']} needs {_mw(d['job_demand_w'])} MW site power;"
                   f" supply {_mw(d['supply_w'])} MW ({d['supply_from']})")
+    per_gpu = d["job_w_per_gpu_at_tdp"]
+    console.print(f"  base load {_mw(d['base_load_w'])} MW runs before any of the job's GPUs (fabric, storage, rack"
+                  " management, standby of powered-down servers, with their cooling and losses);"
+                  f" that leaves {_mw(max(d['supply_for_job_w'], 0.0))} MW for the job's"
+                  f" {d['inputs']['job']['num_gpus']:,} GPUs at {per_gpu / 1e3:.2f} kW each (site share, uncapped)",
+                  soft_wrap=True)
+    if d["battery_bridge_s"]:
+        console.print(f"  batteries carry the unconstrained job for {d['battery_bridge_s'] / 3600:.2f} h"
+                      " before the response must cut")
     t = _table("Strategies", "strategy", "GPUs running", "cap W", "throughput kept", "site MW")
     for name, c in d["options"].items():
         t.add_row(name, *(["-"] * 4) if c is None else (f"{c['num_gpus_running']:,}", f"{c['gpu_cap_w']:.0f}",
@@ -111,14 +129,38 @@ def _print_deficit(d: dict) -> None:
                   f" {d['throughput_kept_frac']:.1%} of unconstrained throughput")
 
 
+def _print_dispatch(d: dict) -> None:
+    t = _table(f"Dispatch at the operating point (merit order: {' > '.join(d['merit_order'])})", "source", "units",
+               "output MW", "load", "heat rate Btu/kWh", "control", "permit")
+    t.add_row("grid", "", _mw(d["grid_w"]), "", "", "", "")
+    for f in d["fleets"]:
+        hr = f["heat_rate_btu_per_kwh"]
+        t.add_row(f["name"], f"{f['units_running']:,} of {f['count']:,}", _mw(f["output_w"]), f"{f['load_frac']:.0%}",
+                  "-" if hr is None else f"{hr:,.0f}", f["emission_control"], f["permit"] or "-")
+    console.print(t)
+    r = d["reserve"]
+    if r["n_minus_1"]:
+        console.print(f"N-1 spinning reserve: needs {_mw(r['required_w'])} MW, has {_mw(r['available_w'])} MW"
+                      + (f" (short {_mw(r['short_w'])} MW)" if r["short_w"] > 0 else ""))
+
+
 def _print_rest(doc: dict) -> None:
     sw, env = doc["swings"], doc["environment"]
-    for name in ("step", "events"):
-        s = sw[name]
-        console.print(f"swings ({name}): {_mw(s['swing_w'])} MW in {doc['swings']['inputs']['power_step_s']:g} s;"
-                      f" generators ramp {s['follower_rate_w_per_s'] * 60 / units.MW:.1f} MW/min:"
-                      f" {'can' if s['can_follow'] else 'cannot'} follow; battery {_mw(s['battery_w'])} MW,"
-                      f" {s['battery_j'] / units.MWH:.3f} MWh")
+    lim = sw["limits"]
+    console.print(f"swings: {_mw(sw['step_swing_w'])} MW every {sw['step_time_s']:.2f} s step (dominant"
+                  f" {sw['dominant_hz']:.2f} Hz, {sw['band_fraction']:.0%} of it in {sw['band_hz'][0]:g}-"
+                  f"{sw['band_hz'][1]:g} Hz), {_mw(sw['swing_w'])} MW with a checkpoint stall and a failure;"
+                  f" peak ramp {sw['natural_peak_ramp_w_per_s'] / units.MW:,.1f} MW/s", soft_wrap=True)
+    limit = lim["grid_ramp_limit_w_per_s"]
+    console.print(f"  seen by the grid: {sw['grid_peak_ramp_w_per_s'] / units.MW:,.2f} MW/s"
+                  + ("" if limit is None else f" against a declared {limit / units.MW:g} MW/s"
+                     f" ({'within' if lim['grid_within_limit'] else 'EXCEEDED'})")
+                  + f"; by the generators: {sw['generator_peak_ramp_w_per_s'] / units.MW:,.3f} MW/s (they ramp"
+                  f" {lim['generator_ramp_w_per_s'] * 60 / units.MW:.1f} MW/min:"
+                  f" {'can' if lim['generators_can_follow'] else 'cannot'} follow)", soft_wrap=True)
+    console.print(f"  mitigation: power floor burns {_mw(sw['floor_w'])} MW ({sw['floor_energy_frac']:.1%} of the"
+                  f" site), {sw['floor_j_per_day'] / units.MWH:,.0f} MWh a day; battery peak {_mw(sw['battery_peak_w'])}"
+                  f" MW, {sw['battery_equivalent_cycles_per_day']:.2f} full cycles a day", soft_wrap=True)
     t = _table("Environment", "", "per day", "whole run")
     day, run = env["per_day"], env["run"]
     for label, key, fmt in (("energy MWh", "energy_mwh", "{:,.0f}"), ("gas MMBtu", "fuel_mmbtu", "{:,.0f}"),
@@ -130,3 +172,16 @@ def _print_rest(doc: dict) -> None:
     console.print(t)
     if run["energy_per_token_j"]:
         console.print(f"run: {run['days']:.1f} days, {run['energy_per_token_j']:.3f} J per token")
+
+
+def _print_cost(c: dict) -> None:
+    day, run = c["per_day"], c["run"]
+    t = _table("Cost (USD)", "item", "per day", "whole run")
+    for item, v in day["usd_by_item"].items():
+        t.add_row(item.replace("_", " "), f"{v:,.0f}", f"{run['usd_by_item'][item]:,.0f}")
+    t.add_row("total", f"{day['usd_total']:,.0f}", f"{run['usd_total']:,.0f}")
+    console.print(t)
+    per_m = run["usd_per_million_tokens"]
+    console.print(f"per GPU-hour ${day['usd_per_gpu_hour']:.2f} (power and plant ${day['usd_power_per_gpu_hour']:.3f});"
+                  f" per million tokens {'-' if per_m is None else f'${per_m:.3f}'}; energy lost to the power floor"
+                  f" ${day['usd_floor_energy']:,.0f} a day")

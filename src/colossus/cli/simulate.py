@@ -111,11 +111,23 @@ def _print_summary(result: SimResult) -> None:
     console.print(power)
     g, f, em = s["gpus"], s["fillers"], s["emissions"]
     console.print(f"GPUs: {g['installed_end']:,} of {g['total']:,} installed at the end; "
-                  f"mean installed {g['installed_mean']:,.0f}, mean usable {g['usable_mean']:,.0f}")
+                  f"mean installed {g['installed_mean']:,.0f}, mean usable {g['usable_mean']:,.0f} (healthy, installed"
+                  f" and powered); mean idle {g['idle']:,.0f}, powered off for lack of power {g['powered_off']:,.0f}"
+                  f" (most {g['powered_off_max']:,}), capped {g['capped']:,.0f}, parked {g['parked']:,.0f}",
+                  soft_wrap=True)
     console.print(f"Power deficit: {s['deficit_hours']:,.1f} h; throughput lost to it "
                   f"{s['throughput_lost_to_deficit_frac']:.1%} of training GPU-time")
     console.print(f"Emissions: {em['co2_kg'] / 1000:,.0f} t CO2, {em['nox_kg'] / 1000:,.1f} t NOx, "
                   f"{em['water_l'] / 1e6:,.1f} ML water")
+    c = s["cost"]
+    per_m = c["usd_per_million_tokens"]
+    console.print(f"Cost: ${c['usd_total'] / 1e6:,.1f} M (power and plant ${c['usd_power'] / 1e6:,.1f} M);"
+                  f" ${c['usd_per_gpu_hour']:.2f} per GPU-hour; "
+                  + ("-" if per_m is None else f"${per_m:.2f}") + " per million tokens", soft_wrap=True)
+    for p in s["dispatch"]["permits"]:
+        console.print(f"Permit {p['name']}: " + ("within its limits" if p["compliant"] else "LIMITS EXCEEDED")
+                      + f" (NOx {p['most_used_in_a_year']['nox_kg'] / 1000:,.1f} t, starts"
+                      f" {p['most_used_in_a_year']['starts']:,.0f} in the worst permit year)", soft_wrap=True)
     fail = s["failures"]
     causes = ", ".join(f"{k} {v}" for k, v in fail["by_cause"].items())
     console.print(f"Failures: {fail['count']:,} ({causes}); {fail['repairs']:,} repairs done")

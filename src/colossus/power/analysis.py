@@ -1,4 +1,4 @@
-"""``analyse(scenario)``: demand, supply, deficit response, swings and environment in one result.
+"""``analyse(scenario)``: demand, supply, deficit response, dispatch, swings, environment and cost in one result.
 
 The one place that composes the power modules for a scenario; the CLI and
 other callers use it and ``power_document`` (the JSON form, with each figure's
@@ -8,25 +8,35 @@ inputs beside it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from colossus import units
 from colossus.errors import ColossusError, SpecError
 from colossus.perf.jobs import job_perf, job_pool
 from colossus.power.assumptions import PowerAssumptions, scenario_assumptions
 from colossus.power.capping import CapCurve, cap_curve
+from colossus.power.cost import FleetTime, Prices, cost_breakdown, prices
 from colossus.power.deficit import CapTable, Deficit, JobPower, cap_table, capped_step, job_power, respond
 from colossus.power.demand import LoadPoint, PoolLoad, SiteDemand, load_fractions, site_demand
+from colossus.power.dispatch import Commitment, Plant, build_plant, commit
 from colossus.power.environment import Footprint, footprint
+from colossus.power.mitigation import SwingSetup, SwingStudy, study
 from colossus.power.profile import StepProfile, default_profile, from_estimate
 from colossus.power.supply import Supply, supply_summary
-from colossus.power.swings import Smoothing, event_params, event_waveform, smoothing, step_dt_s, step_waveform
 from colossus.spec import JobSpec, Scenario
 from colossus.topology import ClusterInventory, cluster_inventory
 
-#: The reports' figures (MISSION.md F5) the default scenario is compared with.
+#: The reports' figures (MISSION.md F5) for the cluster they describe: 100,000 H100.
 REPORTED_GPUS_W = 70e6
 REPORTED_SITE_W = 150e6
+REPORTED_NUM_GPUS = 100_000
+REPORTED_GPU_PREFIX = "h100"
+
+
+def reported_applies(scenario: Scenario) -> bool:
+    """The reports' 70 MW / 150 MW describe 100,000 H100: compare only a cluster that is that."""
+    pools = scenario.cluster.pools
+    return (scenario.cluster.num_gpus == REPORTED_NUM_GPUS
+            and all(p.gpu.name.lower().startswith(REPORTED_GPU_PREFIX) for p in pools))
 
 
 def job_profile(scenario: Scenario, job: JobSpec, a: PowerAssumptions) -> tuple[StepProfile, list[str]]:
@@ -58,11 +68,17 @@ class PowerAnalysis:
     job_power: JobPower
     table: CapTable
     deficit: Deficit
-    step_swing: Smoothing
-    event_swing: Smoothing
+    plant: Plant
+    prices: Prices
+    commitment: Commitment
+    swings: SwingStudy
     day: Footprint
     run: Footprint
     run_tokens: float
+    floor_w: float
+    cost_day: dict
+    cost_run: dict
+    battery_bridge_s: float | None  # how long the batteries carry the unconstrained job (None: no deficit)
     notes: list[str] = field(default_factory=list)
 
 
@@ -89,47 +105,96 @@ def analyse(scenario: Scenario, *, supply_w: float | None = None, day: float = 0
     job = max(scenario.jobs, key=lambda j: j.priority)
     profile, notes = job_profile(scenario, job, a)
     pool = job.pool or scenario.cluster.pools[0].name
-    at_tdp = capped_step(profile, curve, profile.gpu.tdp_w)
+    floor_frac = scenario.power.swings.gpu_power_floor_frac
+    floor_w = floor_frac * profile.gpu.tdp_w if floor_frac is not None else 0.0
+    at_tdp = capped_step(profile, curve, profile.gpu.tdp_w, floor_w)
     demand = demand_points(scenario, inv, at_tdp.mean_gpu_w, a)
     supply = supply_summary(scenario.power.supply, day=day)
     budget_w = supply.firm_w if supply_w is None else supply_w
     jp = job_power(scenario, inv, profile, pool, a)
-    table = cap_table(profile, curve, a)
+    table = cap_table(profile, curve, a, floor_w)
     deficit = respond(profile, table, jp, budget_w)
-    step_swing, event_swing = _swings(profile, curve, jp, deficit, supply, job, a)
-    day_fp, run_fp, tokens = _environment(scenario, supply, deficit, profile, job, demand[LoadPoint.TRAINING].pue, a)
+    price = prices(scenario, a)
+    plant = build_plant(scenario.power.supply, scenario.power.dispatch, price, a)
+    avail = [f.count for f in supply.fleets]
+    chosen = deficit.chosen
+    # the batteries full: they count as reserve; any discharge means a supply beyond the plant (--supply-mw)
+    dc = commit(plant, load_w=chosen.site_w, grid_avail_w=supply.grid_w, avail=avail, soc_j=plant.battery.soc_max_j)
+    swing = _swings(scenario, profile, curve, jp, deficit, supply, dc, floor_w, a)
+    pue = demand[LoadPoint.TRAINING].pue
+    day_fp, run_fp, tokens = _environment(scenario, plant, dc, deficit, profile, job, pue, a)
+    cost_day = _cost(price, plant, day_fp, scenario, supply, units.DAY, 0.0, swing)
+    cost_run = _cost(price, plant, run_fp, scenario, supply, run_fp.duration_s, tokens, swing)
+    bridge = _bridge_s(supply, deficit)
     return PowerAnalysis(scenario, a, inv, curve, profile, job, pool, demand, supply, budget_w, supply_w is not None,
-                         jp, table, deficit, step_swing, event_swing, day_fp, run_fp, tokens, notes)
+                         jp, table, deficit, plant, price, dc, swing, day_fp, run_fp, tokens, floor_w, cost_day,
+                         cost_run, bridge, notes)
 
 
-def _swings(profile: StepProfile, curve: CapCurve, jp: JobPower, deficit: Deficit, supply: Supply, job: JobSpec,
-            a: PowerAssumptions) -> tuple[Smoothing, Smoothing]:
+def _bridge_s(supply: Supply, deficit: Deficit) -> float | None:
+    """Seconds the batteries carry the job unconstrained before the response must cut (None: no deficit)."""
+    short = deficit.demand_w - deficit.supply_w
+    if short <= 0:
+        return None
+    if supply.battery_energy_j <= 0 or short > supply.battery_power_w:
+        return 0.0
+    return supply.battery_energy_j / short
+
+
+def _swings(scenario: Scenario, profile: StepProfile, curve: CapCurve, jp: JobPower, deficit: Deficit, supply: Supply,
+            dc: Commitment, floor_w: float, a: PowerAssumptions) -> SwingStudy:
     chosen = deficit.chosen
     n = max(chosen.num_gpus_running, 0)
     cap_w = chosen.gpu_cap_w or profile.gpu.tdp_w
-    step = capped_step(profile, curve, cap_w)
-    labels = tuple(p.name for p in profile.phases)
-    rate = supply.generator_ramp_w_per_s
-    change_s = a.f("events.swings.power_step_s")
-    wave = step_waveform(step, labels, n, jp)
-    step_sm = smoothing(wave, rate, change_s=change_s, dt_s=step_dt_s(step))
-    train_w = float(jp.site_w(n, step.mean_gpu_w))
-    stalled_w = float(jp.site_w(n, profile.gpu.idle_w))
-    interval_s = job.checkpoint.interval_min * units.MINUTE
-    ev = event_waveform(train_w, stalled_w, **event_params(a, interval_s, job.checkpoint.asynchronous))
-    event_sm = smoothing(ev, rate, change_s=change_s, dt_s=1.0, start_w=train_w)
-    return step_sm, event_sm
+    step = capped_step(profile, curve, cap_w)  # natural draws; the floor is applied in the study
+    opts = scenario.power.swings
+    gens_run = dc.generators_w > 0 and not a.get("events.swings.grid_follows_swings")
+    stall = "checkpoint_stall_s" if profile_job_async(scenario, profile) else "sync_checkpoint_stall_s"
+    ramp = sum(f.count * f.ramp_w_per_s for f in supply.fleets)
+    setup = SwingSetup(
+        num_gpus=n, phase_times_s=step.phase_times_s, phase_draws_w=step.phase_draws_w, idle_w=profile.gpu.idle_w,
+        it_gain=jp.it_gain, site_gain=jp.gain,
+        mean_site_w=float(jp.site_w(n, capped_step(profile, curve, cap_w, floor_w).mean_gpu_w)) if n else jp.base_w,
+        power_step_s=a.f("events.swings.power_step_s"),
+        samples_per_power_step=int(a.f("events.swings.samples_per_power_step")), window_s=a.f("events.swings.window_s"),
+        stall_s=a.f(f"events.swings.{stall}"), band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")),
+        floor_w=floor_w or None,
+        gpu_ramp_w_per_s=opts.gpu_ramp_frac_per_s * profile.gpu.tdp_w if opts.gpu_ramp_frac_per_s is not None else None,
+        battery_power_w=supply.battery_power_w if opts.battery_smoothing else 0.0,
+        battery_energy_j=supply.battery_energy_j if opts.battery_smoothing else 0.0,
+        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW if opts.grid_ramp_limit_mw_per_s is not None else None,
+        generator_ramp_w_per_s=ramp if gens_run else 0.0, generators_follow=gens_run,
+        grid_connected=supply.grid_w > 0,
+    )
+    return study(setup)
 
 
-def _environment(scenario: Scenario, supply: Supply, deficit: Deficit, profile: StepProfile, job: JobSpec,
+def profile_job_async(scenario: Scenario, profile: StepProfile) -> bool:
+    job = next(j for j in scenario.jobs if j.name == profile.job)
+    return job.checkpoint.asynchronous
+
+
+def _environment(scenario: Scenario, plant: Plant, dc: Commitment, deficit: Deficit, profile: StepProfile, job: JobSpec,
                  pue: float, a: PowerAssumptions) -> tuple[Footprint, Footprint, float]:
     """Footprint of a day and of the whole run at the chosen operating point (IT = site / PUE)."""
     chosen = deficit.chosen
-    site_w = chosen.site_w
-    it_share = 1.0 / pue
+    it_w = chosen.site_w / pue
     wue = scenario.power.cooling.wue_l_per_kwh
-    day = footprint(supply, site_w=site_w, it_w=site_w * it_share, duration_s=units.DAY, wue_l_per_kwh=wue, a=a)
+    day = footprint(plant, dc, it_w=it_w, duration_s=units.DAY, wue_l_per_kwh=wue, a=a)
     tokens_per_s = profile.tokens_per_s * chosen.throughput_kept_frac
     run_s = job.train_tokens / tokens_per_s if tokens_per_s > 0 else 0.0
-    run = footprint(supply, site_w=site_w, it_w=site_w * it_share, duration_s=run_s, wue_l_per_kwh=wue, a=a)
+    run = footprint(plant, dc, it_w=it_w, duration_s=run_s, wue_l_per_kwh=wue, a=a)
     return day, run, job.train_tokens if tokens_per_s > 0 else 0.0
+
+
+def _cost(p: Prices, plant: Plant, fp: Footprint, scenario: Scenario, supply: Supply, duration_s: float, tokens: float,
+          swing: SwingStudy) -> dict:
+    """The cost of holding the operating point for ``duration_s`` (the demand charge at its grid import)."""
+    fleets = [FleetTime(f.kind, f.rating_w, s.count, duration_s, f.scr) for f, s in zip(plant.fleets, supply.fleets)]
+    months = duration_s / p.month_s
+    peaks = [(fp.grid_j / fp.duration_s if fp.duration_s else 0.0, months)]
+    return cost_breakdown(p, fuel_j=fp.fuel_j, generators_j=sum(fp.generator_j.values()),
+                          grid_j=fp.grid_j + fp.unassigned_j,
+                          demand_peaks=peaks, fleets=fleets, battery_energy_j=supply.battery_energy_j,
+                          duration_s=duration_s, gpu_s=scenario.cluster.num_gpus * duration_s,
+                          floor_j=swing.metrics["floor_w"] * duration_s, tokens=tokens)

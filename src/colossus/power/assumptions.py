@@ -2,7 +2,7 @@
 
 Every load fraction, phase draw, event duration and emission factor the power
 model uses lives in ``catalog/data/power_load.toml``, ``power_capping.toml``,
-``power_events.toml`` and ``power_environment.toml``, each figure with a source
+``power_events.toml``, ``power_environment.toml`` and ``power_prices.toml``, each figure with a source
 or an ``# assumption:`` comment. ``PowerAssumptions`` holds them, immutable;
 a scenario overrides any of them by dotted path under ``power.assumptions``
 (``"load.training.cpu_frac": 0.5``).
@@ -22,7 +22,7 @@ from colossus.spec import Scenario
 
 @dataclass(frozen=True, eq=False)
 class PowerAssumptions(AssumptionTables):
-    """All named assumptions of the power model, as four nested read-only tables."""
+    """All named assumptions of the power model, as five nested read-only tables."""
 
     NOUN: ClassVar[str] = "power"
     PREFIX: ClassVar[str] = "power"
@@ -31,6 +31,7 @@ class PowerAssumptions(AssumptionTables):
     capping: Mapping[str, Any] = field(default_factory=dict)
     events: Mapping[str, Any] = field(default_factory=dict)
     environment: Mapping[str, Any] = field(default_factory=dict)
+    prices: Mapping[str, Any] = field(default_factory=dict)
 
     def f(self, dotted: str) -> float:
         """A numeric assumption as a float."""

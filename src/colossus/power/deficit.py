@@ -46,14 +46,19 @@ class CappedStep:
     phase_draws_w: tuple[float, ...]
 
 
-def capped_step(profile: StepProfile, curve: CapCurve, cap_w: float) -> CappedStep:
-    """One step with every GPU capped at ``cap_w``: phase times, draws and the mean draw."""
+def capped_step(profile: StepProfile, curve: CapCurve, cap_w: float, floor_w: float = 0.0) -> CappedStep:
+    """One step with every GPU capped at ``cap_w``: phase times, draws and the mean draw.
+
+    ``floor_w``: a power floor (GPU power smoothing) raises every phase's draw to
+    at least ``min(floor_w, cap_w)`` without changing its time: the extra is burned.
+    """
     tdp_w = profile.gpu.tdp_w
+    floor = min(floor_w, cap_w)
     times, draws = [], []
     for ph in profile.phases:
         u_w = ph.draw_frac * tdp_w
         times.append(ph.duration_s / float(curve.throughput_frac(cap_w, u_w, reference_cap_w=tdp_w)))
-        draws.append(float(curve.drawn_w(cap_w, u_w)))
+        draws.append(max(float(curve.drawn_w(cap_w, u_w)), floor))
     step_s = sum(times)
     mean_w = sum(t * d for t, d in zip(times, draws)) / step_s
     return CappedStep(cap_w, step_s, profile.step_time_s / step_s, mean_w, tuple(times), tuple(draws))
@@ -118,11 +123,11 @@ class CapTable:
     mean_gpu_w: np.ndarray
 
 
-def cap_table(profile: StepProfile, curve: CapCurve, a: PowerAssumptions) -> CapTable:
+def cap_table(profile: StepProfile, curve: CapCurve, a: PowerAssumptions, floor_w: float = 0.0) -> CapTable:
     gpu = profile.gpu
     step_w = a.f("events.deficit.cap_step_w")
     caps = np.unique(np.append(np.arange(gpu.min_power_cap_w, gpu.tdp_w, step_w), gpu.tdp_w))
-    steps = [capped_step(profile, curve, float(c)) for c in caps]
+    steps = [capped_step(profile, curve, float(c), floor_w) for c in caps]
     return CapTable(caps, np.array([s.throughput_frac for s in steps]), np.array([s.mean_gpu_w for s in steps]))
 
 

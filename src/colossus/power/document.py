@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from colossus import units
-from colossus.power.analysis import REPORTED_GPUS_W, REPORTED_SITE_W, PowerAnalysis
+from colossus.power.analysis import (
+    REPORTED_GPU_PREFIX, REPORTED_GPUS_W, REPORTED_NUM_GPUS, REPORTED_SITE_W, PowerAnalysis, reported_applies,
+)
 from colossus.power.demand import LoadPoint, SiteDemand, load_fractions
+from colossus.power.dispatch import commitment_document
 from colossus.power.supply import supply_document
 
 
@@ -47,12 +50,7 @@ def _demand_document(an: PowerAnalysis) -> dict[str, Any]:
         "gpus_nameplate_w": nameplate.gpus_w,
         "site_idle_w": an.demand[LoadPoint.IDLE].site_w,
         "points": {pt.value: _point_document(d) for pt, d in an.demand.items()},
-        "reported": {
-            "gpus_w": REPORTED_GPUS_W, "site_w": REPORTED_SITE_W,
-            "gpus_ratio": nameplate.gpus_w / REPORTED_GPUS_W,
-            "site_training_ratio": training.site_w / REPORTED_SITE_W,
-            "site_nameplate_ratio": nameplate.site_w / REPORTED_SITE_W,
-        },
+        "reported": _reported(an, training, nameplate),
         "inputs": {
             "training_gpu_w": "mean GPU draw over the job's step at the default limit (profile x cap curve)",
             "training_gpu_w_value": training.gpus_w / an.inventory.num_gpus,
@@ -69,6 +67,21 @@ def _demand_document(an: PowerAnalysis) -> dict[str, Any]:
     }
 
 
+def _reported(an: PowerAnalysis, training: SiteDemand, nameplate: SiteDemand) -> dict[str, Any]:
+    """The reports' 70 MW / 150 MW against ours, only for the cluster they describe (100,000 H100)."""
+    if not reported_applies(an.scenario):
+        pools = ", ".join(f"{p.num_gpus:,} {p.gpu.name}" for p in an.scenario.cluster.pools)
+        return {"applies": False,
+                "why_not": f"the reports' ~70 MW of GPUs and >= 150 MW site describe {REPORTED_NUM_GPUS:,}"
+                           f" {REPORTED_GPU_PREFIX.upper()}; this cluster is {pools}"}
+    return {
+        "applies": True, "gpus_w": REPORTED_GPUS_W, "site_w": REPORTED_SITE_W,
+        "gpus_ratio": nameplate.gpus_w / REPORTED_GPUS_W,
+        "site_training_ratio": training.site_w / REPORTED_SITE_W,
+        "site_nameplate_ratio": nameplate.site_w / REPORTED_SITE_W,
+    }
+
+
 def _fractions(an: PowerAnalysis, point: LoadPoint) -> dict[str, Any]:
     fr = load_fractions(point, an.assumptions)
     return {k: getattr(fr, k) for k in fr.__slots__}
@@ -76,7 +89,15 @@ def _fractions(an: PowerAnalysis, point: LoadPoint) -> dict[str, Any]:
 
 def _deficit_document(an: PowerAnalysis) -> dict[str, Any]:
     d, c, jp = an.deficit, an.deficit.chosen, an.job_power
+    for_job = d.supply_w - jp.base_w
     return {
+        "base_load_w": jp.base_w,
+        "base_load_is": "the site with none of the job's GPUs running: fabric, storage, rack management, standby of"
+                        " powered-down servers, with their cooling and losses (idle servers stay on unless"
+                        " events.deficit.unused_servers_off)",
+        "supply_for_job_w": for_job,
+        "job_w_per_gpu_at_tdp": jp.fixed_w_per_gpu + jp.gain * float(an.table.mean_gpu_w[-1]),
+        "battery_bridge_s": an.battery_bridge_s,
         "strategy": c.strategy,
         "gpu_cap_w": c.gpu_cap_w,
         "num_gpus_running": c.num_gpus_running,
@@ -103,22 +124,22 @@ def _deficit_document(an: PowerAnalysis) -> dict[str, Any]:
 
 def _swings_document(an: PowerAnalysis) -> dict[str, Any]:
     a = an.assumptions
+    m = an.swings.metrics
     return {
-        "step": {**an.step_swing.as_dict(), "period_s": an.profile.step_time_s},
-        "events": an.event_swing.as_dict(),
-        "battery_w": max(an.step_swing.battery_w, an.event_swing.battery_w),
-        "battery_mwh": max(an.step_swing.battery_j, an.event_swing.battery_j) / units.MWH,
-        "generators_can_follow": an.step_swing.can_follow and an.event_swing.can_follow,
+        **m,
+        "battery_w": m["battery_peak_w"],
+        "generators_can_follow": m["limits"]["generators_can_follow"],
         "inputs": {
-            "follower": "all generators together (sum of count x ramp); the grid feeder held flat"
-                        if not a.get("events.swings.grid_follows_swings") else "generators",
+            **m["inputs"],
+            "follower": ("the on-site generators (the grid feeder held flat); what they cannot follow lands on the grid"
+                         if m["limits"]["generators_take_the_swing"] else "the grid (no generators run at this point)"),
             "generator_ramp_w_per_s": an.supply.generator_ramp_w_per_s,
             "power_step_s": a.f("events.swings.power_step_s"),
             "checkpoint_interval_s": an.job.checkpoint.interval_min * units.MINUTE,
-            "checkpoint_stall_s": a.f("events.swings.checkpoint_stall_s"),
             "failure_restart_s": a.f("events.swings.failure_restart_s"),
             "failures_per_day": a.f("events.swings.failures_per_gpu_day") * an.deficit.chosen.num_gpus_running,
             "cooling_follows_swings": a.get("events.swings.cooling_follows_swings"),
+            "options": an.scenario.power.swings.model_dump(mode="json"),
         },
     }
 
@@ -130,12 +151,14 @@ def _environment_document(an: PowerAnalysis) -> dict[str, Any]:
         "run": {**an.run.as_dict(), "days": an.run.duration_s / units.DAY, "tokens": tokens,
                 "energy_per_token_j": an.run.energy_j / tokens if tokens else None},
         "inputs": {
-            "dispatch": "grid first up to its available power, then generators by capacity share",
+            "dispatch": "power.dispatch.commit at the operating point: merit order, minimum load, N-1 reserve,"
+                        " part-load heat rate",
             "grid_co2_kg_per_mwh": an.scenario.power.supply.grid.co2_kg_per_mwh,
             "grid_nox_g_per_kwh": an.assumptions.f("environment.grid.nox_g_per_kwh"),
             "gas_m3_per_mmbtu": an.assumptions.f("environment.gas.m3_per_mmbtu"),
             "wue_l_per_kwh": an.scenario.power.cooling.wue_l_per_kwh,
-            "generators": [{"unit": f.unit, "heat_rate_btu_per_kwh": f.heat_rate_j_per_j * units.KWH / units.BTU,
+            "generators": [{"name": f.name, "unit": f.unit,
+                            "heat_rate_btu_per_kwh": f.heat_rate_j_per_j * units.KWH / units.BTU,
                             "nox_g_per_kwh": f.nox_kg_per_j * 1e3 * units.KWH,
                             "co2_kg_per_mmbtu": f.co2_kg_per_j_fuel * units.MMBTU} for f in an.supply.fleets],
             "operating_point": "the deficit response's chosen site power, held all day",
@@ -150,7 +173,9 @@ def power_document(an: PowerAnalysis) -> dict[str, Any]:
         "demand": _demand_document(an),
         "supply": supply_document(an.supply),
         "deficit": _deficit_document(an),
+        "dispatch": commitment_document(an.plant, an.commitment),
         "swings": _swings_document(an),
         "environment": _environment_document(an),
+        "cost": {"per_day": an.cost_day, "run": an.cost_run, "prices": an.prices.as_dict()},
         "notes": an.notes,
     }

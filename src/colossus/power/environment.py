@@ -1,13 +1,13 @@
 """Energy by source, fuel, CO2, NOx and water: per day and for a whole training run.
 
-Dispatch (merit order, an assumption stated in the output): the grid first, up
-to its deliverable power, then the generators in proportion to their capacity,
-then whatever a user-given supply adds beyond the physical units
-("unassigned", counted at the grid's factors). Fuel = electric energy x heat
-rate (HHV); CO2 = fuel x 53.06 kg/MMBtu (US EPA 40 CFR 98 Table C-1) for
-generators and the grid's kg/MWh for grid energy; NOx per kWh electric per
-source; site water = IT energy x the cooling's WUE (litres per kWh of IT
-energy, The Green Grid's definition).
+Dispatch is ``power.dispatch.commit`` (merit order, units committed with
+their minimum load and N-1 reserve); whatever a user-given supply adds beyond
+the physical units is "unassigned", counted at the grid's factors. Fuel is
+each fleet's part-load fuel curve (HHV); CO2 = fuel x 53.06 kg/MMBtu (US EPA
+40 CFR 98 Table C-1) for generators and the grid's kg/MWh for grid energy;
+NOx per unit of fuel for generators (with their emission control) and per
+kWh for the grid; site water = IT energy x the cooling's WUE (litres per kWh
+of IT energy, The Green Grid's definition).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from colossus import units
 from colossus.power.assumptions import PowerAssumptions
-from colossus.power.supply import Supply
+from colossus.power.dispatch import Commitment, Plant
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,32 +59,30 @@ class Footprint:
         }
 
 
-def dispatch_w(supply: Supply, site_w: float) -> tuple[float, dict[str, float], float]:
-    """(grid W, generator W per fleet, unassigned W) meeting ``site_w`` in merit order."""
-    grid_w = min(site_w, supply.grid_w)
-    rest_w = site_w - grid_w
-    gens_w = min(rest_w, supply.generators_w)
-    share = {f.unit: (gens_w * f.capacity_w / supply.generators_w if supply.generators_w else 0.0) for f in supply.fleets}
-    return grid_w, share, rest_w - gens_w
-
-
-def footprint(supply: Supply, *, site_w: float, it_w: float, duration_s: float, wue_l_per_kwh: float,
+def footprint(plant: Plant, c: Commitment, *, it_w: float, duration_s: float, wue_l_per_kwh: float,
               a: PowerAssumptions) -> Footprint:
-    """Energy, fuel and emissions of running at ``site_w`` (IT part ``it_w``) for ``duration_s``."""
-    grid_w, gens_w, unassigned_w = dispatch_w(supply, site_w)
-    fleets = {f.unit: f for f in supply.fleets}
-    fuel_j = sum(w * duration_s * fleets[u].heat_rate_j_per_j for u, w in gens_w.items())
-    co2 = sum(w * duration_s * fleets[u].heat_rate_j_per_j * fleets[u].co2_kg_per_j_fuel for u, w in gens_w.items())
-    grid_like_j = (grid_w + unassigned_w) * duration_s
-    grid_nox_kg_per_j = a.f("environment.grid.nox_g_per_kwh") * 1e-3 / units.KWH
-    nox = sum(w * duration_s * fleets[u].nox_kg_per_j for u, w in gens_w.items()) + grid_like_j * grid_nox_kg_per_j
-    water_l = it_w * duration_s / units.KWH * wue_l_per_kwh + _upstream_water_l(grid_like_j, sum(gens_w.values()) * duration_s, a)
+    """Energy, fuel and emissions of holding commitment ``c`` (IT part ``it_w``) for ``duration_s``.
+
+    Fuel follows each fleet's part-load fuel curve at the units it runs; load
+    beyond the physical plant (a user-given supply larger than the units,
+    which the batteries cannot hold for a day) is "unassigned" and counted at
+    the grid's factors.
+    """
+    grid_nox = a.f("environment.grid.nox_g_per_kwh") * 1e-3 / units.KWH
+    gens_j = {f.name: c.fleet_w[i] * duration_s for i, f in enumerate(plant.fleets)}
+    fuel_by = [f.fuel_w(c.units[i], c.fleet_w[i]) * duration_s for i, f in enumerate(plant.fleets)]
+    fuel_j = float(sum(fuel_by))
+    co2 = sum(x * f.co2_kg_per_j_fuel for x, f in zip(fuel_by, plant.fleets))
+    nox = sum(x * f.nox_kg_per_j_fuel for x, f in zip(fuel_by, plant.fleets))
+    beyond_w = c.unmet_w + c.discharge_w  # a supply beyond the units (batteries do not hold a day)
+    grid_like_j = (c.grid_w + beyond_w) * duration_s
+    gen_j = float(sum(gens_j.values()))
+    water_l = it_w * duration_s / units.KWH * wue_l_per_kwh + _upstream_water_l(grid_like_j, gen_j, a)
     return Footprint(
-        duration_s=duration_s, site_w=site_w, it_w=it_w,
-        grid_j=grid_w * duration_s, generator_j={u: w * duration_s for u, w in gens_w.items()},
-        unassigned_j=unassigned_w * duration_s, fuel_j=fuel_j,
-        co2_kg=co2 + grid_like_j * supply.grid_co2_kg_per_j, nox_kg=nox,
-        water_m3=water_l / 1000.0, gas_m3=fuel_j / units.MMBTU * a.f("environment.gas.m3_per_mmbtu"),
+        duration_s=duration_s, site_w=c.load_w, it_w=it_w, grid_j=c.grid_w * duration_s, generator_j=gens_j,
+        unassigned_j=beyond_w * duration_s, fuel_j=fuel_j, co2_kg=co2 + grid_like_j * plant.grid_co2_kg_per_j,
+        nox_kg=nox + grid_like_j * grid_nox, water_m3=water_l / 1000.0,
+        gas_m3=fuel_j / units.MMBTU * a.f("environment.gas.m3_per_mmbtu"),
     )
 
 

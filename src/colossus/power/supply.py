@@ -24,9 +24,10 @@ from colossus.spec import SupplySpec
 
 @dataclass(frozen=True, slots=True)
 class FleetSummary:
+    name: str  # the fleet's name (its unit's unless the scenario names it)
     unit: str
     kind: str
-    count: int
+    count: int  # on site on the day asked
     rating_w: float
     availability: float
     min_load_w: float  # per unit
@@ -106,15 +107,16 @@ def supply_summary(spec: SupplySpec, *, day: float = 0.0) -> Supply:
     grid_w, signed = grid_w_on(spec, day)
     fleets = tuple(
         FleetSummary(
+            name=f.label,
             unit=f.unit.name,
             kind=f.unit.kind.value,
-            count=f.count,
+            count=f.count if f.from_day <= day and (f.until_day is None or day < f.until_day) else 0,
             rating_w=f.unit.rating_w,
             availability=f.unit.availability,
             min_load_w=f.unit.min_load_frac * f.unit.rating_w,
             ramp_w_per_s=f.unit.ramp_mw_per_min * units.MW / units.MINUTE,
             heat_rate_j_per_j=f.unit.heat_rate_btu_per_kwh * units.BTU / units.KWH,
-            nox_kg_per_j=f.unit.nox_g_per_kwh * 1e-3 / units.KWH,
+            nox_kg_per_j=f.nox_g_per_kwh * 1e-3 / units.KWH,
             co2_kg_per_j_fuel=f.unit.co2_kg_per_mmbtu / units.MMBTU,
             source=f.unit.source,
         )
@@ -134,7 +136,7 @@ def supply_document(s: Supply) -> dict[str, Any]:
         "day": s.day,
         "grid": {"available_w": s.grid_w, "contracted": s.grid_contracted},
         "generators": [
-            {"unit": f.unit, "kind": f.kind, "count": f.count, "rating_w": f.rating_w, "capacity_w": f.capacity_w,
+            {"name": f.name, "unit": f.unit, "kind": f.kind, "count": f.count, "rating_w": f.rating_w, "capacity_w": f.capacity_w,
              "availability": f.availability, "min_load_w": f.min_load_w, "ramp_w_per_s": f.ramp_w_per_s,
              "heat_rate_btu_per_kwh": f.heat_rate_j_per_j * units.KWH / units.BTU, "source": f.source}
             for f in s.fleets

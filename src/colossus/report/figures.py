@@ -27,8 +27,8 @@ from colossus.units import DAY, MINUTE, MW, MWH
 
 SOURCE_COLORS = {"grid": "#4c78a8", "generators": "#f58518", "battery": "#54a24b"}
 USE_COLORS = {"gpus": "#4c78a8", "it_other": "#72b7b2", "facility": "#b279a2"}
-STATE_COLORS = {"not_installed": "#d8d8d8", "burn_in": "#eeca3b", "idle": "#72b7b2", "busy": "#4c78a8",
-                "failed": "#e45756", "repair": "#b279a2"}
+STATE_COLORS = {"not_installed": "#d8d8d8", "burn_in": "#eeca3b", "idle": "#72b7b2", "powered_off": "#3f3f3f",
+                "busy": "#4c78a8", "capped": "#9ecae9", "parked": "#f58518", "failed": "#e45756", "repair": "#b279a2"}
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
            "#9d755d", "#bab0ac")
 
@@ -36,7 +36,11 @@ PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b
 CAPTIONS: dict[str, str] = {
     "power_by_source": "Site power by source (stacked), the demand served, and the supply available.",
     "power_by_use": "Site power by use: GPUs, other IT (servers, fabric, storage), facility (cooling, distribution).",
-    "gpus_by_state": "GPUs by state; the stack is the cluster's planned GPU count.",
+    "gpus_by_state": "GPUs by state, one state each: idle (powered, no work), powered off for lack of power, busy,"
+                     " capped (training under a power cap), parked (paused for lack of power); the stack is the"
+                     " cluster's planned GPU count.",
+    "plant": "Generators on line and the load the plant could not follow while units started or ramped (bridged"
+             " by the site's UPS or shed).",
     "job_progress": "Tokens trained by each named job against its target (dashed); a marker where it finished.",
     "deficit_response": "Deficit response: power shed, the per-GPU power cap in force, GPUs parked.",
     "battery_soc": "Energy stored in the batteries.",
@@ -44,6 +48,7 @@ CAPTIONS: dict[str, str] = {
     "failure_domains": "Correlated failures (a rack's power or cooling, a leaf switch, a feeder shed at a generator"
                        " trip): GPUs each took out, and the named jobs it interrupted.",
     "filler_queue_delay": "Queueing delay of filler jobs in the simulation against the replayed trace's own (CDF).",
+    "cost_by_item": "What the run cost, by item (power.cost; every price a scenario input with its source).",
 }
 
 
@@ -118,12 +123,53 @@ def power_by_use(result: SimResult, max_points: int = MAX_POINTS) -> go.Figure:
 def gpus_by_state(result: SimResult, max_points: int = MAX_POINTS) -> go.Figure:
     x = _days(result, max_points)
     fig = go.Figure()
+    legacy = "gpus_capped" not in result.timeseries  # written before powered-off, capped and parked were states
     for state in GPU_STATES:
+        if legacy and state in ("powered_off", "capped", "parked"):
+            continue  # they were counted within idle and busy then
         fig.add_trace(go.Scatter(
             x=x, y=_count(result, f"gpus_{state}", max_points), name=state.replace("_", " "), stackgroup="gpus",
             mode="lines", line=dict(width=0.5, color=STATE_COLORS[state]), hovertemplate="%{y:,} GPUs"))
     fig.update_xaxes(title_text="day")
     return _layout(fig, "GPUs by state", "GPUs")
+
+
+def plant(result: SimResult, max_points: int = MAX_POINTS) -> go.Figure | None:
+    ts = result.timeseries
+    if "generators_running" not in ts or "unserved_w" not in ts:
+        return None  # a result written before the plant was dispatched unit by unit
+    running = np.asarray(ts["generators_running"])
+    unserved = np.asarray(ts["unserved_w"])
+    if not (np.any(running > 0) or np.any(unserved > 0)):
+        return None
+    x = _days(result, max_points)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    fig.add_trace(go.Scatter(x=x, y=_count(result, "generators_running", max_points), name="units on line",
+                             mode="lines", line=dict(color=SOURCE_COLORS["generators"], width=1.2, shape="hv"),
+                             hovertemplate="%{y:,} units"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=_power_mw(result, "unserved_w", max_points), name="unserved", mode="lines",
+                             fill="tozeroy", line=dict(color="#e45756", width=1), hovertemplate="%{y:.2f} MW"),
+                  row=2, col=1)
+    _layout(fig, "Generators on line and unserved power", "", height=460)
+    fig.update_yaxes(title_text="units", row=1, col=1)
+    fig.update_yaxes(title_text="unserved (MW)", row=2, col=1)
+    fig.update_xaxes(title_text="day", row=2, col=1)
+    return fig
+
+
+def cost_by_item(result: SimResult) -> go.Figure | None:
+    cost = result.summary.get("cost") if isinstance(result.summary, dict) else None
+    items = cost.get("usd_by_item") if isinstance(cost, dict) else None
+    if not isinstance(items, dict) or not items:
+        return None
+    names = [k for k, v in items.items() if isinstance(v, (int, float)) and v > 0]
+    if not names:
+        return None
+    values = [float(items[k]) / 1e6 for k in names]
+    fig = go.Figure(go.Bar(x=[k.replace("_", " ") for k in names], y=values, name="cost",
+                           marker=dict(color=PALETTE[0]), hovertemplate="%{y:,.2f} M USD"))
+    fig.update_layout(hovermode="closest")
+    return _layout(fig, "Cost by item", "million USD")
 
 
 def _token_unit(largest: float) -> tuple[float, str]:
@@ -314,9 +360,11 @@ _BUILDERS: dict[str, Callable[[SimResult, int], go.Figure | None]] = {
     "job_progress": job_progress,
     "deficit_response": deficit_response,
     "battery_soc": battery_soc,
+    "plant": plant,
     "failures_by_cause": lambda result, _max_points: failures_by_cause(result),
     "failure_domains": lambda result, _max_points: failure_domains(result),
     "filler_queue_delay": lambda result, max_points: filler_queue_delay(result, min(max_points, 2000)),
+    "cost_by_item": lambda result, _max_points: cost_by_item(result),
 }
 
 #: Names of the figures ``build_figures`` may return, in order.

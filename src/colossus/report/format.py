@@ -82,6 +82,18 @@ def tokens(n: Any) -> str:
     return count(x)
 
 
+def usd(value: Any) -> str:
+    """Dollars: ``$1.23``, ``$12,345``, ``$4.56 M``, ``$7.89 B``."""
+    x = _number(value)
+    if x is None:
+        return MISSING
+    if abs(x) >= 1e9:
+        return f"${number(x / 1e9)} B"
+    if abs(x) >= 1e6:
+        return f"${number(x / 1e6)} M"
+    return f"${number(x)}"
+
+
 def day(seconds: Any) -> str:
     """A moment as ``day 42.3`` since the scenario start."""
     x = _number(seconds)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from colossus.report import format as fmt
-from colossus.sim.result import SOURCES, SimResult
+from colossus.sim.result import GPU_STATES, SOURCES, USABLE_STATES, SimResult
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ def headline(result: SimResult) -> list[tuple[str, str]]:
         ("throughput lost to deficit", fmt.percent(_get(s, "throughput_lost_to_deficit_frac"))),
         ("failures", fmt.count(_get(s, "failures", "count"))),
         ("GPUs installed at end", fmt.count(_get(s, "gpus", "installed_end"))),
+        ("GPUs powered off (mean)", fmt.count(_get(s, "gpus", "powered_off"))),
+        ("cost per million tokens", fmt.usd(_get(s, "cost", "usd_per_million_tokens"))),
     ]
 
 
@@ -92,6 +94,11 @@ def energy_and_power(result: SimResult) -> Table:
     charge, loss = _get(s, "energy_j", "battery_charge"), _get(s, "energy_j", "battery_loss")
     rows.append(("battery charging / losses", f"{fmt.energy(charge)} / {fmt.energy(loss)}",
                  fmt.MISSING, fmt.MISSING, fmt.MISSING))
+    if _get(s, "energy_j", "unserved") is not None:
+        rows.append(("unserved while units started or ramped", fmt.energy(_get(s, "energy_j", "unserved")),
+                     fmt.MISSING, fmt.MISSING, fmt.MISSING))
+        rows.append(("dumped at minimum load", fmt.energy(_get(s, "energy_j", "dumped")), fmt.MISSING, fmt.MISSING,
+                     fmt.MISSING))
     header = ("source", "energy", "share", "peak power", "mean power")
     return _table("energy", "Energy and power by source", header, rows)
 
@@ -106,10 +113,78 @@ def environment_and_deficit(result: SimResult) -> Table:
         ("training throughput lost to the deficit", fmt.percent(_get(s, "throughput_lost_to_deficit_frac"))),
         ("GPUs installed: at end / mean", f"{fmt.count(_get(s, 'gpus', 'installed_end'))} / "
                                           f"{fmt.count(_get(s, 'gpus', 'installed_mean'))}"),
-        ("GPUs usable (mean)", fmt.count(_get(s, "gpus", "usable_mean"))),
+        ("GPUs usable: healthy, installed and powered (mean)", fmt.count(_get(s, "gpus", "usable_mean"))),
+        ("GPUs powered off for lack of power (mean / most)",
+         f"{fmt.count(_get(s, 'gpus', 'powered_off'))} / {fmt.count(_get(s, 'gpus', 'powered_off_max'))}"),
         ("events processed", fmt.count(_get(s, "events_processed"))),
     ]
     return _table("environment", "Emissions, deficit and GPUs", ("quantity", "value"), rows)
+
+
+def gpu_states(result: SimResult) -> Table | None:
+    """Mean and final count of GPUs in each state (one state each; powered off is not idle)."""
+    g = _get(result.summary, "gpus")
+    if not isinstance(g, dict) or not any(state in g for state in GPU_STATES):
+        return None
+    end = g.get("at_end") or {}
+    labels = {"powered_off": "powered off (lack of power)", "capped": "capped (training under a cap)",
+              "parked": "parked (paused for lack of power)", "idle": "idle (powered, no work)",
+              "busy": "busy (running, uncapped)", "not_installed": "not installed", "burn_in": "burn-in"}
+    rows = [(labels.get(state, state.replace("_", " ")) + (" *" if state in USABLE_STATES else ""),
+             fmt.count(g.get(state)), fmt.count(end.get(state))) for state in GPU_STATES]
+    rows.append(("usable * (healthy, installed, powered)", fmt.count(g.get("usable_mean")),
+                 fmt.count(sum(end.get(k, 0) or 0 for k in USABLE_STATES)) if end else fmt.MISSING))
+    return _table("gpus", "GPUs by state", ("state", "mean", "at end"), rows)
+
+
+def plant(result: SimResult) -> Table | None:
+    """What each generator fleet did, and each permit against its limits."""
+    d = _get(result.summary, "dispatch")
+    if not isinstance(d, dict) or not d.get("fleets"):
+        return None
+    rows = []
+    for f in d["fleets"]:
+        rows.append((str(f.get("name")), fmt.count(f.get("count")), fmt.energy(f.get("energy_j")),
+                     fmt.count(f.get("heat_rate_btu_per_kwh")), fmt.count(f.get("unit_hours")),
+                     fmt.count(f.get("starts")), fmt.mass(f.get("nox_kg")), str(f.get("emission_control") or ""),
+                     str(f.get("permit") or fmt.MISSING)))
+    header = ("fleet", "units", "energy", "heat rate Btu/kWh", "unit-hours", "starts", "NOₓ", "control", "permit")
+    return _table("plant", "Generators (merit order: " + " > ".join(map(str, d.get("merit_order") or [])) + ")",
+                  header, rows, tuple(h not in ("fleet", "control", "permit") for h in header))
+
+
+def permits(result: SimResult) -> Table | None:
+    """Each permit's worst permit year against its limits: NOₓ, run hours, starts."""
+    d = _get(result.summary, "dispatch")
+    if not isinstance(d, dict) or not d.get("permits"):
+        return None
+    rows = []
+    for p in d["permits"]:
+        lim, used, ok = p.get("limits_per_year") or {}, p.get("most_used_in_a_year") or {}, p.get("within") or {}
+        for key, label, show in (("nox_kg", "NOₓ", fmt.mass), ("run_unit_hours", "unit run hours", fmt.count),
+                                 ("starts", "starts", fmt.count)):
+            if lim.get(key) is None:
+                continue
+            rows.append((f"{p.get('name')}: {label}", show(used.get(key)), show(lim.get(key)),
+                         "within" if ok.get(key) else "EXCEEDED"))
+    if not rows:
+        return None
+    return _table("permits", "Permits: most used in a permit year against the limit",
+                  ("permit and limit", "used", "limit", "check"), rows, (False, True, True, False))
+
+
+def cost(result: SimResult) -> Table | None:
+    c = _get(result.summary, "cost")
+    if not isinstance(c, dict) or c.get("usd_total") is None:
+        return None
+    rows = [(k.replace("_", " "), fmt.usd(v)) for k, v in (c.get("usd_by_item") or {}).items()]
+    rows += [("total", fmt.usd(c.get("usd_total"))),
+             ("per GPU-hour (installed)", fmt.usd(c.get("usd_per_gpu_hour"))),
+             ("power and plant per GPU-hour", fmt.usd(c.get("usd_power_per_gpu_hour"))),
+             ("per million tokens", fmt.usd(c.get("usd_per_million_tokens"))),
+             ("energy lost to the GPU power floor", f"{fmt.energy(c.get('floor_energy_j'))} "
+                                                     f"({fmt.usd(c.get('usd_floor_energy'))})")]
+    return _table("cost", "Cost", ("item", "USD"), rows)
 
 
 def failures(result: SimResult) -> Table:
@@ -148,6 +223,6 @@ def queue_delay(result: SimResult) -> Table | None:
 
 def summary_tables(result: SimResult) -> list[Table]:
     """The report's tables in order; the filler tables only when the run had filler jobs."""
-    tables = [named_jobs(result), energy_and_power(result), environment_and_deficit(result), failures(result),
-              fillers(result), queue_delay(result)]
+    tables = [named_jobs(result), energy_and_power(result), environment_and_deficit(result), gpu_states(result),
+              plant(result), permits(result), cost(result), failures(result), fillers(result), queue_delay(result)]
     return [t for t in tables if t is not None]

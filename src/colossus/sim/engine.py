@@ -18,7 +18,10 @@ Composition of the models:
 * power: ``sim.sitepower`` (coefficients from ``power.demand``, cap tables
   from ``power.capping``/``power.deficit``);
 * failures: ``sim.failures`` from ``reliability.rates``;
-* supply: ``sim.supply`` (generator outages, grid contract, batteries).
+* supply: ``sim.supply`` (generator outages, grid contract, batteries);
+  dispatch: ``sim.dispatch`` (units committed in merit order, ramps, starts,
+  batteries, permits; on ``power.dispatch``), advanced exactly over each
+  interval between events.
 """
 
 from __future__ import annotations
@@ -35,10 +38,13 @@ from colossus import units
 from colossus.errors import SpecError
 from colossus.power.assumptions import scenario_assumptions
 from colossus.power.capping import cap_curve
+from colossus.power.cost import prices
+from colossus.power.dispatch import build_plant
 from colossus.reliability.assumptions import default_assumptions as reliability_assumptions
 from colossus.sim import scheduler as policy
 from colossus.sim.assumptions import default_assumptions as sim_assumptions
 from colossus.sim.cluster import BURN_IN, BUSY, FAILED, IDLE, NOT_INSTALLED, REPAIR, ClusterState, build_layout, place
+from colossus.sim.dispatch import SiteDispatch
 from colossus.sim.failures import DomainFailures, plan_failures
 from colossus.sim.jobs import DONE, QUEUED, RUNNING, Job, NamedRates
 from colossus.sim.result import SimResult
@@ -91,6 +97,9 @@ class Engine(DomainFailures):
         self.rates = NamedRates(scenario, self.pa, self.ra, curve, self.fracs)
         self.supply = supply_model(scenario.power.supply, sim.power, duration_s=self.end_s, rng=rng_supply)
         self.gens_down = self.supply.events.initially_down.copy()
+        self.site = SiteDispatch(build_plant(scenario.power.supply, scenario.power.dispatch, prices(scenario, self.pa),
+                                             self.pa), rearm_frac=self.sa.f("battery.rearm_frac"), end_s=self.end_s,
+                                 initially_down=self.gens_down)
         self._gen_share: tuple[float, float] | None = None
         self.failures = plan_failures(scenario, self.layout, num_named_jobs=len(scenario.jobs),
                                       num_generator_events=len(self.supply.events.time_s), duration_s=self.end_s,
@@ -110,15 +119,12 @@ class Engine(DomainFailures):
         self.cap_idx = self.top
         self.parked: frozenset[int] = frozenset()
         self.idle_off = False
-        self.soc_j = self.supply.battery_energy_j
-        self.batt_ready = True  # an emptied battery waits until recharged to the re-arm level
-        self.rearm_j = self.sa.f("battery.rearm_frac") * self.supply.battery_energy_j
-        self.batt_net_w = 0.0
-        self.batt_version = 0
+        self.batt_version = 0  # the plant's own next change (battery empty or full, permit spent, fleet moves)
+        self._dispatch_at = math.inf  # when that wake-up is scheduled
         self.t_prev = 0.0
         self.cur: dict[str, float] = {}
-        self.totals = {"deficit_s": 0.0, "lost_gpu_s": 0.0, "train_gpu_s": 0.0, "co2_kg": 0.0, "nox_kg": 0.0,
-                       "it_j": 0.0}
+        self.totals = {"deficit_s": 0.0, "lost_gpu_s": 0.0, "train_gpu_s": 0.0, "it_j": 0.0, "floor_j": 0.0}
+        self.job_gpu_s = [0.0] * len(scenario.jobs)  # GPU-seconds each named job held (for its share of the cost)
         self.num_failures = 0
         self.failures_by_cause: dict[str, int] = {}
         self.num_repairs = 0
@@ -299,7 +305,10 @@ class Engine(DomainFailures):
             f = int(ev.fleet[payload])  # type: ignore[index]
             up = bool(ev.up[payload])  # type: ignore[index]
             self.gens_down[f] += -1 if up else 1
-            self._gen_share = None
+            if up:
+                self.site.unit_up(f)
+            else:
+                self.site.unit_down(f)
             self.log(t, "generator_up" if up else "generator_down", detail=self.supply.fleet_names[f],
                      value=float(self.supply.fleet_rating_w[f]))
             if not up:
@@ -647,8 +656,7 @@ class Engine(DomainFailures):
         return 1.0 - self.state.counts[:, NOT_INSTALLED].sum() / self.layout.num_servers
 
     def _supply_firm_w(self, t: float) -> float:
-        up = self.supply.fleet_count - self.gens_down
-        return self.supply.grid_w(t) + float(up @ self.supply.fleet_rating_w)
+        return self.site.capacity_w(t, self.supply.grid_w(t))
 
     def _vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """GPUs idle (powered, incl. servers idle), starting, working and draw at full power, per pool."""
@@ -695,15 +703,9 @@ class Engine(DomainFailures):
         pw = self.power
         inst = self._installed_frac()
         idle_servers, starting, work, draw = self._vectors()
+        grid_avail = self.supply.grid_w(t)
         firm_w = self._supply_firm_w(t)
-        # a charge worth less than a millisecond at full power counts as empty (and the same for
-        # full): otherwise float round-off schedules "empty" events at the same instant forever
-        self._snap = self.supply.battery_power_w * 1e-3
-        if self.soc_j <= self._snap:
-            self.batt_ready = False
-        elif self.soc_j >= self.rearm_j - self._snap:
-            self.batt_ready = True
-        batt_w = self.supply.battery_power_w if self.batt_ready else 0.0
+        batt_w = self.site.battery_w()
         supply_w = firm_w + batt_w
         demand_full = pw.site_w(inst, idle_servers + starting, work, draw)
         cap, parked, idle_off = self.top, frozenset(), False
@@ -730,33 +732,26 @@ class Engine(DomainFailures):
         site = pw.site_w(inst, idle_v, work_v, draw_v)
         it = pw.it_w(inst, idle_v, work_v, draw_v)
         gpus_w = float(idle_v @ pw.idle_gpu_w + draw_v.sum())
-        grid_avail = self.supply.grid_w(t)
-        gen_avail = firm_w - grid_avail
-        grid = min(site, grid_avail)
-        gen = min(site - grid, gen_avail)
-        dis = min(max(0.0, site - grid - gen), batt_w)
-        if grid + gen + dis < site:
+        dc = self.site.commit(t, site, grid_avail)
+        if dc.unmet_w > 0:
             # even with every job parked the site does not fit: the operator powers down what is
             # left (burn-in racks, jobs starting up) and that share is shed, in proportion
-            served = grid + gen + dis
+            served = site - dc.unmet_w
             scale = served / site if site > 0 else 0.0
             site, it, gpus_w = served, it * scale, gpus_w * scale
-        charge = 0.0
-        if dis <= 0 and self.soc_j < self.supply.battery_energy_j - self._snap:
-            charge = min(self.supply.battery_power_w, firm_w - grid - gen)
-            extra_grid = min(charge, grid_avail - grid)
-            grid += extra_grid
-            gen += charge - extra_grid
-        self.batt_net_w = charge * self.supply.battery_rte - dis
-        self._battery_event(t, dis, charge)
+            dc = self.site.commit(t, site, grid_avail)
+        self._dispatch_event(t)
         lost, train = self._loss_rates(cap, parked)
+        capped = float(self.agg[MODE_TRAIN].sum() - parked_v.sum()) if cap != self.top else 0.0
         self.cur = {
-            "grid_w": grid, "generators_w": gen, "battery_discharge_w": dis, "battery_charge_w": charge,
+            "grid_w": dc.grid_w, "generators_w": dc.generators_w, "battery_discharge_w": dc.discharge_w,
+            "battery_charge_w": dc.charge_w,
             "supply_available_w": supply_w, "demand_w": site, "demand_unconstrained_w": demand_full,
             "shed_w": max(0.0, off_w - site), "gpus_w": gpus_w, "it_other_w": it - gpus_w,
             "facility_w": site - it, "deficit": float(cap != self.top or bool(parked)), "lost_gpus": lost, "train_gpus": train,
             "parked_gpus": float(parked_v.sum()), "off_gpus": float(idle_servers.sum()) if idle_off else 0.0,
-            "co2_kg_per_s": self._co2_rate(grid, gen), "nox_kg_per_s": self._nox_rate(gen),
+            "capped_gpus": capped, "unserved_w": dc.unmet_w, "dumped_w": dc.dumped_w, "fuel_w": self.site.fuel_w,
+            "generators_running": float(sum(dc.units)),
         }
 
     def _groups(self) -> tuple[list[Group], list[int]]:
@@ -802,30 +797,14 @@ class Engine(DomainFailures):
                 lost += job.num_gpus * (1.0 - job.power_kept)
         return lost, train
 
-    def _gen_factors(self) -> tuple[float, float]:
-        """CO2 and NOx per J of generator output: fleets share the load in proportion to the units up."""
-        if self._gen_share is None:
-            up = (self.supply.fleet_count - self.gens_down) * self.supply.fleet_rating_w
-            share = up / up.sum() if up.sum() > 0 else up
-            self._gen_share = (float(share @ self.supply.fleet_co2_kg_per_j), float(share @ self.supply.fleet_nox_kg_per_j))
-        return self._gen_share
-
-    def _co2_rate(self, grid_w: float, gen_w: float) -> float:
-        return grid_w * self.supply.grid_co2_kg_per_j + gen_w * self._gen_factors()[0]
-
-    def _nox_rate(self, gen_w: float) -> float:
-        return gen_w * self._gen_factors()[1]
-
-    def _battery_event(self, t: float, dis: float, charge: float) -> None:
-        if dis > 0:
-            when = t + self.soc_j / dis
-        elif charge > 0:
-            target = self.supply.battery_energy_j if self.batt_ready else self.rearm_j
-            when = t + max(0.0, target - self.soc_j) / (charge * self.supply.battery_rte)
-        else:
-            return
+    def _dispatch_event(self, t: float) -> None:
+        """Wake the engine when the plant changes by itself (battery empty or full, permit spent, ...)."""
+        when = self.site.next_event_s(t)
+        if when == self._dispatch_at:
+            return  # already in the heap: a second wake-up at the same time would only cost a pass
+        self._dispatch_at = when
         self.batt_version += 1
-        if when <= self.end_s:
+        if t < when <= self.end_s:
             self.push(when, EV_BATTERY, self.batt_version)
 
     def _account(self, t: float) -> None:
@@ -835,22 +814,34 @@ class Engine(DomainFailures):
             self.t_prev = max(self.t_prev, t)
             return
         c = self.cur
-        self.soc_j = min(self.supply.battery_energy_j, max(0.0, self.soc_j + self.batt_net_w * dt))
+        fl = self.site.advance(self.t_prev, t)
+        rec = self.recorder
+        if fl is not None and not self.site.last_steady and rec.time_s and rec.time_s[-1] == self.t_prev:
+            # the row opening this interval
+            row = list(rec.power[-1])  # holds the interval's means: ramps and starts are inside it
+            row[0], row[1], row[2], row[3] = fl.grid_j / dt, fl.generators_j / dt, fl.discharge_j / dt, fl.charge_j / dt
+            row[11], row[12], row[13] = fl.unserved_j / dt, fl.dumped_j / dt, sum(fl.fuel_j) / dt
+            rec.power[-1] = tuple(row)
         tot = self.totals
         tot["deficit_s"] += c["deficit"] * dt
         tot["lost_gpu_s"] += c["lost_gpus"] * dt
         tot["train_gpu_s"] += c["train_gpus"] * dt
-        tot["co2_kg"] += c["co2_kg_per_s"] * dt
-        tot["nox_kg"] += c["nox_kg_per_s"] * dt
         tot["it_j"] += (c["gpus_w"] + c["it_other_w"]) * dt
-        served = c["demand_w"] + c["battery_charge_w"]
-        intensity = c["co2_kg_per_s"] / served if served > 0 else 0.0
+        if fl is None:  # settled at the commitment: its CO2 per J served holds
+            intensity = self.site.served_co2_kg_per_j()
+        else:
+            served_j = fl.load_j + fl.charge_j
+            intensity = self.site.last_co2_kg / served_j if served_j > 0 else 0.0
         pw = self.power
-        for job in self.jobs[:len(self.scenario.jobs)]:
+        for k, job in enumerate(self.jobs[:len(self.scenario.jobs)]):
+            if job.mode:
+                self.job_gpu_s[k] += job.num_gpus * dt
             if job.mode == MODE_IDLE or (job.mode == MODE_TRAIN and job.parked):
                 p_w = float(job.pool_gpus @ pw.idle_site_w)
             elif job.mode == MODE_TRAIN:
                 p_w = float(job.pool_gpus @ (pw.fixed_site_w + pw.gain_site * job.table.draw_w[self.cap_idx]))
+                if job.table.floor_w is not None:  # what a GPU power floor burns, counted apart for the cost
+                    tot["floor_j"] += float(job.pool_gpus @ pw.gain_site) * job.table.floor_w[self.cap_idx] * dt
             else:
                 continue
             job.energy_j += p_w * dt
@@ -869,14 +860,15 @@ class Engine(DomainFailures):
         queued = len(self.queue) - sum(1 for j in self.jobs[:len(self.scenario.jobs)] if j.status == QUEUED
                                        and not math.isnan(j.submit_s) and j.submit_s <= t)
         cap_w = float(self.fracs[self.cap_idx] * self.tdp_w.max())
-        states = (float(g[NOT_INSTALLED]), float(g[BURN_IN]), float(g[IDLE]), float(g[BUSY]), float(g[FAILED]),
-                  float(g[REPAIR]), float(g.sum() - g[NOT_INSTALLED]), cap_w, c["parked_gpus"], c["off_gpus"],
-                  float(fillers_running), float(queued), float(fillers_busy))
+        off, parked, capped = c["off_gpus"], c["parked_gpus"], c["capped_gpus"]
+        states = (float(g[NOT_INSTALLED]), float(g[BURN_IN]), float(g[IDLE]) - off, float(g[BUSY]) - parked - capped,
+                  float(g[FAILED]), float(g[REPAIR]), float(g.sum() - g[NOT_INSTALLED]), cap_w, parked, off,
+                  float(fillers_running), float(queued), float(fillers_busy), capped, c["generators_running"])
         named = tuple(j.work_ckpt for j in self.jobs[:len(self.scenario.jobs)])
         power = (c["grid_w"], c["generators_w"], c["battery_discharge_w"], c["battery_charge_w"],
                  c["supply_available_w"], c["demand_w"], c["demand_unconstrained_w"], c["shed_w"], c["gpus_w"],
-                 c["it_other_w"], c["facility_w"])
-        self.recorder.add(t, power, states + named, (self.soc_j,))
+                 c["it_other_w"], c["facility_w"], c["unserved_w"], c["dumped_w"], c["fuel_w"])
+        self.recorder.add(t, power, states + named, (self.site.soc,))
 
 
 def simulate(scenario: Scenario, *, seed: int | None = None, days: float | None = None,

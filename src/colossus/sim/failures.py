@@ -217,7 +217,7 @@ class DomainFailures:
         demand = self.cur.get("demand_w", 0.0) if self.cur else 0.0
         if not plan.feeder_shedding or demand <= 0:
             return False
-        battery = self.supply.battery_power_w if self.batt_ready and self.soc_j > 0 else 0.0
+        battery = self.site.battery_w()  # what the batteries can carry now (sim.dispatch)
         short = demand - self._supply_firm_w(t) - battery
         if short <= 0:
             return False

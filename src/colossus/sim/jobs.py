@@ -197,7 +197,8 @@ class NamedRates:
         except InfeasibleError:
             return None
         profile = from_estimate(variant, cluster.pool(pool).gpu, perf.estimate, self.pa)
-        table = profile_table(profile, self.curve, self.fracs)
+        floor = self.scenario.power.swings.gpu_power_floor_frac
+        table = profile_table(profile, self.curve, self.fracs, floor * profile.gpu.tdp_w if floor is not None else 0.0)
         # checkpoint, restart and interval at this size ("auto": Young/Daly for this size)
         alloc = plan_allocation(allocation_input(
             self.scenario, job, pool=pool, num_gpus=num_gpus, layout=layout, tokens_per_s=perf.tokens_per_s,

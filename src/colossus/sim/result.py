@@ -19,11 +19,21 @@ state *at* the sample):
   power are not counted, ``gpus_powered_off`` says how many),
   ``gpus_w``, ``it_other_w`` (servers, fabric, storage beyond the GPUs),
   ``facility_w`` (cooling, distribution, lighting)
-* GPUs by state: ``gpus_not_installed``, ``gpus_burn_in``, ``gpus_idle``,
-  ``gpus_busy``, ``gpus_failed``, ``gpus_repair``, ``gpus_installed``; their
-  sum over states is the cluster's GPU count
-* deficit response: ``gpu_cap_w`` (the cap in force, the GPU TDP when none),
-  ``gpus_parked``, ``gpus_powered_off`` (idle GPUs switched off for lack of power)
+* GPUs by state, one state each (``GPU_STATES``): ``gpus_not_installed``,
+  ``gpus_burn_in``, ``gpus_idle`` (powered, no work), ``gpus_powered_off``
+  (healthy and installed, switched off for lack of power), ``gpus_busy``
+  (held by a running job, uncapped), ``gpus_capped`` (training under a power
+  cap below TDP), ``gpus_parked`` (held by a job paused for lack of power),
+  ``gpus_failed``, ``gpus_repair``; their sum is the cluster's GPU count.
+  ``gpus_installed``; usable = idle + busy + capped + parked (healthy,
+  installed and powered)
+* deficit response: ``gpu_cap_w`` (the cap in force, the GPU TDP when none)
+* plant: ``unserved_w`` (load the plant could not follow while units started
+  or ramped, bridged by the site's UPS or shed), ``dumped_w`` (generation
+  held at a unit's minimum load beyond the load, into a load bank), ``fuel_w``
+  (fuel burned, HHV); at every instant grid + generators + battery discharge +
+  unserved = demand + battery charge + dumped;
+  ``generators_running`` (units on line)
 * jobs: ``tokens:<job name>`` per named job, ``filler_running``,
   ``filler_queued``, ``filler_busy_gpus``
 
@@ -56,7 +66,10 @@ EVENT_KINDS: tuple[str, ...] = (
 )
 
 #: GPU states in the order the time series and the report give them.
-GPU_STATES: tuple[str, ...] = ("not_installed", "burn_in", "idle", "busy", "failed", "repair")
+GPU_STATES: tuple[str, ...] = ("not_installed", "burn_in", "idle", "powered_off", "busy", "capped", "parked",
+                               "failed", "repair")
+#: The states in which a GPU is usable: healthy, installed and powered.
+USABLE_STATES: tuple[str, ...] = ("idle", "busy", "capped", "parked")
 
 #: Power sources, keys of ``energy_j_by_source``.
 SOURCES: tuple[str, ...] = ("grid", "generators", "battery")

@@ -93,10 +93,14 @@ def site_power(scenario: Scenario, inv: ClusterInventory, a: PowerAssumptions) -
 
 @dataclass(frozen=True)
 class CapTable:
-    """A job's mean GPU draw and throughput kept at each cap of the shared grid (fractions of TDP)."""
+    """A job's mean GPU draw and throughput kept at each cap of the shared grid (fractions of TDP).
+
+    ``floor_w``: of ``draw_w``, what a GPU power floor burns beyond the work's own draw (None: no floor).
+    """
 
     draw_w: np.ndarray
     kept_frac: np.ndarray
+    floor_w: np.ndarray | None = None
 
 
 def cap_fracs(gpus: list[GpuSpec], num_points: int) -> np.ndarray:
@@ -105,11 +109,18 @@ def cap_fracs(gpus: list[GpuSpec], num_points: int) -> np.ndarray:
     return np.linspace(low, 1.0, num_points)
 
 
-def profile_table(profile: StepProfile, curve: CapCurve, fracs: np.ndarray) -> CapTable:
-    """Cap table of a named job from its step profile (phases draw differently, ``power.deficit``)."""
+def profile_table(profile: StepProfile, curve: CapCurve, fracs: np.ndarray, floor_w: float = 0.0) -> CapTable:
+    """Cap table of a named job from its step profile (phases draw differently, ``power.deficit``).
+
+    ``floor_w``: the GPU power floor of ``power.swings`` (0: none), which raises the draw, not the speed.
+    """
     tdp = profile.gpu.tdp_w
-    steps = [capped_step(profile, curve, float(f * tdp)) for f in fracs]
-    return CapTable(np.array([s.mean_gpu_w for s in steps]), np.array([s.throughput_frac for s in steps]))
+    steps = [capped_step(profile, curve, float(f * tdp), floor_w) for f in fracs]
+    draw = np.array([s.mean_gpu_w for s in steps])
+    extra = None
+    if floor_w > 0:
+        extra = draw - np.array([capped_step(profile, curve, float(f * tdp)).mean_gpu_w for f in fracs])
+    return CapTable(draw, np.array([s.throughput_frac for s in steps]), extra)
 
 
 def flat_table(gpu: GpuSpec, draw_frac: float, curve: CapCurve, fracs: np.ndarray) -> CapTable:

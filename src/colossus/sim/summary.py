@@ -5,7 +5,8 @@ when each named job finishes (or how far it got), its goodput, tokens,
 energy and emissions; energy, peak and mean power by source; GPUs usable
 against installed; hours with a power deficit and the throughput lost to it;
 failures by cause; the queueing delays of replayed filler jobs against the
-trace's own. Goodput here is useful training time (GPU-time at full speed
+trace's own; the plant (units, fuel, starts, permits against their limits,
+reserve, battery cycling); what it all cost (``power.cost``). Goodput here is useful training time (GPU-time at full speed
 that ended in a checkpoint or the finish) over wall time since the job first
 started: it folds in failures, lost work, restarts, checkpoint stalls, power
 caps and waiting for GPUs.
@@ -19,8 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from colossus import units
-from colossus.sim.result import SimResult
-from colossus.sim.telemetry import energy_j, resample
+from colossus.power.cost import FleetTime, cost_breakdown, monthly_peaks_w, prices
+from colossus.power.deficit import capped_step
+from colossus.power.mitigation import SwingSetup, study
+from colossus.power.profile import from_estimate
+from colossus.sim.result import GPU_STATES, USABLE_STATES, SimResult
+from colossus.sim.telemetry import STATE_COLUMNS, energy_j, resample
 from colossus.sim.workload import delay_summary
 
 if TYPE_CHECKING:
@@ -119,8 +124,12 @@ def build_result(eng: "Engine") -> SimResult:
     by_source = {"grid": e["grid_w"], "generators": e["generators_w"], "battery": e["battery_discharge_w"]}
     filler = jobs["kind"] == "filler"
     tot = eng.totals
-    installed = states[:, 6]
-    usable = states[:, 2] + states[:, 3]  # idle + busy
+    plant = eng.site.summary(eng.end_s)
+    installed = states[:, STATE_COLUMNS.index("gpus_installed")]
+    mean = _time_means(states, dt, eng.end_s)
+    usable_mean = sum(mean[k] for k in USABLE_STATES)
+    named_tokens = sum((j.work_total if math.isfinite(j.finish_s) else j.work_ckpt) for j in eng.jobs[:len(eng.scenario.jobs)])
+    cost = _cost(eng, ts, e, plant, installed_gpu_s=float(installed @ dt), tokens=named_tokens)
     summary: dict[str, Any] = {
         "scenario": eng.scenario.name,
         "seed": eng.seed,
@@ -137,14 +146,23 @@ def build_result(eng: "Engine") -> SimResult:
         },
         "energy_j_by_source": by_source,
         "energy_j": {"used": e["demand_w"], "battery_charge": e["battery_charge_w"],
-                     "battery_loss": e["battery_charge_w"] * (1.0 - eng.supply.battery_rte)},
-        "emissions": {"co2_kg": tot["co2_kg"], "nox_kg": tot["nox_kg"],
+                     "battery_loss": e["battery_charge_w"] * (1.0 - eng.site.plant.battery.rte),
+                     "unserved": e["unserved_w"], "dumped": e["dumped_w"], "fuel": e["fuel_w"]},
+        "emissions": {"co2_kg": eng.site.totals["co2_kg"], "nox_kg": eng.site.totals["nox_kg"],
+                      "nox_kg_by_fleet": {f["name"]: f["nox_kg"] for f in plant["fleets"]},
+                      "nox_kg_grid": plant["grid_nox_kg"],
                       "water_l": tot["it_j"] / units.KWH * eng.scenario.power.cooling.wue_l_per_kwh},
+        "dispatch": plant,
+        "swings": _swings(eng, e),
+        "cost": cost,
         "power": {"peak_w_by_source": peak,
                   "mean_w_by_source": {k: v / eng.end_s for k, v in by_source.items()},
                   "peak_demand_w": float(power[:, 5].max()), "mean_demand_w": e["demand_w"] / eng.end_s},
         "gpus": {"total": int(eng.scenario.cluster.num_gpus), "installed_end": int(installed[-1]),
-                 "installed_mean": float(installed @ dt / eng.end_s), "usable_mean": float(usable @ dt / eng.end_s)},
+                 "installed_mean": float(installed @ dt / eng.end_s), "usable_mean": usable_mean,
+                 **{state: mean[state] for state in GPU_STATES},
+                 "at_end": {state: int(ts[f"gpus_{state}"][-1]) for state in GPU_STATES},
+                 "powered_off_max": int(ts["gpus_powered_off"].max())},
         "deficit_hours": tot["deficit_s"] / units.HOUR,
         "throughput_lost_to_deficit_frac": tot["lost_gpu_s"] / tot["train_gpu_s"] if tot["train_gpu_s"] else 0.0,
         "failures": {"count": eng.num_failures, "by_cause": dict(sorted(eng.failures_by_cause.items())),
@@ -153,6 +171,102 @@ def build_result(eng: "Engine") -> SimResult:
         "report_path": None,
     }
     return SimResult(eng.scenario.name, eng.seed, eng.days, ts, events, jobs, _finite(summary))
+
+
+def _time_means(states: np.ndarray, dt: np.ndarray, end_s: float) -> dict[str, float]:
+    """Time-weighted mean count of GPUs in each state, from the exact event rows."""
+    col = {name: k for k, name in enumerate(STATE_COLUMNS)}
+    return {state: float(states[:, col[f"gpus_{state}"]] @ dt / end_s) for state in GPU_STATES}
+
+
+def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
+    """The swing study (``power.mitigation``) of the flagship job at its largest allocation, uncapped.
+
+    The simulation's events are minutes apart; the sub-second waveform comes from the
+    job's step profile (perf's step breakdown, as the run planned it) and the site as it
+    ran: generators take the swing if they generated, the grid if it delivered.
+    """
+    named = eng.jobs[:len(eng.scenario.jobs)]
+    if not named:
+        return None
+    flagship = max(named, key=lambda j: j.priority)
+    cached = [(k, est) for k, est in eng.rates._estimates.items() if k[0] == flagship.name]
+    if not cached:
+        return None
+    (_, pool_name, num_gpus), est = max(cached, key=lambda kv: kv[0][2])
+    pool = eng.scenario.cluster.pool(pool_name)
+    profile = from_estimate(flagship.spec.model_copy(update={"num_gpus": num_gpus, "pool": pool_name}), pool.gpu,
+                            est, eng.pa)
+    curve = eng.rates.curve
+    step = capped_step(profile, curve, pool.gpu.tdp_w)
+    a, opts = eng.pa, eng.scenario.power.swings
+    p = eng.layout.pool_index(pool_name)
+    pw = eng.power
+    floor = opts.gpu_power_floor_frac * pool.gpu.tdp_w if opts.gpu_power_floor_frac is not None else None
+    plant = eng.site.plant
+    gens_ran = e["generators_w"] > 0 and not a.get("events.swings.grid_follows_swings")
+    stall = "checkpoint_stall_s" if flagship.spec.checkpoint.asynchronous else "sync_checkpoint_stall_s"
+    setup = SwingSetup(
+        num_gpus=num_gpus, phase_times_s=step.phase_times_s, phase_draws_w=step.phase_draws_w, idle_w=pool.gpu.idle_w,
+        it_gain=float(pw.gain_it[p]), site_gain=float(pw.gain_site[p]), mean_site_w=e["demand_w"] / eng.end_s,
+        power_step_s=a.f("events.swings.power_step_s"), samples_per_power_step=int(a.f("events.swings.samples_per_power_step")),
+        window_s=a.f("events.swings.window_s"), stall_s=a.f(f"events.swings.{stall}"),
+        band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")), floor_w=floor,
+        gpu_ramp_w_per_s=opts.gpu_ramp_frac_per_s * pool.gpu.tdp_w if opts.gpu_ramp_frac_per_s is not None else None,
+        battery_power_w=plant.battery.power_w if opts.battery_smoothing else 0.0,
+        battery_energy_j=plant.battery.energy_j if opts.battery_smoothing else 0.0,
+        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW if opts.grid_ramp_limit_mw_per_s is not None else None,
+        generator_ramp_w_per_s=sum(f.count * f.ramp_w_per_s for f in plant.fleets) if gens_ran else 0.0,
+        generators_follow=gens_ran, grid_connected=e["grid_w"] > 0,
+    )
+    doc = study(setup).as_dict()
+    doc["job"] = flagship.name
+    doc["floor_energy_j_run"] = eng.totals["floor_j"]
+    return doc
+
+
+def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: dict[str, Any], *,
+          installed_gpu_s: float, tokens: float) -> dict[str, Any]:
+    """What the run cost (``power.cost``): energy and fuel as dispatched, fixed costs for the time on site."""
+    p = prices(eng.scenario, eng.pa)
+    fleets = []
+    for f in eng.site.plant.fleets:
+        on_site = max(0.0, min(f.until_s, eng.end_s) - min(f.from_s, eng.end_s))
+        fleets.append(FleetTime(f.kind, f.rating_w, f.count, on_site, f.scr))
+    busy = float(np.sum(np.diff(ts["time_s"]) * (ts["gpus_busy"][:-1] + ts["gpus_capped"][:-1])))
+    doc = cost_breakdown(p, fuel_j=e["fuel_w"], generators_j=e["generators_w"], grid_j=e["grid_w"],
+                         demand_peaks=monthly_peaks_w(ts["time_s"], ts["grid_w"], p), fleets=fleets,
+                         battery_energy_j=eng.site.plant.battery.energy_j, duration_s=eng.end_s,
+                         gpu_s=installed_gpu_s, floor_j=eng.totals.get("floor_j", 0.0), tokens=tokens, busy_gpu_s=busy)
+    _attribute(eng, doc, e)
+    doc.pop("inputs")  # the summary stays numbers (sweeps flatten it); the definitions are in power.cost
+    doc["prices"] = dict(p.quoted)
+    return doc
+
+
+def _attribute(eng: "Engine", doc: dict[str, Any], e: dict[str, float]) -> None:
+    """Each named job's share of the cost: its GPU-hours of the GPUs' cost, its energy share of the rest.
+
+    ``usd_per_million_tokens`` is then the named jobs' cost over their tokens (the cost of the training
+    output); ``usd_per_million_tokens_all_in`` carries the whole site's cost over the same tokens.
+    """
+    gpus_usd = doc["usd_by_item"]["gpus"]
+    power_usd = doc["usd_total"] - gpus_usd
+    used_j = e["demand_w"]
+    installed_s = doc["gpu_hours"] * units.HOUR
+    jobs = []
+    for k, j in enumerate(eng.jobs[:len(eng.scenario.jobs)]):
+        tokens = j.work_total if math.isfinite(j.finish_s) else j.work_ckpt
+        usd = (gpus_usd * eng.job_gpu_s[k] / installed_s if installed_s else 0.0) \
+            + (power_usd * j.energy_j / used_j if used_j else 0.0)
+        jobs.append({"name": j.name, "usd": usd, "gpu_hours": eng.job_gpu_s[k] / units.HOUR, "tokens": tokens,
+                     "usd_per_million_tokens": usd / (tokens / 1e6) if tokens > 0 else None})
+    doc["jobs"] = jobs
+    tokens = sum(j["tokens"] for j in jobs)
+    usd = sum(j["usd"] for j in jobs)
+    doc["usd_per_million_tokens_all_in"] = doc["usd_per_million_tokens"]
+    doc["usd_per_million_tokens"] = usd / (tokens / 1e6) if tokens > 0 else None
+
 
 
 def _finite(doc: Any) -> Any:

@@ -6,8 +6,13 @@ grid comes from it in a few vectorised passes (``resample``):
 
 * power columns: the mean over each sample interval, from the cumulative
   energy (piecewise linear, so ``np.interp`` is exact). The sample at time 0
-  holds the power at time 0;
+  holds the power at time 0. The supply columns of a row are the means over
+  the interval it opens (generators ramping and starting inside it), written
+  when the engine closes the interval, so the energy is exact;
 * counts: the value in force at the sample time (last event at or before it);
+  GPUs are counted by one state each (``sim.result.GPU_STATES``): idle GPUs
+  switched off for lack of power are ``gpus_powered_off``, not idle; training
+  GPUs under a power cap are ``gpus_capped``, paused ones ``gpus_parked``;
 * named jobs' durable progress (tokens in the last checkpoint, which never
   decreases: a failure loses only work after it) is a count too: every
   checkpoint of a named job is an event;
@@ -22,13 +27,13 @@ import numpy as np
 #: Power columns (mean over the interval), in row order after ``time_s``.
 POWER_COLUMNS: tuple[str, ...] = (
     "grid_w", "generators_w", "battery_discharge_w", "battery_charge_w", "supply_available_w", "demand_w",
-    "demand_unconstrained_w", "shed_w", "gpus_w", "it_other_w", "facility_w",
+    "demand_unconstrained_w", "shed_w", "gpus_w", "it_other_w", "facility_w", "unserved_w", "dumped_w", "fuel_w",
 )
 #: State columns (value at the sample).
 STATE_COLUMNS: tuple[str, ...] = (
     "gpus_not_installed", "gpus_burn_in", "gpus_idle", "gpus_busy", "gpus_failed", "gpus_repair",
     "gpus_installed", "gpu_cap_w", "gpus_parked", "gpus_powered_off", "filler_running", "filler_queued",
-    "filler_busy_gpus",
+    "filler_busy_gpus", "gpus_capped", "generators_running",
 )
 #: Linearly interpolated columns besides the per-job progress.
 LINEAR_COLUMNS: tuple[str, ...] = ("battery_soc_j",)

@@ -32,6 +32,7 @@ from colossus.spec.power import (
     BatterySpec,
     ComponentCooling,
     CoolingSpec,
+    EmissionControl,
     GeneratorFleet,
     GeneratorKind,
     GeneratorSpec,
@@ -41,6 +42,7 @@ from colossus.spec.power import (
     SupplySpec,
 )
 from colossus.spec.reliability import DomainsSpec, ReliabilitySpec, RestartSpec
+from colossus.spec.plant import SHORT_TON_KG, DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
 from colossus.spec.software import (
@@ -107,6 +109,8 @@ __all__ = [
     "Cooling",
     "CoolingSpec",
     "DomainsSpec",
+    "DispatchSpec",
+    "EmissionControl",
     "FabricSpec",
     "GeneratorFleet",
     "GeneratorKind",
@@ -121,9 +125,11 @@ __all__ = [
     "NicKind",
     "NicSpec",
     "OpticSpec",
+    "PermitSpec",
     "PoolSpec",
     "PowerSpec",
     "Precision",
+    "PricesSpec",
     "Protocol",
     "PueCooling",
     "RackSpec",
@@ -142,7 +148,9 @@ __all__ = [
     "ServerSpec",
     "Spec",
     "StorageSpec",
+    "SHORT_TON_KG",
     "SupplySpec",
+    "SwingsSpec",
     "SwitchSpec",
     "load",
     "load_list",

@@ -137,7 +137,7 @@ def _knobs(s: Scenario) -> Knobs:
               for j in s.jobs],
         grid_interim_mw=supply.grid.interim_mw, grid_contract_mw=supply.grid.contract_mw,
         grid_contract_start_day=supply.grid.contract_start_day,
-        generators=[UnitCount(unit=f.unit.name, count=f.count) for f in supply.generators],
+        generators=[UnitCount(unit=f.label, count=f.count) for f in supply.generators],  # the fleet's name
         batteries=[UnitCount(unit=b.unit.name, count=b.count) for b in supply.batteries],
         days=s.simulation.days, seed=s.seed,
     )

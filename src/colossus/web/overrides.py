@@ -126,8 +126,10 @@ def _fleets(ed: Edited, counts: dict[str, int], key: str) -> None:
     fleets = supply[key]
     for unit, count in counts.items():
         loc = ("body", "overrides", key, unit)
-        i = next((j for j, f in enumerate(fleets) if isinstance(f, dict) and _unit_name(f.get("unit")) == unit.lower()),
-                 None)
+        i = next((j for j, f in enumerate(fleets) if isinstance(f, dict) and f.get("name") == unit), None)
+        i = i if i is not None else next(
+            (j for j, f in enumerate(fleets) if isinstance(f, dict) and not f.get("name")
+             and _unit_name(f.get("unit")) == unit.lower()), None)
         if i is None:
             fleets.append({"unit": unit, "count": count})
             ed.written[("power", "supply", key, len(fleets) - 1)] = loc

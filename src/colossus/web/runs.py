@@ -215,7 +215,20 @@ METRICS: tuple[tuple[str, str, tuple[str, ...], str, str, float], ...] = (
      "1", "%", 100.0),
     ("failures", "failures", ("failures", "count"), "1", "", 1.0),
     ("gpus_installed_end", "GPUs installed at end", ("gpus", "installed_end"), "1", "GPUs", 1.0),
-    ("gpus_usable_mean", "GPUs usable (mean)", ("gpus", "usable_mean"), "1", "GPUs", 1.0),
+    ("gpus_usable_mean", "GPUs usable: healthy, installed, powered (mean)", ("gpus", "usable_mean"), "1", "GPUs",
+     1.0),
+    ("gpus_idle_mean", "GPUs idle (mean)", ("gpus", "idle"), "1", "GPUs", 1.0),
+    ("gpus_powered_off_mean", "GPUs powered off for lack of power (mean)", ("gpus", "powered_off"), "1", "GPUs", 1.0),
+    ("gpus_capped_mean", "GPUs capped (mean)", ("gpus", "capped"), "1", "GPUs", 1.0),
+    ("gpus_parked_mean", "GPUs parked (mean)", ("gpus", "parked"), "1", "GPUs", 1.0),
+    ("unserved_j", "energy unserved while units started or ramped", ("energy_j", "unserved"), "J", "MWh",
+     1 / units.MWH),
+    ("reserve_short_hours", "hours short of N-1 reserve", ("dispatch", "reserve", "short_hours"), "h", "h", 1.0),
+    ("grid_peak_ramp_w_per_s", "peak ramp seen by the grid", ("swings", "grid_peak_ramp_w_per_s"), "W/s", "MW/s",
+     1 / units.MW),
+    ("usd_total", "cost", ("cost", "usd_total"), "USD", "M USD", 1e-6),
+    ("usd_per_gpu_hour", "cost per GPU-hour", ("cost", "usd_per_gpu_hour"), "USD", "USD", 1.0),
+    ("usd_per_million_tokens", "cost per million tokens", ("cost", "usd_per_million_tokens"), "USD", "USD", 1.0),
 )
 #: Per named job: (suffix, label, summary key, SI unit, display unit, scale).
 JOB_METRICS: tuple[tuple[str, str, str, str, str, float], ...] = (

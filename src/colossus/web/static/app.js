@@ -266,7 +266,11 @@ function renderEstimate(doc) {
 }
 
 function renderPower(doc) {
-  const d = doc.demand, s = doc.supply, f = doc.deficit, env = doc.environment.per_day;
+  const d = doc.demand, s = doc.supply, f = doc.deficit, env = doc.environment.per_day, sw = doc.swings;
+  const cost = doc.cost, disp = doc.dispatch;
+  const mwps = (w) => (w === null || w === undefined ? "\u2014" : `${num(w / MW)} MW/s`);
+  const usd = (x) => (x === null || x === undefined ? "\u2014" : `$${num(x)}`);
+  const fleets = disp.fleets.map((x) => [`${x.name} (${x.emission_control})`, `${num(x.units_running)} of ${num(x.count)} on, ${mw(x.output_w)}`]);
   return el("div", { class: "tables" },
     el("div", {}, el("h3", {}, "Demand"), kvTable([
       ["GPUs at TDP", mw(d.gpus_nameplate_w)], ["GPUs while training", mw(d.gpus_w)],
@@ -275,12 +279,22 @@ function renderPower(doc) {
       ["firm supply", mw(s.firm_w)], ["N-1 (largest unit down)", mw(s.n_minus_1_w)], ["expected (availability)", mw(s.expected_w)],
       ["battery power", mw(s.battery_power_w)], ["battery energy", `${num(s.battery_energy_j / MWH)} MWh`]])),
     el("div", {}, el("h3", {}, `Deficit response (job ${f.inputs && f.inputs.job ? f.inputs.job.job : ""})`), kvTable([
-      ["job needs (site)", mw(f.job_demand_w)], ["supply", mw(f.supply_w)], ["strategy", f.strategy],
+      ["job needs (site)", mw(f.job_demand_w)], ["supply", mw(f.supply_w)], ["base load before the job", mw(f.base_load_w)],
+      ["left for the job", mw(Math.max(f.supply_for_job_w, 0))], ["strategy", f.strategy],
       ["GPUs running", num(f.num_gpus_running)], ["GPU power cap", `${num(f.gpu_cap_w)} W`],
       ["throughput kept", pct(f.throughput_kept_frac)]])),
+    el("div", {}, el("h3", {}, "Dispatch"), kvTable([
+      ["merit order", disp.merit_order.join(" > ")], ["grid", mw(disp.grid_w)], ...fleets,
+      ["N-1 reserve needed / held", `${mw(disp.reserve.required_w)} / ${mw(disp.reserve.available_w)}`]])),
+    el("div", {}, el("h3", {}, "Swings"), kvTable([
+      ["step swing", `${mw(sw.step_swing_w)} every ${num(sw.step_time_s)} s`], ["dominant", `${num(sw.dominant_hz)} Hz`],
+      ["in 0.2-3 Hz", pct(sw.band_fraction)], ["peak ramp seen by the grid", mwps(sw.grid_peak_ramp_w_per_s)],
+      ["by the generators", mwps(sw.generator_peak_ramp_w_per_s)], ["power floor burns", mw(sw.floor_w)]])),
     el("div", {}, el("h3", {}, "Per day"), kvTable([
       ["energy", `${num(env.energy_mwh)} MWh`], ["CO\u2082", `${num(env.co2_t)} t`], ["NO\u2093", `${num(env.nox_kg)} kg`],
-      ["gas", `${num(env.gas_m3)} m\u00b3`], ["water", `${num(env.water_m3)} m\u00b3`]])));
+      ["gas", `${num(env.gas_m3)} m\u00b3`], ["water", `${num(env.water_m3)} m\u00b3`],
+      ["cost", usd(cost.per_day.usd_total)], ["per GPU-hour", usd(cost.per_day.usd_per_gpu_hour)],
+      ["per million tokens (run)", usd(cost.run.usd_per_million_tokens)]])));
 }
 
 function renderReliability(doc) {
@@ -484,6 +498,10 @@ function drawOverlays(runs, series) {
     runs.map((r, i) => ({ x: x(series[i]), y: series[i].columns.demand_w.map((v) => (v === null ? null : v / MW)), name: r.id, mode: "lines" })));
   overlay("cmp-busy", "GPUs busy, each run", "GPUs",
     runs.map((r, i) => ({ x: x(series[i]), y: series[i].columns.gpus_busy, name: r.id, mode: "lines" })));
+  if (series.every((s) => s.columns.gpus_powered_off !== undefined)) {
+    overlay("cmp-off", "GPUs powered off for lack of power, each run", "GPUs",
+      runs.map((r, i) => ({ x: x(series[i]), y: series[i].columns.gpus_powered_off, name: r.id, mode: "lines" })));
+  }
   const tokenTraces = [];
   runs.forEach((r, i) => {
     for (const [name, values] of Object.entries(series[i].columns)) {
