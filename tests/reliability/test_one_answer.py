@@ -44,7 +44,8 @@ def overlap(name: str, spare_frac: float = 0.03) -> Scenario:
     doc["cluster"]["pools"] = [pool]
     job.update({"pool": pool["name"], "start_day": 0})
     doc["power"]["supply"]["grid"].update({"interim_mw": 1000, "contract_mw": 1000})
-    doc["power"]["supply"].update({"generators": [], "batteries": []})
+    doc["power"]["supply"].update({"generators": [], "batteries": [], "permits": []})
+    doc["power"].get("dispatch", {}).pop("merit_order", None)  # it named the generators removed above
     doc["simulation"].update({"buildout": [], "workload": {"source": "none"}, "days": 40,
                               "scheduler": {"hot_spare_frac": 0.0, "elastic_min_frac": 1.0}})
     return validate(Scenario, doc, file=name)

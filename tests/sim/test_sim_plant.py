@@ -41,9 +41,12 @@ def test_powered_off_gpus_are_not_idle_and_not_usable(short_of_power):
 def test_cost_and_energy_of_a_run(short_of_power):
     s = short_of_power.summary
     c = s["cost"]
-    assert c["usd_total"] > 0 and c["usd_per_gpu_hour"] > 0 and c["usd_per_million_tokens"] > 0
+    assert c["usd_total"] > 0 and c["usd_per_gpu_hour"] > 0
     assert c["usd_total"] == pytest.approx(sum(c["usd_by_item"].values()))
-    assert c["usd_per_million_tokens"] <= c["usd_per_million_tokens_all_in"] + 1e-9
+    if sum(j["tokens_trained"] for j in s["jobs"]) > 0:
+        assert 0 < c["usd_per_million_tokens"] <= c["usd_per_million_tokens_all_in"] + 1e-9
+    else:  # this short site may park the named job for good: no training output, no price per token
+        assert c["usd_per_million_tokens"] is None
     fleet = s["dispatch"]["fleets"][0]
     assert c["usd_by_item"]["fuel"] == pytest.approx(fleet["fuel_j"] / units.MMBTU * 3.5, rel=1e-9)
     src, e = s["energy_j_by_source"], s["energy_j"]
@@ -81,17 +84,19 @@ def test_a_starts_permit_is_respected():
     assert r.summary["dispatch"]["fleets"][0]["starts"] <= 2
 
 
-def test_a_billion_units_are_aggregated_not_looped():
+def test_the_most_units_a_fleet_may_have_are_aggregated_not_looped():
+    """The spec bounds a fleet at 10,000 units (spec/bounds.py); dispatch and outages treat them as one
+    aggregate, so the bound is about plausibility, not speed."""
     doc = small_doc(days=0.5)
-    unit = {"name": "tiny-1w", "kind": "reciprocating", "rating_mw": 1e-6, "availability": 0.95, "min_load_frac": 0.5,
-            "ramp_mw_per_min": 1e-6, "start_s": 60.0, "heat_rate_btu_per_kwh": 9000.0, "no_load_fuel_frac": 0.1,
+    unit = {"name": "tiny-1kw", "kind": "reciprocating", "rating_mw": 1e-3, "availability": 0.95, "min_load_frac": 0.5,
+            "ramp_mw_per_min": 1e-3, "start_s": 60.0, "heat_rate_btu_per_kwh": 9000.0, "no_load_fuel_frac": 0.1,
             "nox_g_per_kwh": 1.0, "nox_scr_g_per_kwh": 0.1, "co2_kg_per_mmbtu": 53.06}
-    doc["power"]["supply"]["generators"] = [{"unit": unit, "count": 10**9}]
+    doc["power"]["supply"]["generators"] = [{"unit": unit, "count": 10_000}]
     doc["power"]["supply"]["grid"]["interim_mw"] = 0.0
     r = simulate(scenario(doc), seed=1)
     fleet = r.summary["dispatch"]["fleets"][0]
-    assert fleet["count"] == 10**9 and fleet["energy_j"] > 0
-    assert r.timeseries["generators_running"].max() > 10**6
+    assert fleet["count"] == 10_000 and fleet["energy_j"] > 0
+    assert r.timeseries["generators_running"].max() > 1_000
 
 
 def test_simulate_json_reports_cost_and_powered_off(tmp_path: Path, capsys):
