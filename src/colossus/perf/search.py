@@ -96,7 +96,12 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                             rejected["interleaving needs at least pp micro-batches"] += 1
                             continue
                         for ep in (e for e in _divisors(experts, experts) if (tp * cp * dp) % e == 0):
-                            rows.append((tp, cp, pp, dp, ep, mb, v))
+                            # experts whole on a rank (ETP 1, fine-grained experts) or split like the
+                            # attention (ETP = TP, large experts): Megatron-core's two usual foldings
+                            for etp in sorted({1, tp}) if ep > 1 or experts > 1 else (1,):
+                                if (tp * cp * dp) % (ep * etp) == 0 and (model.moe is None or
+                                                                        model.moe.expert_ffn_hidden % etp == 0):
+                                    rows.append((tp, cp, pp, dp, ep, mb, v, etp))
     if not rows:
         why = rejected.most_common(1)[0][0] if rejected else "tp must divide the heads and the server's GPUs"
         raise InfeasibleError(
@@ -108,7 +113,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
     b = np.repeat(base, len(opts), axis=0)
     o = np.tile(opts, (len(base), 1))
     n = b.shape[0]
-    lay = Layouts(tp=b[:, 0], pp=b[:, 2], dp=b[:, 3], cp=b[:, 1], ep=b[:, 4], etp=np.ones(n, dtype=np.int64),
+    lay = Layouts(tp=b[:, 0], pp=b[:, 2], dp=b[:, 3], cp=b[:, 1], ep=b[:, 4], etp=b[:, 7],
                   mb=b[:, 5], v=b[:, 6], rc=o[:, 0], sp=o[:, 1].astype(bool), zero=o[:, 2],
                   gb=np.full(n, global_batch, dtype=np.int64),
                   prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64))
