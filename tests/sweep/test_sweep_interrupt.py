@@ -38,8 +38,12 @@ def test_terminate_stops_running_workers_at_once():
     processes = list(pool._processes.values())
     start = time.perf_counter()
     _terminate(pool)
-    assert time.perf_counter() - start < 45  # it did not wait for the 60 s tasks (a behaviour bound, not a speed one)
+    # Stopped well before the 60 s tasks end (a behaviour bound, not a speed one). The pool's own manager thread
+    # reaps the same children, so a child can read as alive for a moment after it died: poll, then decide.
+    while any(p.is_alive() for p in processes) and time.perf_counter() - start < 30:
+        time.sleep(0.1)
     assert not any(p.is_alive() for p in processes)
+    assert time.perf_counter() - start < 45
     assert all(f.cancelled() or f.done() for f in futures[2:])
 
 
