@@ -65,9 +65,18 @@ class Point:
     days: float  # the key's days: the simulated period, or ESTIMATE_DAYS
 
 
+#: The function a task runs unless it names another (``module:function``, with ``run_task``'s signature).
+RUN_TASK = "colossus.sweep.run:run_task"
+
+
 @dataclass(frozen=True)
 class Task:
-    """Runs to do of one point (one seed, or several for an estimate): picklable, for a pool or Ray."""
+    """Runs to do of one point (one seed, or several for an estimate): picklable, for a pool or Ray.
+
+    ``runner`` names the function that runs it, as text so that the task pickles the same for a
+    process pool and for Ray; another package (``forecast``) ships its own kind of run this way
+    and reuses the backends.
+    """
 
     document: dict[str, Any]
     seeds: tuple[int, ...]
@@ -75,6 +84,7 @@ class Task:
     days: float | None
     inputs: tuple[tuple[str, Value], ...]
     base_dir: str | None
+    runner: str = RUN_TASK
 
 
 @dataclass(frozen=True)
