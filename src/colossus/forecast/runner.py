@@ -324,6 +324,8 @@ def forecast(
     store: str | Path | None = None,
     progress: Progress | None = None,
     on_pass: Stage | None = None,
+    base_dir: str | None = None,
+    start_date: date | None = None,
 ) -> Forecast:
     """Will ``job`` finish by ``by_day`` (a day, or an ISO date with the scenario's ``start_date``)?
 
@@ -331,16 +333,20 @@ def forecast(
     (``local`` process pool, ``ray``, or ``inline`` in this process), stored
     in ``store`` (a DuckDB file, resumed; None: in memory). ``days`` fixes the
     simulated period. ``progress(done, total)`` after each draw,
-    ``on_pass(days, draws_to_run)`` before each pass.
+    ``on_pass(longest_period_day, draws_to_run)`` before each pass.
+    ``base_dir``: where the scenario's relative paths start (default: the
+    file's folder); ``start_date``: the date of day 0 (default: the scenario's).
     """
-    sc, base_dir = _resolve(scenario)
+    sc, file_dir = _resolve(scenario)
+    base_dir = base_dir or file_dir
     name = pick_job_name(sc, job)
     if not (isinstance(runs, int) and not isinstance(runs, bool) and 1 <= runs <= MAX_RUNS):
         raise SpecError(f"runs: must be a whole number from 1 to {MAX_RUNS:,} (got {runs!r})")
     seed = sc.seed if seed is None else seed
     if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED):
         raise SpecError(f"seed: must be a whole number from 0 to {MAX_SEED} (got {seed!r})")
-    day, when = by_day_of(by_day, sc.start_date)
+    start_date = start_date or sc.start_date
+    day, when = by_day_of(by_day, start_date)
     if days is not None and not (math.isfinite(days) and day <= days <= MAX_DAYS):
         raise SpecError(f"days: the simulated period must reach the date (day {day:g}) and at most"
                         f" {MAX_DAYS:g} days (got {days!r})")
@@ -376,7 +382,7 @@ def forecast(
             extensions -= 1
             factor *= float(default("horizon.extension_factor"))
     job_spec = next(j for j in sc.jobs if j.name == name)
-    question = Question(sc.name, name, day, when, sc.start_date.isoformat() if sc.start_date else None, seed,
+    question = Question(sc.name, name, day, when, start_date.isoformat() if start_date else None, seed,
                         fillers, job_spec.train_tokens, nominal_finish_day(sc, name, base_input), scope(fillers))
     return answer(question, rows, all_sources, horizons=horizons, factors_tried=tried,
                   store=None if store is None else str(store))

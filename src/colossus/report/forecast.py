@@ -59,7 +59,7 @@ def finish_distribution(doc: Mapping[str, Any]) -> go.Figure:
         fig.add_trace(go.Scatter(x=xs, y=ys, name="share finished by the day", mode="lines", line_shape="hv",
                                  line_color=_ORANGE, yaxis="y2"))
     fig.update_layout(yaxis2={"title": "share of draws", "overlaying": "y", "side": "right", "range": [0, 1],
-                              "rangemode": "tozero"}, bargap=0.05)
+                              "tickformat": ".0%", "dtick": 0.25, "showgrid": False}, bargap=0.05)
     _by_line(fig, float(doc["by_day"]))
     return _layout(fig, f"Finish day of {doc['job']} over {n} draws", "day", "draws")
 
@@ -195,9 +195,9 @@ def forecast_section_html(doc: Mapping[str, Any]) -> str:
     scope = doc.get("scope", {})
     notes = [
         f"{doc['runs']} draws of the facility simulation of <b>{escape(str(doc['scenario']))}</b>, each with every"
-        f" source of doubt drawn; all simulated to day {doc['horizon_day']:g}"
-        f" ({_pct(doc['finished_frac'])} of them finished the job by then). A draw that did not finish counts as"
-        " not finished by the date.",
+        f" source of doubt drawn; each simulated to {doc['horizon_factor']:g} x its own expected finish, at least"
+        f" to the date (periods up to day {doc['horizon_day']:g}); {_pct(doc['finished_frac'])} of them finished"
+        " the job within their period. A draw that did not finish counts as not finished by the date.",
         "Includes: " + escape("; ".join(scope.get("includes", []))) + ".",
         "Leaves out: " + escape("; ".join(scope.get("leaves_out", []))) + ".",
     ]
