@@ -82,12 +82,24 @@ def draw_key(inputs: tuple[tuple[str, Any], ...]) -> str:
 _BASE: dict[str, Scenario] = {}
 
 
-def _base(document: Mapping[str, Any], digest: str) -> Scenario:
-    """The base scenario, validated once per process."""
+def _base(document: Scenario | Mapping[str, Any], digest: str) -> Scenario:
+    """The base scenario (validated once per process when it comes as a raw document)."""
+    if isinstance(document, Scenario):
+        return document
     if digest not in _BASE:
         _BASE.clear()
         _BASE[digest] = validate(Scenario, dict(document))
     return _BASE[digest]
+
+
+def base_hash(scenario: Scenario) -> str:
+    """The base scenario's identity: its content (catalog entries expanded) and which fields its file set.
+
+    Both, because a field left out can mean "open" (a layout's recompute left to the planner) while a
+    dump of the validated scenario writes its default.
+    """
+    given = json.dumps(scenario.model_dump(mode="json", exclude_unset=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((content_hash(scenario) + given).encode("utf-8")).hexdigest()
 
 
 def _outputs(result: Any, job: str, days: float) -> dict[str, Any]:
@@ -106,7 +118,7 @@ def _outputs(result: Any, job: str, days: float) -> dict[str, Any]:
     }
 
 
-def run_draws(document: Mapping[str, Any], seeds: tuple[int, ...], kind: str, days: float | None,
+def run_draws(document: Scenario | Mapping[str, Any], seeds: tuple[int, ...], kind: str, days: float | None,
               inputs: tuple[tuple[str, Any], ...] = (), base_dir: str | None = None) -> list[dict[str, Any]]:
     """Simulate one draw per seed (a task holds one): the backends' unit of work, ``run_task``'s signature."""
     from colossus.sim import simulate  # noqa: PLC0415 (the engine: only workers need it)
@@ -247,7 +259,7 @@ def scope(fillers: bool) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Plan:
-    document: dict[str, Any]
+    document: Scenario
     base_hash: str
     job: str
     fillers: bool
@@ -357,7 +369,7 @@ def forecast(
     base_input = _job_input(sc, name)
     nominal = tuple(nominal_finish_day(apply_draw(sc, name, d.values, days=sc.simulation.days, fillers=False), name,
                                        base_input) for d in draws)
-    plan = _Plan(sc.model_dump(mode="json"), content_hash(sc), name, fillers, seed, base_dir, draws, nominal)
+    plan = _Plan(sc, base_hash(sc), name, fillers, seed, base_dir, draws, nominal)  # the scenario itself travels
     factor = float(sc.forecast.horizon_factor if sc.forecast.horizon_factor is not None else default("horizon.factor"))
     extensions = 0 if days is not None else int(sc.forecast.max_extensions if sc.forecast.max_extensions is not None
                                                  else default("horizon.max_extensions"))

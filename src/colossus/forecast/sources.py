@@ -42,7 +42,7 @@ import numpy as np
 
 from colossus.catalog import read_table
 from colossus.forecast.step_time import shipped
-from colossus.spec import Scenario, validate
+from colossus.spec import Scenario
 from colossus.spec.bounds import MAX_DAYS, MAX_RATE_SCALE, MAX_SEED
 
 #: Every source, in the order of the Sobol dimensions (fixed, so that a source's draws do not depend
@@ -274,32 +274,36 @@ def make_draws(all_sources: tuple[Source, ...], seed: int, num: int) -> list[Dra
 
 def apply_draw(scenario: Scenario, job_name: str, values: Mapping[str, float], *, days: float,
                fillers: bool) -> Scenario:
-    """The scenario one draw simulates: every drawn quantity set, validated as a whole."""
-    doc = scenario.model_dump(mode="json")
-    for job in doc["jobs"]:
-        if job["name"] == job_name:
-            job["throughput_scale"] = float(values["step_time.throughput_scale"])
-    sim = doc["simulation"]
-    sim["days"] = float(days)
-    sim["telemetry_interval_min"] = max(float(sim["telemetry_interval_min"]),
-                                        float(default("draws.telemetry_interval_min")))
-    failures = sim["failures"]
-    failures["rate_scale"] = min(MAX_RATE_SCALE, failures["rate_scale"] * float(values["failure_rates.multiplier"]))
+    """The scenario one draw simulates: every drawn quantity set, each within its field's bounds.
+
+    Built with ``model_copy`` from the validated scenario, not by dumping and validating it again: a
+    dump writes every default, and a field a file left out can mean "open" (a layout's recompute or
+    ZeRO stage left to the planner), which a dump would turn into a fixed choice.
+    """
+    scale = float(values["step_time.throughput_scale"])
+    jobs = [j.model_copy(update={"throughput_scale": scale}) if j.name == job_name else j for j in scenario.jobs]
+    sim = scenario.simulation
+    failures = sim.failures.model_copy(update={
+        "rate_scale": min(MAX_RATE_SCALE, sim.failures.rate_scale * float(values["failure_rates.multiplier"]))})
     slip, ramp = float(values["buildout.slip_days"]), float(values["buildout.ramp_factor"])
-    for b in sim["buildout"]:
-        b["start_day"] = min(MAX_DAYS, max(0.0, b["start_day"] + slip))
-        b["ramp_days"] = b["ramp_days"] * ramp
-    if not fillers:
-        sim["workload"] = {**sim["workload"], "source": "none"}
+    buildout = [b.model_copy(update={"start_day": min(MAX_DAYS, max(0.0, b.start_day + slip)),
+                                     "ramp_days": min(MAX_DAYS, b.ramp_days * ramp)}) for b in sim.buildout]
+    workload = sim.workload if fillers else sim.workload.model_copy(update={"source": "none"})
+    interval = max(sim.telemetry_interval_min, float(default("draws.telemetry_interval_min")))
+    sim = sim.model_copy(update={"days": float(days), "telemetry_interval_min": interval, "failures": failures,
+                                 "buildout": buildout, "workload": workload})
+    supply = scenario.power.supply
     outage = float(values["generators.outage_factor"])
-    for fleet in doc["power"]["supply"]["generators"]:
-        unit = fleet["unit"]
-        share = min(MAX_OUTAGE_SHARE, (1.0 - unit["availability"]) * outage)
-        unit["availability"] = 1.0 - share
-    grid = doc["power"]["supply"]["grid"]
-    if grid["contract_start_day"] is not None:
-        grid["contract_start_day"] = min(MAX_DAYS, max(0.0, grid["contract_start_day"] + float(values["grid.slip_days"])))
-    return validate(Scenario, doc)
+    fleets = [f.model_copy(update={"unit": f.unit.model_copy(update={
+        "availability": 1.0 - min(MAX_OUTAGE_SHARE, (1.0 - f.unit.availability) * outage)})})
+        for f in supply.generators]
+    grid = supply.grid
+    if grid.contract_start_day is not None:
+        start = min(MAX_DAYS, max(0.0, grid.contract_start_day + float(values["grid.slip_days"])))
+        grid = grid.model_copy(update={"contract_start_day": start})
+    power = scenario.power.model_copy(update={"supply": supply.model_copy(update={"generators": fleets,
+                                                                                  "grid": grid})})
+    return scenario.model_copy(update={"jobs": jobs, "simulation": sim, "power": power})
 
 
 __all__ = [

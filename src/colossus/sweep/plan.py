@@ -75,10 +75,10 @@ class Task:
 
     ``runner`` names the function that runs it, as text so that the task pickles the same for a
     process pool and for Ray; another package (``forecast``) ships its own kind of run this way
-    and reuses the backends.
+    and reuses the backends (its ``document`` is then whatever that runner takes).
     """
 
-    document: dict[str, Any]
+    document: dict[str, Any] | Any
     seeds: tuple[int, ...]
     kind: str
     days: float | None
