@@ -99,7 +99,7 @@ def forecast_cmd(
             bar.update(task, description=f"{todo} draws to day {horizon:g} at most", completed=0, total=todo)
 
         try:
-            result = forecast(scenario, job=job, by_day=by_day, runs=runs, seed=seed, backend=backend.value,
+            result = forecast(scenario, job=job, by_day=by, runs=runs, seed=seed, backend=backend.value,
                               workers=workers, address=address, days=days, store=folder / STORE_NAME,
                               progress=progress, on_pass=on_pass, base_dir=str(scenario_file.resolve().parent),
                               start_date=_start(start))

@@ -234,7 +234,7 @@ def horizon_of(by_day: float, nominal_day: float | None, factor: float) -> float
     """
     cap = min(MAX_DAYS, by_day * float(default("horizon.cap_factor")))
     want = cap if nominal_day is None else nominal_day * factor
-    return float(min(MAX_DAYS, math.ceil(min(cap, max(by_day, want)))))
+    return float(min(MAX_DAYS, math.ceil(min(cap, max(by_day, want)) * 100.0 - 1e-9) / 100.0))  # to 15 minutes
 
 
 def scope(fillers: bool) -> dict[str, Any]:
