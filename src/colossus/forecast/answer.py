@@ -144,8 +144,9 @@ class Forecast:
 
 
 def tokens_grid(horizon_day: float) -> np.ndarray:
-    """The days on which a draw's tokens are stored: every ``draws.tokens_grid_days``, and the horizon."""
-    step = float(default("draws.tokens_grid_days"))
+    """The days on which a draw's tokens are stored: every ``draws.tokens_grid_days`` (finer for a period
+    shorter than ``draws.tokens_min_samples`` of those), and the end of the period."""
+    step = min(float(default("draws.tokens_grid_days")), horizon_day / float(default("draws.tokens_min_samples")))
     grid = np.arange(0.0, horizon_day, step)
     return np.append(grid, horizon_day)
 

@@ -51,8 +51,10 @@ def finish_distribution(doc: Mapping[str, Any]) -> go.Figure:
     days = sorted(d for d in doc["finish_days"] if d is not None)
     n = int(doc["runs"])
     fig = go.Figure()
+    span = (days[-1] - days[0]) if days else 0.0
+    size = 1.0 if span >= 30 else max(span / 30, 1e-3)  # day-wide bars, finer for a short spread
     fig.add_trace(go.Histogram(x=days, name="draws finishing", marker_color=_BLUE, opacity=0.7,
-                               xbins={"size": 1.0}))
+                               xbins={"size": size}))
     if days:
         xs = [days[0]] + days
         ys = [0.0] + [(i + 1) / n for i in range(len(days))]
@@ -73,7 +75,7 @@ def tornado(doc: Mapping[str, Any]) -> go.Figure | None:
     labels = [d["label"] for d in drivers][::-1]
     for key, name, colour in (("p50_low_day", "held near its P10", _GREEN), ("p50_high_day", "held near its P90", _ORANGE)):
         xs = [d[key] if d[key] is not None else horizon for d in drivers][::-1]
-        text = [f"{d[key]:.1f}" if d[key] is not None else f"> {horizon:g}" for d in drivers][::-1]
+        text = [f"{d[key]:.4g}" if d[key] is not None else f"> {horizon:g}" for d in drivers][::-1]
         fig.add_trace(go.Scatter(x=xs, y=labels, mode="markers+text", name=name, text=text, textposition="top center",
                                  marker={"size": 12, "color": colour}))
     for d, label in zip(drivers[::-1], labels):
