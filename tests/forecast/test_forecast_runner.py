@@ -163,3 +163,21 @@ def test_the_process_pool_gives_the_same_answer_as_one_process():
     inline = run(sc, runs=4)
     pooled = forecast(sc, by_day=0.4, runs=4, seed=3, backend="local", workers=2)
     assert pooled.to_json() == inline.to_json()
+
+
+def test_a_draw_stops_when_its_job_finishes():
+    """A draw is simulated to its job's finish, not to the end of its period: the same history, less time.
+
+    (The engine has no public stop condition; ``simulate_until_done`` ends its period at the finish. If
+    this fails after a change of ``sim.engine``, the forecast is still right but slower: re-point it.)
+    """
+    from colossus.forecast.runner import simulate_until_done
+    from colossus.sim import simulate
+
+    sc = doubtful()
+    full = simulate(sc, seed=9, days=2.0)
+    short = simulate_until_done(sc, "grok2", seed=9, days=2.0, base_dir=None)
+    finish = full.summary["jobs"][0]["finished_at_s"]
+    assert finish is not None and short.summary["jobs"][0]["finished_at_s"] == finish
+    assert short.days == pytest.approx(finish / 86400) and short.days < 1.0 < full.days
+    assert short.summary["jobs"][0]["interruptions"] == full.summary["jobs"][0]["interruptions"]

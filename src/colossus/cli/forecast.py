@@ -32,7 +32,7 @@ class BackendName(StrEnum):
 BY_HELP = "the date: a day of the scenario (40) or an ISO date (2024-12-31, with the scenario's start_date or --start)"
 RUNS_HELP = "draws (each a facility simulation); more runs reuse the stored ones"
 SEED_HELP = "seed of the draws (default: the scenario's); the same seed gives the same answer"
-DAYS_HELP = "simulate every draw to this day (default: each to 1.3 x its expected finish, extended if need be)"
+DAYS_HELP = "a period of this many days for every draw (default: 1.5 x its own expected finish, longer if need be)"
 START_HELP = "ISO date of day 0, for a dated --by (default: the scenario's start_date)"
 OUT_HELP = "folder of draws.duckdb, forecast.json and report.html (default: runs/forecast-<scenario name>)"
 WORKERS_HELP = "worker processes (local) or CPUs of a new local Ray; default: all cores"
