@@ -181,3 +181,12 @@ def test_a_draw_stops_when_its_job_finishes():
     assert finish is not None and short.summary["jobs"][0]["finished_at_s"] == finish
     assert short.days == pytest.approx(finish / 86400) and short.days < 1.0 < full.days
     assert short.summary["jobs"][0]["interruptions"] == full.summary["jobs"][0]["interruptions"]
+
+
+def test_a_job_that_fits_no_layout_is_said_at_once():
+    from colossus.errors import InfeasibleError
+
+    doc = tiny_doc()
+    doc["jobs"][0].update({"model": "llama3-405b", "num_gpus": 8, "layout": None})
+    with pytest.raises(InfeasibleError):
+        forecast(validate(Scenario, doc), by_day=1, runs=2, backend="inline")
