@@ -119,6 +119,15 @@ def _day(value: float | None) -> str:
     return "beyond the period" if value is None else f"day {value:.1f}"
 
 
+def _swing(driver: dict[str, Any]) -> str:
+    """The swing in days with its chance part (one standard error); 'chance' when within two of them."""
+    swing, noise = driver["swing_days"], driver["noise_days"]
+    if swing is None:
+        return "beyond the period" if driver["swing_beyond_period"] else "-"
+    text = f"{swing:.1f} d" + (f" +-{noise:.1f}" if noise is not None else "")
+    return text + (" (chance)" if noise is not None and swing < 2 * noise else "")
+
+
 def _bar(lo: float | None, hi: float | None, left: float, right: float) -> str:
     """The span from ``lo`` to ``hi`` on a ``left``..``right`` scale, as text."""
     if right <= left:
@@ -157,10 +166,10 @@ def _print(result: Any, paths: dict[str, Path], *, ran: int, wall_s: float) -> N
         tor = Table(title="What drives the risk (P50 finish day with one source held near its P10 / P90)",
                     title_justify="left")
         for name, just in (("source of doubt", "left"), ("at P10", "right"), ("at P90", "right"),
-                           ("", "left"), ("what moves it", "left")):
+                           ("swing", "right"), ("", "left"), ("what moves it", "left")):
             tor.add_column(name, justify=just)  # type: ignore[arg-type]
         for dr in drivers:
-            tor.add_row(dr["label"], _day(dr["p50_low_day"]), _day(dr["p50_high_day"]),
+            tor.add_row(dr["label"], _day(dr["p50_low_day"]), _day(dr["p50_high_day"]), _swing(dr),
                         _bar(dr["p50_low_day"], dr["p50_high_day"], left, right), dr["lever"])
         console.print(tor)
     if d["errors"]:

@@ -19,8 +19,9 @@ forecast computed now and one read back from its store are the same bytes.
   its P10) and in its highest fifth (middle: its P90), the others varying
   freely; the P50 finish day of each group. The wider the swing, the more
   holding that source near one end (buying generators, spares, a measured
-  stack) moves the answer. With N draws each group holds about N/5, so a
-  swing below a day or two of noise at 64 draws is not a driver.
+  stack) moves the answer. With N draws each group holds about N/5, so each
+  driver carries ``noise_days``, the standard error of its swing from the two
+  groups' order statistics: a swing within about twice that is chance.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Driver:
     value_high: dict[str, float]
     n_low: int
     n_high: int
+    noise_days: float | None  # how far the swing moves by chance alone (one standard error), None if unknown
 
     @property
     def swing_days(self) -> float | None:
@@ -190,6 +192,15 @@ def _fan(rows: list[dict[str, Any]], finish: np.ndarray, train_tokens: float) ->
     return fan
 
 
+def _median_se(values: np.ndarray) -> float:
+    """One standard error of a group's median, from its order statistics: half the distance between
+    the values at ranks n/2 -+ sqrt(n)/2 (a binomial's standard deviation around the median rank)."""
+    n = values.size
+    half = 0.5 / math.sqrt(n)
+    lo, hi = quantile(values.tolist(), max(0.0, 0.5 - half)), quantile(values.tolist(), min(1.0, 0.5 + half))
+    return (hi - lo) / 2.0 if math.isfinite(hi - lo) else math.inf
+
+
 def _drivers(rows: list[dict[str, Any]], finish: np.ndarray, by_day: float, sources: Sequence[Source]) -> list[Driver]:
     frac = float(default("tornado.bin_frac"))
     out = []
@@ -204,7 +215,8 @@ def _drivers(rows: list[dict[str, Any]], finish: np.ndarray, by_day: float, sour
             name=source.name, label=source.label, lever=LEVERS[source.name],
             p50_low_day=_day(quantile(low.tolist(), 0.5)), p50_high_day=_day(quantile(high.tolist(), 0.5)),
             p_finish_by_low=float(np.mean(low <= by_day)), p_finish_by_high=float(np.mean(high <= by_day)),
-            value_low=source.at(0.1), value_high=source.at(0.9), n_low=int(low.size), n_high=int(high.size)))
+            value_low=source.at(0.1), value_high=source.at(0.9), n_low=int(low.size), n_high=int(high.size),
+            noise_days=_day(math.hypot(_median_se(low), _median_se(high)))))
     out.sort(key=lambda d: (-(d.swing_days if d.swing_days is not None else -1.0), SOURCES.index(d.name)))
     return out
 

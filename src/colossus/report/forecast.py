@@ -155,12 +155,18 @@ def _values(values: Mapping[str, float]) -> str:
 
 
 def _drivers_table(doc: Mapping[str, Any]) -> str:
-    rows = [(d["label"], _day(d["p50_low_day"]), _day(d["p50_high_day"]),
-             "-" if d["swing_days"] is None else f"{d['swing_days']:.1f}",
+    def swing(d: Mapping[str, Any]) -> str:
+        if d["swing_days"] is None:
+            return "beyond the period" if d["swing_beyond_period"] else "-"
+        noise = d.get("noise_days")
+        text = f"{d['swing_days']:.1f}" + (f" \u00b1 {noise:.1f}" if noise is not None else "")
+        return text + (" (chance)" if noise is not None and d["swing_days"] < 2 * noise else "")
+
+    rows = [(d["label"], _day(d["p50_low_day"]), _day(d["p50_high_day"]), swing(d),
              f"{_pct(d['p_finish_by_low'])} / {_pct(d['p_finish_by_high'])}",
              f"{_values(d['value_low'])} / {_values(d['value_high'])}", f"{d['n_low']} / {d['n_high']}", d["lever"])
             for d in doc["drivers"]]
-    return _table(("source of doubt", "P50 at its P10", "P50 at its P90", "swing (days)", "P(by the date)",
+    return _table(("source of doubt", "P50 at its P10", "P50 at its P90", "swing (days, \u00b1 chance)", "P(by the date)",
                    "value at P10 / P90", "draws", "what moves it"), rows, "table-drivers")
 
 

@@ -435,7 +435,8 @@ function showForecast(doc) {
   const table = el("table", { class: "grid", id: "table-forecast-drivers" },
     el("tr", {}, ["source of doubt", "P50 at its P10", "P50 at its P90", "swing", "what moves it"].map((h) => el("th", {}, h))),
     doc.drivers.map((d) => el("tr", {}, el("td", {}, d.label), el("td", { class: "n" }, dayText(d.p50_low_day)),
-      el("td", { class: "n" }, dayText(d.p50_high_day)), el("td", { class: "n" }, d.swing_days === null ? "\u2014" : `${num(d.swing_days)} days`),
+      el("td", { class: "n" }, dayText(d.p50_high_day)), el("td", { class: "n" }, d.swing_days === null ? "\u2014"
+        : `${num(d.swing_days)} \u00b1 ${num(d.noise_days)} days${d.noise_days !== null && d.swing_days < 2 * d.noise_days ? " (chance)" : ""}`),
       el("td", {}, d.lever))));
   clear($("#forecast-drivers")).append(el("h3", {}, "What drives the risk"), doc.drivers.length ? table
     : el("p", { class: "muted small" }, "No source of doubt applies: only chance (when failures strike) spreads the answer."));
