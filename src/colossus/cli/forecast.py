@@ -15,7 +15,7 @@ import typer
 
 from colossus.cli.app import app, console, err_console, interrupted, print_json, within
 from colossus.errors import SpecError
-from colossus.spec.bounds import MAX_DAYS, Days, Seed, whole
+from colossus.spec.bounds import Days, Seed, whole
 
 #: Draws of one forecast (each a facility simulation and a row of the store).
 RUNS = whole(ge=1, le=100_000)

@@ -41,7 +41,7 @@ from typing import Any, Mapping
 from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.forecast.answer import Forecast, Question, answer, tokens_grid
-from colossus.forecast.sources import Draw, Source, apply_draw, default, make_draws, sources
+from colossus.forecast.sources import Draw, apply_draw, default, make_draws, sources
 from colossus.spec import Scenario, load_scenario, validate
 from colossus.spec.bounds import MAX_DAYS, MAX_SEED
 from colossus.sweep.backends import make_backend, runner_of
@@ -349,6 +349,31 @@ def _run_pass(plan: _Plan, horizons: list[float], store: RunStore, backend: Any,
     return store.rows(keys)
 
 
+def _passes(plan: _Plan, db: RunStore, runner: Any, *, day: float, days: float | None, factor: float,
+            extensions: int, progress: Progress | None,
+            on_pass: Stage | None) -> tuple[list[dict[str, Any]], list[float], list[float]]:
+    """Run the draws, lengthening the periods while too few finish; the rows, periods and factors tried."""
+    wanted = float(default("horizon.finished_frac_wanted"))
+    grow = float(default("horizon.extension_factor"))
+    runs = len(plan.draws)
+    tried: list[float] = []
+    while True:
+        horizons = [float(days)] * runs if days is not None else [horizon_of(day, n, factor) for n in plan.nominal]
+        tried.append(factor)
+        if on_pass:
+            on_pass(max(horizons), len(plan.tasks(horizons, db.keys(KIND))))
+        rows = _run_pass(plan, horizons, db, runner, progress)
+        if all(r.get("error") for r in rows):
+            raise ColossusError(f"job '{plan.job}': no draw could run it ({rows[0]['error']})")
+        finished = sum(1 for r in rows if r.get("finish_day") is not None and not r.get("error"))
+        if finished >= wanted * runs or extensions == 0:
+            return rows, horizons, tried
+        if [horizon_of(day, n, factor * grow) for n in plan.nominal] == horizons:
+            return rows, horizons, tried  # every draw is at the date or the cap: no longer period is allowed
+        extensions -= 1
+        factor *= grow
+
+
 def _resolve(scenario: Scenario | str | Path) -> tuple[Scenario, str | None]:
     if isinstance(scenario, Scenario):
         return scenario, None
@@ -407,26 +432,9 @@ def forecast(
     factor = float(sc.forecast.horizon_factor if sc.forecast.horizon_factor is not None else default("horizon.factor"))
     extensions = 0 if days is not None else int(sc.forecast.max_extensions if sc.forecast.max_extensions is not None
                                                  else default("horizon.max_extensions"))
-    wanted = float(default("horizon.finished_frac_wanted"))
-    tried: list[float] = []
     with RunStore(store if store is not None else ":memory:") as db:
-        while True:
-            horizons = ([float(days)] * runs if days is not None
-                        else [horizon_of(day, n, factor) for n in nominal])
-            tried.append(factor)
-            if on_pass:
-                on_pass(max(horizons), len(plan.tasks(horizons, db.keys(KIND))))
-            rows = _run_pass(plan, horizons, db, runner, progress)
-            if all(r.get("error") for r in rows):
-                raise ColossusError(f"job '{name}': no draw could run it ({rows[0]['error']})")
-            finished = sum(1 for r in rows if r.get("finish_day") is not None and not r.get("error"))
-            if finished >= wanted * runs or extensions == 0:
-                break
-            grown = [horizon_of(day, n, factor * float(default("horizon.extension_factor"))) for n in nominal]
-            if grown == horizons:  # every draw is at the date or the cap: a longer period is not allowed
-                break
-            extensions -= 1
-            factor *= float(default("horizon.extension_factor"))
+        rows, horizons, tried = _passes(plan, db, runner, day=day, days=days, factor=factor, extensions=extensions,
+                                        progress=progress, on_pass=on_pass)
     job_spec = next(j for j in sc.jobs if j.name == name)
     question = Question(sc.name, name, day, when, start_date.isoformat() if start_date else None, seed,
                         fillers, job_spec.train_tokens, nominal_finish_day(sc, name, base_input), scope(fillers))
