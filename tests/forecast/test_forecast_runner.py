@@ -190,3 +190,11 @@ def test_a_job_that_fits_no_layout_is_said_at_once():
     doc["jobs"][0].update({"model": "llama3-405b", "num_gpus": 8, "layout": None})
     with pytest.raises(InfeasibleError):
         forecast(validate(Scenario, doc), by_day=1, runs=2, backend="inline")
+
+
+def test_no_extension_when_the_late_draws_are_at_the_cap():
+    """A job that cannot finish by 4 x the date: a longer period is not allowed, so one pass only."""
+    sc = doubtful()
+    passes: list[float] = []
+    result = run(sc, by_day=0.02, runs=4, on_pass=lambda h, _n: passes.append(h))
+    assert len(passes) == 1 and result.finished_frac == 0.0 and result.horizon_day == pytest.approx(0.08)

@@ -18,9 +18,10 @@ closed-form run time with failures at its drawn throughput and failure rate,
 ``reliability``), at least the date asked about, at most ``horizon.cap_factor``
 times the date. A draw that has not finished by the end of its period counts
 as not finished by the date (its period reaches the date) and as finishing
-after every draw that did. If fewer than 90% of the draws finish, the factor
-grows by ``horizon.extension_factor`` and the draws whose period grows are
-simulated again (their shorter histories stay in the store), at most
+after every draw that did. If fewer than 90% of the draws finish, and a
+longer period would reach a late draw (it is not at the cap already), the
+factor grows by ``horizon.extension_factor`` and the draws whose period grows
+are simulated again (their shorter histories stay in the store), at most
 ``horizon.max_extensions`` times; a quantile among unfinished draws is then
 reported as beyond the period. An explicit ``days`` gives every draw that
 period (no extension).
@@ -365,11 +366,11 @@ def _passes(plan: _Plan, db: RunStore, runner: Any, *, day: float, days: float |
         rows = _run_pass(plan, horizons, db, runner, progress)
         if all(r.get("error") for r in rows):
             raise ColossusError(f"job '{plan.job}': no draw could run it ({rows[0]['error']})")
-        finished = sum(1 for r in rows if r.get("finish_day") is not None and not r.get("error"))
-        if finished >= wanted * runs or extensions == 0:
+        late = [i for i, r in enumerate(rows) if r.get("finish_day") is None and not r.get("error")]
+        if runs - len(late) >= wanted * runs or extensions == 0:
             return rows, horizons, tried
-        if [horizon_of(day, n, factor * grow) for n in plan.nominal] == horizons:
-            return rows, horizons, tried  # every draw is at the date or the cap: no longer period is allowed
+        if all(horizon_of(day, plan.nominal[i], factor * grow) == horizons[i] for i in late):
+            return rows, horizons, tried  # every late draw is at the cap already: a longer period cannot help
         extensions -= 1
         factor *= grow
 
