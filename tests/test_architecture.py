@@ -19,7 +19,7 @@ LEVEL = {
     "power": 5, "reliability": 5,
     "sim": 6,
     "results": 7,
-    "sweep": 8, "report": 8,
+    "sweep": 8, "report": 8, "forecast": 8,
     "cli": 9, "web": 9,
 }
 # Third-party packages only one place may import.

@@ -73,7 +73,7 @@ def test_scenario_answer_says_what_it_leaves_out(capsys):
     doc = run_json(capsys, MEMPHIS, "--job", "grok2")
     scope = doc["scope"]
     assert any("build-out" in s for s in scope["leaves_out"]) and any("power" in s for s in scope["leaves_out"])
-    assert "issue 13" in scope["forecast"]
+    assert "colossus forecast" in scope["forecast"] and "--job grok2" in scope["forecast"]
     assert scope["earliest_start_s"] > 20 * 86400  # the build-out readies 20,000 GPUs only after weeks
     assert main(["reliability", MEMPHIS, "--job", "grok2"]) == 0
     out = capsys.readouterr().out

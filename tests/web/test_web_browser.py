@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from web_browser_helpers import LAUNCH_ARGS, Unavailable, ensure_chromium, served, simulate_in_page, wait_for_plots
 from web_helpers import make_scenarios, write_sweep_store
 
 from colossus.web import create_app
+
+from tests.forecast.forecast_helpers import tiny_doc
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +32,12 @@ def chromium() -> str:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("browser")
     write_sweep_store(root / "runs" / "sweep-colossus-memphis")
-    app = create_app(make_scenarios(root / "scenarios"), root / "runs", max_concurrent=1)
+    scenarios = make_scenarios(root / "scenarios")
+    tiny = tiny_doc(rate_scale=4.0, train_tokens=6e10)  # a forecast of it takes seconds, not minutes
+    tiny.update({"name": "forecast-tiny", "description": "a small job for forecasts",
+                 "forecast": {"step_time_error": "measured", "failure_rate_spread": "measured"}})
+    (scenarios / "forecast-tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False), encoding="utf-8")
+    app = create_app(scenarios, root / "runs", max_concurrent=1)
     with served(app) as url:
         yield url
 
@@ -145,4 +153,33 @@ def test_browse_a_sweep(browser_page: tuple[Any, list[str], list[str]], base_url
     assert page.evaluate("() => document.querySelector('#sweep-chart').data[0].x.length") == 3
     assert "infeasible" in page.inner_text("#sweep-rows")
     assert errors == []
+    assert [u for u in requests if not u.startswith(base_url + "/")] == []
+
+
+@pytest.mark.slow
+def test_forecast_panel_shows_the_answer_and_its_plots(browser_page: tuple[Any, list[str], list[str]], base_url: str):
+    page, requests, errors = _fresh(browser_page)
+    page.click(".tab[data-view='scenario']")
+    page.select_option("#scenario-select", "forecast-tiny")
+    page.wait_for_function("() => document.querySelector('#scenario-description').textContent.includes('forecasts')")
+    page.wait_for_selector("#forecast-by")
+    assert page.input_value("#forecast-job") == "grok2"
+    page.click("#forecast-button")  # no day given: the server names the field
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "by_day" in page.inner_text("#form-error")
+    page.fill("#forecast-by", "0.4")
+    page.fill("#forecast-runs", "6")
+    page.click("#forecast-button")
+    page.wait_for_selector("#forecast-view:not([hidden])", timeout=120_000)
+    wait_for_plots(page, "#forecast-charts", 2)
+    cards = page.eval_on_selector_all("#forecast-cards .card", "cards => cards.map(c => c.innerText)")
+    assert any("P(finish by day 0.4)" in c for c in cards) and any("finish day P90" in c for c in cards), cards
+    assert "What drives the risk" in page.inner_text("#forecast-drivers")
+    plots = _plots(page, "#forecast-charts")
+    assert "fig-forecast-progress_fan" in [p["id"] for p in plots]
+    for plot in plots:
+        assert plot["svg"] > 0 and plot["traces"] > 0 and plot["height"] > 100, plot
+    assert page.inner_text("#job-text").startswith("done") and "6 draws" in page.inner_text("#job-text")
+    assert page.get_attribute(".progress", "aria-valuenow") == "100"
+    assert [e for e in errors if "422" not in e] == []  # the refused request is logged, nothing else
     assert [u for u in requests if not u.startswith(base_url + "/")] == []

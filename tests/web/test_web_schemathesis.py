@@ -79,7 +79,8 @@ def test_every_check_passes(case: schemathesis.Case, stored_run: None):
 def test_the_spec_covers_every_route():
     spec = APP.openapi()
     operations = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
-    assert len(operations) == 21
+    assert len(operations) == 22
     assert ("POST", "/api/scenarios/{name}/simulate") in operations
+    assert ("POST", "/api/scenarios/{name}/forecast") in operations
     body = spec["components"]["schemas"]["Overrides"]["properties"]
     assert body["days"]["anyOf"][0]["maximum"] == 730

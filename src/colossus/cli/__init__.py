@@ -20,6 +20,7 @@ from colossus.cli import perf  # noqa: F401
 from colossus.cli import reliability  # noqa: F401
 from colossus.cli import simulate  # noqa: F401
 from colossus.cli import sweep  # noqa: F401
+from colossus.cli import forecast  # noqa: F401
 from colossus.cli import serve  # noqa: F401
 from colossus.cli.app import EXIT_BAD_INPUT, EXIT_INTERRUPTED, app, error_line, interrupt_was_reported
 from colossus.errors import ColossusError

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+from rich.markup import escape
 from rich.table import Table
 import typer
 
@@ -115,6 +116,9 @@ def reliability(
     doc = rel.document(an, mc, deadline_s)
     doc["throughput"] = {"tokens_per_s": job_input.tokens_per_s, "source": source}
     doc["scope"] = scope_document(spec, job_spec)
+    if scenario is not None and deadline_s is not None and job_spec is not None:  # the same question, answered whole
+        doc["scope"]["forecast_command"] = _forecast_command(scenario, job_spec.name, deadline, deadline_s,
+                                                             doc["scope"].get("earliest_start_s"))
     if compare_recovery_:
         doc["recovery"] = [p.as_dict() for p in compare_recovery(an, num_runs=runs or COMPARE_RUNS, seed=seed)]
     if as_json:
@@ -241,6 +245,18 @@ def _rates_only(fleet: str | None, num_gpus: int, gpu: str, rate_scale: float | 
     _print_rates(doc, None)
 
 
+def _forecast_command(scenario: Path, job: str, deadline: str, deadline_s: float, start_s: float | None) -> str:
+    """The ``colossus forecast`` command for this deadline: it counts from day 0 of the scenario, this one from
+    the job's start, so a deadline in days moves by the earliest start the build-out allows."""
+    try:
+        float(deadline)
+    except ValueError:  # an ISO date: the forecast needs the date of the scenario's day 0 (start_date or --start)
+        return f"colossus forecast {scenario} --job {job} --by {deadline} (with the scenario's start_date or --start)"
+    by_day = (deadline_s + (start_s or 0.0)) / units.DAY
+    return f"colossus forecast {scenario} --job {job} --by {by_day:.1f}" + (
+        f" (day {start_s / units.DAY:.1f}, the earliest start, plus {deadline_s / units.DAY:g} days)" if start_s else "")
+
+
 def _deadline_s(deadline: str | None, start: str | None) -> float | None:
     if deadline is None:
         return None
@@ -306,6 +322,9 @@ def _print(an: rel.Analysis, doc: dict[str, Any], days: float | None) -> None:
     if "note" in scope:
         console.print(f"[bold]Note:[/] {scope['note']}.")
     console.print(scope["forecast"] + ".")
+    if "forecast_command" in scope:
+        console.print(f"[bold]For this deadline with build-out, power and every source of doubt:[/]"
+                      f" {escape(scope['forecast_command'])}")
 
 
 def _print_checkpoint(doc: dict[str, Any]) -> None:

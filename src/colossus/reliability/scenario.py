@@ -123,9 +123,13 @@ def scope_document(scenario: Scenario | None, job: JobSpec | None) -> dict[str, 
         "leaves_out": ["build-out and burn-in of the cluster", "power supply deficits (GPU caps, parked jobs)",
                        "queueing behind other jobs", "feeder shedding on generator trips"],
         "times_count_from": "the job's start",
-        "forecast": "a forecast that combines build-out, power and failures with their uncertainty is issue 13,"
-                    " not yet built; `colossus simulate SCENARIO` plays one history of all of them",
+        "forecast": "`colossus forecast SCENARIO --job JOB --by DAY_OR_DATE` answers with all of them (the"
+                    " facility simulated over many draws of the step time's measured error, the fleets' failure"
+                    " spread, build-out slip and supply availability): P(finish by the date), finish-day"
+                    " P10/P50/P90 counted from day 0 of the scenario, and what drives the risk",
     }
+    if job is not None:
+        doc["forecast"] = doc["forecast"].replace("--job JOB", f"--job {job.name}")
     if scenario is not None and job is not None:
         start_s = earliest_start_s(scenario, job)
         doc["earliest_start_s"] = start_s if math.isfinite(start_s) else None

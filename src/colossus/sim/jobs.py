@@ -199,11 +199,12 @@ class NamedRates:
         profile = from_estimate(variant, cluster.pool(pool).gpu, perf.estimate, self.pa)
         floor = self.scenario.power.swings.gpu_power_floor_frac
         table = profile_table(profile, self.curve, self.fracs, floor * profile.gpu.tdp_w if floor is not None else 0.0)
+        tokens_per_s = perf.tokens_per_s * job.throughput_scale  # the forecast's draw of the model's error
         # checkpoint, restart and interval at this size ("auto": Young/Daly for this size)
         alloc = plan_allocation(allocation_input(
-            self.scenario, job, pool=pool, num_gpus=num_gpus, layout=layout, tokens_per_s=perf.tokens_per_s,
+            self.scenario, job, pool=pool, num_gpus=num_gpus, layout=layout, tokens_per_s=tokens_per_s,
             rate_scale=self.scenario.simulation.failures.rate_scale), self.ra)
-        rate = NamedRate(perf.tokens_per_s, perf.estimate.layout.label, table, alloc.ckpt_eff,
+        rate = NamedRate(tokens_per_s, perf.estimate.layout.label, table, alloc.ckpt_eff,
                          alloc.restart.total_s, alloc.interval_s, alloc.restart.first_start_s, alloc.persist_every)
         self._estimates[(job.name, pool, num_gpus)] = perf.estimate
         return rate

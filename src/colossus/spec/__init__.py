@@ -11,6 +11,7 @@ from pathlib import Path
 from colossus.spec.base import CatalogItem, Spec, lookup
 from colossus.spec.cluster import ClusterSpec, PoolSpec
 from colossus.spec.fabric import FabricSpec
+from colossus.spec.forecast import ForecastSpec
 from colossus.spec.hardware import (
     Cooling,
     GpuSpec,
@@ -112,6 +113,7 @@ __all__ = [
     "DispatchSpec",
     "EmissionControl",
     "FabricSpec",
+    "ForecastSpec",
     "GeneratorFleet",
     "GeneratorKind",
     "GeneratorSpec",

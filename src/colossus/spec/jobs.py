@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
-from colossus.spec.bounds import CheckpointMinutes, Day, GpuCount, Priority, Tokens
+from colossus.spec.bounds import CheckpointMinutes, Day, GpuCount, Priority, Tokens, real
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
 from colossus.spec.software import SoftwareSpec
@@ -53,6 +53,9 @@ class JobSpec(Spec):
     priority: Priority = 0
     start_day: Day = 0.0
     checkpoint: CheckpointSpec
+    throughput_scale: real(gt=0, le=10) = Field(  # type: ignore[valid-type]
+        default=1.0, description="multiplier of the perf model's tokens/s in the simulation (1 = as predicted;"
+                                 " a forecast draws it from the model's measured error)")
 
     @model_validator(mode="after")
     def _check(self) -> "JobSpec":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from colossus.spec.base import Spec
 from colossus.spec.bounds import MAX_JOBS, Seed
 from colossus.spec.cluster import ClusterSpec
+from colossus.spec.forecast import ForecastSpec
 from colossus.spec.jobs import JobSpec
 from colossus.spec.power import PowerSpec
 from colossus.spec.reliability import ReliabilitySpec
@@ -24,6 +27,16 @@ class Scenario(Spec):
     jobs: list[JobSpec] = Field(default_factory=list, max_length=MAX_JOBS)
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     reliability: ReliabilitySpec = Field(default_factory=ReliabilitySpec)
+    forecast: ForecastSpec = Field(default_factory=ForecastSpec, description="what a forecast is unsure of")
+    start_date: date | None = Field(
+        default=None, description="calendar date of day 0 (ISO, e.g. 2024-05-02); lets a forecast take a date")
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _date_not_number(cls, value: object) -> object:
+        if value is not None and not isinstance(value, (str, date)):
+            raise ValueError(f"must be an ISO date such as 2024-05-02 (got {value!r})")
+        return value
 
     @field_validator("jobs")
     @classmethod

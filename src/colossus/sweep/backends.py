@@ -1,7 +1,7 @@
 """Where the runs of a sweep execute: a local process pool, or Ray (one machine or a cluster).
 
 Both backends do the same thing: call ``run_task`` (``run_one`` per seed of
-a point) on each task somewhere else and hand back rows *as they finish* (a generator), so the caller can
+a point; or the function a task names in ``runner``) on each task somewhere else and hand back rows *as they finish* (a generator), so the caller can
 store each row at once and drive a progress bar. Neither schedules anything
 itself: the pool's queue and Ray's task scheduler do that. Stopped early
 (Ctrl-C), both stop their running tasks at once (the pool's workers are
@@ -22,15 +22,16 @@ that had finished in ``leftover``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import importlib
 import logging
 import multiprocessing
 import os
 import signal
 from typing import Any, Protocol
 
-from colossus.sweep.plan import Task
+from colossus.sweep.plan import RUN_TASK, Task
 from colossus.sweep.run import run_task
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,16 @@ class Backend(Protocol):
     def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]: ...
 
 
+def runner_of(task: Task) -> Callable[..., list[dict[str, Any]]]:
+    """The function ``task.runner`` names (``module:function``); ``run_task`` by default."""
+    if task.runner == RUN_TASK:
+        return run_task
+    module, _, name = task.runner.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def _call(task: Task) -> list[dict[str, Any]]:
-    return run_task(task.document, task.seeds, task.kind, task.days, task.inputs, task.base_dir)
+    return runner_of(task)(task.document, task.seeds, task.kind, task.days, task.inputs, task.base_dir)
 
 
 def _ignore_sigint() -> None:
@@ -165,7 +174,7 @@ class RayBackend:
         import ray  # noqa: PLC0415
 
         started = self._start()
-        remote = ray.remote(num_cpus=1)(run_task)
+        remotes: dict[str, Any] = {}  # one remote function per runner the tasks name
         pending: list[Any] = []
         completed = True
         try:
@@ -174,7 +183,10 @@ class RayBackend:
                 if id(task.document) not in documents:
                     documents[id(task.document)] = ray.put(task.document)
                 doc_ref = documents[id(task.document)]
-                pending.append(remote.remote(doc_ref, task.seeds, task.kind, task.days, task.inputs, task.base_dir))
+                if task.runner not in remotes:
+                    remotes[task.runner] = ray.remote(num_cpus=1)(runner_of(task))
+                pending.append(remotes[task.runner].remote(doc_ref, task.seeds, task.kind, task.days, task.inputs,
+                                                           task.base_dir))
             while pending:
                 done, pending = ray.wait(pending, num_returns=min(len(pending), self.BATCH), timeout=0.2)
                 for i, ref in enumerate(done):

@@ -65,16 +65,26 @@ class Point:
     days: float  # the key's days: the simulated period, or ESTIMATE_DAYS
 
 
+#: The function a task runs unless it names another (``module:function``, with ``run_task``'s signature).
+RUN_TASK = "colossus.sweep.run:run_task"
+
+
 @dataclass(frozen=True)
 class Task:
-    """Runs to do of one point (one seed, or several for an estimate): picklable, for a pool or Ray."""
+    """Runs to do of one point (one seed, or several for an estimate): picklable, for a pool or Ray.
 
-    document: dict[str, Any]
+    ``runner`` names the function that runs it, as text so that the task pickles the same for a
+    process pool and for Ray; another package (``forecast``) ships its own kind of run this way
+    and reuses the backends (its ``document`` is then whatever that runner takes).
+    """
+
+    document: dict[str, Any] | Any
     seeds: tuple[int, ...]
     kind: str
     days: float | None
     inputs: tuple[tuple[str, Value], ...]
     base_dir: str | None
+    runner: str = RUN_TASK
 
 
 @dataclass(frozen=True)

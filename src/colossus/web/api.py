@@ -25,6 +25,7 @@ from pydantic import StringConstraints
 
 from colossus import catalog
 from colossus.errors import ColossusError, SpecError
+from colossus.reliability.scenario import pick_job
 from colossus.spec import Scenario, read_yaml, validate
 from colossus.web import analyses
 from colossus.web import runs as stored
@@ -37,7 +38,9 @@ from colossus.web.models import (
     Comparison,
     ErrorBody,
     EventPage,
+    ForecastRequest,
     JobInfo,
+    JobKind,
     JobKnob,
     Knobs,
     Overrides,
@@ -236,6 +239,17 @@ def _run_id(scenario: str) -> str:
     return f"{scenario[:96]}-{stamp}"
 
 
+def _new_run_id(state: WebState, stem_name: str) -> str:
+    """A run id no folder and no job has yet (two runs in the same second get distinct folders)."""
+    stem = _run_id(stem_name)
+    run_id = stem
+    for n in range(2, 1000):
+        if not (state.folders.runs / run_id).exists() and all(j.run_id != run_id for j in state.jobs.jobs()):
+            break
+        run_id = f"{stem}-{n}"
+    return run_id
+
+
 @router.post("/scenarios/{name}/simulate", response_model=JobInfo, status_code=202,
              summary="Start a simulation in the background",
              responses={202: {"description": "queued; poll GET /api/jobs/{id}"}, **BOTH,
@@ -250,12 +264,7 @@ def simulate(name: ScenarioName, body: SimulateRequest, state: State, response: 
     ``run_id`` (results, ``report.html``, ``request.json``).
     """
     scenario, notes, document, path = _load(state, name, body.overrides)
-    stem = _run_id(name)
-    run_id = stem
-    for n in range(2, 1000):  # two runs in the same second get distinct folders
-        if not (state.folders.runs / run_id).exists() and all(j.run_id != run_id for j in state.jobs.jobs()):
-            break
-        run_id = f"{stem}-{n}"
+    run_id = _new_run_id(state, name)
     out_dir = state.folders.new_run_dir(run_id)
     overrides = body.overrides.model_dump(mode="json", exclude_unset=True)
     request = {"scenario": name, "file": path.name, "overrides": overrides, "document": document}
@@ -267,6 +276,36 @@ def simulate(name: ScenarioName, body: SimulateRequest, state: State, response: 
         raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return job.info()
+
+
+@router.post("/scenarios/{name}/forecast", response_model=JobInfo, status_code=202,
+             summary="Start a forecast in the background: will a job finish by a day",
+             responses={202: {"description": "queued; poll GET /api/jobs/{id}"}, **BOTH,
+                        429: {"model": ErrorBody,
+                              "description": "every worker is busy and the queue is full; retry later"}})
+def forecast(name: ScenarioName, body: ForecastRequest, state: State, response: Response) -> JobInfo:
+    """Validate now, then run ``runs`` draws of the facility simulation in a worker process (as
+    ``colossus forecast``); the job's summary is the answer (P(finish by the day), finish-day
+    P10/P50/P90, tokens by the day, the drivers) with its figures. Queued like a simulation."""
+    scenario, notes, document, path = _load(state, name, body.overrides)
+    try:
+        job = pick_job(scenario, body.job)
+    except SpecError as exc:  # a 409 naming the field, as an override the scenario rejects
+        raise exc.located(file=path.name) from None
+    run_id = _new_run_id(state, f"{name}-forecast")
+    out_dir = state.folders.new_run_dir(run_id)
+    overrides = body.overrides.model_dump(mode="json", exclude_unset=True)
+    request = {"scenario": name, "file": path.name, "overrides": overrides, "job": job.name, "by_day": body.by_day,
+               "runs": body.runs, "seed": body.seed}
+    task = {"document": document, "file": path.name, "base_dir": str(path.parent), "out_dir": str(out_dir),
+            "request": request, "job": job.name, "by_day": body.by_day, "runs": body.runs, "seed": body.seed}
+    try:
+        queued = state.jobs.submit(scenario=name, days=body.by_day, run_id=run_id, task=task, notes=notes,
+                                   kind=JobKind.FORECAST)
+    except QueueFull as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": "10"}) from None
+    response.headers["Location"] = f"/api/jobs/{queued.id}"
+    return queued.info()
 
 
 @router.get("/jobs", response_model=list[JobInfo], summary="Simulation jobs, newest first (without summaries)")

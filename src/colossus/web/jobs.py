@@ -36,8 +36,8 @@ import threading
 import time
 from typing import Any
 
-from colossus.web.models import JobInfo, JobStatus
-from colossus.web.worker import init_worker, one_line, run_simulation
+from colossus.web.models import JobInfo, JobKind, JobStatus
+from colossus.web.worker import init_worker, one_line, run_forecast, run_simulation
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,9 @@ class Job:
     scenario: str
     days: float
     run_id: str
-    task: dict[str, Any]  # keyword arguments of ``run_simulation`` except the job id
+    task: dict[str, Any]  # keyword arguments of ``run_simulation`` (``run_forecast``) except the job id
     notes: list[str]
+    kind: JobKind = JobKind.SIMULATE
     created_s: float = field(default_factory=time.time)
     status: JobStatus = JobStatus.QUEUED
     progress_frac: float = 0.0
@@ -75,7 +76,7 @@ class Job:
     def info(self, *, with_summary: bool = True) -> JobInfo:
         done = self.status is JobStatus.DONE
         return JobInfo(
-            id=self.id, scenario=self.scenario, status=self.status, progress_frac=self.progress_frac,
+            id=self.id, kind=self.kind, scenario=self.scenario, status=self.status, progress_frac=self.progress_frac,
             phase=self.phase, days=self.days, created_s=self.created_s, started_s=self.started_s,
             finished_s=self.finished_s, run_id=self.run_id if done else None, message=self.message,
             notes=self.notes, summary=self.summary if with_summary else None,
@@ -102,15 +103,17 @@ class JobManager:
 
     # --- requests ----------------------------------------------------------------------
 
-    def submit(self, *, scenario: str, days: float, run_id: str, task: dict[str, Any], notes: list[str]) -> Job:
-        """Queue a simulation; ``QueueFull`` if ``max_queued`` jobs already wait."""
+    def submit(self, *, scenario: str, days: float, run_id: str, task: dict[str, Any], notes: list[str],
+               kind: JobKind = JobKind.SIMULATE) -> Job:
+        """Queue a simulation (or a forecast); ``QueueFull`` if ``max_queued`` jobs already wait."""
         with self._lock:
             if self._closed:
                 raise QueueFull("the server is shutting down")
             if len(self._waiting) >= self.max_queued and len(self._running) >= self.max_concurrent:
                 raise QueueFull(f"{len(self._running)} simulations are running and {len(self._waiting)} are"
                                 " waiting; try again when one has finished")
-            job = Job(id=secrets.token_hex(6), scenario=scenario, days=days, run_id=run_id, task=task, notes=notes)
+            job = Job(id=secrets.token_hex(6), scenario=scenario, days=days, run_id=run_id, task=task, notes=notes,
+                      kind=kind)
             self._jobs[job.id] = job
             self._waiting.append(job.id)
             self._dispatch()
@@ -153,7 +156,8 @@ class JobManager:
         while self._waiting and len(self._running) < self.max_concurrent:
             job = self._jobs[self._waiting.popleft()]
             try:
-                future = self._ensure_pool().submit(run_simulation, job.id, **job.task)
+                work = run_forecast if job.kind is JobKind.FORECAST else run_simulation
+                future = self._ensure_pool().submit(work, job.id, **job.task)
             except (BrokenProcessPool, RuntimeError) as exc:  # a dead pool: start a new one for the next job
                 self._discard_pool()
                 self._finish(job, JobStatus.FAILED, message=f"could not start a worker: {one_line(exc)}")

@@ -119,6 +119,20 @@ class SimulateRequest(ScenarioRequest):
     pass
 
 
+#: Draws a dashboard forecast may ask for (each a facility simulation in one worker process).
+MAX_FORECAST_RUNS = 256
+
+
+class ForecastRequest(ScenarioRequest):
+    job: Name | None = Field(None, description="job to forecast (default: the scenario's first)")
+    by_day: real(gt=0, le=MAX_DAYS) = Field(  # type: ignore[valid-type]
+        description="the date asked about, days from the scenario's day 0")
+    runs: whole(ge=1, le=MAX_FORECAST_RUNS) = Field(  # type: ignore[valid-type]
+        32, description="draws of the facility simulation")
+    seed: whole(ge=0, le=MAX_JSON_SEED) | None = Field(  # type: ignore[valid-type]
+        None, description="seed of the draws (default: the scenario's)")
+
+
 # --- responses ------------------------------------------------------------------------
 
 
@@ -210,8 +224,14 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class JobKind(StrEnum):
+    SIMULATE = "simulate"
+    FORECAST = "forecast"
+
+
 class JobInfo(BaseModel):
     id: str
+    kind: JobKind = Field(JobKind.SIMULATE, description="simulate: one history; forecast: many draws")
     scenario: str
     status: JobStatus
     progress_frac: float = Field(ge=0, le=1)
@@ -223,7 +243,8 @@ class JobInfo(BaseModel):
     run_id: str | None = Field(None, description="the stored run, once done")
     message: str | None = Field(None, description="why it failed, in one line")
     notes: list[str] = Field(default_factory=list)
-    summary: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = Field(
+        None, description="simulate: the run's summary; forecast: the forecast's answer with its figures")
 
 
 class RunItem(BaseModel):

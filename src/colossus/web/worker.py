@@ -84,3 +84,38 @@ def run_simulation(job_id: str, document: dict[str, Any], *, file: str, base_dir
         log.exception("simulation job %s failed", job_id)
         message = f"internal error ({type(exc).__name__}); the server log has the details"
     return {"ok": False, "message": message}
+
+
+def run_forecast(job_id: str, document: dict[str, Any], *, file: str, base_dir: str, out_dir: str,
+                 request: dict[str, Any], job: str | None, by_day: float, runs: int,
+                 seed: int | None) -> dict[str, Any]:
+    """Forecast the scenario ``document`` in this worker (draws one after another: the pool's size bounds
+    the server's work) into ``out_dir`` (``draws.duckdb``, ``forecast.json``, ``report.html``); the answer
+    with its figures as plotly JSON, or why it failed. Never raises, like ``run_simulation``."""
+    from colossus.forecast import forecast  # noqa: PLC0415 (the engine and DuckDB: only the worker needs them)
+    from colossus.forecast.store import STORE_NAME, check_folder, write_outputs  # noqa: PLC0415
+    from colossus.report.forecast import FORECAST_CAPTIONS, forecast_figures  # noqa: PLC0415
+    import plotly.io as pio  # noqa: PLC0415
+
+    out = Path(out_dir)
+    try:
+        scenario = validate(Scenario, document, file=file)
+        check_folder(out)
+        _send(job_id, "phase", f"simulating {runs} draws")
+        result = forecast(scenario, job=job, by_day=by_day, runs=runs, seed=seed, backend="inline",
+                          store=out / STORE_NAME, base_dir=base_dir,
+                          progress=lambda done, total: _send(job_id, "progress", done / max(total, 1)))
+        _send(job_id, "phase", "writing the answer and the report")
+        write_outputs(result, out)
+        _write_json(out / REQUEST, request)
+        doc = jsonable({**result.as_dict(), "store": f"{out.name}/{STORE_NAME}"})  # no server path
+        figures = {name: json.loads(pio.to_json(fig, validate=False)) for name, fig in forecast_figures(doc).items()}
+        return {"ok": True, "summary": {**doc, "figures": figures, "captions": FORECAST_CAPTIONS}}
+    except ColossusError as exc:
+        message = one_line(exc)
+    except MemoryError:
+        message = "out of memory: ask for fewer runs or a smaller cluster"
+    except Exception as exc:  # a bug: keep the traceback in the server log, give the client one line
+        log.exception("forecast job %s failed", job_id)
+        message = f"internal error ({type(exc).__name__}); the server log has the details"
+    return {"ok": False, "message": message}

@@ -189,6 +189,18 @@ function buildKnobs(k) {
   const sim = clear($("#simulation"));
   sim.append(row("simulated period", numberInput("days", k.days, { min: 0.1, max: 730, step: 1 }), "days"),
     row("seed", numberInput("seed", k.seed, { min: 0, step: 1 })));
+  buildForecastKnobs(k);
+}
+
+// The forecast's own inputs: which job, by which day, how many draws (not overrides of the scenario).
+function buildForecastKnobs(k) {
+  const box = clear($("#forecast-knobs"));
+  $("#forecast-button").disabled = !k.jobs.length;
+  if (!k.jobs.length) { box.append(el("p", { class: "muted small" }, "No named job to forecast.")); return; }
+  const job = el("select", { id: "forecast-job", "aria-label": "forecast job" }, k.jobs.map((j) => el("option", { value: j.name }, j.name)));
+  box.append(row("job", job),
+    row("finish by", el("input", { type: "number", id: "forecast-by", "aria-label": "forecast by day", min: 0.1, max: 730, step: 1, placeholder: "e.g. 40" }), "day"),
+    row("draws", el("input", { type: "number", id: "forecast-runs", "aria-label": "forecast draws", value: 32, min: 1, max: 256, step: 1 })));
 }
 
 // Only the knobs that differ from the scenario are sent: the request (and the stored run) says what changed.
@@ -361,19 +373,78 @@ async function pollJob(id) {
   for (;;) {
     const job = await api("GET", `/api/jobs/${id}`);
     const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+    const forecast = job.kind === "forecast";
     const day = (job.progress_frac * job.days).toFixed(1);
     if (job.status === "done") {
-      setProgress(1, `done in ${elapsed} s: ${job.days} days simulated (run ${job.run_id})`);
-      await showRun(job.run_id);
+      if (forecast) {
+        setProgress(1, `done in ${elapsed} s: ${job.summary.runs} draws (run ${job.run_id})`);
+        showForecast(job.summary);
+      } else {
+        setProgress(1, `done in ${elapsed} s: ${job.days} days simulated (run ${job.run_id})`);
+        await showRun(job.run_id);
+      }
       return;
     }
     if (job.status === "failed" || job.status === "cancelled") {
       setProgress(job.progress_frac, `${job.status}`);
       throw new Error(job.message || job.phase);
     }
-    const what = job.status === "queued" ? "waiting for a free worker" : `${job.phase}: day ${day} of ${job.days}`;
+    const where = forecast ? `${Math.round(100 * job.progress_frac)}% of the draws` : `day ${day} of ${job.days}`;
+    const what = job.status === "queued" ? "waiting for a free worker" : `${job.phase}: ${where}`;
     setProgress(job.progress_frac, `${what} (${elapsed} s)`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+// --- forecast ------------------------------------------------------------------------------
+
+async function runForecast() {
+  if (!state.scenario || state.polling) return;
+  showError(null);
+  const button = $("#forecast-button");
+  button.disabled = true;
+  try {
+    const by = $("#forecast-by").value.trim(), runs = $("#forecast-runs").value.trim();
+    const body = { overrides: collectOverrides(), job: $("#forecast-job").value,
+      by_day: by === "" ? null : Number(by), runs: runs === "" ? null : Number(runs) };
+    const job = await api("POST", `/api/scenarios/${encodeURIComponent(state.scenario.name)}/forecast`, body);
+    setProgress(0, `queued: ${job.phase}`);
+    await pollJob(job.id);
+  } catch (error) {
+    showError(error);
+    $("#job-status").hidden = true;
+  } finally {
+    button.disabled = false;
+    state.polling = null;
+  }
+}
+
+function dayText(d) { return d === null || d === undefined ? "beyond the period" : `day ${num(d)}`; }
+
+function showForecast(doc) {
+  $("#placeholder").hidden = true;
+  $("#run-view").hidden = true;
+  $("#forecast-view").hidden = false;
+  clear($("#forecast-title")).append(el("h2", {}, `Forecast: ${doc.scenario}, ${doc.job} by day ${num(doc.by_day)}`),
+    el("p", { class: "muted small" }, `${doc.runs} draws (seed ${doc.seed}), each simulated to ${num(doc.horizon_factor)} x its own expected finish;`
+      + ` ${pct(doc.finished_frac)} finished within it. Leaves out: ${doc.scope.leaves_out.join("; ")}.`));
+  const cards = [[`P(finish by day ${num(doc.by_day)})`, pct(doc.p_finish_by)], ["finish day P10", dayText(doc.finish_day_p10)],
+    ["finish day P50", dayText(doc.finish_day_p50)], ["finish day P90", dayText(doc.finish_day_p90)],
+    [`expected tokens by day ${num(doc.by_day)}`, `${num(doc.expected_tokens_by / 1e12)} T of ${num(doc.train_tokens / 1e12)} T`]];
+  clear($("#forecast-cards")).append(...cards.map(([k, v]) => el("div", { class: "card" }, el("div", { class: "v" }, v), el("div", { class: "k" }, k))));
+  const table = el("table", { class: "grid", id: "table-forecast-drivers" },
+    el("tr", {}, ["source of doubt", "P50 at its P10", "P50 at its P90", "swing", "what moves it"].map((h) => el("th", {}, h))),
+    doc.drivers.map((d) => el("tr", {}, el("td", {}, d.label), el("td", { class: "n" }, dayText(d.p50_low_day)),
+      el("td", { class: "n" }, dayText(d.p50_high_day)), el("td", { class: "n" }, d.swing_days === null ? "\u2014"
+        : `${num(d.swing_days)} \u00b1 ${num(d.noise_days)} days${d.noise_days !== null && d.swing_days < 2 * d.noise_days ? " (chance)" : ""}`),
+      el("td", {}, d.lever))));
+  clear($("#forecast-drivers")).append(el("h3", {}, "What drives the risk"), doc.drivers.length ? table
+    : el("p", { class: "muted small" }, "No source of doubt applies: only chance (when failures strike) spreads the answer."));
+  const charts = clear($("#forecast-charts"));
+  for (const [name, fig] of Object.entries(doc.figures)) {
+    const div = el("div", { class: "chart", id: `fig-forecast-${name}` });
+    charts.append(el("figure", {}, div, el("figcaption", {}, doc.captions[name] || "")));
+    Plotly.newPlot(div, fig.data, fig.layout, { responsive: true, displaylogo: false });
   }
 }
 
@@ -403,6 +474,7 @@ async function showRun(runId) {
     api("GET", `/api/runs/${encodeURIComponent(runId)}/figures?max_points=1500`),
   ]);
   $("#placeholder").hidden = true;
+  $("#forecast-view").hidden = true;
   $("#run-view").hidden = false;
   const s = run.summary;
   clear($("#run-title")).append(
@@ -584,6 +656,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#estimate-button").addEventListener("click", guard(() => quick("estimate")));
   $("#power-button").addEventListener("click", guard(() => quick("power")));
   $("#reliability-button").addEventListener("click", guard(() => quick("reliability")));
+  $("#forecast-button").addEventListener("click", guard(runForecast));
   $("#reset-button").addEventListener("click", guard(() => { showError(null); buildKnobs(state.scenario.knobs); }));
   $("#compare-button").addEventListener("click", guard(compareSelected));
   $("#runs-refresh").addEventListener("click", guard(loadRuns));

@@ -1,0 +1,20 @@
+"""Will a training run finish by a date? Many facility simulations, every source of doubt drawn.
+
+>>> from colossus.forecast import forecast                                   # doctest: +SKIP
+>>> f = forecast("scenarios/colossus-memphis.yaml", job="grok2", by_day=40)  # doctest: +SKIP
+>>> f.p_finish_by, f.finish_day_p50, [d.name for d in f.drivers]            # doctest: +SKIP
+
+* ``sources``: the sources of doubt (the step time's measured error, the
+  failure rates' spread between fleets, build-out slip, generator
+  availability, the grid contract date) and the draws that sample them;
+* ``step_time``: the performance model's leave-one-family-out errors, shipped as data;
+* ``runner``: the draws on the sweep backends, stored and resumed (``forecast``);
+* ``answer``: P(finish by the date), finish-day quantiles, tokens by the date,
+  the tornado of drivers and the progress fan (``Forecast``);
+* ``store``: a forecast's folder (the draws' DuckDB store, ``forecast.json``, the report).
+"""
+
+from colossus.forecast.answer import Driver, Forecast
+from colossus.forecast.runner import BACKENDS, MAX_RUNS, ForecastInterrupted, forecast
+
+__all__ = ["BACKENDS", "Driver", "Forecast", "ForecastInterrupted", "MAX_RUNS", "forecast"]

@@ -1,0 +1,71 @@
+"""A forecast's folder: the draws' store, the answer as JSON, and the report.
+
+::
+
+    runs/forecast-<scenario>/      (or --out DIR)
+        draws.duckdb    table ``runs``: one row per draw, its inputs beside its outputs (kind ``forecast``);
+                        kept and extended, so the same command resumes and more runs reuse the stored ones
+        forecast.json   the answer (``Forecast.to_json()``), strict JSON
+        report.html     the report's forecast section, one self-contained file
+
+The store is a ``sweep.RunStore`` (one writer at a time: DuckDB locks the
+file, and a second forecast on it is refused with one line); the JSON and the
+report are replaced atomically (a temporary file renamed into place), so a
+reader never sees half of either.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import tempfile
+
+from colossus.errors import SpecError
+from colossus.forecast.answer import Forecast
+from colossus.results import check_out_dir, safe_name
+
+STORE_NAME = "draws.duckdb"
+JSON_NAME = "forecast.json"
+REPORT_NAME = "report.html"
+
+
+def default_folder(scenario_name: str) -> Path:
+    return Path("runs") / f"forecast-{safe_name(scenario_name)}"
+
+
+def check_folder(folder: Path | str, *, option: str | None = None) -> Path:
+    """``folder`` made absolute, or an error if a forecast may not be written there."""
+    target = check_out_dir(folder, option=option, kind="a forecast")
+    if target.is_dir() and any(target.iterdir()) and not (target / STORE_NAME).is_file():
+        said = f"{option}: " if option else ""
+        raise SpecError(f"{said}{target} holds other files and no {STORE_NAME}; give a forecast a folder of its own")
+    return target
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_outputs(result: Forecast, folder: Path | str) -> dict[str, Path]:
+    """Write ``forecast.json`` and ``report.html`` into ``folder``; their paths."""
+    from colossus.report.forecast import write_forecast_report  # noqa: PLC0415 (plotly: slow to import)
+
+    root = Path(folder)
+    doc = result.as_dict()
+    return {"json": _write_text(root / JSON_NAME, result.to_json()),
+            "report": write_forecast_report(doc, root / REPORT_NAME)}
+
+
+__all__ = ["JSON_NAME", "REPORT_NAME", "STORE_NAME", "check_folder", "default_folder", "write_outputs"]
