@@ -26,7 +26,7 @@ def test_simulate_json_has_the_documented_keys(small_file, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["simulate", str(small_file), "--out", str(out), "--json", "--seed", "3"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    for key in ("jobs", "energy_j_by_source", "deficit_hours", "report_path"):
+    for key in ("jobs", "energy_j_by_source", "deficit_s", "report_path", "period_s"):
         assert key in doc
     job = doc["jobs"][0]
     for key in ("name", "finished_at_s", "goodput", "tokens_trained"):

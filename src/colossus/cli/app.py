@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from typing import Any
 
@@ -29,6 +30,7 @@ from rich.markup import escape
 import typer
 
 from colossus.errors import one_line
+from colossus.units import si_document
 from colossus.spec.loading import check
 
 app = typer.Typer(
@@ -58,8 +60,23 @@ class SafeConsole(Console):
             return super().render_str(text, **{**kwargs, "markup": False})
 
 
+#: Width of tables written to a file or a pipe: wide enough that no column is cut or folded
+#: (a terminal's own width is used on a terminal; ``--width`` or ``COLUMNS`` set it either way).
+PIPE_WIDTH = 1000
+
+
+def _width(stream: Any) -> int | None:
+    """None (rich asks the terminal) on a terminal or where COLUMNS is set; else ``PIPE_WIDTH``."""
+    if "COLUMNS" in os.environ:
+        return None
+    try:
+        return None if stream.isatty() else PIPE_WIDTH
+    except (AttributeError, ValueError):
+        return PIPE_WIDTH
+
+
 #: Human output goes to stdout through rich; machine output (--json) bypasses rich.
-console = SafeConsole(highlight=False)
+console = SafeConsole(highlight=False, width=_width(sys.stdout))
 err_console = SafeConsole(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
@@ -68,8 +85,12 @@ EXIT_INTERRUPTED = 130
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    width: int | None = typer.Option(None, "--width", min=40, max=10_000,
+                                     help="table width in characters (default: the terminal's; unlimited in a file)"),
+) -> None:
     """A digital twin of an AI supercluster: inventory, performance, power, reliability."""
+    console.width = width if width is not None else (_width(sys.stdout) or console.size.width)
 
 
 def print_json(document: Any) -> None:
@@ -77,8 +98,11 @@ def print_json(document: Any) -> None:
 
     A model can answer "infinite" (a job that never finishes at a vanishing
     rate); strict JSON has no such number, and ``null`` is what the documents
-    already use for "none".
+    already use for "none". Keys in a human unit (``rating_mw``) are converted
+    to SI (``rating_w``) by ``units.si_document``: tables show human units, JSON
+    never does.
     """
+    document = si_document(document)
     sys.stdout.write(json.dumps(_finite(document), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 

@@ -17,17 +17,24 @@ from colossus.spec.loading import check
 from colossus.perf import Estimate, Plan, Validation, estimate, plan, validate_runs
 from colossus.spec import Precision, RunSpec, SoftwareSpec, load_runs, lookup
 
-#: Batch sizes in tokens are quoted with binary multiples in papers: 16M = 2048 x 8192.
-TOKEN_SUFFIXES = {"K": 2**10, "M": 2**20, "G": 2**30, "B": 2**30, "T": 2**40}
+#: Counts take decimal SI prefixes (15T tokens = 15e12; B for billion, as model sizes are quoted).
+#: A batch quoted in binary multiples says so with an IEC prefix: 16Mi = 2**24 = 2048 x 8192 tokens.
+COUNT_PREFIXES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
+                  "KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
 DEFAULT_TRAIN_TOKENS = 1e12
 
 
+def parse_count(text: str, *, option: str) -> float:
+    """A count as written: ``15T`` -> 15e12, ``4.2e6``, ``16Mi`` -> 16 x 2**20 (IEC, binary)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGBT]I?)?\s*", text.upper())
+    if not match or match.group(2) in ("BI",):
+        raise SpecError(f"{option}: '{text}' is not a count (e.g. 15T = 15e12, 4.2e6, 16Mi = 16 x 2^20)")
+    return float(match.group(1)) * COUNT_PREFIXES[match.group(2) or ""]
+
+
 def parse_tokens(text: str, *, option: str) -> float:
-    """``16M`` -> 16 x 2**20; plain and scientific numbers as written; within ``spec.bounds.Tokens``."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGBT]?)\s*", text.upper())
-    if not match:
-        raise SpecError(f"{option}: '{text}' is not a token count (e.g. 16M, 4.2e6)")
-    return check(Tokens, float(match.group(1)) * TOKEN_SUFFIXES.get(match.group(2), 1), option)
+    """A token count (``parse_count``) within ``spec.bounds.Tokens``."""
+    return check(Tokens, parse_count(text, option=option), option)
 
 
 SOFTWARE_HELP = "software profile (colossus show --catalog), e.g. torchtitan-compile, megatron-core-2025"
@@ -56,7 +63,7 @@ def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | N
 @app.command("estimate")
 def estimate_cmd(
     run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md)")],
-    train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train")] = "1e12",
+    train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train: 15T = 15e12")] = "1T",
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
                                                         callback=within(PartWatts))] = None,
@@ -85,7 +92,7 @@ def plan_cmd(
     gpu: Annotated[str, typer.Option("--gpu", help="GPU name, e.g. h100-sxm5-80gb")] = "h100-sxm5-80gb",
     seq_len: Annotated[int | None, typer.Option("--seq-len", help="sequence length (default: the model's)",
                                                 callback=within(Width))] = None,
-    global_batch_tokens: Annotated[str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 16M")] = "4M",
+    global_batch_tokens: Annotated[str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 4M (4e6) or 16Mi (2^24)")] = "4Mi",
     precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
     gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within(Parts))] = 8,
     nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU",

@@ -280,7 +280,7 @@ def _print_rates(doc: dict[str, Any], span_days: float | None) -> None:
     cols = ["cause", "per day"] + ([f"in {span_days:,.1f} days"] if span_days else [])
     for col in cols:
         causes.add_column(col, justify="left" if col == "cause" else "right")
-    for cause, per_day in doc["by_cause"].items():
+    for cause, per_day in doc["by_cause_per_day"].items():
         causes.add_row(cause, f"{per_day:.3f}", *([f"{per_day * span_days:,.1f}"] if span_days else []))
     total = doc["interruptions_per_day"]
     causes.add_row("total", f"{total:.3f}", *([f"{total * span_days:,.1f}"] if span_days else []), style="bold")

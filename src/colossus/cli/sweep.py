@@ -27,6 +27,7 @@ MAX_POINTS_SHOWN = 40
 
 
 class RunKind(StrEnum):
+    AUTO = "auto"
     ESTIMATE = "estimate"
     SIMULATE = "simulate"
 
@@ -42,11 +43,13 @@ VARY_HELP = (
     " (stop included when on the grid) or a comma list (10000,20000 or h100-sxm5-80gb,h200-sxm-141gb)."
 )
 SEEDS_HELP = "runs per point; run i uses the scenario's seed + i"
-KIND_HELP = "estimate (the perf model) or simulate (the facility over time)"
+KIND_HELP = ("estimate (the perf model; deterministic: one run per point) or simulate (the facility over time);"
+             " auto: estimate when only cluster and job fields vary, else simulate")
 DAYS_HELP = "simulated days (simulate only; default: the scenario's simulation.days)"
 ADDRESS_HELP = "Ray cluster address ('auto': the one running here); without it, a local Ray"
 WORKERS_HELP = "worker processes (local) or CPUs of a new local Ray; default: all cores"
-OUT_HELP = "folder of sweep.duckdb and the plot (default: runs/sweep-<scenario name>)"
+OUT_HELP = ("folder of sweep.duckdb and the plot (default: runs/sweep-<scenario name>-<8 hex naming the varied"
+            " fields, values, kind and days>, so each sweep has its own store and the same command resumes)")
 
 
 @app.command("sweep")
@@ -54,7 +57,7 @@ def sweep_cmd(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
     vary: Annotated[list[str], typer.Option("--vary", help=VARY_HELP, metavar="PATH=VALUES")],
     seeds: Annotated[int, typer.Option("--seeds", help=SEEDS_HELP, callback=within(SEEDS))] = 1,
-    kind: Annotated[RunKind, typer.Option("--kind", help=KIND_HELP)] = RunKind.ESTIMATE,
+    kind: Annotated[RunKind, typer.Option("--kind", help=KIND_HELP)] = RunKind.AUTO,
     days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP, callback=within(Days))] = None,
     backend: Annotated[BackendName, typer.Option("--backend", help="local process pool or Ray")] = BackendName.LOCAL,
     address: Annotated[str | None, typer.Option("--address", help=ADDRESS_HELP)] = None,
@@ -73,7 +76,10 @@ def sweep_cmd(
     if out is not None:
         check_out_dir(out, option="--out", kind="a sweep")
     plan = plan_sweep(scenario, vary, seeds=seeds, kind=kind.value, days=days)
-    folder = out if out is not None else Path("runs") / f"sweep-{safe_name(plan.scenario)}"
+    if plan.kind == "estimate" and seeds > 1:  # deterministic: one run per point, whatever --seeds says
+        err_console.print(f"note: an estimate does not depend on the seed: one run per point, not {seeds}")
+        plan = plan_sweep(scenario, vary, seeds=1, kind=plan.kind, days=days)
+    folder = out if out is not None else Path("runs") / f"sweep-{safe_name(plan.scenario)}-{plan.identity}"
     folder = check_out_dir(folder, kind="a sweep")
     if folder.is_dir() and any(folder.iterdir()) and not (folder / STORE_NAME).is_file():
         raise SpecError(f"--out: {folder} holds other files and no {STORE_NAME}; give a sweep a folder of its own")

@@ -273,7 +273,7 @@ def rates_document(fleet_name: str, fp: rt.Footprint, rates: tuple[rt.JobRate, .
         "hardware_share_of_unplanned": rt.hardware_share(rates),
         "mtti_s": _finite(rt.mtti_s(rates)),
         "mttf_unplanned_s": _finite(rt.mttf_unplanned_s(rates)),
-        "by_cause": rt.by_cause_per_day(rates),
+        "by_cause_per_day": rt.by_cause_per_day(rates),
         "rack_domains_per_day": sum(r.per_s for r in rates if r.cause.domain) * units.DAY,
     }
 

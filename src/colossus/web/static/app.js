@@ -536,15 +536,19 @@ async function showSweep(sweep) {
   // The varied fields are stored under their full scenario path; outputs are named "<job>.<key>" or plainly.
   const roots = ["cluster.", "power.", "jobs[", "simulation.", "storage."];
   const varied = numeric.filter((c) => roots.some((r) => c.startsWith(r)) && varies(c));
-  // The main output as colossus sweep plots it: finish day if every run finished, else progress; tokens/s for estimates.
+  const keys = new Set(["seed", "days", "wall_s"]);
+  const known = (c) => column(c).some((v) => v !== null && v !== undefined);
+  // The main output as colossus sweep plots it: finish day if every run finished, else progress; tokens/s for
+  // estimates. A column with no value at all would draw an empty plot: the first output with values stands in.
   const main = numeric.find((c) => c.endsWith(".finished_at_days") && column(c).every((v) => v !== null))
-    || numeric.find((c) => c.endsWith(".progress_frac")) || numeric.find((c) => c.endsWith(".tokens_per_s"))
-    || numeric.find((c) => c === "deficit_hours");
+    || [numeric.find((c) => c.endsWith(".progress_frac")), numeric.find((c) => c.endsWith(".tokens_per_s")),
+      numeric.find((c) => c === "deficit_hours")].find((c) => c && known(c))
+    || numeric.find((c) => !keys.has(c) && !roots.some((r) => c.startsWith(r)) && known(c));
   const fill = (select, names, chosen) => {
     clear(select);
     for (const n of names) select.append(el("option", { value: n, selected: n === chosen }, n));
   };
-  fill($("#sweep-x"), numeric, varied[0] || numeric[0]);
+  fill($("#sweep-x"), numeric, varied[0] || numeric.find((c) => roots.some((r) => c.startsWith(r))) || numeric[0]);
   fill($("#sweep-y"), numeric, main || numeric[numeric.length - 1]);
   const links = clear($("#sweep-plots"));
   for (const kind of sweep.plots) links.append(el("a", { href: `/api/sweeps/${encodeURIComponent(sweep.id)}/plots/${encodeURIComponent(kind)}`, target: "_blank", rel: "noopener" }, `${kind} plot`), " ");
