@@ -1,29 +1,58 @@
 """colossus: a digital twin of an AI supercluster.
 
-The public API: load a scenario, look up catalog items, count the cluster.
+The public API (``colossus.api``, documented in ``docs/python-api.md``) is
+re-exported here and loaded on first use, so that ``import colossus`` and the
+command line start at once (the models pull in numpy, scipy, pydantic and
+plotly only when asked for).
 
->>> from colossus import load_scenario, cluster_inventory
->>> inv = cluster_inventory(load_scenario("scenarios/colossus-memphis.yaml").cluster)  # doctest: +SKIP
+>>> import colossus as c
+>>> est = c.estimate("scenarios/colossus-memphis.yaml", job="grok2")  # doctest: +SKIP
 """
 
-from colossus.errors import CatalogError, ColossusError, InfeasibleError, SpecError
-from colossus.spec import RunSpec, Scenario, load_runs, load_scenario, lookup
-from colossus.topology import cluster_inventory, comm_levels, fabric_inventory
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CatalogError",
-    "ColossusError",
-    "InfeasibleError",
-    "RunSpec",
-    "Scenario",
-    "SpecError",
-    "__version__",
-    "cluster_inventory",
-    "comm_levels",
-    "fabric_inventory",
-    "load_runs",
-    "load_scenario",
-    "lookup",
-]
+#: Public name -> module that defines it (imported on first access, PEP 562).
+_EXPORTS: dict[str, str] = {
+    # errors: the one exception tree
+    "ColossusError": "colossus.errors",
+    "SpecError": "colossus.errors",
+    "CatalogError": "colossus.errors",
+    "InfeasibleError": "colossus.errors",
+    "ResultsError": "colossus.errors",
+    # specs and the catalog
+    "RunSpec": "colossus.spec",
+    "Scenario": "colossus.spec",
+    "load_runs": "colossus.spec",
+    "load_scenario": "colossus.spec",
+    "lookup": "colossus.spec",
+    # the cluster counted
+    "cluster_inventory": "colossus.topology",
+    "comm_levels": "colossus.topology",
+    "fabric_inventory": "colossus.topology",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from colossus.errors import CatalogError, ColossusError, InfeasibleError, ResultsError, SpecError
+    from colossus.spec import RunSpec, Scenario, load_runs, load_scenario, lookup
+    from colossus.topology import cluster_inventory, comm_levels, fabric_inventory
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'colossus' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+__all__ = sorted(["__version__", *_EXPORTS])

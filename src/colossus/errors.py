@@ -4,10 +4,16 @@
 
     ColossusError                 base of everything colossus raises on purpose
     ├── SpecError                 bad input: a file, a field path, a value, the rule it breaks
-    │   └── CatalogError          an unknown catalog name or a malformed catalog entry
-    └── InfeasibleError           a valid request with no feasible answer (a layout that does
-                                  not fit in memory, a fabric too small for the GPU count);
-                                  an expected outcome that sweeps record as data
+    │   ├── CatalogError          an unknown catalog name or a malformed catalog entry
+    │   └── OverrideError         a dashboard knob the scenario rejects (``loc``: where in the request)
+    ├── InfeasibleError           a valid request with no feasible answer (a layout that does
+    │                             not fit in memory, a fabric too small for the GPU count);
+    │                             an expected outcome that sweeps record as data
+    ├── ResultsError              a results folder missing, unreadable, malformed, or not replaceable
+    ├── ReportError               a result the report cannot draw (a column of the contract missing)
+    └── ServiceError              the dashboard's job queue says no
+        ├── QueueFull             every worker busy and the queue full: try again later
+        └── NotCancellable        the job is running or finished: only a queued job can be cancelled
 
 The CLI turns every ``ColossusError`` into one line on stderr and exit code 2;
 anything else is a bug and keeps its traceback. What a user can cause without
@@ -86,6 +92,50 @@ class CatalogError(SpecError):
 
 class InfeasibleError(ColossusError):
     """A well-formed request that has no feasible answer; carries the reason."""
+
+
+class OverrideError(SpecError):
+    """An override that the scenario rejects; ``loc`` is where it is in the request body."""
+
+    def __init__(self, message: str, *, loc: Sequence[str | int], path: Sequence[str | int] = (),
+                 file: str | None = None) -> None:
+        self.loc = tuple(loc)
+        super().__init__(message, path=path, file=file)
+
+    def located(self, *, file: str | None = None, prefix: Sequence[str | int] = ()) -> "OverrideError":
+        return type(self)(self.message, loc=self.loc, path=tuple(prefix) + self.path,
+                          file=self.file if file is None else file)
+
+
+class ResultsError(ColossusError):
+    """A results folder that is missing, unreadable, malformed, or may not be replaced.
+
+    ``str(err)`` names the path first, like ``SpecError`` names its file:
+    ``runs/a/events.parquet: not a Parquet file (...)``.
+    """
+
+    def __init__(self, path: object, message: str) -> None:
+        from pathlib import Path  # noqa: PLC0415 (errors stays import-free at level 0)
+
+        self.path = Path(str(path))
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
+class ReportError(ColossusError):
+    """A result the report cannot draw: a column of the ``SimResult`` contract is missing."""
+
+
+class ServiceError(ColossusError):
+    """The dashboard's job queue refuses a request (the web layer answers it with a status)."""
+
+
+class QueueFull(ServiceError):
+    """Every worker is busy and the queue is full; try again later."""
+
+
+class NotCancellable(ServiceError):
+    """The job is running or finished; only a queued job can be cancelled."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

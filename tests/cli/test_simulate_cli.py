@@ -80,7 +80,7 @@ def test_bad_days_option(small_file, tmp_path, capsys):
 
 
 def test_interrupted_run_leaves_no_result_folder(small_file, tmp_path, monkeypatch, capsys):
-    import colossus.cli.simulate as cmd
+    import colossus.sim as cmd  # the command loads the simulation when it runs
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt

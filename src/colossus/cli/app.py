@@ -31,7 +31,6 @@ import typer
 
 from colossus.errors import one_line
 from colossus.units import si_document
-from colossus.spec.loading import check
 
 app = typer.Typer(
     name="colossus",
@@ -39,6 +38,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help text: typer's rich help loads markdown and rich's layout (~0.1 s) before the first line
+    rich_markup_mode=None,
 )
 
 class SafeConsole(Console):
@@ -146,18 +147,26 @@ def interrupt_was_reported(*, reset: bool = False) -> bool:
     return seen
 
 
-def within(kind: Any):  # noqa: ANN201 (a click callback)
+def within(kind: Any, **whole: int | str):  # noqa: ANN201 (a click callback)
     """An option callback holding the value to a kind of ``spec.bounds`` (the limits files obey).
 
-    ``typer.Option("--days", callback=within(Days))``: ``--days 1e9`` is one
+    ``typer.Option("--days", callback=within("Days"))``: ``--days 1e9`` is one
     line, ``Invalid value for '--days': must be <= 3650 (got 1000000000.0)``.
+    The kind is named (a name in ``spec.bounds``, or ``"whole"`` with ``ge``
+    and ``le``) and looked up when an option is given, so that the command
+    line starts without loading the specs.
     """
 
     def callback(value: Any) -> Any:
         if value is None:
             return None
+        from colossus.spec import bounds  # noqa: PLC0415 (loaded when an option is checked)
+        from colossus.spec.loading import check  # noqa: PLC0415
+
+        limits = {k: getattr(bounds, v) if isinstance(v, str) else v for k, v in whole.items()}
+        bound = kind if not isinstance(kind, str) else bounds.whole(**limits) if kind == "whole" else getattr(bounds, kind)
         try:
-            return check(kind, value, "")
+            return check(bound, value, "")
         except Exception as exc:  # SpecError from the check: the option name comes from click
             raise typer.BadParameter(getattr(exc, "message", str(exc))) from None
 

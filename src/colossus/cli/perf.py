@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from rich.table import Table
 import typer
 
 from colossus import units
+from colossus.vocab import Precision
 from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
-from colossus.spec.bounds import GbitPerS, GpuCount, PartWatts, Parts, Tokens, Width, whole
-from colossus.spec.loading import check
-from colossus.perf import Estimate, Plan, Validation, estimate, plan, validate_runs
-from colossus.spec import Precision, RunSpec, SoftwareSpec, load_runs, lookup
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from rich.table import Table
+    from colossus.spec.bounds import GbitPerS
+    from colossus.spec.bounds import GpuCount
+    from colossus.spec.bounds import PartWatts
+    from colossus.spec.bounds import Parts
+    from colossus.spec.bounds import Tokens
+    from colossus.spec.bounds import Width
+    from colossus.spec.bounds import whole
+    from colossus.spec.loading import check
+    from colossus.perf import Estimate
+    from colossus.perf import Plan
+    from colossus.perf import Validation
+    from colossus.perf import estimate
+    from colossus.perf import plan
+    from colossus.perf import validate_runs
+    from colossus.spec import RunSpec
+    from colossus.spec import SoftwareSpec
+    from colossus.spec import load_runs
+    from colossus.spec import lookup
 
 #: Counts take decimal SI prefixes (15T tokens = 15e12; B for billion, as model sizes are quoted).
 #: A batch quoted in binary multiples says so with an IEC prefix: 16Mi = 2**24 = 2048 x 8192 tokens.
@@ -34,6 +51,8 @@ def parse_count(text: str, *, option: str) -> float:
 
 def parse_tokens(text: str, *, option: str) -> float:
     """A token count (``parse_count``) within ``spec.bounds.Tokens``."""
+    from colossus.spec.bounds import Tokens  # noqa: PLC0415
+    from colossus.spec.loading import check  # noqa: PLC0415
     return check(Tokens, parse_count(text, option=option), option)
 
 
@@ -42,6 +61,8 @@ POWER_HELP = "GPU power limit in W, below the TDP (the power-cap curve sets the 
 
 
 def _software(name: str | None) -> SoftwareSpec | None:
+    from colossus.spec import SoftwareSpec  # noqa: PLC0415
+    from colossus.spec import lookup  # noqa: PLC0415
     if name is None:
         return None
     lookup("software", name)  # a misspelt name fails here, with the closest one
@@ -50,6 +71,7 @@ def _software(name: str | None) -> SoftwareSpec | None:
 
 def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | None) -> RunSpec:
     """A run with the command line's stack and power limit in place of the file's."""
+    from colossus.spec import RunSpec  # noqa: PLC0415
     if software is None and power_limit_w is None:
         return run
     doc = run.model_dump(mode="json", exclude_unset=True)
@@ -66,10 +88,12 @@ def estimate_cmd(
     train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train: 15T = 15e12")] = "1T",
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
-                                                        callback=within(PartWatts))] = None,
+                                                        callback=within("PartWatts"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
+    from colossus.perf import estimate  # noqa: PLC0415
+    from colossus.spec import load_runs  # noqa: PLC0415
     tokens = parse_tokens(train_tokens, option="--train-tokens")
     _software(software)
     estimates = [estimate(_with_overrides(run, software, power_limit_w)) for run in load_runs(run_file)]
@@ -88,22 +112,25 @@ def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
 @app.command("plan")
 def plan_cmd(
     model: Annotated[str, typer.Option("--model", help="model preset name (colossus show --catalog)")],
-    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the job", callback=within(GpuCount))],
+    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the job", callback=within("GpuCount"))],
     gpu: Annotated[str, typer.Option("--gpu", help="GPU name, e.g. h100-sxm5-80gb")] = "h100-sxm5-80gb",
     seq_len: Annotated[int | None, typer.Option("--seq-len", help="sequence length (default: the model's)",
-                                                callback=within(Width))] = None,
+                                                callback=within("Width"))] = None,
     global_batch_tokens: Annotated[str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 4M (4e6) or 16Mi (2^24)")] = "4Mi",
     precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
-    gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within(Parts))] = 8,
+    gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within("Parts"))] = 8,
     nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU",
-                                                         callback=within(GbitPerS))] = None,
+                                                         callback=within("GbitPerS"))] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
-                                                        callback=within(PartWatts))] = None,
-    top: Annotated[int, typer.Option("--top", callback=within(whole(ge=1, le=1000)))] = 10,
+                                                        callback=within("PartWatts"))] = None,
+    top: Annotated[int, typer.Option("--top", callback=within("whole", ge=1, le=1000))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Search all valid layouts; print the best that fit in memory and why the best wins."""
+    from colossus.spec.bounds import whole  # noqa: PLC0415
+    from colossus.perf import plan  # noqa: PLC0415
+    from colossus.spec import lookup  # noqa: PLC0415
     spec = lookup("models", model)
     if seq_len is not None:
         spec = spec.model_copy(update={"seq_len": seq_len})
@@ -130,6 +157,8 @@ def validate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Predict every measured run; print measured vs predicted, error, MAPE and the worst case."""
+    from colossus.perf import validate_runs  # noqa: PLC0415
+    from colossus.spec import load_runs  # noqa: PLC0415
     if cv is not None and cv != "family":
         raise SpecError(f"--cv: '{cv}' is not a cross-validation scheme (the one there is: family)")
     runs = load_runs(runs_file)
@@ -170,6 +199,7 @@ def _layout_text(est: Estimate) -> str:
 
 
 def _print_estimate(est: Estimate, tokens: float) -> None:
+    from rich.table import Table  # noqa: PLC0415
     console.print(f"[bold]{est.run_id}[/]: {_layout_text(est)} on {est.num_gpus} GPUs")
     sw = est.software
     stated = f" (stated: {', '.join(sw.stated)})" if sw.stated else ""
@@ -201,6 +231,7 @@ def _print_estimate(est: Estimate, tokens: float) -> None:
 
 
 def _print_plan(result: Plan) -> None:
+    from rich.table import Table  # noqa: PLC0415
     table = Table("#", "layout", "step s", "TFLOP/s/GPU", "MFU", "tokens/s/GPU", "GiB", "bound")
     for i, est in enumerate(result.best, 1):
         table.add_row(
@@ -222,6 +253,7 @@ def _sw_brief(sw) -> dict[str, Any]:
 
 
 def _print_cv(crossed) -> None:
+    from rich.table import Table  # noqa: PLC0415
     table = Table("id", "metric", "measured", "in-sample", "left out", "fits")
     for case in crossed.cases:
         table.add_row(case.id, case.metric, f"{case.measured:.4g}",
@@ -245,6 +277,7 @@ def _print_cv(crossed) -> None:
 
 
 def _print_validation(result: Validation) -> None:
+    from rich.table import Table  # noqa: PLC0415
     table = Table("id", "metric", "measured", "predicted", "error")
     for case in result.cases:
         pred = "-" if case.predicted is None else f"{case.predicted:.4g}"

@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from rich.table import Table
 import typer
 
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
-from colossus.cli.show import scenario_inventory
-from colossus.spec.bounds import Day, Megawatts
-from colossus.power import PowerAnalysis, analyse, power_document
-from colossus.spec import load_scenario
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from rich.table import Table
+    from colossus.cli.show import scenario_inventory
+    from colossus.spec.bounds import Day
+    from colossus.spec.bounds import Megawatts
+    from colossus.power import PowerAnalysis
+    from colossus.power import analyse
+    from colossus.power import power_document
+    from colossus.spec import load_scenario
 
 
 @app.command()
 def power(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     supply_mw: Annotated[float | None, typer.Option("--supply-mw", help="supply available, MW (default: firm capacity)",
-                                                    callback=within(Megawatts))] = None,
+                                                    callback=within("Megawatts"))] = None,
     day: Annotated[float, typer.Option("--day", help="day from the scenario start (grid contract status)",
-                                       callback=within(Day))] = 0.0,
+                                       callback=within("Day"))] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Power demand bottom up, supply and its dispatch, the best response to a deficit, swings, emissions and cost."""
+    from colossus.cli.show import scenario_inventory  # noqa: PLC0415
+    from colossus.power import analyse  # noqa: PLC0415
+    from colossus.power import power_document  # noqa: PLC0415
+    from colossus.spec import load_scenario  # noqa: PLC0415
     if supply_mw is not None and supply_mw < 0:
         raise SpecError(f"--supply-mw must be >= 0 (got {supply_mw:g})")
     if day < 0:
@@ -44,6 +53,7 @@ def _mw(w: float) -> str:
 
 
 def _table(title: str, *columns: str) -> Table:
+    from rich.table import Table  # noqa: PLC0415
     table = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
         table.add_column(col, justify="left" if i == 0 else "right")

@@ -6,39 +6,44 @@ from dataclasses import replace
 from datetime import date
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-from rich.table import Table
 import typer
 
-from colossus import reliability as rel
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
-from colossus.reliability.recovery import compare_recovery
-from colossus.reliability.scenario import pick_job, scenario_job_input, scope_document
-from colossus.spec import GpuSpec, JobSpec, Scenario, load_scenario, lookup
-from colossus.spec.bounds import (
-    MAX_GPUS,
-    CheckpointMinutes,
-    Days,
-    Efficiency,
-    GpuCount,
-    MonteCarloRuns,
-    PositiveFloat,
-    RateScale,
-    Seed,
-    Tokens,
-    whole,
-)
-from colossus.spec.loading import check
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    import numpy as np
+    from rich.table import Table
+    from colossus import reliability as rel
+    from colossus.reliability.recovery import compare_recovery
+    from colossus.reliability.scenario import pick_job
+    from colossus.reliability.scenario import scenario_job_input
+    from colossus.reliability.scenario import scope_document
+    from colossus.spec import GpuSpec
+    from colossus.spec import JobSpec
+    from colossus.spec import Scenario
+    from colossus.spec import load_scenario
+    from colossus.spec import lookup
+    from colossus.spec.bounds import MAX_GPUS
+    from colossus.spec.bounds import CheckpointMinutes
+    from colossus.spec.bounds import Days
+    from colossus.spec.bounds import Efficiency
+    from colossus.spec.bounds import GpuCount
+    from colossus.spec.bounds import MonteCarloRuns
+    from colossus.spec.bounds import PositiveFloat
+    from colossus.spec.bounds import RateScale
+    from colossus.spec.bounds import Seed
+    from colossus.spec.bounds import Tokens
+    from colossus.spec.bounds import whole
+    from colossus.spec.loading import check
 
 #: Monte Carlo histories per policy for --compare-recovery when --runs is not given.
 COMPARE_RUNS = 500
 DEFAULT_GPU = "h100-sxm5-80gb"
 #: Hot spare servers: at most one per GPU of the largest job.
-SPARES = whole(ge=0, le=MAX_GPUS)
 
 
 @app.command()
@@ -47,17 +52,17 @@ def reliability(
     job: Annotated[str | None, typer.Option(help="job of the scenario (default: its first)")] = None,
     fleet: Annotated[str | None, typer.Option(help="fleet profile (default: the scenario's, else the default)")] = None,
     model: Annotated[str | None, typer.Option(help="model preset, without a scenario")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario", callback=within(GpuCount))]
+    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario", callback=within("GpuCount"))]
     = None,
     gpu: Annotated[str | None, typer.Option(help=f"GPU type, without a scenario (default: {DEFAULT_GPU})")] = None,
     days: Annotated[float | None, typer.Option(help="failure-free training days (when no token budget)",
-                                               callback=within(Days))] = None,
+                                               callback=within("Days"))] = None,
     tokens: Annotated[float | None, typer.Option(help="token budget (overrides the scenario's)",
-                                                 callback=within(Tokens))] = None,
+                                                 callback=within("Tokens"))] = None,
     tokens_per_s: Annotated[float | None, typer.Option(help="job throughput; default: perf model or --mfu",
-                                                       callback=within(PositiveFloat))] = None,
+                                                       callback=within("PositiveFloat"))] = None,
     mfu: Annotated[float | None, typer.Option(help="MFU for the throughput when perf is not used",
-                                              callback=within(Efficiency))] = None,
+                                              callback=within("Efficiency"))] = None,
     interval_min: Annotated[str | None, typer.Option(
         help="checkpoint interval in minutes, or 'auto' (default: the scenario's, else auto)")] = None,
     blocking: Annotated[bool | None, typer.Option("--blocking/--async", help="checkpoint mode")] = None,
@@ -65,21 +70,29 @@ def reliability(
                                                    help="checkpoints to peers' memory (Gemini-style)")] = None,
     restart_profile: Annotated[str | None, typer.Option(help="restart profile (default: the fleet's)")] = None,
     runs: Annotated[int, typer.Option(help="Monte Carlo histories (0: closed form only)",
-                                      callback=within(MonteCarloRuns))] = 0,
+                                      callback=within("MonteCarloRuns"))] = 0,
     seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's, else 0)",
-                                             callback=within(Seed))] = None,
+                                             callback=within("Seed"))] = None,
     deadline: Annotated[str | None, typer.Option(help="days after the start, or an ISO date with --start")] = None,
     start: Annotated[str | None, typer.Option(help="ISO start date, for a dated --deadline")] = None,
     spares: Annotated[int | None, typer.Option(help="hot spare servers (default: sized at the confidence)",
-                                               callback=within(SPARES))] = None,
+                                               callback=within("whole", ge=0, le="MAX_GPUS"))] = None,
     rate_scale: Annotated[float | None, typer.Option(help="multiply every failure rate (what-if)",
-                                                     callback=within(RateScale))] = None,
+                                                     callback=within("RateScale"))] = None,
     compare_recovery_: Annotated[bool, typer.Option(
         "--compare-recovery", help="compare waiting for repairs, hot spares and elastic restarts")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Failure model per fleet, checkpoint and restart cost, interval, goodput (closed form and
     Monte Carlo), spares, and recovery policies compared."""
+    import numpy as np  # noqa: PLC0415
+    from colossus import reliability as rel  # noqa: PLC0415
+    from colossus.reliability.recovery import compare_recovery  # noqa: PLC0415
+    from colossus.reliability.scenario import pick_job  # noqa: PLC0415
+    from colossus.reliability.scenario import scope_document  # noqa: PLC0415
+    from colossus.spec import JobSpec  # noqa: PLC0415
+    from colossus.spec import Scenario  # noqa: PLC0415
+    from colossus.spec import load_scenario  # noqa: PLC0415
     if scenario is not None:
         ignored = [name for name, value in (("--model", model), ("--gpus", gpus), ("--gpu", gpu)) if value is not None]
         if ignored:
@@ -134,6 +147,8 @@ def _positive(value: float, name: str) -> float:
 
 def _interval_s(text: str) -> float | None:
     """``--interval-min``: minutes, or ``auto`` (None)."""
+    from colossus.spec.bounds import CheckpointMinutes  # noqa: PLC0415
+    from colossus.spec.loading import check  # noqa: PLC0415
     if text.strip().lower() == "auto":
         return None
     try:
@@ -146,6 +161,7 @@ def _interval_s(text: str) -> float | None:
 def _overrides(job: rel.JobInput, *, fleet: str | None, restart_profile: str | None, spec: Scenario | None,
                interval_min: str | None, blocking: bool | None, in_memory: bool | None, spares: int | None,
                rate_scale: float | None) -> rel.JobInput:
+    from colossus import reliability as rel  # noqa: PLC0415
     changes: dict[str, Any] = {"num_spares": spares}
     if fleet is not None:
         rel.fleet(fleet)  # unknown names fail here, with the closest one
@@ -187,6 +203,7 @@ def _work_tokens(tokens: float | None, days: float | None, tokens_per_s: float, 
 def _throughput(model, gpu: GpuSpec, num_gpus: int, tokens_per_s: float | None,
                 mfu: float | None) -> tuple[float, str]:
     """The job's tokens/s and where it came from: given, else at an MFU."""
+    from colossus import reliability as rel  # noqa: PLC0415
     if tokens_per_s is not None:
         return _positive(tokens_per_s, "--tokens-per-s"), "--tokens-per-s"
     share = rel.default_assumptions().mfu if mfu is None else mfu
@@ -195,12 +212,15 @@ def _throughput(model, gpu: GpuSpec, num_gpus: int, tokens_per_s: float | None,
 
 
 def _flag_gpu(gpu: str, num_gpus: int) -> GpuSpec:
+    from colossus.spec import lookup  # noqa: PLC0415
     if num_gpus <= 0:
         raise SpecError(f"--gpus must be > 0 (got {num_gpus})")
     return lookup("gpus", gpu)
 
 
 def _from_flags(model: str, num_gpus: int, gpu: str, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, str]:
+    from colossus import reliability as rel  # noqa: PLC0415
+    from colossus.spec import lookup  # noqa: PLC0415
     model_spec = lookup("models", model)
     gpu_spec = _flag_gpu(gpu, num_gpus)
     rate, source = _throughput(model_spec, gpu_spec, num_gpus, tokens_per_s, mfu)
@@ -212,6 +232,7 @@ def _from_flags(model: str, num_gpus: int, gpu: str, tokens, days, tokens_per_s,
 
 
 def _from_scenario(spec: Scenario, j: JobSpec, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, str]:
+    from colossus.reliability.scenario import scenario_job_input  # noqa: PLC0415
     if tokens_per_s is not None:
         tokens_per_s = _positive(tokens_per_s, "--tokens-per-s")
     job_input, source = scenario_job_input(spec, j, tokens_per_s=tokens_per_s, mfu=mfu)
@@ -225,6 +246,7 @@ def _from_scenario(spec: Scenario, j: JobSpec, tokens, days, tokens_per_s, mfu) 
 
 def _rates_only(fleet: str | None, num_gpus: int, gpu: str, rate_scale: float | None, as_json: bool) -> None:
     """``--fleet NAME --gpus N --gpu G``: the failure model alone (no model, no checkpoints)."""
+    from colossus import reliability as rel  # noqa: PLC0415
     gpu_spec = _flag_gpu(gpu, num_gpus)
     name = fleet or rel.default_fleet_name()
     f = rel.fleet(name)
@@ -242,6 +264,8 @@ def _rates_only(fleet: str | None, num_gpus: int, gpu: str, rate_scale: float | 
 
 
 def _deadline_s(deadline: str | None, start: str | None) -> float | None:
+    from colossus.spec.bounds import Days  # noqa: PLC0415
+    from colossus.spec.loading import check  # noqa: PLC0415
     if deadline is None:
         return None
     try:
@@ -275,6 +299,7 @@ def _hours(seconds: float | None) -> str:
 
 
 def _print_rates(doc: dict[str, Any], span_days: float | None) -> None:
+    from rich.table import Table  # noqa: PLC0415
     title = f"1. Failure model (fleet {doc['fleet']}, scaled to this job)"
     causes = Table(title=title, title_justify="left")
     cols = ["cause", "per day"] + ([f"in {span_days:,.1f} days"] if span_days else [])
@@ -309,6 +334,7 @@ def _print(an: rel.Analysis, doc: dict[str, Any], days: float | None) -> None:
 
 
 def _print_checkpoint(doc: dict[str, Any]) -> None:
+    from rich.table import Table  # noqa: PLC0415
     c, r = doc["checkpoint"], doc["restart"]
     t = Table(title="2. Checkpointing and restart", title_justify="left", show_header=False)
     t.add_column("what")
@@ -339,6 +365,7 @@ def _minutes(seconds: float | None) -> str:
 
 
 def _print_goodput(doc: dict[str, Any]) -> None:
+    from rich.table import Table  # noqa: PLC0415
     g, s = doc["goodput"], doc["spares"]
     t = Table(title="3. Goodput and 4. spares", title_justify="left", show_header=False)
     t.add_column("what")
@@ -359,6 +386,7 @@ def _print_goodput(doc: dict[str, Any]) -> None:
 
 
 def _print_recovery(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table  # noqa: PLC0415
     t = Table(title="5. Recovery policies (Monte Carlo, same seed)", title_justify="left")
     for col in ("policy", "spares", "goodput", "finish mean (days)", "P50 / P90 (days)", "waiting (h)"):
         t.add_column(col, justify="left" if col == "policy" else "right")

@@ -3,30 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 import typer
 
 from colossus import units
 from colossus.cli.app import app, console, interrupted, print_json, within
 from colossus.errors import SpecError
-from colossus.report import write_report
-from colossus.results import REPORT, claim_folder, safe_name
-from colossus.sim import SimResult, simulate
-from colossus.spec import load_scenario
-from colossus.spec.bounds import Days, Seed, telemetry_problem
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from rich.markup import escape
+    from rich.progress import BarColumn
+    from rich.progress import Progress
+    from rich.progress import TextColumn
+    from rich.progress import TimeElapsedColumn
+    from rich.progress import TimeRemainingColumn
+    from rich.table import Table
+    from colossus.report import write_report
+    from colossus.results import REPORT
+    from colossus.results import claim_folder
+    from colossus.results import safe_name
+    from colossus.sim import SimResult
+    from colossus.sim import simulate
+    from colossus.spec import load_scenario
+    from colossus.spec.bounds import Days
+    from colossus.spec.bounds import Seed
+    from colossus.spec.bounds import telemetry_problem
 
 
 @app.command("simulate")
 def simulate_cmd(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML, e.g. scenarios/colossus-memphis.yaml")],
     days: Annotated[float | None, typer.Option("--days", help="simulated days (default: the scenario's)",
-                                               callback=within(Days))] = None,
+                                               callback=within("Days"))] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random seed (default: the scenario's)",
-                                             callback=within(Seed))] = None,
+                                             callback=within("Seed"))] = None,
     out: Annotated[Path | None, typer.Option("--out", help="results folder (default: runs/<scenario name>)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
 ) -> None:
@@ -35,6 +46,13 @@ def simulate_cmd(
     The results folder appears only when complete (report included); a second
     run to the same folder while one is writing it is refused.
     """
+    from rich.markup import escape  # noqa: PLC0415
+    from colossus.report import write_report  # noqa: PLC0415
+    from colossus.results import REPORT  # noqa: PLC0415
+    from colossus.results import claim_folder  # noqa: PLC0415
+    from colossus.results import safe_name  # noqa: PLC0415
+    from colossus.spec import load_scenario  # noqa: PLC0415
+    from colossus.spec.bounds import telemetry_problem  # noqa: PLC0415
     scenario = load_scenario(scenario_file)
     if days is not None:
         problem = telemetry_problem(days, scenario.simulation.telemetry_interval_min)
@@ -64,6 +82,13 @@ def simulate_cmd(
 
 
 def _run(scenario, *, seed: int | None, days: float | None, base_dir: Path, quiet: bool) -> SimResult:
+    from rich.markup import escape  # noqa: PLC0415
+    from rich.progress import BarColumn  # noqa: PLC0415
+    from rich.progress import Progress  # noqa: PLC0415
+    from rich.progress import TextColumn  # noqa: PLC0415
+    from rich.progress import TimeElapsedColumn  # noqa: PLC0415
+    from rich.progress import TimeRemainingColumn  # noqa: PLC0415
+    from colossus.sim import simulate  # noqa: PLC0415
     total_days = days if days is not None else scenario.simulation.days
     if quiet:
         return simulate(scenario, seed=seed, days=days, base_dir=base_dir)
@@ -84,6 +109,7 @@ def _fmt_day(seconds: float | None) -> str:
 
 
 def _print_summary(result: SimResult) -> None:
+    from rich.table import Table  # noqa: PLC0415
     s: dict[str, Any] = result.summary
     console.print(f"[bold]{s['scenario']}[/]: {s['days']:g} days, seed {s['seed']}, "
                   f"{s['events_processed']:,} events")

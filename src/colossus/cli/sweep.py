@@ -4,24 +4,38 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Column, Table
 import typer
 
 from colossus.cli.app import EXIT_INTERRUPTED, app, console, err_console, interrupted, print_json, within
 from colossus.errors import SpecError
-from colossus.results import check_out_dir, safe_name
-from colossus.spec.bounds import MAX_SWEEP_RUNS, Days, whole
-from colossus.sweep import RunStore, SweepInterrupted, SweepOutcome, make_backend, plan_sweep, run_sweep
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from rich.markup import escape
+    from rich.progress import BarColumn
+    from rich.progress import MofNCompleteColumn
+    from rich.progress import Progress
+    from rich.progress import TextColumn
+    from rich.progress import TimeElapsedColumn
+    from rich.progress import TimeRemainingColumn
+    from rich.table import Column
+    from rich.table import Table
+    from colossus.results import check_out_dir
+    from colossus.results import safe_name
+    from colossus.spec.bounds import MAX_SWEEP_RUNS
+    from colossus.spec.bounds import Days
+    from colossus.spec.bounds import whole
+    from colossus.sweep import RunStore
+    from colossus.sweep import SweepInterrupted
+    from colossus.sweep import SweepOutcome
+    from colossus.sweep import make_backend
+    from colossus.sweep import plan_sweep
+    from colossus.sweep import run_sweep
 
 #: The sweep's store in its folder (the dashboard looks for this name).
 STORE_NAME = "sweep.duckdb"
 #: Seeds per point, and worker processes (more than a machine's cores only queue).
-SEEDS = whole(ge=1, le=MAX_SWEEP_RUNS)
-WORKERS = whole(ge=1, le=1024)
 #: Points listed in the human summary; the rest are in the store.
 MAX_POINTS_SHOWN = 40
 
@@ -56,12 +70,12 @@ OUT_HELP = ("folder of sweep.duckdb and the plot (default: runs/sweep-<scenario 
 def sweep_cmd(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
     vary: Annotated[list[str], typer.Option("--vary", help=VARY_HELP, metavar="PATH=VALUES")],
-    seeds: Annotated[int, typer.Option("--seeds", help=SEEDS_HELP, callback=within(SEEDS))] = 1,
+    seeds: Annotated[int, typer.Option("--seeds", help=SEEDS_HELP, callback=within("whole", ge=1, le="MAX_SWEEP_RUNS"))] = 1,
     kind: Annotated[RunKind, typer.Option("--kind", help=KIND_HELP)] = RunKind.AUTO,
-    days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP, callback=within(Days))] = None,
+    days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP, callback=within("Days"))] = None,
     backend: Annotated[BackendName, typer.Option("--backend", help="local process pool or Ray")] = BackendName.LOCAL,
     address: Annotated[str | None, typer.Option("--address", help=ADDRESS_HELP)] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help=WORKERS_HELP, callback=within(WORKERS))] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help=WORKERS_HELP, callback=within("whole", ge=1, le=1024))] = None,
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
@@ -71,6 +85,12 @@ def sweep_cmd(
     (same scenario content, seed, kind and days) are skipped, so an
     interrupted sweep resumes where it stopped.
     """
+    from colossus.results import check_out_dir  # noqa: PLC0415
+    from colossus.results import safe_name  # noqa: PLC0415
+    from colossus.sweep import RunStore  # noqa: PLC0415
+    from colossus.sweep import SweepInterrupted  # noqa: PLC0415
+    from colossus.sweep import make_backend  # noqa: PLC0415
+    from colossus.sweep import plan_sweep  # noqa: PLC0415
     if address is not None and backend is not BackendName.RAY:
         raise SpecError("--address: a cluster address needs --backend ray")
     if out is not None:
@@ -99,6 +119,13 @@ def sweep_cmd(
 
 
 def _run_with_progress(plan: Any, store: RunStore, runner: Any, *, plot_path: Path) -> SweepOutcome:
+    from rich.progress import BarColumn  # noqa: PLC0415
+    from rich.progress import MofNCompleteColumn  # noqa: PLC0415
+    from rich.progress import Progress  # noqa: PLC0415
+    from rich.progress import TextColumn  # noqa: PLC0415
+    from rich.progress import TimeElapsedColumn  # noqa: PLC0415
+    from rich.progress import TimeRemainingColumn  # noqa: PLC0415
+    from colossus.sweep import run_sweep  # noqa: PLC0415
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
@@ -124,6 +151,9 @@ def _document(outcome: SweepOutcome) -> dict[str, Any]:
 
 
 def _print_outcome(outcome: SweepOutcome) -> None:
+    from rich.markup import escape  # noqa: PLC0415
+    from rich.table import Column  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
     plan = outcome.plan
     rate = f", {outcome.runs_per_s:.2f} runs/s" if outcome.runs_per_s else ""
     console.print(

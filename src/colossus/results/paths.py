@@ -19,6 +19,7 @@ from pathlib import Path
 import re
 
 import colossus
+from colossus.errors import ResultsError  # noqa: F401  (raised here, in the tree)
 from colossus.errors import ColossusError
 
 TIMESERIES = "timeseries.parquet"
@@ -34,19 +35,6 @@ FILES: tuple[str, ...] = (TIMESERIES, EVENTS, JOBS, SUMMARY, DUCKDB)
 
 #: Version of the on-disk format, stored in the Parquet metadata; bump on an incompatible change.
 FORMAT_VERSION = "1"
-
-
-class ResultsError(ColossusError):
-    """A results folder that is missing, unreadable, malformed, or may not be replaced.
-
-    ``str(err)`` names the path first, like ``SpecError`` names its file:
-    ``runs/a/events.parquet: not a Parquet file (...)``.
-    """
-
-    def __init__(self, path: Path | str, message: str) -> None:
-        self.path = Path(path)
-        self.message = message
-        super().__init__(f"{self.path}: {message}")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from colossus import units
+from colossus.vocab import Precision
 from colossus.spec.base import CatalogItem, ref
 from colossus.spec.bounds import (  # the shared kinds of numbers (limits: spec/bounds.py)
     Efficiency,
@@ -29,15 +30,6 @@ from colossus.spec.bounds import (  # the shared kinds of numbers (limits: spec/
 )
 
 
-class Precision(StrEnum):
-    """Number formats a GPU's tensor cores run matrix multiplies in."""
-
-    FP64 = "fp64"
-    TF32 = "tf32"
-    FP16 = "fp16"
-    BF16 = "bf16"
-    FP8 = "fp8"
-    FP4 = "fp4"
 
 
 class Cooling(StrEnum):

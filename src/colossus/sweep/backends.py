@@ -22,6 +22,8 @@ that had finished in ``leftover``.
 
 from __future__ import annotations
 
+from colossus.errors import ColossusError
+
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 import logging
@@ -145,7 +147,11 @@ class RayBackend:
 
     def _start(self) -> bool:
         """Connect or start Ray; True if this call started it (and so must shut it down)."""
-        import ray  # noqa: PLC0415 (slow to import; only a Ray sweep needs it)
+        try:
+            import ray  # noqa: PLC0415 (slow to import; only a Ray sweep needs it)
+        except ImportError:
+            raise ColossusError("--backend ray: Ray is not installed (it is an optional extra:"
+                                " pip install 'colossus[ray]')") from None
 
         if ray.is_initialized():
             if self.address:

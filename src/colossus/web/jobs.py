@@ -36,6 +36,7 @@ import threading
 import time
 from typing import Any
 
+from colossus.errors import NotCancellable, QueueFull  # noqa: F401  (raised here, in the tree)
 from colossus.web.models import JobInfo, JobStatus
 from colossus.web.worker import init_worker, one_line, run_simulation
 
@@ -43,14 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Finished jobs remembered for GET /api/jobs/{id}; older ones are forgotten (their runs stay on disk).
 KEEP_FINISHED = 200
-
-
-class QueueFull(Exception):
-    """Every worker is busy and the queue is full; try again later."""
-
-
-class NotCancellable(Exception):
-    """The job is running or finished; only a queued job can be cancelled."""
 
 
 @dataclass

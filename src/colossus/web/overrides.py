@@ -17,19 +17,12 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from colossus.errors import OverrideError  # noqa: F401  (raised here, in the tree)
 from colossus.errors import SpecError
 from colossus.spec import Scenario, validate
 from colossus.web.models import Overrides
 
 Loc = tuple[str | int, ...]
-
-
-class OverrideError(SpecError):
-    """An override that the scenario rejects; ``loc`` is where it is in the request body."""
-
-    def __init__(self, message: str, *, loc: Loc, path: Loc = (), file: str | None = None) -> None:
-        self.loc = loc
-        super().__init__(message, path=path, file=file)
 
 
 @dataclass
