@@ -17,6 +17,7 @@ import typer.main
 from colossus.cli import show  # noqa: F401  (registers its commands)
 from colossus.cli import power  # noqa: F401
 from colossus.cli import perf  # noqa: F401
+from colossus.cli import mission  # noqa: F401
 from colossus.cli import reliability  # noqa: F401
 from colossus.cli import simulate  # noqa: F401
 from colossus.cli import sweep  # noqa: F401

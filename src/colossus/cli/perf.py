@@ -14,25 +14,11 @@ from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from rich.table import Table
-    from colossus.spec.bounds import GbitPerS
-    from colossus.spec.bounds import GpuCount
-    from colossus.spec.bounds import PartWatts
-    from colossus.spec.bounds import Parts
-    from colossus.spec.bounds import Tokens
-    from colossus.spec.bounds import Width
-    from colossus.spec.bounds import whole
-    from colossus.spec.loading import check
     from colossus.perf import Estimate
     from colossus.perf import Plan
     from colossus.perf import Validation
-    from colossus.perf import estimate
-    from colossus.perf import plan
-    from colossus.perf import validate_runs
     from colossus.spec import RunSpec
     from colossus.spec import SoftwareSpec
-    from colossus.spec import load_runs
-    from colossus.spec import lookup
 
 #: Counts take decimal SI prefixes (15T tokens = 15e12; B for billion, as model sizes are quoted).
 #: A batch quoted in binary multiples says so with an IEC prefix: 16Mi = 2**24 = 2048 x 8192 tokens.
@@ -84,8 +70,12 @@ def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | N
 
 @app.command("estimate")
 def estimate_cmd(
-    run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md)")],
-    train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train: 15T = 15e12")] = "1T",
+    run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md), or a"
+                                                  " scenario with --job")],
+    job: Annotated[str | None, typer.Option("--job", help="estimate this job of a scenario (its pool, model,"
+                                                          " layout or the planner's)")] = None,
+    train_tokens: Annotated[str | None, typer.Option("--train-tokens", help="tokens to train, for the time to"
+                                                     " train: 15T = 15e12 (default: the job's, else 1T)")] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
                                                         callback=within("PartWatts"))] = None,
@@ -94,7 +84,10 @@ def estimate_cmd(
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
     from colossus.perf import estimate  # noqa: PLC0415
     from colossus.spec import load_runs  # noqa: PLC0415
-    tokens = parse_tokens(train_tokens, option="--train-tokens")
+    if job is not None:
+        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json)
+        return
+    tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
     _software(software)
     estimates = [estimate(_with_overrides(run, software, power_limit_w)) for run in load_runs(run_file)]
     if as_json:
@@ -105,13 +98,44 @@ def estimate_cmd(
         _print_estimate(est, tokens)
 
 
+def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, software: str | None,
+                  power_limit_w: float | None, as_json: bool) -> None:
+    """A scenario job estimated as the simulation runs it: its pool, its layout or the planner's, its batch."""
+    from colossus.errors import did_you_mean  # noqa: PLC0415
+    from colossus.perf.jobs import job_perf  # noqa: PLC0415
+    from colossus.spec import load_scenario  # noqa: PLC0415
+
+    if power_limit_w is not None:
+        raise SpecError("--power-limit-w: with --job, the pool's power_limit_w in the scenario sets it")
+    spec = load_scenario(scenario_file)
+    names = [j.name for j in spec.jobs]
+    if name not in names:
+        raise SpecError(f"--job: no job '{name}' in the scenario{did_you_mean(name, names)}", file=str(scenario_file))
+    chosen = spec.jobs[names.index(name)]
+    if software is not None:
+        chosen = chosen.model_copy(update={"software": _software(software)})
+    perf = job_perf(spec.cluster, chosen)
+    tokens = parse_tokens(train_tokens, option="--train-tokens") if train_tokens else chosen.train_tokens
+    doc = {**_estimate_doc(perf.estimate, tokens), "scenario": spec.name, "job": chosen.name, "pool": perf.pool,
+           "model": chosen.model.name, "planned": perf.planned, "global_batch_tokens": perf.global_batch_tokens,
+           "tokens_per_s": perf.tokens_per_s}
+    if as_json:
+        print_json(doc)
+        return
+    how = "the planner's best layout" if perf.planned else "the job's own layout"
+    console.print(f"[bold]{spec.name}[/]: job {chosen.name} ({chosen.model.name}) on pool {perf.pool}, {how},"
+                  f" batch {perf.global_batch_tokens:,.0f} tokens")
+    _print_estimate(perf.estimate, tokens)
+
+
 def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
     return {**est.as_dict(), "train_tokens": tokens, "time_to_train_s": est.time_to_train_s(tokens)}
 
 
 @app.command("plan")
 def plan_cmd(
-    model: Annotated[str, typer.Option("--model", help="model preset name (colossus show --catalog)")],
+    model: Annotated[str, typer.Option("--model", help="model preset name (colossus show --catalog) or a model"
+                                                       " YAML file (a preset with overrides, or a whole shape)")],
     gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the job", callback=within("GpuCount"))],
     gpu: Annotated[str, typer.Option("--gpu", help="GPU name, e.g. h100-sxm5-80gb")] = "h100-sxm5-80gb",
     seq_len: Annotated[int | None, typer.Option("--seq-len", help="sequence length (default: the model's)",
@@ -128,10 +152,9 @@ def plan_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Search all valid layouts; print the best that fit in memory and why the best wins."""
-    from colossus.spec.bounds import whole  # noqa: PLC0415
     from colossus.perf import plan  # noqa: PLC0415
-    from colossus.spec import lookup  # noqa: PLC0415
-    spec = lookup("models", model)
+    from colossus.spec import load_model, lookup  # noqa: PLC0415
+    spec = load_model(model)
     if seq_len is not None:
         spec = spec.model_copy(update={"seq_len": seq_len})
     if gpus % gpus_per_node:

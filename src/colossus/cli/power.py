@@ -9,16 +9,11 @@ import typer
 
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
+from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
     from rich.table import Table
-    from colossus.cli.show import scenario_inventory
-    from colossus.spec.bounds import Day
-    from colossus.spec.bounds import Megawatts
     from colossus.power import PowerAnalysis
-    from colossus.power import analyse
-    from colossus.power import power_document
-    from colossus.spec import load_scenario
 
 
 @app.command()

@@ -15,30 +15,10 @@ from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    import numpy as np
-    from rich.table import Table
     from colossus import reliability as rel
-    from colossus.reliability.recovery import compare_recovery
-    from colossus.reliability.scenario import pick_job
-    from colossus.reliability.scenario import scenario_job_input
-    from colossus.reliability.scenario import scope_document
     from colossus.spec import GpuSpec
     from colossus.spec import JobSpec
     from colossus.spec import Scenario
-    from colossus.spec import load_scenario
-    from colossus.spec import lookup
-    from colossus.spec.bounds import MAX_GPUS
-    from colossus.spec.bounds import CheckpointMinutes
-    from colossus.spec.bounds import Days
-    from colossus.spec.bounds import Efficiency
-    from colossus.spec.bounds import GpuCount
-    from colossus.spec.bounds import MonteCarloRuns
-    from colossus.spec.bounds import PositiveFloat
-    from colossus.spec.bounds import RateScale
-    from colossus.spec.bounds import Seed
-    from colossus.spec.bounds import Tokens
-    from colossus.spec.bounds import whole
-    from colossus.spec.loading import check
 
 #: Monte Carlo histories per policy for --compare-recovery when --runs is not given.
 COMPARE_RUNS = 500
@@ -90,8 +70,6 @@ def reliability(
     from colossus.reliability.recovery import compare_recovery  # noqa: PLC0415
     from colossus.reliability.scenario import pick_job  # noqa: PLC0415
     from colossus.reliability.scenario import scope_document  # noqa: PLC0415
-    from colossus.spec import JobSpec  # noqa: PLC0415
-    from colossus.spec import Scenario  # noqa: PLC0415
     from colossus.spec import load_scenario  # noqa: PLC0415
     if scenario is not None:
         ignored = [name for name, value in (("--model", model), ("--gpus", gpus), ("--gpu", gpu)) if value is not None]

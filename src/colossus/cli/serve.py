@@ -12,8 +12,7 @@ from colossus.cli.app import app, console, within
 from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from rich.markup import escape
-    from colossus.spec.bounds import whole
+    pass
 
 TOKEN_HELP = ("access token the server requires (needed with a --host beyond loopback); default: the"
               " environment variable COLOSSUS_TOKEN. Open http://HOST:PORT/?token=TOKEN once in the browser")

@@ -11,18 +11,8 @@ from colossus.cli.app import app, console, fail, print_json
 from colossus.errors import InfeasibleError, SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from rich.table import Table
-    from colossus import catalog
-    from colossus import units
-    from colossus import reliability as rel
-    from colossus.spec import CATALOG_SPECS
     from colossus.spec import Scenario
-    from colossus.spec import load_scenario
-    from colossus.spec import lookup
     from colossus.topology import ClusterInventory
-    from colossus.topology import cluster_inventory
-    from colossus.topology import inventory_document
-    from colossus.topology.fabric import TIER_NAMES
 
 
 @app.command()
@@ -32,7 +22,6 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Print the cluster a scenario describes: GPUs, servers, racks, fabric, FLOP/s, HBM, power."""
-    from colossus import catalog  # noqa: PLC0415
     from colossus.spec import load_scenario  # noqa: PLC0415
     from colossus.topology import inventory_document  # noqa: PLC0415
     if show_catalog:

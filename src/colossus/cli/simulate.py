@@ -12,23 +12,7 @@ from colossus.cli.app import app, console, interrupted, print_json, within
 from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from rich.markup import escape
-    from rich.progress import BarColumn
-    from rich.progress import Progress
-    from rich.progress import TextColumn
-    from rich.progress import TimeElapsedColumn
-    from rich.progress import TimeRemainingColumn
-    from rich.table import Table
-    from colossus.report import write_report
-    from colossus.results import REPORT
-    from colossus.results import claim_folder
-    from colossus.results import safe_name
     from colossus.sim import SimResult
-    from colossus.sim import simulate
-    from colossus.spec import load_scenario
-    from colossus.spec.bounds import Days
-    from colossus.spec.bounds import Seed
-    from colossus.spec.bounds import telemetry_problem
 
 
 @app.command("simulate")

@@ -12,26 +12,8 @@ from colossus.cli.app import EXIT_INTERRUPTED, app, console, err_console, interr
 from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from rich.markup import escape
-    from rich.progress import BarColumn
-    from rich.progress import MofNCompleteColumn
-    from rich.progress import Progress
-    from rich.progress import TextColumn
-    from rich.progress import TimeElapsedColumn
-    from rich.progress import TimeRemainingColumn
-    from rich.table import Column
-    from rich.table import Table
-    from colossus.results import check_out_dir
-    from colossus.results import safe_name
-    from colossus.spec.bounds import MAX_SWEEP_RUNS
-    from colossus.spec.bounds import Days
-    from colossus.spec.bounds import whole
     from colossus.sweep import RunStore
-    from colossus.sweep import SweepInterrupted
     from colossus.sweep import SweepOutcome
-    from colossus.sweep import make_backend
-    from colossus.sweep import plan_sweep
-    from colossus.sweep import run_sweep
 
 #: The sweep's store in its folder (the dashboard looks for this name).
 STORE_NAME = "sweep.duckdb"

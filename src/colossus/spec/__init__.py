@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from colossus.spec.base import CatalogItem, Spec, lookup
+from typing import Annotated
+
+from colossus.spec.base import CatalogItem, Spec, lookup, ref
 from colossus.spec.cluster import ClusterSpec, PoolSpec
 from colossus.spec.fabric import FabricSpec
 from colossus.spec.hardware import (
@@ -89,6 +91,23 @@ def load_runs(path: str | Path) -> list[RunSpec]:
     return load_list(RunSpec, path)
 
 
+class _ModelFile(Spec):
+    """A model file: one model, as a scenario's ``model:`` field takes it (a preset, a preset with
+    overrides, or a whole new shape)."""
+
+    model: Annotated[ModelSpec, ref("models")]
+
+
+def load_model(name_or_path: str | Path) -> ModelSpec:
+    """A model preset by name, or a model file (``.yaml``/``.yml``): its fields, or ``model:`` holding them."""
+    text = str(name_or_path)
+    if not text.endswith((".yaml", ".yml")):
+        return lookup("models", text)
+    doc = read_yaml(text)
+    doc = doc if isinstance(doc, dict) and set(doc) == {"model"} else {"model": doc}
+    return validate(_ModelFile, doc, file=text).model
+
+
 __all__ = [
     "CATALOG_SPECS",
     "Activation",
@@ -154,6 +173,7 @@ __all__ = [
     "SwitchSpec",
     "load",
     "load_list",
+    "load_model",
     "load_runs",
     "load_scenario",
     "lookup",
