@@ -18,12 +18,21 @@ __version__ = "0.1.0"
 
 #: Public name -> module that defines it (imported on first access, PEP 562).
 _EXPORTS: dict[str, str] = {
+    # the public API: one function per question, typed results
+    **{name: "colossus.api" for name in (
+        "load", "estimate", "plan", "analyse_power", "analyse_reliability", "simulate", "read_run", "sweep",
+        "forecast", "EstimateResult", "PlanResult", "PowerResult", "ReliabilityResult", "RunSummary", "JobSummary",
+        "Simulation", "SweepResult", "Table")},
+    "Metric": "colossus.metrics",
+    "METRICS": "colossus.metrics",
     # errors: the one exception tree
     "ColossusError": "colossus.errors",
     "SpecError": "colossus.errors",
     "CatalogError": "colossus.errors",
     "InfeasibleError": "colossus.errors",
     "ResultsError": "colossus.errors",
+    "ReportError": "colossus.errors",
+    "RunInterrupted": "colossus.errors",
     # specs and the catalog
     "RunSpec": "colossus.spec",
     "Scenario": "colossus.spec",
@@ -37,7 +46,14 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from colossus.errors import CatalogError, ColossusError, InfeasibleError, ResultsError, SpecError
+    from colossus.api import (
+        EstimateResult, JobSummary, PlanResult, PowerResult, ReliabilityResult, RunSummary, Simulation, SweepResult,
+        Table, analyse_power, analyse_reliability, estimate, forecast, load, plan, read_run, simulate, sweep,
+    )
+    from colossus.metrics import METRICS, Metric
+    from colossus.errors import (
+        CatalogError, ColossusError, InfeasibleError, ReportError, ResultsError, RunInterrupted, SpecError,
+    )
     from colossus.spec import RunSpec, Scenario, load_runs, load_scenario, lookup
     from colossus.topology import cluster_inventory, comm_levels, fabric_inventory
 

@@ -15,6 +15,10 @@
         ├── QueueFull             every worker busy and the queue full: try again later
         └── NotCancellable        the job is running or finished: only a queued job can be cancelled
 
+    KeyboardInterrupt             Ctrl-C or SIGTERM (the CLI turns SIGTERM into it)
+    └── RunInterrupted            a simulation stopped while its results folder was claimed;
+                                  ``left`` says what the folder holds now
+
 The CLI turns every ``ColossusError`` into one line on stderr and exit code 2;
 anything else is a bug and keeps its traceback. What a user can cause without
 a bug (a full disk, a folder without write permission, a path that is a
@@ -136,6 +140,19 @@ class QueueFull(ServiceError):
 
 class NotCancellable(ServiceError):
     """The job is running or finished; only a queued job can be cancelled."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A simulation stopped by Ctrl-C or SIGTERM while it held its results folder.
+
+    An interrupt, not an error (it stays a ``KeyboardInterrupt``); ``left`` says
+    what the folder holds: the complete new result, the previous one, or nothing.
+    """
+
+    def __init__(self, folder: object, left: str) -> None:
+        self.folder = folder
+        self.left = left
+        super().__init__(f"{folder}: {left}")
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
