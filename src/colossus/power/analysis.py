@@ -52,7 +52,7 @@ def job_profile(scenario: Scenario, job: JobSpec, a: PowerAssumptions) -> tuple[
     return from_estimate(job, pool.gpu, perf.estimate, a), notes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PowerAnalysis:
     scenario: Scenario
     assumptions: PowerAssumptions
@@ -126,9 +126,12 @@ def analyse(scenario: Scenario, *, supply_w: float | None = None, day: float = 0
     cost_day = _cost(price, plant, day_fp, scenario, supply, units.DAY, 0.0, swing)
     cost_run = _cost(price, plant, run_fp, scenario, supply, run_fp.duration_s, tokens, swing)
     bridge = _bridge_s(supply, deficit)
-    return PowerAnalysis(scenario, a, inv, curve, profile, job, pool, demand, supply, budget_w, supply_w is not None,
-                         jp, table, deficit, plant, price, dc, swing, day_fp, run_fp, tokens, floor_w, cost_day,
-                         cost_run, bridge, notes)
+    return PowerAnalysis(
+        scenario=scenario, assumptions=a, inventory=inv, curve=curve, profile=profile, job=job, job_pool=pool,
+        demand=demand, supply=supply, supply_w=budget_w, supply_overridden=supply_w is not None, job_power=jp,
+        table=table, deficit=deficit, plant=plant, prices=price, commitment=dc, swings=swing, day=day_fp,
+        run=run_fp, run_tokens=tokens, floor_w=floor_w, cost_day=cost_day, cost_run=cost_run,
+        battery_bridge_s=bridge, notes=notes)
 
 
 def _bridge_s(supply: Supply, deficit: Deficit) -> float | None:

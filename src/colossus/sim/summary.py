@@ -15,7 +15,7 @@ caps and waiting for GPUs.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -29,14 +29,47 @@ from colossus.sim.telemetry import STATE_COLUMNS, energy_j, resample
 from colossus.sim.workload import delay_summary
 
 if TYPE_CHECKING:
-    from colossus.sim.engine import Engine
+    from colossus.power.assumptions import PowerAssumptions
+    from colossus.sim.cluster import Layout
+    from colossus.sim.dispatch import SiteDispatch
+    from colossus.sim.jobs import Job, NamedRates
+    from colossus.sim.sitepower import SitePower
+    from colossus.sim.telemetry import Recorder
+    from colossus.sim.workload import FillerJobs
+    from colossus.spec import Scenario, SimulationSpec
+
+
+class History(Protocol):
+    """What the summary reads of a finished run (``sim.engine.Engine`` is one): no import of the engine here,
+    so the engine builds its result and the summary knows only this."""
+
+    scenario: Scenario
+    spec: SimulationSpec
+    seed: int
+    days: float
+    end_s: float
+    jobs: list[Job]
+    events: dict[str, list[Any]]
+    totals: dict[str, float]
+    job_gpu_s: list[float]
+    pa: PowerAssumptions
+    rates: NamedRates
+    layout: Layout
+    site: SiteDispatch
+    power: SitePower
+    recorder: Recorder
+    fillers: FillerJobs
+    num_failures: int
+    num_repairs: int
+    failures_by_cause: dict[str, int]
+    events_processed: int
 
 
 def _none_if_nan(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def _job_table(eng: "Engine") -> dict[str, np.ndarray]:
+def _job_table(eng: History) -> dict[str, np.ndarray]:
     jobs = eng.jobs
     named = len(eng.scenario.jobs)
 
@@ -75,7 +108,7 @@ def _goodput(job, end_s: float) -> float:
     return float(min(1.0, done / job.rate / wall)) if job.named else float(min(1.0, done / wall))
 
 
-def _named_summary(eng: "Engine") -> list[dict[str, Any]]:
+def _named_summary(eng: History) -> list[dict[str, Any]]:
     out = []
     for j in eng.jobs[:len(eng.scenario.jobs)]:
         done = j.work_total if math.isfinite(j.finish_s) else j.work_ckpt
@@ -104,7 +137,7 @@ def _named_summary(eng: "Engine") -> list[dict[str, Any]]:
     return out
 
 
-def build_result(eng: "Engine") -> SimResult:
+def build_result(eng: History) -> SimResult:
     rec = eng.recorder
     ts = resample(rec, end_s=eng.end_s, interval_s=eng.spec.telemetry_interval_min * units.MINUTE)
     e = energy_j(rec, eng.end_s)
@@ -179,7 +212,7 @@ def _time_means(states: np.ndarray, dt: np.ndarray, end_s: float) -> dict[str, f
     return {state: float(states[:, col[f"gpus_{state}"]] @ dt / end_s) for state in GPU_STATES}
 
 
-def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
+def _swings(eng: History, e: dict[str, float]) -> dict[str, Any] | None:
     """The swing study (``power.mitigation``) of the flagship job at its largest allocation, uncapped.
 
     The simulation's events are minutes apart; the sub-second waveform comes from the
@@ -225,7 +258,7 @@ def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
     return doc
 
 
-def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: dict[str, Any], *,
+def _cost(eng: History, ts: dict[str, np.ndarray], e: dict[str, float], plant: dict[str, Any], *,
           installed_gpu_s: float, tokens: float) -> dict[str, Any]:
     """What the run cost (``power.cost``): energy and fuel as dispatched, fixed costs for the time on site."""
     p = prices(eng.scenario, eng.pa)
@@ -244,7 +277,7 @@ def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: 
     return doc
 
 
-def _attribute(eng: "Engine", doc: dict[str, Any], e: dict[str, float]) -> None:
+def _attribute(eng: History, doc: dict[str, Any], e: dict[str, float]) -> None:
     """Each named job's share of the cost: its GPU-hours of the GPUs' cost, its energy share of the rest.
 
     ``usd_per_million_tokens`` is then the named jobs' cost over their tokens (the cost of the training
