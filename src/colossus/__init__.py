@@ -12,6 +12,8 @@ plotly only when asked for).
 from __future__ import annotations
 
 from importlib import import_module
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -58,7 +60,42 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from colossus.topology import cluster_inventory, comm_levels, fabric_inventory
 
 
+class CallableModule(ModuleType):
+    """A subpackage that is also the API function of its name: ``colossus.sweep(...)`` runs a sweep.
+
+    ``colossus.sweep`` and ``colossus.forecast`` are both a subpackage and a
+    function of the public API. Importing a subpackage sets the package's
+    attribute to the module, so the module itself answers a call by handing
+    it to ``colossus.api``; ``import colossus.sweep as s; s.RunStore`` works as before.
+    A subpackage opts in with ``colossus.callable_module(__name__)`` at its end.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module("colossus.api"), self.__name__.rsplit(".", 1)[1])(*args, **kwargs)
+
+
+def callable_module(name: str) -> None:
+    """Make the (sub)module ``name`` callable as the API function of the same name."""
+    sys.modules[name].__class__ = CallableModule
+
+
+#: Names that are a subpackage and an API function at once (``CallableModule``).
+_SUBPACKAGE_FUNCTIONS = ("sweep", "forecast")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGE_FUNCTIONS:
+        try:
+            module = import_module(f"colossus.{name}")
+        except ModuleNotFoundError as exc:  # forecast before issue 13: the API function says so
+            if exc.name != f"colossus.{name}":
+                raise
+            value = getattr(import_module("colossus.api"), name)
+        else:
+            callable_module(module.__name__)
+            value = module
+        globals()[name] = value
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'colossus' has no attribute {name!r}")

@@ -36,7 +36,7 @@ DEFAULT_SIZES_BYTES: tuple[float, ...] = (1e6, 16e6, 256e6, 1e9, 4e9)
 _SHAPE_ONLY_MODEL = "llama3-8b"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CollectiveCost:
     """One collective of one size: time, algorithm and bus bandwidth (SI)."""
 
@@ -103,8 +103,9 @@ def collective_costs(
             else:
                 t = float(ring_time_s(ctx, size, n, stride, all_reduce=op == "all-reduce")[0])
             alg = float(size / t) if t > 0 else float("inf")
-            out.append(CollectiveCost(op, float(size), n, placement, stride, servers, level, t, alg,
-                                      alg * bus_factor(op, n)))
+            out.append(CollectiveCost(op=op, size_bytes=float(size), group_gpus=n, placement=placement,
+                                      stride=stride, servers=servers, fabric_level=level, time_s=t,
+                                      alg_bytes_per_s=alg, bus_bytes_per_s=alg * bus_factor(op, n)))
     return out
 
 

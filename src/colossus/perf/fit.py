@@ -25,7 +25,7 @@ from colossus.spec import ClusterSpec, ModelSpec, PoolSpec, SoftwareSpec
 DEFAULT_BATCH_TOKENS = 2**24
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Fit:
     """One model on one pool: the fewest GPUs it fits on (None: not even on the whole pool)."""
 
@@ -84,7 +84,8 @@ def fit_model(model: ModelSpec, pool: PoolSpec, cluster: ClusterSpec, *, batch_t
         last_fail = servers
         servers = pool.num_servers if servers < pool.num_servers < 2 * servers else 2 * servers
     if found is None:
-        return Fit(model.name, pool.name, pool.gpu.name, model.num_params, pool.num_gpus, None, None, why)
+        return Fit(model=model.name, pool=pool.name, gpu=pool.gpu.name, num_params=model.num_params,
+                   pool_gpus=pool.num_gpus, min_gpus=None, estimate=None, reason=why)
     lo, (hi, best) = last_fail, found  # lo does not fit, hi does
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -93,7 +94,8 @@ def fit_model(model: ModelSpec, pool: PoolSpec, cluster: ClusterSpec, *, batch_t
             hi, best = mid, est
         else:
             lo = mid
-    return Fit(model.name, pool.name, pool.gpu.name, model.num_params, pool.num_gpus, hi * per_server, best, "")
+    return Fit(model=model.name, pool=pool.name, gpu=pool.gpu.name, num_params=model.num_params,
+               pool_gpus=pool.num_gpus, min_gpus=hi * per_server, estimate=best, reason="")
 
 
 def fit_table(models: list[ModelSpec], cluster: ClusterSpec, **options: object) -> list[Fit]:
