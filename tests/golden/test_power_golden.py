@@ -51,11 +51,9 @@ def zeus_points(shared_dir_module):
 
 @pytest.fixture(scope="module")
 def shared_dir_module():
-    from tests.conftest import SHARED
+    from tests.conftest import need_shared
 
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside the repository")
-    return SHARED
+    return need_shared()
 
 
 def test_catalog_curve_reproduces_zeus(zeus_points):
