@@ -96,10 +96,10 @@ def __getattr__(name: str) -> Any:
             value = module
         globals()[name] = value
         return value
-    module = _EXPORTS.get(name)
-    if module is None:
+    source = _EXPORTS.get(name)
+    if source is None:
         raise AttributeError(f"module 'colossus' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = getattr(import_module(source), name)
     globals()[name] = value  # once loaded, a plain attribute
     return value
 

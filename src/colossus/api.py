@@ -28,7 +28,7 @@ from colossus import metrics, units
 from colossus.errors import RunInterrupted, SpecError, did_you_mean
 
 if TYPE_CHECKING:  # loaded on first call
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     from colossus.perf.estimate import Estimate
     from colossus.sim.result import SimResult
@@ -197,7 +197,7 @@ def estimate(source: str | Path | Scenario | RunSpec, *, job: str | None = None,
         return _estimate_run(source, train_tokens)
     from colossus.perf.jobs import job_perf  # noqa: PLC0415
 
-    spec, _, file = _scenario(source)  # type: ignore[arg-type]
+    spec, _, file = _scenario(source)
     chosen = _job(spec, job, file=file)
     perf = job_perf(spec.cluster, chosen)
     pool = spec.cluster.pool(perf.pool)

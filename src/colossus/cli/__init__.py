@@ -80,7 +80,7 @@ def _usage_box(exc: Any) -> None:
         exc.show()
 
 
-def _bad_value(exc: BadParameter) -> str:
+def _bad_value(exc: Any) -> str:
     """``--days: must be <= 3650 (got 1e9)``: the option and what is wrong with its value, one line."""
     return exc.format_message()
 

@@ -22,7 +22,7 @@ import json
 import math
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.errors import MarkupError
@@ -123,7 +123,7 @@ def error_line(message: str, *, label: str = "error") -> None:
     err_console.print(f"[bold {colour}]{label}:[/] {escape(one_line(message))}", soft_wrap=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Report a bad-input error in one line and exit with code 2."""
     error_line(message)
     raise typer.Exit(EXIT_BAD_INPUT)

@@ -92,7 +92,7 @@ def reliability(
         job_input, source = _from_scenario(spec, job_spec, tokens, days, tokens_per_s, mfu)
         job_seed = spec.seed
     else:
-        if gpus is None:
+        if gpus is None or model is None:
             raise SpecError("give --gpus with --model")
         job_input, source = _from_flags(model, gpus, gpu, tokens, days, tokens_per_s, mfu)
         job_seed = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -59,7 +59,7 @@ def serve_cmd(
                       f"  (scenarios: {escape(str(scenarios))}, runs: {escape(str(runs))}; Ctrl-C stops)",
                       soft_wrap=True)
 
-    extra: dict[str, object] = {"token": token} if token is not None else {}
+    extra: dict[str, Any] = {"token": token} if token is not None else {}
     if allow_host:
         extra["allowed_hosts"] = tuple(allow_host)
     serve(host=host, port=port, scenarios_dir=scenarios, runs_dir=runs, max_concurrent=max_concurrent,

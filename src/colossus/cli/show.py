@@ -30,6 +30,7 @@ def show(
         return
     if scenario is None:
         fail("give a scenario file, or --catalog")
+        return
     spec = load_scenario(scenario)
     inv = scenario_inventory(spec, file=str(scenario))
     if as_json:

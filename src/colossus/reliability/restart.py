@@ -120,7 +120,7 @@ def with_overrides(profile: RestartProfile, overrides: Mapping[str, float | None
         raise SpecError(f"unknown restart phase '{sorted(bad)[0]}'")
     if changes.get("init_gpus", 1.0) <= 0:
         raise SpecError("init_gpus must be > 0")
-    return replace(profile, **changes) if changes else profile
+    return replace(profile, **changes) if changes else profile  # type: ignore[arg-type]  # names checked above
 
 
 def plan_restart(profile: RestartProfile, *, num_gpus: int, checkpoint_load_s: float) -> Restart:

@@ -99,7 +99,7 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
         self.gens_down = self.supply.events.initially_down.copy()
         self.site = SiteDispatch(build_plant(scenario.power.supply, scenario.power.dispatch, prices(scenario, self.pa),
                                              self.pa), rearm_frac=self.sa.f("battery.rearm_frac"), end_s=self.end_s,
-                                 initially_down=self.gens_down)
+                                 initially_down=self.gens_down)  # type: ignore[arg-type]  # an int array
         self._gen_share: tuple[float, float] | None = None
         self.failures = plan_failures(scenario, self.layout, num_named_jobs=len(scenario.jobs),
                                       num_generator_events=len(self.supply.events.time_s), duration_s=self.end_s,
@@ -189,7 +189,8 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
         for job in self.jobs:
             if job.submit_s <= self.end_s:
                 self.push(job.submit_s, ev.Submit(job.idx))
-        candidates: tuple[tuple[type[ev.Candidate], Candidates], ...] = (
+        candidates: tuple[tuple[type[ev.ServerFailure | ev.SwitchFailure | ev.JobFailure | ev.RackFailure],
+                                Candidates], ...] = (
             (ev.ServerFailure, self.failures.servers), (ev.SwitchFailure, self.failures.switches),
             (ev.JobFailure, self.failures.jobs), (ev.RackFailure, self.failures.racks))
         for kind, cands in candidates:
@@ -432,6 +433,7 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
             self._out_for_repair(t, np.array([server]), float(c.repair_s[k]))
         if owner >= 0:
             self._interrupt(self.jobs[owner], t, lose=not cause.planned, kind="restart", detail=cause.name)
+        return True
 
     def _switch_failure(self, t: float, k: int) -> bool:
         c = self.failures.switches
@@ -450,6 +452,7 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
         self.log(t, "domain_failure", named, f"leaf {g}: {cause.name}", float(self._gpus(below)))
         for o in owners:
             self._interrupt(self.jobs[int(o)], t, lose=not cause.planned, kind="restart", detail=cause.name)
+        return True
 
     def _job_failure(self, t: float, k: int) -> bool:
         c = self.failures.jobs
@@ -463,6 +466,8 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
         self._interrupt(job, t, lose=not cause.planned, kind="restart", detail=cause.name)
 
     # ------------------------------------------------------------ decisions
+        return True
+
     def apply(self, decision: Decision, t: float) -> None:
         """Carry out a decision of the scheduling pass (``sim.scheduling``)."""
         if isinstance(decision, Start):

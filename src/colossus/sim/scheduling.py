@@ -23,6 +23,8 @@ import numpy as np
 from colossus.sim import scheduler as policy
 from colossus.sim.cluster import NOT_INSTALLED, place
 from colossus.sim.jobs import Job
+from colossus.spec import JobSpec
+from colossus.sim.state import EngineState
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,13 @@ class Preempt:
 Decision = Start | Preempt
 
 
-class Scheduling:
+def _spec(job: Job) -> JobSpec:
+    """A named job's spec (fillers have none and never reach the rate model)."""
+    assert job.spec is not None
+    return job.spec
+
+
+class Scheduling(EngineState):
     """The scheduling pass and its placement choices (mixed into ``Engine``)."""
 
     def _reserve(self, p: int) -> int:
@@ -136,11 +144,14 @@ class Scheduling:
                 if got is not None:
                     return {p: got}
         if job.named and len(job.pools) > 1 and sum(max(avail[p], 0) for p in job.pools) >= n:
-            out, need = {}, n
+            out: dict[int, np.ndarray] = {}
+            need = n
             for p in sorted(job.pools, key=lambda p: (-avail[p], p)):
                 take = min(need, max(avail[p], 0))
                 if take:
-                    out[p] = place(free[p], take, self.layout)
+                    got = place(free[p], take, self.layout)
+                    assert got is not None  # the pool has ``take`` free servers
+                    out[p] = got
                     need -= take
                 if not need:
                     return out
@@ -176,7 +187,7 @@ class Scheduling:
         replicas of its full-size layout (as elastic frameworks shrink), so that the smaller job
         keeps a layout as good as the full one's instead of whatever an odd size factors into."""
         per = int(self.layout.gpus_per_server[job.pools[0]])
-        replica = self.rates.replica_gpus(job.spec, self.layout.pool_names[job.pools[0]], job.want_servers * per)
+        replica = self.rates.replica_gpus(_spec(job), self.layout.pool_names[job.pools[0]], job.want_servers * per)
         if not replica:
             return job.quantum
         servers = replica // math.gcd(replica, per)  # servers of the smallest whole number of replicas
@@ -197,7 +208,7 @@ class Scheduling:
             per_pod = max(self.leaf_gpus, gpus // pods // self.leaf_gpus * self.leaf_gpus)
         best = None
         for p in choice:
-            r = self.rates.get(job.spec, lay.pool_names[p], gpus, per_pod)
+            r = self.rates.get(_spec(job), lay.pool_names[p], gpus, per_pod)
             if r is None:
                 return None
             if best is None or r.tokens_per_s < best.tokens_per_s:

@@ -20,15 +20,28 @@ import numpy as np
 
 from colossus.sim.cluster import BURN_IN, BUSY, FAILED, IDLE, NOT_INSTALLED, REPAIR
 from colossus.sim.events import Mode, PlantWake
-from colossus.sim.jobs import QUEUED
-from colossus.sim.sitepower import Group, respond
+from colossus.sim.jobs import QUEUED, Job
+from colossus.sim.sitepower import CapTable, Group, respond
 from colossus.sim.telemetry import POWER_COLUMNS, STATE_COLUMNS
+from colossus.sim.state import EngineState
+
+def _table(job: Job) -> CapTable:
+    """A started job's cap table (set by ``Engine._start`` before the job can train)."""
+    assert job.table is not None
+    return job.table
+
+
+def _by_pool(job: Job) -> np.ndarray:
+    """A started job's GPUs by pool."""
+    assert job.pool_gpus is not None
+    return job.pool_gpus
+
 
 #: Position of each power column in a telemetry row.
 POWER_INDEX: dict[str, int] = {name: i for i, name in enumerate(POWER_COLUMNS)}
 
 
-class SiteResponse:
+class SiteResponse(EngineState):
     """The site's power response, plant, accounting and telemetry (mixed into ``Engine``)."""
 
     def _installed_frac(self) -> float:
@@ -52,7 +65,7 @@ class SiteResponse:
         fill = self.filler_train.copy()
         for job in self.jobs[:len(self.scenario.jobs)]:
             if job.mode == Mode.TRAIN and job.idx not in parked:
-                draw += job.pool_gpus * job.table.draw_w[c]
+                draw += _by_pool(job) * _table(job).draw_w[c]
         for j in parked:
             job = self.jobs[j]
             if not job.named:
@@ -87,7 +100,7 @@ class SiteResponse:
         batt_w = self.site.battery_w()
         supply_w = firm_w + batt_w
         demand_full = pw.site_w(inst, idle_servers + starting, work, draw)
-        cap, parked, idle_off = self.top, frozenset(), False
+        cap, parked, idle_off = self.top, frozenset[int](), False
         off_w = demand_full
         if demand_full > supply_w:
             idle_off = True
@@ -103,7 +116,7 @@ class SiteResponse:
         # the served state
         parked_v = np.zeros(self.num_pools)
         for j in parked:
-            parked_v += self.jobs[j].pool_gpus
+            parked_v += _by_pool(self.jobs[j])
         burn = work - self.agg[Mode.TRAIN]
         idle_v = starting + parked_v + (0.0 if idle_off else idle_servers)
         work_v = self.agg[Mode.TRAIN] - parked_v + burn
@@ -137,12 +150,12 @@ class SiteResponse:
         groups, ids = [], []
         for job in self.running.values():
             if job.mode == Mode.TRAIN:
-                p = int(np.argmax(job.pool_gpus))
+                p = int(np.argmax(_by_pool(job)))
                 if job.named:
                     rank = (1, job.priority, 0.0, job.idx)
                 else:
                     rank = (0, job.priority, -job.progress_from_s, job.idx)  # latest (re)start parks first
-                groups.append(Group(p, job.num_gpus, job.table, rank))
+                groups.append(Group(p, job.num_gpus, _table(job), rank))
                 ids.append(job.idx)
         return groups, ids
 
@@ -162,7 +175,7 @@ class SiteResponse:
                 continue
             job.advance(t)
             job.parked = now_parked
-            job.power_kept = 0.0 if now_parked else float(job.table.kept_frac[cap])
+            job.power_kept = 0.0 if now_parked else float(_table(job).kept_frac[cap])
             self._after_rate_change(job, t)
         self.cap_idx, self.parked = cap, parked
 
@@ -221,9 +234,10 @@ class SiteResponse:
             if job.mode == Mode.IDLE or (job.mode == Mode.TRAIN and job.parked):
                 p_w = float(job.pool_gpus @ pw.idle_site_w)
             elif job.mode == Mode.TRAIN:
-                p_w = float(job.pool_gpus @ (pw.fixed_site_w + pw.gain_site * job.table.draw_w[self.cap_idx]))
-                if job.table.floor_w is not None:  # what a GPU power floor burns, counted apart for the cost
-                    tot["floor_j"] += float(job.pool_gpus @ pw.gain_site) * job.table.floor_w[self.cap_idx] * dt
+                table = _table(job)
+                p_w = float(job.pool_gpus @ (pw.fixed_site_w + pw.gain_site * table.draw_w[self.cap_idx]))
+                if table.floor_w is not None:  # what a GPU power floor burns, counted apart for the cost
+                    tot["floor_j"] += float(job.pool_gpus @ pw.gain_site) * table.floor_w[self.cap_idx] * dt
             else:
                 continue
             job.energy_j += p_w * dt

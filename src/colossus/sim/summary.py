@@ -112,6 +112,7 @@ def _named_summary(eng: History) -> list[dict[str, Any]]:
     out = []
     for j in eng.jobs[:len(eng.scenario.jobs)]:
         done = j.work_total if math.isfinite(j.finish_s) else j.work_ckpt
+        assert j.spec is not None  # the named jobs
         out.append({
             "name": j.name,
             "num_gpus": j.spec.num_gpus,
@@ -228,6 +229,7 @@ def _swings(eng: History, e: dict[str, float]) -> dict[str, Any] | None:
         return None
     (_, pool_name, num_gpus), est = max(cached, key=lambda kv: kv[0][2])
     pool = eng.scenario.cluster.pool(pool_name)
+    assert flagship.spec is not None
     profile = from_estimate(flagship.spec.model_copy(update={"num_gpus": num_gpus, "pool": pool_name}), pool.gpu,
                             est, eng.pa)
     curve = eng.rates.curve
@@ -287,7 +289,7 @@ def _attribute(eng: History, doc: dict[str, Any], e: dict[str, float]) -> None:
     power_usd = doc["usd_total"] - gpus_usd
     used_j = e["demand_w"]
     installed_s = doc["gpu_hours"] * units.HOUR
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     for k, j in enumerate(eng.jobs[:len(eng.scenario.jobs)]):
         tokens = j.work_total if math.isfinite(j.finish_s) else j.work_ckpt
         usd = (gpus_usd * eng.job_gpu_s[k] / installed_s if installed_s else 0.0) \

@@ -15,7 +15,7 @@ Defaults are assumptions, each documented beside its field.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 from pydantic import Field, model_validator
 
@@ -80,7 +80,7 @@ class DispatchSpec(Spec):
         return self
 
 
-Price = NonNegFloat | None
+Price: TypeAlias = NonNegFloat | None
 
 
 class PricesSpec(Spec):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from colossus.errors import ColossusError
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 import logging
 import multiprocessing
@@ -52,7 +52,7 @@ class Backend(Protocol):
     name: str
     leftover: list[dict[str, Any]]
 
-    def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]: ...
+    def run(self, tasks: list[Task]) -> Generator[dict[str, Any], None, None]: ...
 
 
 def _call(task: Task) -> list[dict[str, Any]]:
@@ -107,7 +107,7 @@ class LocalBackend:
         self.workers = workers or os.cpu_count() or 1
         self.leftover: list[dict[str, Any]] = []
 
-    def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]:
+    def run(self, tasks: list[Task]) -> Generator[dict[str, Any], None, None]:
         self.leftover = []
         if not tasks:
             return
@@ -164,7 +164,7 @@ class RayBackend:
             ray.init(num_cpus=self.workers or os.cpu_count() or 1, **options)
         return True
 
-    def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]:
+    def run(self, tasks: list[Task]) -> Generator[dict[str, Any], None, None]:
         self.leftover = []
         if not tasks:
             return

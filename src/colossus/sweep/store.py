@@ -188,4 +188,5 @@ class RunStore:
         return [found[k] for k in wanted if k in found]
 
     def count(self) -> int:
-        return int(self._con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        row = self._con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+        return int(row[0]) if row else 0

@@ -29,6 +29,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+import functools
 import logging
 import multiprocessing
 import secrets
@@ -153,7 +154,7 @@ class JobManager:
                 continue
             job.status, job.phase, job.started_s = JobStatus.RUNNING, "starting a worker", time.time()
             self._running.add(job.id)
-            future.add_done_callback(lambda f, job_id=job.id: self._done(job_id, f))
+            future.add_done_callback(functools.partial(self._done, job.id))
 
     def _discard_pool(self) -> None:
         """Forget a broken pool and stop its progress listener (called with the lock held)."""

@@ -93,6 +93,7 @@ def _jobs(ed: Edited, ov: Overrides) -> None:
         loc = ("body", "overrides", "jobs", name)
         if i is None:
             raise OverrideError(f"no job '{name}'; the scenario has: {_names(jobs)}", loc=loc)
+        assert jobs is not None  # _named found the job in it
         job = jobs[i]
         if change.model is not None:
             ed.set(("jobs", i, "model"), change.model, (*loc, "model"))

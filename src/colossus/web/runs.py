@@ -93,7 +93,7 @@ def run_item(run_id: str, run_dir: Path) -> RunItem:
 def _summary_only(summary: dict[str, Any]) -> SimResult:
     """A result with only its summary: what ``headline`` and ``summary_tables`` read."""
     days = _number(summary.get("days")) or 0.0
-    seed = summary.get("seed") if isinstance(summary.get("seed"), int) else 0
+    seed = summary["seed"] if isinstance(summary.get("seed"), int) else 0
     return SimResult(scenario=str(summary.get("scenario", "")), seed=seed, days=days,
                      timeseries={}, events={}, jobs={}, summary=summary)
 
@@ -182,7 +182,7 @@ def events(run_id: str, run_dir: Path, *, offset: int, limit: int, kind: str | N
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     con = open_store(run_dir)
     try:
-        total = int(con.execute(f"SELECT count(*) FROM events{clause}", params).fetchone()[0])
+        total = _count(con, f"SELECT count(*) FROM events{clause}", params)
         rows = con.execute(
             f"SELECT time_s, kind, job, detail, value FROM events{clause} ORDER BY time_s, rowid LIMIT ? OFFSET ?",
             [*params, limit, offset]).fetchall()
@@ -199,6 +199,12 @@ def events(run_id: str, run_dir: Path, *, offset: int, limit: int, kind: str | N
 
 #: The key numbers set side by side, and a named job's: the one registry (``colossus.metrics``).
 METRICS, JOB_METRICS = metrics.METRICS, metrics.JOB_METRICS
+
+
+def _count(con: Any, sql: str, params: Any = None) -> int:
+    """The one number a ``SELECT count(*)`` answers."""
+    row = con.execute(sql, params).fetchone() if params is not None else con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _get(tree: Any, path: tuple[str, ...]) -> Any:
@@ -255,7 +261,7 @@ def sweep_item(sweep_id: str, store: Path, plots: list[str]) -> SweepItem:
     except ResultsError as exc:
         return SweepItem(id=sweep_id, rows=None, scenarios=[], kinds=[], plots=plots, error=exc.message)
     try:
-        rows = int(con.execute(f"SELECT count(*) FROM {SWEEP_TABLE}").fetchone()[0])
+        rows = _count(con, f"SELECT count(*) FROM {SWEEP_TABLE}")
         scenarios = [r[0] for r in con.execute(f"SELECT DISTINCT scenario FROM {SWEEP_TABLE} ORDER BY 1").fetchall()]
         kinds = [r[0] for r in con.execute(f"SELECT DISTINCT kind FROM {SWEEP_TABLE} ORDER BY 1").fetchall()]
     except duckdb.Error as exc:
@@ -271,7 +277,7 @@ def sweep_rows(sweep_id: str, store: Path, *, offset: int, limit: int) -> SweepR
     """One page of a sweep's table (one row per run: inputs, outputs, error), in key order."""
     con = _connect_sweep(store)
     try:
-        total = int(con.execute(f"SELECT count(*) FROM {SWEEP_TABLE}").fetchone()[0])
+        total = _count(con, f"SELECT count(*) FROM {SWEEP_TABLE}")
         cur = con.execute(f"SELECT * FROM {SWEEP_TABLE} ORDER BY content_hash, seed, kind, days LIMIT ? OFFSET ?",
                           [limit, offset])
         columns = [d[0] for d in cur.description]
