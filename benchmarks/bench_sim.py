@@ -9,13 +9,14 @@ second, samples, and the peak resident memory of the process.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import resource
 import time
-from pathlib import Path
+
+from machine_info import machine
 
 from colossus.sim import simulate
 from colossus.spec import load_scenario
-from machine_info import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 15.0
@@ -44,11 +45,11 @@ def main() -> None:
 
 def bench_trace() -> float:
     """The Philly trace read uncached and scaled to 90 days (a test once asserted this; tests check behaviour)."""
+    from importlib import resources
+
     import numpy as np
 
     from colossus import units
-    from importlib import resources
-
     from colossus.sim.workload import SHIPPED_TRACE, filler_jobs, read_philly
     from colossus.spec import WorkloadSpec
 

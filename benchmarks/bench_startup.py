@@ -46,7 +46,7 @@ def main() -> None:
     for name, argv in cases.items():
         times = timed(argv, args.runs)
         print(f"{name:30s} median {statistics.median(times):.3f} s   min {min(times):.3f}   max {max(times):.3f}")
-    probe = "import sys, colossus.cli; print(' '.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    probe = f"import sys, colossus.cli; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
     print(f"heavy modules loaded by 'import colossus.cli': {loaded or 'none'} (of {', '.join(HEAVY)})")
     print(f"target: colossus --help median under {TARGET_S} s on a quiet machine")

@@ -27,8 +27,9 @@ from pathlib import Path
 import tempfile
 import time
 
-from colossus.sweep import LocalBackend, RayBackend, RunStore, plan_sweep, run_sweep
 from machine_info import machine
+
+from colossus.sweep import LocalBackend, RayBackend, RunStore, plan_sweep, run_sweep
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "colossus-memphis.yaml"
 

@@ -49,13 +49,35 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from colossus.api import (
-        EstimateResult, JobSummary, PlanResult, PowerResult, ReliabilityResult, RunSummary, Simulation, SweepResult,
-        Table, analyse_power, analyse_reliability, estimate, forecast, load, plan, read_run, simulate, sweep,
+        EstimateResult,
+        JobSummary,
+        PlanResult,
+        PowerResult,
+        ReliabilityResult,
+        RunSummary,
+        Simulation,
+        SweepResult,
+        Table,
+        analyse_power,
+        analyse_reliability,
+        estimate,
+        forecast,
+        load,
+        plan,
+        read_run,
+        simulate,
+        sweep,
+    )
+    from colossus.errors import (
+        CatalogError,
+        ColossusError,
+        InfeasibleError,
+        ReportError,
+        ResultsError,
+        RunInterrupted,
+        SpecError,
     )
     from colossus.metrics import METRICS, Metric
-    from colossus.errors import (
-        CatalogError, ColossusError, InfeasibleError, ReportError, ResultsError, RunInterrupted, SpecError,
-    )
     from colossus.spec import RunSpec, Scenario, load_runs, load_scenario, lookup
     from colossus.topology import cluster_inventory, comm_levels, fabric_inventory
 

@@ -105,7 +105,7 @@ class Table(_Result):
     def to_pandas(self) -> pd.DataFrame:
         import pandas as pd  # noqa: PLC0415
 
-        return pd.DataFrame({k: list(v) if getattr(v, "dtype", None) == object else v
+        return pd.DataFrame({k: list(v) if str(getattr(v, "dtype", "")) == "object" else v
                              for k, v in self.columns.items()})
 
     def to_dict(self) -> dict[str, Any]:

@@ -77,7 +77,7 @@ class SpecError(ColossusError):
         self.file = file
         super().__init__(self.__str__())
 
-    def located(self, *, file: str | None = None, prefix: Sequence[str | int] = ()) -> "SpecError":
+    def located(self, *, file: str | None = None, prefix: Sequence[str | int] = ()) -> SpecError:
         """A copy of this error with a file and/or a leading field path added."""
         return type(self)(
             self.message,
@@ -106,7 +106,7 @@ class OverrideError(SpecError):
         self.loc = tuple(loc)
         super().__init__(message, path=path, file=file)
 
-    def located(self, *, file: str | None = None, prefix: Sequence[str | int] = ()) -> "OverrideError":
+    def located(self, *, file: str | None = None, prefix: Sequence[str | int] = ()) -> OverrideError:
         return type(self)(self.message, loc=self.loc, path=tuple(prefix) + self.path,
                           file=self.file if file is None else file)
 

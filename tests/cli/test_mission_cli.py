@@ -69,8 +69,8 @@ def test_fit_answers_which_models_fit_where(capsys, scenario):
 
 def test_fit_smallest_is_smallest(capsys):
     """One server fewer than the answer does not fit (the bisection is exact in whole servers)."""
-    from colossus.perf.fit import _try, fit_model
     from colossus.perf.assumptions import default_assumptions
+    from colossus.perf.fit import _try, fit_model
     from colossus.spec import load_scenario, lookup
 
     spec = load_scenario(MEMPHIS)

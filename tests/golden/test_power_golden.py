@@ -16,7 +16,6 @@ import pytest
 
 from colossus.power import LoadPoint, analyse, cap_curve, default_assumptions, fit_cap_curve, predict, read_zeus_sweeps
 from colossus.spec import load_scenario
-
 from tests.conftest import SCENARIOS
 
 ZEUS_GPUS = ("a40", "p100", "rtx6000", "v100")

@@ -40,7 +40,6 @@ import pytest
 from colossus import units
 from colossus.sim import simulate
 from colossus.spec import Scenario, read_yaml, validate
-
 from tests.conftest import SCENARIOS
 
 LLAMA3_INTERRUPTIONS = 466  # Sec. 3.3.4

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from perf_helpers import make_run
 import pytest
 
 from colossus.errors import InfeasibleError, SpecError
 from colossus.perf import estimate
 from colossus.spec import RunSpec
-
-from perf_helpers import make_run
 
 
 def test_parts_sum_to_step_time(gpt3_run):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
+from sim_helpers import MEMPHIS, CheckedEngine, scenario, small_doc
 
 from colossus import units
 from colossus.sim import GPU_STATES, simulate
 from colossus.spec import load_scenario
-
-from sim_helpers import MEMPHIS, CheckedEngine, scenario, small_doc
 
 
 def _check_series(r) -> None:

@@ -13,14 +13,21 @@ from pathlib import Path
 import tomllib
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
 from colossus import units
 from colossus.errors import SpecError
 from colossus.sim.workload import (
-    SHIPPED_TRACE, FillerJobs, delay_summary, filler_jobs, read_philly, shipped_trace, synthetic_mix,
+    SHIPPED_TRACE,
+    FillerJobs,
+    delay_summary,
+    filler_jobs,
+    read_philly,
+    shipped_trace,
+    synthetic_mix,
 )
 from colossus.spec import WorkloadSpec, validate
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from colossus.cli import main
-import colossus.cli.sweep as sweep_cli
 from colossus.sweep import RunStore, SweepInterrupted, Task, plan_sweep, run_sweep, run_task
 from colossus.sweep.backends import LocalBackend, RayBackend, _finished_rows, _ignore_sigint, _terminate
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import copy
 
 import pytest
+from sweep_helpers import BIG, MEMPHIS
 
 from colossus.errors import SpecError
 from colossus.spec import Scenario, read_yaml, validate
 from colossus.sweep import ALIASES, assign, parse_path, resolve
 from colossus.sweep.paths import _nodes, column_name
-
-from sweep_helpers import BIG, MEMPHIS
-
 
 
 @pytest.fixture(scope="module")

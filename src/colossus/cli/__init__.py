@@ -14,14 +14,16 @@ from typing import Any
 import typer
 import typer.main
 
-from colossus.cli import show  # noqa: F401  (registers its commands)
-from colossus.cli import power  # noqa: F401
-from colossus.cli import perf  # noqa: F401
-from colossus.cli import mission  # noqa: F401
-from colossus.cli import reliability  # noqa: F401
-from colossus.cli import simulate  # noqa: F401
-from colossus.cli import sweep  # noqa: F401
-from colossus.cli import serve  # noqa: F401
+from colossus.cli import (
+    mission,  # noqa: F401
+    perf,  # noqa: F401
+    power,  # noqa: F401
+    reliability,  # noqa: F401
+    serve,  # noqa: F401
+    show,  # noqa: F401  (registers its commands)
+    simulate,  # noqa: F401
+    sweep,  # noqa: F401
+)
 from colossus.cli.app import EXIT_BAD_INPUT, EXIT_INTERRUPTED, app, error_line, interrupt_was_reported
 from colossus.errors import ColossusError
 

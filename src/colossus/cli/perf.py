@@ -9,16 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from colossus import units
-from colossus.vocab import Precision
 from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
+from colossus.vocab import Precision
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from colossus.perf import Estimate
-    from colossus.perf import Plan
-    from colossus.perf import Validation
-    from colossus.spec import RunSpec
-    from colossus.spec import SoftwareSpec
+    from colossus.perf import Estimate, Plan, Validation
+    from colossus.spec import RunSpec, SoftwareSpec
 
 #: Counts take decimal SI prefixes (15T tokens = 15e12; B for billion, as model sizes are quoted).
 #: A batch quoted in binary multiples says so with an IEC prefix: 16Mi = 2**24 = 2048 x 8192 tokens.
@@ -47,8 +44,10 @@ POWER_HELP = "GPU power limit in W, below the TDP (the power-cap curve sets the 
 
 
 def _software(name: str | None) -> SoftwareSpec | None:
-    from colossus.spec import SoftwareSpec  # noqa: PLC0415
-    from colossus.spec import lookup  # noqa: PLC0415
+    from colossus.spec import (
+        SoftwareSpec,  # noqa: PLC0415
+        lookup,  # noqa: PLC0415
+    )
     if name is None:
         return None
     lookup("software", name)  # a misspelt name fails here, with the closest one

@@ -13,6 +13,7 @@ from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
     from rich.table import Table
+
     from colossus.power import PowerAnalysis
 
 
@@ -27,8 +28,10 @@ def power(
 ) -> None:
     """Power demand bottom up, supply and its dispatch, the best response to a deficit, swings, emissions and cost."""
     from colossus.cli.show import scenario_inventory  # noqa: PLC0415
-    from colossus.power import analyse  # noqa: PLC0415
-    from colossus.power import power_document  # noqa: PLC0415
+    from colossus.power import (
+        analyse,  # noqa: PLC0415
+        power_document,  # noqa: PLC0415
+    )
     from colossus.spec import load_scenario  # noqa: PLC0415
     if supply_mw is not None and supply_mw < 0:
         raise SpecError(f"--supply-mw must be >= 0 (got {supply_mw:g})")
@@ -64,7 +67,7 @@ def _print(an: PowerAnalysis, doc: dict) -> None:
         ("host memory + local NVMe", lambda p: sum(q["memory_w"] + q["local_nvme_w"] for q in p["pools"])),
         ("scale-out NICs + DPUs", lambda p: sum(q["scaleout_nics_w"] + q["frontend_dpus_w"] for q in p["pools"])),
         ("NVSwitch, fans, boards", lambda p: sum(q["nvswitch_w"] + q["fans_other_w"] for q in p["pools"])),
-        *[(f"switches: {tier}", (lambda tier: lambda p: p["fabric_switches_w"][tier])(tier))
+        *[(f"switches: {tier}", (lambda tier: lambda p: p["fabric_switches_w"][tier])(tier))  # noqa: B023 (bound)
           for tier in pts["training"]["fabric_switches_w"]],
         ("optics", lambda p: p["optics_w"]),
         ("storage", lambda p: p["storage_w"]),

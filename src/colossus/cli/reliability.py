@@ -16,9 +16,7 @@ from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
     from colossus import reliability as rel
-    from colossus.spec import GpuSpec
-    from colossus.spec import JobSpec
-    from colossus.spec import Scenario
+    from colossus.spec import GpuSpec, JobSpec, Scenario
 
 #: Monte Carlo histories per policy for --compare-recovery when --runs is not given.
 COMPARE_RUNS = 500
@@ -66,10 +64,13 @@ def reliability(
     """Failure model per fleet, checkpoint and restart cost, interval, goodput (closed form and
     Monte Carlo), spares, and recovery policies compared."""
     import numpy as np  # noqa: PLC0415
+
     from colossus import reliability as rel  # noqa: PLC0415
     from colossus.reliability.recovery import compare_recovery  # noqa: PLC0415
-    from colossus.reliability.scenario import pick_job  # noqa: PLC0415
-    from colossus.reliability.scenario import scope_document  # noqa: PLC0415
+    from colossus.reliability.scenario import (
+        pick_job,  # noqa: PLC0415
+        scope_document,  # noqa: PLC0415
+    )
     from colossus.spec import load_scenario  # noqa: PLC0415
     if scenario is not None:
         ignored = [name for name, value in (("--model", model), ("--gpus", gpus), ("--gpu", gpu)) if value is not None]

@@ -42,6 +42,7 @@ def serve_cmd(
     answers only to this machine's own names (no DNS rebinding).
     """
     from rich.markup import escape  # noqa: PLC0415
+
     from colossus.web import serve  # noqa: PLC0415 (FastAPI and uvicorn load only for this command)
 
     token = token if token is not None else os.environ.get("COLOSSUS_TOKEN") or None

@@ -52,8 +52,10 @@ def catalog_document() -> dict[str, Any]:
     """Every catalog entry, validated, by kind; and the fleet profiles with their sources."""
     from colossus import catalog  # noqa: PLC0415
     from colossus import reliability as rel  # noqa: PLC0415
-    from colossus.spec import CATALOG_SPECS  # noqa: PLC0415
-    from colossus.spec import lookup  # noqa: PLC0415
+    from colossus.spec import (
+        CATALOG_SPECS,  # noqa: PLC0415
+        lookup,  # noqa: PLC0415
+    )
     doc: dict[str, Any] = {}
     for kind in catalog.KINDS:
         if kind not in CATALOG_SPECS:
@@ -92,6 +94,7 @@ def _cell(value: Any) -> str:
 
 def _print_catalog(doc: dict[str, Any]) -> None:
     from rich.table import Table  # noqa: PLC0415
+
     from colossus.spec import lookup  # noqa: PLC0415
     for kind, entries in doc.items():
         table = Table(title=f"{kind} ({len(entries)})", title_justify="left")
@@ -125,6 +128,7 @@ def _fmt(value: float, unit: float, digits: int = 1) -> str:
 
 def _print_inventory(spec: Scenario, inv: ClusterInventory) -> None:
     from rich.table import Table  # noqa: PLC0415
+
     from colossus import units  # noqa: PLC0415
     from colossus.topology.fabric import TIER_NAMES  # noqa: PLC0415
     console.print(f"[bold]{spec.name}[/]: {spec.description.strip()}")

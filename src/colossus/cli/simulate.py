@@ -37,7 +37,6 @@ def simulate_cmd(
     from colossus import api  # noqa: PLC0415
     from colossus.errors import RunInterrupted  # noqa: PLC0415
     from colossus.results import safe_name  # noqa: PLC0415
-
     from colossus.spec.bounds import telemetry_problem  # noqa: PLC0415
 
     scenario = api.load(scenario_file)

@@ -12,8 +12,7 @@ from colossus.cli.app import EXIT_INTERRUPTED, app, console, err_console, interr
 from colossus.errors import SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from colossus.sweep import RunStore
-    from colossus.sweep import SweepOutcome
+    from colossus.sweep import RunStore, SweepOutcome
 
 #: The sweep's store in its folder (the dashboard looks for this name).
 STORE_NAME = "sweep.duckdb"
@@ -67,12 +66,16 @@ def sweep_cmd(
     (same scenario content, seed, kind and days) are skipped, so an
     interrupted sweep resumes where it stopped.
     """
-    from colossus.results import check_out_dir  # noqa: PLC0415
-    from colossus.results import safe_name  # noqa: PLC0415
-    from colossus.sweep import RunStore  # noqa: PLC0415
-    from colossus.sweep import SweepInterrupted  # noqa: PLC0415
-    from colossus.sweep import make_backend  # noqa: PLC0415
-    from colossus.sweep import plan_sweep  # noqa: PLC0415
+    from colossus.results import (
+        check_out_dir,  # noqa: PLC0415
+        safe_name,  # noqa: PLC0415
+    )
+    from colossus.sweep import (
+        RunStore,  # noqa: PLC0415
+        SweepInterrupted,  # noqa: PLC0415
+        make_backend,  # noqa: PLC0415
+        plan_sweep,  # noqa: PLC0415
+    )
     if address is not None and backend is not BackendName.RAY:
         raise SpecError("--address: a cluster address needs --backend ray")
     if out is not None:
@@ -101,12 +104,15 @@ def sweep_cmd(
 
 
 def _run_with_progress(plan: Any, store: RunStore, runner: Any, *, plot_path: Path) -> SweepOutcome:
-    from rich.progress import BarColumn  # noqa: PLC0415
-    from rich.progress import MofNCompleteColumn  # noqa: PLC0415
-    from rich.progress import Progress  # noqa: PLC0415
-    from rich.progress import TextColumn  # noqa: PLC0415
-    from rich.progress import TimeElapsedColumn  # noqa: PLC0415
-    from rich.progress import TimeRemainingColumn  # noqa: PLC0415
+    from rich.progress import (
+        BarColumn,  # noqa: PLC0415
+        MofNCompleteColumn,  # noqa: PLC0415
+        Progress,  # noqa: PLC0415
+        TextColumn,  # noqa: PLC0415
+        TimeElapsedColumn,  # noqa: PLC0415
+        TimeRemainingColumn,  # noqa: PLC0415
+    )
+
     from colossus.sweep import run_sweep  # noqa: PLC0415
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
@@ -134,8 +140,10 @@ def _document(outcome: SweepOutcome) -> dict[str, Any]:
 
 def _print_outcome(outcome: SweepOutcome) -> None:
     from rich.markup import escape  # noqa: PLC0415
-    from rich.table import Column  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
+    from rich.table import (
+        Column,  # noqa: PLC0415
+        Table,  # noqa: PLC0415
+    )
     plan = outcome.plan
     rate = f", {outcome.runs_per_s:.2f} runs/s" if outcome.runs_per_s else ""
     console.print(

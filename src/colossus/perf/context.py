@@ -14,9 +14,10 @@ are the resolved software stack (``perf.software``), as numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +130,7 @@ class Context:
     def size(self) -> int:
         return int(self.layers.shape[0])
 
-    def take(self, index: np.ndarray) -> "Context":
+    def take(self, index: np.ndarray) -> Context:
         """Rows at ``index``."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self) if f.name != "k"})
 
@@ -301,13 +302,13 @@ def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions, stati
     for arch in np.unique(st.arch):
         a.gemm_curve(str(arch), "bf16")  # a generation without a BF16 curve is an error worth naming
     for prec in ("bf16", "fp8"):
-        cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))
-        cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))
+        cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))  # noqa: B023 (called now)
+        cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))  # noqa: B023
     pairs = np.char.add(np.char.add(st.kernel.astype(str), "/"), st.arch.astype(str))
     flash = cols["flash"]
     for name, key in (("attn_fwd_eff", "fwd_eff"), ("attn_bwd_eff", "bwd_eff"), ("attn_seq_half_full", "seq_half_full"),
                       ("attn_seq_half_causal", "seq_half_causal"), ("attn_hd_half", "hd_half")):
-        value = _per_key(pairs, lambda pair: float(a.attention_kernel(*pair.split("/"))[key])
+        value = _per_key(pairs, lambda pair: float(a.attention_kernel(*pair.split("/"))[key])  # noqa: B023 (called now)
                          if pair.split("/")[0] != "unfused" else 0.0)
         cols[name] = np.where(flash, value, 1.0 if key.endswith("eff") else 0.0)
     cols["ew_hidden_bytes"], cols["ew_ffn_bytes"] = _elementwise(a, cols)

@@ -20,7 +20,7 @@ estimate can report what it assumed.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache
 import re
 
 from colossus import catalog
@@ -91,13 +91,13 @@ class Software:
         return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile(name: str) -> SoftwareProfileSpec:
     """A catalog profile by name (validated once)."""
     return lookup("software", name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile_names(framework: Framework | None = None) -> tuple[str, ...]:
     """Profiles in precedence order (file order), optionally of one framework."""
     names = catalog.names_in_file_order("software")

@@ -8,9 +8,10 @@ allocation a job gets (checkpoint, restart and interval at that size).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -13,10 +13,11 @@ checkpoint's (``reliability.checkpoint``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 import math
-from typing import Any, Mapping
+from typing import Any
 
 from colossus.catalog import read_table
 from colossus.errors import CatalogError, SpecError, did_you_mean

@@ -20,8 +20,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from colossus.errors import ReportError  # noqa: F401  (raised here, in the tree)
-from colossus.errors import ColossusError
+from colossus.errors import (
+    ReportError,  # noqa: F401  (raised here, in the tree)
+)
 from colossus.report.downsample import MAX_POINTS, bucket_last, bucket_mean
 from colossus.sim.result import GPU_STATES, SimResult
 from colossus.units import DAY, MINUTE, MW, MWH

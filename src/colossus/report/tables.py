@@ -8,8 +8,8 @@ A key the summary lacks shows as an em dash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from colossus.report import format as fmt

@@ -19,8 +19,9 @@ from pathlib import Path
 import re
 
 import colossus
-from colossus.errors import ResultsError  # noqa: F401  (raised here, in the tree)
-from colossus.errors import ColossusError
+from colossus.errors import (
+    ResultsError,  # noqa: F401  (raised here, in the tree)
+)
 
 TIMESERIES = "timeseries.parquet"
 EVENTS = "events.parquet"
@@ -49,7 +50,7 @@ class ResultPaths:
     duckdb: Path
 
     @classmethod
-    def of(cls, root: Path | str) -> "ResultPaths":
+    def of(cls, root: Path | str) -> ResultPaths:
         root = Path(root)
         return cls(root, root / TIMESERIES, root / EVENTS, root / JOBS, root / SUMMARY, root / DUCKDB)
 

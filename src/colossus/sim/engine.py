@@ -45,21 +45,22 @@ from colossus.sim import events as ev
 from colossus.sim import scheduler as policy
 from colossus.sim.assumptions import default_assumptions as sim_assumptions
 from colossus.sim.cluster import BURN_IN, BUSY, FAILED, IDLE, NOT_INSTALLED, REPAIR, ClusterState, build_layout
-from colossus.sim.events import Mode
 from colossus.sim.dispatch import SiteDispatch
+from colossus.sim.events import Mode
 from colossus.sim.failures import Candidates, DomainFailures, plan_failures
 from colossus.sim.jobs import DONE, QUEUED, RUNNING, Job, NamedRates
 from colossus.sim.result import SimResult
 from colossus.sim.scheduling import Decision, Preempt, Scheduling, Start
 from colossus.sim.site import SiteResponse
-from colossus.sim.summary import build_result
 from colossus.sim.sitepower import cap_fracs, flat_table, site_power
+from colossus.sim.summary import build_result
 from colossus.sim.supply import supply_model
 from colossus.sim.telemetry import Recorder
 from colossus.sim.workload import filler_jobs
 from colossus.spec import Scenario
 from colossus.spec.bounds import MAX_SEED
 from colossus.topology import cluster_inventory, comm_levels
+
 
 class Engine(Scheduling, SiteResponse, DomainFailures):
     """State of one simulated history. Build with a scenario and seed, then ``run()``."""

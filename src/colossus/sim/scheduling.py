@@ -23,8 +23,8 @@ import numpy as np
 from colossus.sim import scheduler as policy
 from colossus.sim.cluster import NOT_INSTALLED, place
 from colossus.sim.jobs import Job
-from colossus.spec import JobSpec
 from colossus.sim.state import EngineState
+from colossus.spec import JobSpec
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Scheduling(EngineState):
         per_server_add = self._filler_server_add_w(idle_on)
         waiting = self.in_queue & self.is_filler
         min_need = int(self.want_arr[waiting].min()) if waiting.any() else 0
-        for key, idx in list(self.queue):
+        for _key, idx in list(self.queue):
             job = self.jobs[idx]
             if not job.named:
                 avail = {p: free[p].size - reserve[p] for p in job.pools}

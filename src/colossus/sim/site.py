@@ -16,14 +16,16 @@ writes is the engine's, named where it is set up (``Engine.__init__``).
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from colossus.sim.cluster import BURN_IN, BUSY, FAILED, IDLE, NOT_INSTALLED, REPAIR
 from colossus.sim.events import Mode, PlantWake
 from colossus.sim.jobs import QUEUED, Job
 from colossus.sim.sitepower import CapTable, Group, respond
-from colossus.sim.telemetry import POWER_COLUMNS, STATE_COLUMNS
 from colossus.sim.state import EngineState
+from colossus.sim.telemetry import POWER_COLUMNS, STATE_COLUMNS
+
 
 def _table(job: Job) -> CapTable:
     """A started job's cap table (set by ``Engine._start`` before the job can train)."""

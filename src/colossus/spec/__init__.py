@@ -7,7 +7,6 @@ SI base units. Build variants with ``spec.model_copy(update=...)``.
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Annotated
 
 from colossus.spec.base import CatalogItem, Spec, lookup, ref
@@ -29,6 +28,7 @@ from colossus.spec.jobs import CheckpointSpec, JobSpec
 from colossus.spec.layout import LayoutSpec, Recompute
 from colossus.spec.loading import load, load_list, read_yaml, validate
 from colossus.spec.model import Activation, ModelSpec, MoESpec
+from colossus.spec.plant import SHORT_TON_KG, DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 from colossus.spec.power import (
     BatteryBank,
     BatterySpec,
@@ -44,9 +44,15 @@ from colossus.spec.power import (
     SupplySpec,
 )
 from colossus.spec.reliability import DomainsSpec, ReliabilitySpec, RestartSpec
-from colossus.spec.plant import SHORT_TON_KG, DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
+from colossus.spec.simulation import (
+    BuildoutSpec,
+    FailureSpec,
+    SchedulerSpec,
+    SimPowerSpec,
+    SimulationSpec,
+)
 from colossus.spec.software import (
     AttentionKernel,
     EpDispatcher,
@@ -55,13 +61,6 @@ from colossus.spec.software import (
     SelectiveRecompute,
     SoftwareProfileSpec,
     SoftwareSpec,
-)
-from colossus.spec.simulation import (
-    BuildoutSpec,
-    FailureSpec,
-    SchedulerSpec,
-    SimPowerSpec,
-    SimulationSpec,
 )
 from colossus.spec.storage import StorageSpec
 from colossus.spec.workload import WorkloadSpec

@@ -8,11 +8,11 @@ an error too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 import os
 from pathlib import Path
 import re
 import stat
-from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError

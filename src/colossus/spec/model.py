@@ -9,8 +9,9 @@ concrete numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -40,7 +41,7 @@ class MoESpec(Spec):
     every: Degree = Field(1, description="every k-th layer (after the dense ones) is MoE")
 
     @model_validator(mode="after")
-    def _check(self) -> "MoESpec":
+    def _check(self) -> MoESpec:
         if self.top_k > self.experts:
             raise ValueError(f"top_k ({self.top_k}) exceeds experts ({self.experts})")
         return self
@@ -123,7 +124,7 @@ class ModelSpec(CatalogItem):
         return out
 
     @model_validator(mode="after")
-    def _check(self) -> "ModelSpec":
+    def _check(self) -> ModelSpec:
         if self.heads % self.kv_heads:
             raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
         if self.first_dense_layers > self.layers:

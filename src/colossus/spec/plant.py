@@ -71,7 +71,7 @@ class DispatchSpec(Spec):
                                  " hours rather than cycle them, and permits count starts)")
 
     @model_validator(mode="after")
-    def _check(self) -> "DispatchSpec":
+    def _check(self) -> DispatchSpec:
         if self.battery_soc_min_frac >= self.battery_soc_max_frac:
             raise ValueError(f"battery_soc_min_frac ({self.battery_soc_min_frac:g}) must be below"
                              f" battery_soc_max_frac ({self.battery_soc_max_frac:g})")

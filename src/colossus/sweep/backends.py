@@ -22,9 +22,7 @@ that had finished in ``leftover``.
 
 from __future__ import annotations
 
-from colossus.errors import ColossusError
-
-from collections.abc import Iterable, Generator, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 import logging
 import multiprocessing
@@ -32,6 +30,7 @@ import os
 import signal
 from typing import Any, Protocol
 
+from colossus.errors import ColossusError
 from colossus.sweep.plan import Task
 from colossus.sweep.run import run_task
 

@@ -88,7 +88,7 @@ class RunStore:
         self._con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({fixed}, PRIMARY KEY ({key}))")
         self._types = self._read_types()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,8 +17,10 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from colossus.errors import OverrideError  # noqa: F401  (raised here, in the tree)
-from colossus.errors import SpecError
+from colossus.errors import (
+    OverrideError,  # noqa: F401  (raised here, in the tree)
+    SpecError,
+)
 from colossus.spec import Scenario, validate
 from colossus.web.models import Overrides
 
