@@ -361,10 +361,19 @@ def _bad_outs(work: dict[str, Path]) -> dict[str, Path]:
     (cwd / "someones-folder").mkdir()
     (cwd / "someones-folder" / "notes.txt").write_text("precious")
     os.mkfifo(cwd / "a-fifo")
-    return {"cwd": Path("."), "parent-of-cwd": Path(".."), "root": Path("/"), "a-file": cwd / "a-file",
-            "a-fifo": cwd / "a-fifo", "under-a-file": cwd / "a-file" / "run", "someones-folder": cwd / "someones-folder",
-            "source-tree": ROOT / "src" / "colossus" / "hostile-out", "package": ROOT / "src" / "colossus",
-            "nul": Path(f"{cwd}/x\x00y"), "component-too-long": cwd / ("c" * 300)}
+    return {
+        "cwd": Path("."),
+        "parent-of-cwd": Path(".."),
+        "root": Path("/"),
+        "a-file": cwd / "a-file",
+        "a-fifo": cwd / "a-fifo",
+        "under-a-file": cwd / "a-file" / "run",
+        "someones-folder": cwd / "someones-folder",
+        "source-tree": ROOT / "src" / "colossus" / "hostile-out",
+        "package": ROOT / "src" / "colossus",
+        "nul": Path(f"{cwd}/x\x00y"),
+        "component-too-long": cwd / ("c" * 300),
+    }
 
 
 @pytest.mark.parametrize("command", ["simulate", "sweep"])

@@ -28,7 +28,7 @@ from colossus import metrics, units
 from colossus.errors import RunInterrupted, SpecError, did_you_mean
 
 if TYPE_CHECKING:  # loaded on first call
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     from colossus.perf.estimate import Estimate
     from colossus.sim.result import SimResult
@@ -431,14 +431,24 @@ class RunSummary(_Result):
             interruptions=int(j.get("interruptions", 0)), preemptions=int(j.get("preemptions", 0)),
             energy_j=float(j.get("energy_j") or 0.0), co2_kg=float(j.get("co2_kg") or 0.0), layout=j.get("layout"),
         ) for j in doc.get("jobs") or [])
-        return cls(scenario=str(doc["scenario"]), seed=int(doc["seed"]), period_s=float(value["period_s"] or 0.0),
-                   jobs=jobs, energy_j_by_source=dict(doc.get("energy_j_by_source") or {}),
-                   deficit_s=float(value["deficit_s"] or 0.0),
-                   throughput_lost_to_deficit_frac=float(value["throughput_lost_to_deficit_frac"] or 0.0),
-                   mean_demand_w=float(value["mean_demand_w"] or 0.0), peak_demand_w=float(value["peak_demand_w"] or 0.0),
-                   co2_kg=float(value["co2_kg"] or 0.0), usd_total=value["usd_total"],
-                   usd_per_gpu_hour=value["usd_per_gpu_hour"], usd_per_million_tokens=value["usd_per_million_tokens"],
-                   failures=int(value["failures"] or 0), report_path=doc.get("report_path"), document=doc)
+        return cls(
+            scenario=str(doc["scenario"]),
+            seed=int(doc["seed"]),
+            period_s=float(value["period_s"] or 0.0),
+            jobs=jobs,
+            energy_j_by_source=dict(doc.get("energy_j_by_source") or {}),
+            deficit_s=float(value["deficit_s"] or 0.0),
+            throughput_lost_to_deficit_frac=float(value["throughput_lost_to_deficit_frac"] or 0.0),
+            mean_demand_w=float(value["mean_demand_w"] or 0.0),
+            peak_demand_w=float(value["peak_demand_w"] or 0.0),
+            co2_kg=float(value["co2_kg"] or 0.0),
+            usd_total=value["usd_total"],
+            usd_per_gpu_hour=value["usd_per_gpu_hour"],
+            usd_per_million_tokens=value["usd_per_million_tokens"],
+            failures=int(value["failures"] or 0),
+            report_path=doc.get("report_path"),
+            document=doc,
+        )
 
     def metrics(self) -> dict[str, float | None]:
         """Every key number of ``colossus.metrics.METRICS``, in SI, by key."""

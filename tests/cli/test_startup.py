@@ -24,8 +24,13 @@ def test_import_colossus_cli_loads_no_heavy_module():
 
 
 def test_help_loads_no_heavy_module():
-    assert _loaded("import contextlib, io\nfrom colossus.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n"
-                   "    main(['--help'])") == []
+    assert (
+        _loaded(
+            "import contextlib, io\nfrom colossus.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['--help'])"
+        )
+        == []
+    )
 
 
 def test_import_colossus_is_light_until_a_name_is_used():

@@ -45,7 +45,11 @@ def test_site_needs_at_least_150_mw(memphis_analysis):
 
 @pytest.fixture(scope="module")
 def zeus_points(shared_dir_module):
-    return [p for g in ZEUS_GPUS for p in read_zeus_sweeps(shared_dir_module / "data" / "zeus" / f"summary_power_{g}.csv", g)]
+    return [
+        p
+        for g in ZEUS_GPUS
+        for p in read_zeus_sweeps(shared_dir_module / "data" / "zeus" / f"summary_power_{g}.csv", g)
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,9 @@ def test_interleaving_shrinks_the_bubble():
 
 
 def test_left_out_recompute_takes_fastest_that_fits():
-    run = RunSpec.model_validate({**make_run().model_dump(), "layout": {"tp": 8, "pp": 8, "dp": 16, "global_batch": 1536}})
+    run = RunSpec.model_validate(
+        {**make_run().model_dump(), "layout": {"tp": 8, "pp": 8, "dp": 16, "global_batch": 1536}}
+    )
     est = estimate(run)
     assert est.fits and est.assumed["recompute"] in ("none", "selective", "full")
 

@@ -67,7 +67,10 @@ def test_plan_json(capsys):
 
 
 def test_broken_file_is_one_line_error(tmp_path, capsys):
-    path = write(tmp_path, "- id: x\n  model: {layers: 2}\n  cluster: {gpu: h100-sxm5-80gb, gpus: 8}\n  layout: {global_batch: 8}\n")
+    path = write(
+        tmp_path,
+        "- id: x\n  model: {layers: 2}\n  cluster: {gpu: h100-sxm5-80gb, gpus: 8}\n  layout: {global_batch: 8}\n",
+    )
     assert main(["validate", str(path), "--json"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "runs.yaml" in err and "model" in err

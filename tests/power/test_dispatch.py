@@ -38,8 +38,14 @@ def small_site(**dispatch) -> Scenario:
         "generators": [{"unit": UNIT, "count": 4}],
         "batteries": [{"unit": BATTERY, "count": 1}],
     }
-    doc["power"]["dispatch"] = {"merit_order": ["grid"], "n_minus_1_reserve": False, "battery_soc_min_frac": 0.05, "min_up_h": 0.0,
-                                "recharge_from_generators": False, **dispatch}
+    doc["power"]["dispatch"] = {
+        "merit_order": ["grid"],
+        "n_minus_1_reserve": False,
+        "battery_soc_min_frac": 0.05,
+        "min_up_h": 0.0,
+        "recharge_from_generators": False,
+        **dispatch,
+    }
     return validate(Scenario, doc, file="small site")
 
 

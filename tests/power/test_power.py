@@ -53,7 +53,9 @@ def analysis(memphis):
 
 
 def _profile(shares=(0.75, 0.08, 0.12, 0.05), draws=(1.0, 0.2, 0.45, 0.6), num_gpus=20_000, replica=400):
-    phases = tuple(Phase(n, s, d) for n, s, d in zip(("compute", "pipeline", "gradient sync", "optimizer"), shares, draws))
+    phases = tuple(
+        Phase(n, s, d) for n, s, d in zip(("compute", "pipeline", "gradient sync", "optimizer"), shares, draws)
+    )
     return StepProfile("job", H100, num_gpus, replica, phases, 16e6, "test")
 
 

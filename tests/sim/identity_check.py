@@ -20,8 +20,14 @@ import sys
 import tempfile
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = (("colossus-memphis.yaml", 1, 30.0), ("colossus-memphis.yaml", 7, 30.0), ("colossus-memphis.yaml", 20240722, 150.0),
-         ("colossus-200k.yaml", 1, 20.0), ("colossus-200k.yaml", 3, 20.0), ("colossus-memphis-2025.yaml", 2, 20.0))
+CASES = (
+    ("colossus-memphis.yaml", 1, 30.0),
+    ("colossus-memphis.yaml", 7, 30.0),
+    ("colossus-memphis.yaml", 20240722, 150.0),
+    ("colossus-200k.yaml", 1, 20.0),
+    ("colossus-200k.yaml", 3, 20.0),
+    ("colossus-memphis-2025.yaml", 2, 20.0),
+)
 FILES = ("timeseries.parquet", "events.parquet", "jobs.parquet", "summary.json")
 
 

@@ -45,7 +45,9 @@ def test_estimate_sweep_end_to_end(capsys, small_scenario, tmp_path):
     # infeasible is data: stored with its reason, no outputs
     assert all(r["error"] and "no layout fits" in r["error"] and r["train70b.tokens_per_s"] is None for r in by_gpus[8])
     for gpus in (64, 128):
-        assert all(r["error"] is None and r["train70b.tokens_per_s"] > 0 and r["train70b.layout"] for r in by_gpus[gpus])
+        assert all(
+            r["error"] is None and r["train70b.tokens_per_s"] > 0 and r["train70b.layout"] for r in by_gpus[gpus]
+        )
     # twice the GPUs, about twice the rate; the seed does not change an estimate
     rate = {g: by_gpus[g][0]["train70b.tokens_per_s"] for g in (64, 128)}
     assert 1.6 < rate[128] / rate[64] < 2.2

@@ -104,7 +104,9 @@ def test_fake_simulation_rows(monkeypatch, small_scenario, tmp_path):
     with RunStore(tmp_path / "sim.duckdb") as store:
         outcome = run_sweep(plan, store, InlineBackend(), plot_path=tmp_path / "sim.html")
     assert len(calls) == 6 and {c[1] for c in calls} == {5.0}
-    assert calls[0][2] == small_scenario.parent.resolve()  # relative paths in the scenario (traces) resolve from its folder
+    assert (
+        calls[0][2] == small_scenario.parent.resolve()
+    )  # relative paths in the scenario (traces) resolve from its folder
     row = outcome.rows[-1]
     assert row["kind"] == "simulate" and row["days"] == 5.0
     assert row["train70b.finished_at_days"] == pytest.approx(row["train70b.finished_at_s"] / 86400.0)

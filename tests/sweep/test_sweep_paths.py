@@ -31,13 +31,21 @@ def big() -> dict:
     ("text", "column", "location"),
     [
         ("supply.generators.count", "power.supply.generators[0].count", ("power", "supply", "generators", 0, "count")),
-        ("power.supply.generators[0].count", "power.supply.generators[0].count", ("power", "supply", "generators", 0, "count")),
+        (
+            "power.supply.generators[0].count",
+            "power.supply.generators[0].count",
+            ("power", "supply", "generators", 0, "count"),
+        ),
         ("generators.0.count", "power.supply.generators[0].count", ("power", "supply", "generators", 0, "count")),
         ("jobs.grok2.gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
         ("jobs[grok2].num_gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
         ("grok2.gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
         ("jobs.gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
-        ("jobs.0.checkpoint.interval_min", "jobs[grok2].checkpoint.interval_min", ("jobs", 0, "checkpoint", "interval_min")),
+        (
+            "jobs.0.checkpoint.interval_min",
+            "jobs[grok2].checkpoint.interval_min",
+            ("jobs", 0, "checkpoint", "interval_min"),
+        ),
         ("interval_min", "jobs[grok2].checkpoint.interval_min", ("jobs", 0, "checkpoint", "interval_min")),
         ("contract_mw", "power.supply.grid.contract_mw", ("power", "supply", "grid", "contract_mw")),
         ("seed", "seed", ("seed",)),

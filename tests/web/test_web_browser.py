@@ -180,9 +180,11 @@ def test_quick_panels_are_not_clipped_at_1400_px(browser_page: tuple[Any, list[s
     page.click(f"#{kind}-button")
     page.wait_for_selector("#quick table")
     assert page.evaluate("() => window.innerWidth") == 1400
-    overflow = page.evaluate("""() => { const q = document.querySelector('#quick'), edge = q.getBoundingClientRect().right;
+    overflow = page.evaluate("""() => { const q = document.querySelector('#quick');
+        const edge = q.getBoundingClientRect().right;
         return { scroll: q.scrollWidth - q.clientWidth, past: Array.from(q.querySelectorAll('*'))
-            .filter(e => e.getBoundingClientRect().right > edge + 0.5).map(e => e.tagName + ' ' + e.textContent.slice(0, 40)),
+            .filter(e => e.getBoundingClientRect().right > edge + 0.5)
+            .map(e => e.tagName + ' ' + e.textContent.slice(0, 40)),
             hidden: Array.from(q.querySelectorAll('.wide')).filter(w => w.scrollWidth > w.clientWidth).length }; }""")
     assert overflow == {"scroll": 0, "past": [], "hidden": 0}, overflow
     assert errors == []

@@ -74,6 +74,8 @@ def write_simulate_sweep_store(folder: Path) -> None:
                 ' PRIMARY KEY (content_hash, seed, kind, days))')
     for i, count in enumerate((0, 14, 28)):
         for seed in (1, 2):
-            con.execute("INSERT INTO runs VALUES (?, ?, 'simulate', 30, 'colossus-memphis', NULL, 2.0, ?, NULL, NULL, ?)",
-                        [f"s{i}", seed, count, 1e9 * count + seed])
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, 'simulate', 30, 'colossus-memphis', NULL, 2.0, ?, NULL, NULL, ?)",
+                [f"s{i}", seed, count, 1e9 * count + seed],
+            )
     con.close()

@@ -164,7 +164,9 @@ def within(kind: Any, **whole: int | str):  # noqa: ANN201 (a click callback)
         from colossus.spec.loading import check  # noqa: PLC0415
 
         limits = {k: getattr(bounds, v) if isinstance(v, str) else v for k, v in whole.items()}
-        bound = kind if not isinstance(kind, str) else bounds.whole(**limits) if kind == "whole" else getattr(bounds, kind)
+        bound = (
+            kind if not isinstance(kind, str) else bounds.whole(**limits) if kind == "whole" else getattr(bounds, kind)
+        )
         try:
             return check(bound, value, "")
         except Exception as exc:  # SpecError from the check: the option name comes from click

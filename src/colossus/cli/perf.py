@@ -133,20 +133,31 @@ def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
 
 @app.command("plan")
 def plan_cmd(
-    model: Annotated[str, typer.Option("--model", help="model preset name (colossus show --catalog) or a model"
-                                                       " YAML file (a preset with overrides, or a whole shape)")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="model preset name (colossus show --catalog) or a model"
+            " YAML file (a preset with overrides, or a whole shape)",
+        ),
+    ],
     gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the job", callback=within("GpuCount"))],
     gpu: Annotated[str, typer.Option("--gpu", help="GPU name, e.g. h100-sxm5-80gb")] = "h100-sxm5-80gb",
-    seq_len: Annotated[int | None, typer.Option("--seq-len", help="sequence length (default: the model's)",
-                                                callback=within("Width"))] = None,
-    global_batch_tokens: Annotated[str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 4M (4e6) or 16Mi (2^24)")] = "4Mi",
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", help="sequence length (default: the model's)", callback=within("Width"))
+    ] = None,
+    global_batch_tokens: Annotated[
+        str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 4M (4e6) or 16Mi (2^24)")
+    ] = "4Mi",
     precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
     gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within("Parts"))] = 8,
-    nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU",
-                                                         callback=within("GbitPerS"))] = None,
+    nic_gbit_per_s: Annotated[
+        float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU", callback=within("GbitPerS"))
+    ] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
-    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
-                                                        callback=within("PartWatts"))] = None,
+    power_limit_w: Annotated[
+        float | None, typer.Option("--power-limit-w", help=POWER_HELP, callback=within("PartWatts"))
+    ] = None,
     top: Annotated[int, typer.Option("--top", callback=within("whole", ge=1, le=1000))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
@@ -266,7 +277,10 @@ def _print_plan(result: Plan) -> None:
         f" in {result.search_s * 1e3:.0f} ms; {result.num_fitting} fit in memory"
     )
     console.print(f"why: {result.why}")
-    console.print(f"software assumed: {result.software.profile} ({', '.join(f'{k}={v}' for k, v in _sw_brief(result.software).items())})")
+    console.print(
+        f"software assumed: {result.software.profile}"
+        f" ({', '.join(f'{k}={v}' for k, v in _sw_brief(result.software).items())})"
+    )
 
 
 def _sw_brief(sw) -> dict[str, Any]:

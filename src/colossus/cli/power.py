@@ -166,14 +166,22 @@ def _print_rest(doc: dict) -> None:
                   + f"; by the generators: {sw['generator_peak_ramp_w_per_s'] / units.MW:,.3f} MW/s (they ramp"
                   f" {lim['generator_ramp_w_per_s'] * 60 / units.MW:.1f} MW/min:"
                   f" {'can' if lim['generators_can_follow'] else 'cannot'} follow)", soft_wrap=True)
-    console.print(f"  mitigation: power floor burns {_mw(sw['floor_w'])} MW ({sw['floor_energy_frac']:.1%} of the"
-                  f" site), {sw['floor_j_per_day'] / units.MWH:,.0f} MWh a day; battery peak {_mw(sw['battery_peak_w'])}"
-                  f" MW, {sw['battery_equivalent_cycles_per_day']:.2f} full cycles a day", soft_wrap=True)
+    console.print(
+        f"  mitigation: power floor burns {_mw(sw['floor_w'])} MW ({sw['floor_energy_frac']:.1%} of the"
+        f" site), {sw['floor_j_per_day'] / units.MWH:,.0f} MWh a day; battery peak {_mw(sw['battery_peak_w'])}"
+        f" MW, {sw['battery_equivalent_cycles_per_day']:.2f} full cycles a day",
+        soft_wrap=True,
+    )
     t = _table("Environment", "", "per day", "whole run")
     day, run = env["per_day"], env["run"]
-    for label, key, fmt in (("energy MWh", "energy_mwh", "{:,.0f}"), ("gas MMBtu", "fuel_mmbtu", "{:,.0f}"),
-                            ("gas m3", "gas_m3", "{:,.0f}"), ("CO2 t", "co2_t", "{:,.0f}"), ("NOx kg", "nox_kg", "{:,.0f}"),
-                            ("water m3", "water_m3", "{:,.0f}")):
+    for label, key, fmt in (
+        ("energy MWh", "energy_mwh", "{:,.0f}"),
+        ("gas MMBtu", "fuel_mmbtu", "{:,.0f}"),
+        ("gas m3", "gas_m3", "{:,.0f}"),
+        ("CO2 t", "co2_t", "{:,.0f}"),
+        ("NOx kg", "nox_kg", "{:,.0f}"),
+        ("water m3", "water_m3", "{:,.0f}"),
+    ):
         t.add_row(label, fmt.format(day[key]), fmt.format(run[key]))
     for src, v in day["energy_by_source_mwh"].items():
         t.add_row(f"  {src} MWh", f"{v:,.0f}", f"{run['energy_by_source_mwh'][src]:,.0f}")

@@ -145,14 +145,20 @@ def _print_inventory(spec: Scenario, inv: ClusterInventory) -> None:
         ("NVLink domains", lambda p: f"{(p or inv).num_nvlink_domains:,}"),
         ("scale-out NIC", lambda p: p.scaleout_nic if p else ""),
         ("scale-out NICs", lambda p: f"{p.num_scaleout_nics:,}" if p else ""),
-        ("scale-out bandwidth (Tbit/s)",
-         lambda p: f"{(p.scaleout_bytes_per_s if p else sum(q.scaleout_bytes_per_s for q in inv.pools)) * 8 / 1e12:,.0f}"),
+        (
+            "scale-out bandwidth (Tbit/s)",
+            lambda p: (
+                f"{(p.scaleout_bytes_per_s if p else sum(q.scaleout_bytes_per_s for q in inv.pools)) * 8 / 1e12:,.0f}"
+            ),
+        ),
         ("front-end NICs", lambda p: f"{p.num_frontend_nics:,}" if p else ""),
         ("peak dense BF16 (PFLOP/s)", lambda p: _fmt((p or inv).peak_bf16_flop_per_s, units.PFLOP_PER_S, 0)),
         ("peak dense FP8 (PFLOP/s)", lambda p: _fmt((p or inv).peak_fp8_flop_per_s, units.PFLOP_PER_S, 0)),
         ("HBM (TiB)", lambda p: _fmt((p or inv).hbm_bytes, units.TIB, 0)),
-        ("nameplate, servers + racks (MW)",
-         lambda p: _fmt(p.nameplate_w if p else sum(q.nameplate_w for q in inv.pools), units.MW, 2)),
+        (
+            "nameplate, servers + racks (MW)",
+            lambda p: _fmt(p.nameplate_w if p else sum(q.nameplate_w for q in inv.pools), units.MW, 2),
+        ),
     ]
     for label, cell in rows:
         pools.add_row(label, *(cell(p) for p in columns))

@@ -45,8 +45,15 @@ def simulate_cmd(
     out_dir = out if out is not None else Path("runs") / safe_name(scenario.name)
     try:
         with _progress(scenario.name, days if days is not None else scenario.simulation.days, quiet=as_json) as update:
-            run = api.simulate(scenario, days=days, seed=seed, out=out_dir, progress=update, base_dir=scenario_file.parent,
-                               option="--out" if out is not None else None)
+            run = api.simulate(
+                scenario,
+                days=days,
+                seed=seed,
+                out=out_dir,
+                progress=update,
+                base_dir=scenario_file.parent,
+                option="--out" if out is not None else None,
+            )
     except RunInterrupted as stop:
         interrupted(f"{out_dir}: {stop.left}")
     except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it

@@ -51,12 +51,16 @@ OUT_HELP = ("folder of sweep.duckdb and the plot (default: runs/sweep-<scenario 
 def sweep_cmd(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
     vary: Annotated[list[str], typer.Option("--vary", help=VARY_HELP, metavar="PATH=VALUES")],
-    seeds: Annotated[int, typer.Option("--seeds", help=SEEDS_HELP, callback=within("whole", ge=1, le="MAX_SWEEP_RUNS"))] = 1,
+    seeds: Annotated[
+        int, typer.Option("--seeds", help=SEEDS_HELP, callback=within("whole", ge=1, le="MAX_SWEEP_RUNS"))
+    ] = 1,
     kind: Annotated[RunKind, typer.Option("--kind", help=KIND_HELP)] = RunKind.AUTO,
     days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP, callback=within("Days"))] = None,
     backend: Annotated[BackendName, typer.Option("--backend", help="local process pool or Ray")] = BackendName.LOCAL,
     address: Annotated[str | None, typer.Option("--address", help=ADDRESS_HELP)] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help=WORKERS_HELP, callback=within("whole", ge=1, le=1024))] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help=WORKERS_HELP, callback=within("whole", ge=1, le=1024))
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:

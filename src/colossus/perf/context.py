@@ -191,9 +191,28 @@ def _software_static(sw: Software) -> dict[str, float]:
 
 
 #: Fields that hold booleans (the rest are float64, the network's levels 2-D).
-_BOOL = {"tied", "is_moe", "mla", "rms_norm", "rotary", "flash", "sw_compiled", "sw_tp_overlap", "sw_dp_overlap", "sw_pp_overlap", "sw_parallel_block",
-         "sw_deepep", "sw_ep_overlap", "sw_fsdp_agg", "sw_pp_scatter", "sw_embedding_loss", "sw_interleave",
-         "sw_context_parallel", "sw_expert_parallel", "sw_sequence_parallel"}
+_BOOL = {
+    "tied",
+    "is_moe",
+    "mla",
+    "rms_norm",
+    "rotary",
+    "flash",
+    "sw_compiled",
+    "sw_tp_overlap",
+    "sw_dp_overlap",
+    "sw_pp_overlap",
+    "sw_parallel_block",
+    "sw_deepep",
+    "sw_ep_overlap",
+    "sw_fsdp_agg",
+    "sw_pp_scatter",
+    "sw_embedding_loss",
+    "sw_interleave",
+    "sw_context_parallel",
+    "sw_expert_parallel",
+    "sw_sequence_parallel",
+}
 _INT = {"layers", "heads", "experts", "expert_ffn_hidden", "seq", "num_gpus", "gpus_per_server", "sw_selective",
         "sw_zero"}
 
@@ -322,4 +341,12 @@ def peak_gemm_flop_per_s(ctx: Context, fp8: np.ndarray) -> np.ndarray:
     return np.where(fp8, ctx.peak_fp8_flop_per_s, ctx.peak_bf16_flop_per_s)
 
 
-__all__ = ["Context", "RunInputs", "SELECTIVE_CODES", "StaticRows", "build_context", "peak_gemm_flop_per_s", "static_rows"]
+__all__ = [
+    "Context",
+    "RunInputs",
+    "SELECTIVE_CODES",
+    "StaticRows",
+    "build_context",
+    "peak_gemm_flop_per_s",
+    "static_rows",
+]

@@ -310,7 +310,9 @@ class PreparedRuns:
     assumptions: PerfAssumptions | None = None
 
     @staticmethod
-    def prepare(runs: Sequence[RunSpec], assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> PreparedRuns:
+    def prepare(
+        runs: Sequence[RunSpec], assumptions: PerfAssumptions, fabric: FabricSpec | None = None
+    ) -> PreparedRuns:
         errors: dict[int, ColossusError] = {}
         inputs, lays, prefs, meta = [], [], [], []
         for i, run in enumerate(runs):

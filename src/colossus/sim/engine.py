@@ -396,7 +396,9 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
         job.status = DONE
         self.log(t, "finish", job.name, value=job.work_total)
 
-    def _interrupt(self, job: Job, t: float, *, lose: bool, kind: str, detail: str, replicas_lost: bool = False) -> None:
+    def _interrupt(
+        self, job: Job, t: float, *, lose: bool, kind: str, detail: str, replicas_lost: bool = False
+    ) -> None:
         """Stop a running job: it falls back to its last checkpoint (unless ``lose`` is False) and requeues;
         to its last copy on storage if the fault lost its in-memory replicas (``replicas_lost``)."""
         job.advance(t)
@@ -487,7 +489,12 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
             rate = self._named_rate(job, choice)
             if rate is None:
                 return
-            job.rate, job.table, job.ckpt_eff, job.interval_s = rate.tokens_per_s, rate.table, rate.ckpt_eff, rate.interval_s
+            job.rate, job.table, job.ckpt_eff, job.interval_s = (
+                rate.tokens_per_s,
+                rate.table,
+                rate.ckpt_eff,
+                rate.interval_s,
+            )
             job.persist_every = rate.persist_every
             job.layout = rate.layout
             overhead = rate.restart_s if restart else rate.start_s

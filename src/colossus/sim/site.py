@@ -111,7 +111,9 @@ class SiteResponse(EngineState):
                 groups, ids = self._groups()
                 burn = work - self.agg[Mode.TRAIN]
                 fixed = pw.site_w(inst, starting, burn, burn * self.burn_draw_w)
-                r = respond(pw, fixed_w=fixed, groups=groups, supply_w=supply_w, strategy=self.spec.power.deficit_strategy)
+                r = respond(
+                    pw, fixed_w=fixed, groups=groups, supply_w=supply_w, strategy=self.spec.power.deficit_strategy
+                )
                 cap, parked = r.cap_index, frozenset(ids[i] for i in r.parked)
         self._apply_response(t, cap, parked)
         self.idle_off = idle_off
@@ -138,13 +140,26 @@ class SiteResponse(EngineState):
         lost, train = self._loss_rates(cap, parked)
         capped = float(self.agg[Mode.TRAIN].sum() - parked_v.sum()) if cap != self.top else 0.0
         self.cur = {
-            "grid_w": dc.grid_w, "generators_w": dc.generators_w, "battery_discharge_w": dc.discharge_w,
+            "grid_w": dc.grid_w,
+            "generators_w": dc.generators_w,
+            "battery_discharge_w": dc.discharge_w,
             "battery_charge_w": dc.charge_w,
-            "supply_available_w": supply_w, "demand_w": site, "demand_unconstrained_w": demand_full,
-            "shed_w": max(0.0, off_w - site), "gpus_w": gpus_w, "it_other_w": it - gpus_w,
-            "facility_w": site - it, "deficit": float(cap != self.top or bool(parked)), "lost_gpus": lost, "train_gpus": train,
-            "parked_gpus": float(parked_v.sum()), "off_gpus": float(idle_servers.sum()) if idle_off else 0.0,
-            "capped_gpus": capped, "unserved_w": dc.unmet_w, "dumped_w": dc.dumped_w, "fuel_w": self.site.fuel_w,
+            "supply_available_w": supply_w,
+            "demand_w": site,
+            "demand_unconstrained_w": demand_full,
+            "shed_w": max(0.0, off_w - site),
+            "gpus_w": gpus_w,
+            "it_other_w": it - gpus_w,
+            "facility_w": site - it,
+            "deficit": float(cap != self.top or bool(parked)),
+            "lost_gpus": lost,
+            "train_gpus": train,
+            "parked_gpus": float(parked_v.sum()),
+            "off_gpus": float(idle_servers.sum()) if idle_off else 0.0,
+            "capped_gpus": capped,
+            "unserved_w": dc.unmet_w,
+            "dumped_w": dc.dumped_w,
+            "fuel_w": self.site.fuel_w,
             "generators_running": float(sum(dc.units)),
         }
 

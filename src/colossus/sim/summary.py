@@ -6,9 +6,9 @@ energy and emissions; energy, peak and mean power by source; GPUs usable
 against installed; hours with a power deficit and the throughput lost to it;
 failures by cause; the queueing delays of replayed filler jobs against the
 trace's own; the plant (units, fuel, starts, permits against their limits,
-reserve, battery cycling); what it all cost (``power.cost``). Goodput here is useful training time (GPU-time at full speed
-that ended in a checkpoint or the finish) over wall time since the job first
-started: it folds in failures, lost work, restarts, checkpoint stalls, power
+reserve, battery cycling); what it all cost (``power.cost``). Goodput here is
+useful training time (GPU-time at full speed that ended in a checkpoint or the
+finish) over wall time since the job first started: it folds in failures, lost work, restarts, checkpoint stalls, power
 caps and waiting for GPUs.
 """
 
@@ -162,7 +162,9 @@ def build_result(eng: History) -> SimResult:
     installed = states[:, STATE_COLUMNS.index("gpus_installed")]
     mean = _time_means(states, dt, eng.end_s)
     usable_mean = sum(mean[k] for k in USABLE_STATES)
-    named_tokens = sum((j.work_total if math.isfinite(j.finish_s) else j.work_ckpt) for j in eng.jobs[:len(eng.scenario.jobs)])
+    named_tokens = sum(
+        (j.work_total if math.isfinite(j.finish_s) else j.work_ckpt) for j in eng.jobs[: len(eng.scenario.jobs)]
+    )
     cost = _cost(eng, ts, e, plant, installed_gpu_s=float(installed @ dt), tokens=named_tokens)
     summary: dict[str, Any] = {
         "scenario": eng.scenario.name,
@@ -242,17 +244,28 @@ def _swings(eng: History, e: dict[str, float]) -> dict[str, Any] | None:
     gens_ran = e["generators_w"] > 0 and not a.get("events.swings.grid_follows_swings")
     stall = "checkpoint_stall_s" if flagship.spec.checkpoint.asynchronous else "sync_checkpoint_stall_s"
     setup = SwingSetup(
-        num_gpus=num_gpus, phase_times_s=step.phase_times_s, phase_draws_w=step.phase_draws_w, idle_w=pool.gpu.idle_w,
-        it_gain=float(pw.gain_it[p]), site_gain=float(pw.gain_site[p]), mean_site_w=e["demand_w"] / eng.end_s,
-        power_step_s=a.f("events.swings.power_step_s"), samples_per_power_step=int(a.f("events.swings.samples_per_power_step")),
-        window_s=a.f("events.swings.window_s"), stall_s=a.f(f"events.swings.{stall}"),
-        band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")), floor_w=floor,
+        num_gpus=num_gpus,
+        phase_times_s=step.phase_times_s,
+        phase_draws_w=step.phase_draws_w,
+        idle_w=pool.gpu.idle_w,
+        it_gain=float(pw.gain_it[p]),
+        site_gain=float(pw.gain_site[p]),
+        mean_site_w=e["demand_w"] / eng.end_s,
+        power_step_s=a.f("events.swings.power_step_s"),
+        samples_per_power_step=int(a.f("events.swings.samples_per_power_step")),
+        window_s=a.f("events.swings.window_s"),
+        stall_s=a.f(f"events.swings.{stall}"),
+        band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")),
+        floor_w=floor,
         gpu_ramp_w_per_s=opts.gpu_ramp_frac_per_s * pool.gpu.tdp_w if opts.gpu_ramp_frac_per_s is not None else None,
         battery_power_w=plant.battery.power_w if opts.battery_smoothing else 0.0,
         battery_energy_j=plant.battery.energy_j if opts.battery_smoothing else 0.0,
-        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW if opts.grid_ramp_limit_mw_per_s is not None else None,
+        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW
+        if opts.grid_ramp_limit_mw_per_s is not None
+        else None,
         generator_ramp_w_per_s=sum(f.count * f.ramp_w_per_s for f in plant.fleets) if gens_ran else 0.0,
-        generators_follow=gens_ran, grid_connected=e["grid_w"] > 0,
+        generators_follow=gens_ran,
+        grid_connected=e["grid_w"] > 0,
     )
     doc = study(setup).as_dict()
     doc["job"] = flagship.name

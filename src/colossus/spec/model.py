@@ -83,7 +83,9 @@ class ModelSpec(CatalogItem):
     moe: MoESpec | None = None
     mla: MLASpec | None = Field(None, description="multi-head latent attention instead of q/k/v projections")
     first_dense_layers: DegreeOrZero = Field(0, description="leading layers that stay dense in an MoE model")
-    norm: Norm = Field(description="normalisation layer; default: rmsnorm for gated (SwiGLU) models, layernorm otherwise")
+    norm: Norm = Field(
+        description="normalisation layer; default: rmsnorm for gated (SwiGLU) models, layernorm otherwise"
+    )
     rotary: bool = Field(description="rotary position embedding on q and k; default: true for gated (SwiGLU) models")
     tied_embeddings: bool = Field(False, description="input embedding and output layer share weights")
 
