@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-import subprocess
-import sys
+import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import need_shared
 
 
-def test_missing_shared_fails_under_ci_and_skips_elsewhere(tmp_path):
-    probe = tmp_path / "test_probe.py"
-    probe.write_text(
-        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pathlib import Path\n"
-        "from tests.conftest import need_shared\n\n"
-        f"def test_golden():\n    need_shared(Path({str(tmp_path / 'absent')!r}), 'the probe data')\n",
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+def test_missing_shared_fails_under_ci(tmp_path, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="the probe data is not beside the repository"):
+        need_shared(tmp_path / "absent", "the probe data")
 
-    def run(extra: dict[str, str]) -> str:
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                               str(probe)], capture_output=True, text=True, env={**env, **extra}, cwd=tmp_path)
-        return done.stdout
 
-    assert "1 failed" in run({"CI": "true"})
-    assert "1 skipped" in run({})
+def test_missing_shared_skips_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="the probe data"):
+        need_shared(tmp_path / "absent", "the probe data")
+
+
+def test_present_shared_is_returned(tmp_path, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    assert need_shared(tmp_path, "the probe data") == tmp_path

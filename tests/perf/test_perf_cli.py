@@ -108,6 +108,7 @@ def test_validate_without_cv_has_no_cv_error(tmp_path, capsys):
     assert all("cv_error" not in c and {"fits", "memory_per_gpu_bytes"} <= set(c) for c in doc["cases"])
 
 
+@pytest.mark.slow
 def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "family", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -67,6 +67,7 @@ def test_estimate_sweep_end_to_end(capsys, small_scenario, tmp_path):
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_resume_runs_only_what_is_missing(capsys, small_scenario, tmp_path):
     out = tmp_path / "out"
     first = sweep_json(capsys, str(small_scenario), "--vary", "jobs.train70b.gpus=64,128",
@@ -126,16 +127,21 @@ def test_missing_vary_is_a_usage_error(capsys, small_scenario):
     assert main(["sweep", str(small_scenario)]) == 2
 
 
-def test_a_sweep_over_the_supply_simulates_and_each_sweep_has_its_own_store(capsys, small_scenario, tmp_path,
-                                                                           monkeypatch):
+def test_a_sweep_over_the_supply_simulates(small_scenario):
     """The README's headline sweep: generators change nothing in an estimate, so leaving --kind out simulates."""
+    from colossus.sweep import plan_sweep
+
+    assert plan_sweep(small_scenario, ["supply.generators.count=0,14"], seeds=2, kind="auto").kind == "simulate"
+    assert plan_sweep(small_scenario, ["jobs.train70b.gpus=64,128"], seeds=2, kind="auto").kind == "estimate"
+    assert plan_sweep(small_scenario, ["jobs.train70b.gpus=64"], seeds=1, kind="auto", days=1).kind == "simulate"
+
+
+def test_each_sweep_has_its_own_store(capsys, small_scenario, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    doc = sweep_json(capsys, str(small_scenario), "--vary", "supply.generators.count=0,14", "--days", "1",
-                     "--workers", "1")
-    assert doc["kind"] == "simulate" and doc["runs"] == 2
-    jobs = sweep_json(capsys, str(small_scenario), "--vary", "jobs.train70b.gpus=64,128", "--seeds", "3",
-                      "--workers", "1")
-    assert jobs["kind"] == "estimate" and jobs["runs"] == 2
+    one = sweep_json(capsys, str(small_scenario), "--vary", "jobs.train70b.gpus=64", "--workers", "1")
+    two = sweep_json(capsys, str(small_scenario), "--vary", "jobs.train70b.gpus=128", "--seeds", "3", "--workers", "1")
+    assert one["kind"] == two["kind"] == "estimate" and two["runs"] == 1  # an estimate: one run per point
     stores = sorted(p.parent.name for p in (tmp_path / "runs").glob("*/sweep.duckdb"))
     assert len(stores) == 2 and all(s.startswith("sweep-sweep-small-") for s in stores)
-    assert Path(doc["store"]).parent != Path(jobs["store"]).parent
+    again = sweep_json(capsys, str(small_scenario), "--vary", "jobs.train70b.gpus=64", "--workers", "1")
+    assert again["store"] == one["store"] and again["skipped"] == 1  # the same sweep resumes in its own store

@@ -58,6 +58,7 @@ def test_interrupted_sweep_keeps_finished_runs_and_resumes(small_scenario, tmp_p
     assert seen == [(0, 2), (1, 2), (2, 2)]
 
 
+@pytest.mark.slow
 def test_local_pool_rows_equal_in_process_rows(small_scenario, tmp_path):
     """Determinism across processes: the pool gives the rows run_one gives here."""
     plan = plan_sweep(small_scenario, ["jobs.train70b.gpus=8,64,128"], seeds=2, kind="estimate")
@@ -157,6 +158,7 @@ def test_stats():
     assert s["mean"] == 2.0 and math.isclose(s["std"], 1.0) and s["n"] == 3
 
 
+@pytest.mark.slow
 def test_real_simulation_sweep(small_scenario, tmp_path):
     """The simulate kind on the real simulation, on the process pool, once ``colossus.sim.simulate`` exists."""
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pytest
 from sweep_helpers import comparable
 
 from colossus.cli import main
@@ -21,6 +22,7 @@ def _rows(path) -> list[dict]:
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
+@pytest.mark.slow
 def test_ray_backend_gives_the_local_rows(ray_local, capsys, small_scenario, tmp_path):
     args = ["sweep", str(small_scenario), "--vary", "jobs.train70b.gpus=8,64,128",
             "--vary", "supply.generators.count=0,14", "--kind", "estimate", "--json"]
