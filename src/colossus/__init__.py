@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "ResultsError": "colossus.errors",
     "ReportError": "colossus.errors",
     "RunInterrupted": "colossus.errors",
+    "SweepInterrupted": "colossus.errors",
     # specs and the catalog
     "RunSpec": "colossus.spec",
     "Scenario": "colossus.spec",

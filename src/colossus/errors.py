@@ -16,8 +16,9 @@
         └── NotCancellable        the job is running or finished: only a queued job can be cancelled
 
     KeyboardInterrupt             Ctrl-C or SIGTERM (the CLI turns SIGTERM into it)
-    └── RunInterrupted            a simulation stopped while its results folder was claimed;
-                                  ``left`` says what the folder holds now
+    ├── RunInterrupted            a simulation stopped while its results folder was claimed;
+    │                             ``left`` says what the folder holds now
+    └── SweepInterrupted          a sweep stopped after storing every run that had finished
 
 The CLI turns every ``ColossusError`` into one line on stderr and exit code 2;
 anything else is a bug and keeps its traceback. What a user can cause without
@@ -153,6 +154,20 @@ class RunInterrupted(KeyboardInterrupt):
         self.folder = folder
         self.left = left
         super().__init__(f"{folder}: {left}")
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C or SIGTERM after storing every run that had finished.
+
+    A ``KeyboardInterrupt``, so code that stops on one still stops; it says
+    how many runs this sweep stored and how many the store holds now.
+    """
+
+    def __init__(self, stored: int, total_in_store: int, store_path: object) -> None:
+        self.stored = stored
+        self.total_in_store = total_in_store
+        self.store_path = store_path
+        super().__init__(f"interrupted: {stored} runs of this sweep stored ({total_in_store} in {store_path})")
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
