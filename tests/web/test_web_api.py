@@ -495,3 +495,12 @@ def test_default_hosts_are_loopback_only(web_dirs: tuple[Path, Path], tmp_path: 
         assert c.get("/api/catalog", headers={"Host": "localhost:8000"}).status_code == 200
         assert c.get("/api/catalog", headers={"Host": "[::1]:8000"}).status_code == 200
         assert c.get("/api/catalog", headers={"Host": "attacker.example:8000"}).status_code == 400
+
+
+def test_analyses_answer_in_si_as_the_cli_json_does(client: TestClient):
+    """The page and the CLI read one document: SI with the unit in every key (no MWh, tonnes or per-day)."""
+    power = client.post(f"{MEMPHIS}/power", json={}).json()["result"]
+    per_day = power["environment"]["per_day"]
+    assert "energy_j" in per_day and "energy_mwh" not in per_day and "co2_kg" in per_day
+    reliability = client.post(f"{MEMPHIS}/reliability", json={}).json()["result"]
+    assert "interruptions_per_s" in reliability and "interruptions_per_day" not in reliability

@@ -26,6 +26,7 @@ from pydantic import StringConstraints
 
 from colossus import catalog
 from colossus.errors import ColossusError, SpecError
+from colossus.units import si_document
 from colossus.spec import Scenario, read_yaml, validate
 from colossus.web import analyses
 from colossus.web import runs as stored
@@ -186,8 +187,8 @@ def get_scenario(name: ScenarioName, state: State) -> ScenarioDetail:
 def _analysis(state: WebState, name: str, kind: str, scenario: Scenario, notes: list[str], params: tuple[Any, ...],
               run: Any) -> Analysis:
     def compute() -> dict[str, Any]:
-        with state.analysis_slots:
-            return jsonable(run())
+        with state.analysis_slots:  # SI with the unit in every key, as the CLI's JSON (units.si_document)
+            return jsonable(si_document(run()))
 
     result = state.cache.get(analyses.cache_key(kind, scenario, params), compute)
     return Analysis(scenario=name, kind=kind, notes=notes, result=result)

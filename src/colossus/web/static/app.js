@@ -291,7 +291,7 @@ function renderPower(doc) {
       ["in 0.2-3 Hz", pct(sw.band_fraction)], ["peak ramp seen by the grid", mwps(sw.grid_peak_ramp_w_per_s)],
       ["by the generators", mwps(sw.generator_peak_ramp_w_per_s)], ["power floor burns", mw(sw.floor_w)]])),
     el("div", {}, el("h3", {}, "Per day"), kvTable([
-      ["energy", `${num(env.energy_mwh)} MWh`], ["CO\u2082", `${num(env.co2_t)} t`], ["NO\u2093", `${num(env.nox_kg)} kg`],
+      ["energy", `${num(env.energy_j / MWH)} MWh`], ["CO\u2082", `${num(env.co2_kg / 1000)} t`], ["NO\u2093", `${num(env.nox_kg)} kg`],
       ["gas", `${num(env.gas_m3)} m\u00b3`], ["water", `${num(env.water_m3)} m\u00b3`],
       ["cost", usd(cost.per_day.usd_total)], ["per GPU-hour", usd(cost.per_day.usd_per_gpu_hour)],
       ["per million tokens (run)", usd(cost.run.usd_per_million_tokens)]])));
@@ -301,7 +301,7 @@ function renderReliability(doc) {
   const c = doc.checkpoint, g = doc.goodput, sp = doc.spares;
   const minutes = (s) => (s === null || s === undefined ? "\u2014" : `${num(s / 60)} min`);
   return kvTable([
-    ["job", `${doc.job} on ${num(doc.num_gpus)} GPUs`], ["interruptions per day", num(doc.interruptions_per_day)],
+    ["job", `${doc.job} on ${num(doc.num_gpus)} GPUs`], ["interruptions per day", num(doc.interruptions_per_s * 86400)],
     ["mean time to interruption", doc.mtti_s ? `${num(doc.mtti_s / 3600)} h` : "\u2014"],
     ["checkpoint size", `${num(c.size_bytes / 1e12)} TB`], ["restart", minutes(c.restart_s)],
     ["interval used / optimal", `${minutes(c.interval_s)} / ${minutes(c.optimal_interval_s)}`],
