@@ -26,8 +26,8 @@ from pydantic import StringConstraints
 
 from colossus import catalog
 from colossus.errors import ColossusError, SpecError
-from colossus.units import si_document
 from colossus.spec import Scenario, read_yaml, validate
+from colossus.units import si_document
 from colossus.web import analyses
 from colossus.web import runs as stored
 from colossus.web.folders import NAME_PATTERN, REPORT, Folders, scrub
