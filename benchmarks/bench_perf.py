@@ -17,9 +17,10 @@ import sys
 import time
 import warnings
 
+from machine_info import machine
+
 from colossus.perf import cross_validate, estimate, plan, validate_runs
 from colossus.spec import load_runs, lookup
-from machine_info import machine
 
 DEFAULT_RUNS = Path(__file__).resolve().parents[2] / "shared" / "validation" / "training_runs.yaml"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import time
 
+from machine_info import machine
 import numpy as np
 
 from colossus import reliability as rel
 from colossus.spec import lookup
-from machine_info import machine
 
 NUM_GPUS = 100_000
 DAYS = 90.0

@@ -27,16 +27,28 @@ from pathlib import Path
 import tempfile
 import time
 
-from colossus.sweep import LocalBackend, RayBackend, RunStore, plan_sweep, run_sweep
 from machine_info import machine
+
+from colossus.sweep import LocalBackend, RayBackend, RunStore, plan_sweep, run_sweep
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "colossus-memphis.yaml"
 
 SWEEPS = [
-    ("estimate, distinct points", ["jobs.grok2.gpus=8192:24576:2048", "supply.generators.count=0,14"], 1, "estimate", None),
+    (
+        "estimate, distinct points",
+        ["jobs.grok2.gpus=8192:24576:2048", "supply.generators.count=0,14"],
+        1,
+        "estimate",
+        None,
+    ),
     # 7 generators: points the first sweep did not have, so no worker holds their estimates yet
-    ("estimate, 10 seeds per point", ["jobs.grok2.gpus=8192:24576:2048", "supply.generators.count=7"], 10,
-     "estimate", None),
+    (
+        "estimate, 10 seeds per point",
+        ["jobs.grok2.gpus=8192:24576:2048", "supply.generators.count=7"],
+        10,
+        "estimate",
+        None,
+    ),
     ("simulate, 7 days", ["supply.generators.count=0:28:7"], 4, "simulate", 7.0),
 ]
 
@@ -55,9 +67,11 @@ def bench(label: str, backend, options: list[str], seeds: int, kind: str, days: 
     plan_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp, RunStore(Path(tmp) / "bench.duckdb") as store:
         outcome = run_sweep(plan, store, backend)
-    print(f"  {backend.name:5s} {label}: {outcome.ran} runs ({len(plan.points)} points x {seeds} seeds)"
-          f" in {outcome.wall_s:.1f} s = {outcome.runs_per_s:.2f} runs/s"
-          f" ({len(plan.points) / outcome.wall_s:.2f} points/s); planning {plan_s:.2f} s; {outcome.num_errors} infeasible")
+    print(
+        f"  {backend.name:5s} {label}: {outcome.ran} runs ({len(plan.points)} points x {seeds} seeds)"
+        f" in {outcome.wall_s:.1f} s = {outcome.runs_per_s:.2f} runs/s"
+        f" ({len(plan.points) / outcome.wall_s:.2f} points/s); planning {plan_s:.2f} s; {outcome.num_errors} infeasible"
+    )
 
 
 def main() -> None:

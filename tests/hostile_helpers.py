@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 import contextlib
 import copy
-import functools
 from dataclasses import dataclass, field
+import functools
 import io
 import json
 import math

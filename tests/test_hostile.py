@@ -29,7 +29,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings, strategies as st
 from hostile_helpers import (
     HANG_S,
     ROOT,
@@ -43,6 +42,8 @@ from hostile_helpers import (
     tiny_doc,
     write_yaml,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pytest
 
 from colossus.errors import SpecError
@@ -135,7 +136,7 @@ def _field_cases() -> list[Any]:
     for path, simulated in FIELDS:
         for value in BAD_NUMBERS:
             cases.append(pytest.param(path, value, simulated, id=f"{'.'.join(map(str, path))}={value!r}"))
-    for path, name, field in ITEM_FIELDS:
+    for path, _name, field in ITEM_FIELDS:
         for value in BAD_NUMBERS:
             cases.append(pytest.param((*path, field), value, False, id=f"{'.'.join(map(str, path))}.{field}={value!r}"))
     return cases
@@ -360,10 +361,19 @@ def _bad_outs(work: dict[str, Path]) -> dict[str, Path]:
     (cwd / "someones-folder").mkdir()
     (cwd / "someones-folder" / "notes.txt").write_text("precious")
     os.mkfifo(cwd / "a-fifo")
-    return {"cwd": Path("."), "parent-of-cwd": Path(".."), "root": Path("/"), "a-file": cwd / "a-file",
-            "a-fifo": cwd / "a-fifo", "under-a-file": cwd / "a-file" / "run", "someones-folder": cwd / "someones-folder",
-            "source-tree": ROOT / "src" / "colossus" / "hostile-out", "package": ROOT / "src" / "colossus",
-            "nul": Path(f"{cwd}/x\x00y"), "component-too-long": cwd / ("c" * 300)}
+    return {
+        "cwd": Path("."),
+        "parent-of-cwd": Path(".."),
+        "root": Path("/"),
+        "a-file": cwd / "a-file",
+        "a-fifo": cwd / "a-fifo",
+        "under-a-file": cwd / "a-file" / "run",
+        "someones-folder": cwd / "someones-folder",
+        "source-tree": ROOT / "src" / "colossus" / "hostile-out",
+        "package": ROOT / "src" / "colossus",
+        "nul": Path(f"{cwd}/x\x00y"),
+        "component-too-long": cwd / ("c" * 300),
+    }
 
 
 @pytest.mark.parametrize("command", ["simulate", "sweep"])

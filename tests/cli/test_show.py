@@ -77,3 +77,30 @@ def test_json_is_byte_identical_across_runs(capsys):
     first = capsys.readouterr().out
     main(["show", path, "--json"])
     assert capsys.readouterr().out == first
+
+
+def test_json_is_si_with_the_unit_in_every_key(capsys):
+    """The catalog's file units (GiB, TFLOP/s, MW, BTU/kWh) become SI keys in JSON; tables keep human units."""
+    assert main(["show", "--catalog", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    h100 = doc["gpus"]["h100-sxm5-80gb"]
+    assert h100["hbm_bytes"] == pytest.approx(79.65 * 2**30, rel=1e-3) and "hbm_gib" not in h100
+    assert h100["dense_flop_per_s"]["bf16"] == pytest.approx(989.4e12)
+    gen = doc["generators"]["gas-recip-2500kw"]
+    assert gen["rating_w"] == 2.5e6 and "rating_mw" not in gen and 2 < gen["heat_rate_j_per_j"] < 3.5
+
+
+def test_pool_keys_say_per_gpu_or_total(capsys):
+    assert main(["show", str(SCENARIOS / "colossus-memphis.yaml"), "--json"]) == 0
+    pool = json.loads(capsys.readouterr().out)["pools"][0]
+    assert pool["gpu_tdp_w"] == 700.0 and pool["total_gpu_tdp_w"] == 700.0 * pool["num_gpus"]
+    assert pool["total_hbm_bytes"] == pytest.approx(pool["gpu_hbm_bytes"] * pool["num_gpus"])
+
+
+def test_tables_in_a_file_are_not_cut_at_80_columns(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "from colossus.cli import entry; entry()", "show", "--catalog"],
+                         capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"}).stdout
+    assert max(len(line) for line in out.splitlines()) > 80 and "…" not in out

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
+import sys
 
 import pytest
 import yaml
@@ -26,7 +26,7 @@ def test_simulate_json_has_the_documented_keys(small_file, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["simulate", str(small_file), "--out", str(out), "--json", "--seed", "3"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    for key in ("jobs", "energy_j_by_source", "deficit_hours", "report_path"):
+    for key in ("jobs", "energy_j_by_source", "deficit_s", "report_path", "period_s"):
         assert key in doc
     job = doc["jobs"][0]
     for key in ("name", "finished_at_s", "goodput", "tokens_trained"):
@@ -80,7 +80,7 @@ def test_bad_days_option(small_file, tmp_path, capsys):
 
 
 def test_interrupted_run_leaves_no_result_folder(small_file, tmp_path, monkeypatch, capsys):
-    import colossus.cli.simulate as cmd
+    import colossus.sim as cmd  # the command loads the simulation when it runs
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt

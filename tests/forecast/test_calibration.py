@@ -36,7 +36,6 @@ from colossus import reliability as rel
 from colossus.forecast import forecast
 from colossus.reliability.scenario import scenario_job_input
 from colossus.sim import simulate
-
 from tests.forecast.forecast_helpers import DAY, tiny
 
 RUNS = 160

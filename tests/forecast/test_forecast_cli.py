@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from colossus.cli import main
-
 from tests.forecast.forecast_helpers import tiny_doc
 
 

@@ -7,7 +7,6 @@ import pytest
 from colossus.forecast import forecast
 from colossus.report.forecast import forecast_figures, render_forecast_report, write_forecast_report
 from colossus.spec import Scenario, validate
-
 from tests.forecast.forecast_helpers import tiny_doc
 
 

@@ -7,7 +7,6 @@ import pytest
 from colossus.errors import SpecError
 from colossus.forecast.sources import default, sources
 from colossus.spec import Scenario, validate
-
 from tests.forecast.forecast_helpers import tiny_doc
 
 

@@ -22,7 +22,6 @@ from colossus.forecast.sources import (
 )
 from colossus.forecast.step_time import ErrorCase, StepTimeError, shipped
 from colossus.spec import Scenario, read_yaml, validate
-
 from tests.conftest import SCENARIOS
 from tests.forecast.forecast_helpers import tiny, tiny_doc
 

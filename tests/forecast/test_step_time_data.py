@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from colossus.forecast.step_time import differences, sha256_of, shipped
-
 from tests.conftest import SHARED
 
 VALIDATION = SHARED / "validation" / "training_runs.yaml"

@@ -13,8 +13,8 @@ written into it by accident.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
+import sys
 
 HERE = Path(__file__).resolve().parent
 RATCHET = HERE / "perf_ratchet.json"

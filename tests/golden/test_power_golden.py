@@ -16,7 +16,6 @@ import pytest
 
 from colossus.power import LoadPoint, analyse, cap_curve, default_assumptions, fit_cap_curve, predict, read_zeus_sweeps
 from colossus.spec import load_scenario
-
 from tests.conftest import SCENARIOS
 
 ZEUS_GPUS = ("a40", "p100", "rtx6000", "v100")
@@ -46,16 +45,18 @@ def test_site_needs_at_least_150_mw(memphis_analysis):
 
 @pytest.fixture(scope="module")
 def zeus_points(shared_dir_module):
-    return [p for g in ZEUS_GPUS for p in read_zeus_sweeps(shared_dir_module / "data" / "zeus" / f"summary_power_{g}.csv", g)]
+    return [
+        p
+        for g in ZEUS_GPUS
+        for p in read_zeus_sweeps(shared_dir_module / "data" / "zeus" / f"summary_power_{g}.csv", g)
+    ]
 
 
 @pytest.fixture(scope="module")
 def shared_dir_module():
-    from tests.conftest import SHARED
+    from tests.conftest import need_shared
 
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside the repository")
-    return SHARED
+    return need_shared()
 
 
 def test_catalog_curve_reproduces_zeus(zeus_points):

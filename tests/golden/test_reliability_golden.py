@@ -94,29 +94,81 @@ def rows() -> tuple[Row, ...]:
     llama_all = count("llama3-h100", "h100-sxm5-80gb", "all", 16384, 54.0)
     llama_unexpected = count("llama3-h100", "h100-sxm5-80gb", "unplanned", 16384, 54.0)
     return (
-        Row("llama3-table5", "interruptions in 54 days, 16,384 H100", 466, llama_all, "llama3-table5 (its counts)",
-            "in-sample"),
-        Row("llama3-table5", "unexpected interruptions in 54 days", 419, llama_unexpected, "llama3-table5", "in-sample"),
-        Row("llama3-table5", "effective training time (>90%)", 0.90,
+        Row(
+            "llama3-table5",
+            "interruptions in 54 days, 16,384 H100",
+            466,
+            llama_all,
+            "llama3-table5 (its counts)",
+            "in-sample",
+        ),
+        Row(
+            "llama3-table5", "unexpected interruptions in 54 days", 419, llama_unexpected, "llama3-table5", "in-sample"
+        ),
+        Row(
+            "llama3-table5",
+            "effective training time (>90%)",
+            0.90,
             ettr("llama3-h100", "llama3-405b", "h100-sxm5-80gb", 16384),
-            "rates: llama3-table5 counts; restart: megascale phases; ETTR not fitted", "out-of-sample"),
-        Row("bloom176b", "GPU deaths per week, 384 A100 (~1)", 1.0,
+            "rates: llama3-table5 counts; restart: megascale phases; ETTR not fitted",
+            "out-of-sample",
+        ),
+        Row(
+            "bloom176b",
+            "GPU deaths per week, 384 A100 (~1)",
+            1.0,
             count("llama3-h100", "a100-sxm4-80gb", "gpu,hbm", 384, 7.0),
-            "llama3-table5 (HBM carried to A100 by Delta's 3.2x)", "out-of-sample"),
-        Row("megascale", "restarts in 4 weeks at 10,000 Ampere GPUs (>100)", 100,
-            count("llama3-h100", "a100-sxm4-80gb", "all", 10000, 28.0), "llama3-table5", "out-of-sample"),
-        Row("megascale", "ETTR at 10,000 Ampere GPUs (>90%)", 0.90,
+            "llama3-table5 (HBM carried to A100 by Delta's 3.2x)",
+            "out-of-sample",
+        ),
+        Row(
+            "megascale",
+            "restarts in 4 weeks at 10,000 Ampere GPUs (>100)",
+            100,
+            count("llama3-h100", "a100-sxm4-80gb", "all", 10000, 28.0),
+            "llama3-table5",
+            "out-of-sample",
+        ),
+        Row(
+            "megascale",
+            "ETTR at 10,000 Ampere GPUs (>90%)",
+            0.90,
             ettr("llama3-h100", "gpt3-175b", "a100-sxm4-80gb", 10000, restart="megascale"),
-            "rates: llama3-table5; restart: megascale phases (Sec. 4.4, 5.1)", "out-of-sample"),
-        Row("opt175b-logbook", "restarts per day, 992 A100 (40+ in 17 days)", OPT_RESTARTS_PER_DAY,
+            "rates: llama3-table5; restart: megascale phases (Sec. 4.4, 5.1)",
+            "out-of-sample",
+        ),
+        Row(
+            "opt175b-logbook",
+            "restarts per day, 992 A100 (40+ in 17 days)",
+            OPT_RESTARTS_PER_DAY,
             count("opt175b-a100", "a100-sxm4-80gb", "all", 992, 1.0),
-            "opt175b-logbook's machine failures (2/day) and Llama 3's cause mix", "same record, other quantity"),
-        Row("opt175b-logbook", "restarts per day, 992 A100, from Llama 3's fleet", OPT_RESTARTS_PER_DAY,
-            count("llama3-h100", "a100-sxm4-80gb", "all", 992, 1.0), "llama3-table5", "not reproduced"),
-        Row("crusoe-h200-gtc25", "hardware faults in ~4 months, ~1,600 H200 (~205)", 205,
-            count("llama3-h100", "h200-sxm-141gb", "hardware", 1600, 120.0), "llama3-table5", "not reproduced"),
-        Row("bloom176b", "GPU deaths per week, from OPT's fleet", 1.0,
-            count("opt175b-a100", "a100-sxm4-80gb", "gpu,hbm", 384, 7.0), "opt175b-logbook", "not reproduced"),
+            "opt175b-logbook's machine failures (2/day) and Llama 3's cause mix",
+            "same record, other quantity",
+        ),
+        Row(
+            "opt175b-logbook",
+            "restarts per day, 992 A100, from Llama 3's fleet",
+            OPT_RESTARTS_PER_DAY,
+            count("llama3-h100", "a100-sxm4-80gb", "all", 992, 1.0),
+            "llama3-table5",
+            "not reproduced",
+        ),
+        Row(
+            "crusoe-h200-gtc25",
+            "hardware faults in ~4 months, ~1,600 H200 (~205)",
+            205,
+            count("llama3-h100", "h200-sxm-141gb", "hardware", 1600, 120.0),
+            "llama3-table5",
+            "not reproduced",
+        ),
+        Row(
+            "bloom176b",
+            "GPU deaths per week, from OPT's fleet",
+            1.0,
+            count("opt175b-a100", "a100-sxm4-80gb", "gpu,hbm", 384, 7.0),
+            "opt175b-logbook",
+            "not reproduced",
+        ),
     )
 
 
@@ -238,7 +290,10 @@ def test_monte_carlo_agrees_with_the_closed_form_on_llama3():
 
 def table() -> str:
     """The comparison table, as markdown."""
-    lines = ["| record | quantity | published | predicted | error | fitted on | kind |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| record | quantity | published | predicted | error | fitted on | kind |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows():
         fmt = (lambda x: f"{x:.1%}") if r.published < 1.5 and r.quantity.find("%") >= 0 else (lambda x: f"{x:,.2f}")
         lines.append(f"| {r.record} | {r.quantity} | {fmt(r.published)} | {fmt(r.predicted)} | {r.error:+.0%} |"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from perf_helpers import make_run
 import pytest
 
 from colossus.errors import InfeasibleError, SpecError
 from colossus.perf import estimate
 from colossus.spec import RunSpec
-
-from perf_helpers import make_run
 
 
 def test_parts_sum_to_step_time(gpt3_run):
@@ -37,7 +36,9 @@ def test_interleaving_shrinks_the_bubble():
 
 
 def test_left_out_recompute_takes_fastest_that_fits():
-    run = RunSpec.model_validate({**make_run().model_dump(), "layout": {"tp": 8, "pp": 8, "dp": 16, "global_batch": 1536}})
+    run = RunSpec.model_validate(
+        {**make_run().model_dump(), "layout": {"tp": 8, "pp": 8, "dp": 16, "global_batch": 1536}}
+    )
     est = estimate(run)
     assert est.fits and est.assumed["recompute"] in ("none", "selective", "full")
 

@@ -24,7 +24,7 @@ def test_model_flops_match_korthikanti_eq7(layers, hidden, heads):
 def test_full_recompute_hardware_flops_match_narayanan_eq3():
     """96 l h^2 (1 + s/6h + V/16lh) per token (Narayanan et al. 2021, eq. 3)."""
     m = gpt(96, 12288, 96)
-    s, v, h, l = m.seq_len, m.vocab, m.hidden, m.layers
+    s, v, h, l = m.seq_len, m.vocab, m.hidden, m.layers  # noqa: E741 (the paper's symbols)
     expected = 96 * l * h**2 * (1 + s / (6 * h) + v / (16 * l * h))
     assert token_flops(m).hardware_flop("full") == pytest.approx(expected, rel=1e-9)
 

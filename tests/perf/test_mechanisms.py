@@ -82,7 +82,9 @@ def test_data_parallel_overlap_hides_only_under_the_last_micro_batch():
 def test_tp_overlap_and_a_parallel_block_cut_exposed_tensor_parallel_time():
     layout = {"tp": 8, "pp": 1, "dp": 1, "global_batch": 1, "sequence_parallel": True, "recompute": "none"}
     plain = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024"}))
-    overlapped = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024", "tp_comm_overlap": True}))
+    overlapped = estimate(
+        run(layout, software={"framework": "megatron-lm", "version": "2024", "tp_comm_overlap": True})
+    )
     parallel = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024", "parallel_block": True}))
     assert overlapped.parts_s["tp_exposed_s"] < plain.parts_s["tp_exposed_s"]
     assert parallel.parts_s["tp_exposed_s"] == pytest.approx(plain.parts_s["tp_exposed_s"] / 2, rel=0.01)
@@ -178,7 +180,11 @@ def test_published_llama3_layout_and_the_plan_next_to_it():
     best = plan(model, gpu, num_gpus=16384, global_batch_tokens=16 * 2**20).best[0]
     assert best.fits and best.mfu < 0.60
     lay = best.layout
-    assert lay.interleave == 1 or (model.layers + 2) % (lay.pp * lay.interleave) == 0 or model.layers % (lay.pp * lay.interleave) == 0
+    assert (
+        lay.interleave == 1
+        or (model.layers + 2) % (lay.pp * lay.interleave) == 0
+        or model.layers % (lay.pp * lay.interleave) == 0
+    )
 
 
 def test_mla_counts_deepseek_v3_at_its_published_size():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from colossus.cli import main
 
 RUN = """
@@ -41,8 +43,11 @@ def test_estimate_json_has_units_in_names(tmp_path, capsys):
     one = RUN.split("- id: bad-layout")[0]
     assert main(["estimate", str(write(tmp_path, one)), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    for key in ("step_time_s", "mfu", "tflops_per_gpu", "memory_per_gpu_bytes", "time_to_train_s", "fits"):
+    for key in ("step_time_s", "mfu", "model_flop_per_s_per_gpu", "hardware_flop_per_s_per_gpu",
+                "memory_per_gpu_bytes", "time_to_train_s", "fits"):
         assert key in doc
+    assert not any("tflop" in key for key in doc)  # SI in JSON: FLOP/s, not TFLOP/s
+    assert 1e13 < doc["model_flop_per_s_per_gpu"] < 1e15
     assert set(doc["breakdown_s"]) >= {"compute_s", "bubble_s", "tp_exposed_s", "dp_exposed_s", "recompute_s"}
 
 
@@ -62,7 +67,10 @@ def test_plan_json(capsys):
 
 
 def test_broken_file_is_one_line_error(tmp_path, capsys):
-    path = write(tmp_path, "- id: x\n  model: {layers: 2}\n  cluster: {gpu: h100-sxm5-80gb, gpus: 8}\n  layout: {global_batch: 8}\n")
+    path = write(
+        tmp_path,
+        "- id: x\n  model: {layers: 2}\n  cluster: {gpu: h100-sxm5-80gb, gpus: 8}\n  layout: {global_batch: 8}\n",
+    )
     assert main(["validate", str(path), "--json"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "runs.yaml" in err and "model" in err
@@ -100,6 +108,7 @@ def test_validate_without_cv_has_no_cv_error(tmp_path, capsys):
     assert all("cv_error" not in c and {"fits", "memory_per_gpu_bytes"} <= set(c) for c in doc["cases"])
 
 
+@pytest.mark.slow
 def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "family", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -113,3 +122,17 @@ def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys):
 def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "random"]) == 2
     assert "cross-validation" in capsys.readouterr().err
+
+
+def test_counts_take_decimal_si_prefixes(tmp_path, capsys):
+    """15T tokens are 15e12 (decimal SI, as token counts are quoted); 16Mi is 2^24 where binary is meant."""
+    from colossus.cli.perf import parse_count
+
+    assert parse_count("15T", option="x") == 15e12 and parse_count("1.5B", option="x") == 1.5e9
+    assert parse_count("16M", option="x") == 16e6 and parse_count("16Mi", option="x") == 2**24
+    assert parse_count("4.2e6", option="x") == 4.2e6
+    one = RUN.split("- id: bad-layout")[0]
+    assert main(["estimate", str(write(tmp_path, one)), "--json", "--train-tokens", "15T"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["train_tokens"] == 15e12
+    assert doc["time_to_train_s"] == pytest.approx(15e12 / (doc["tokens_per_s_per_gpu"] * doc["num_gpus"]), rel=1e-9)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
+from perf_helpers import make_run
 
 from colossus.perf import estimate
 from colossus.perf.assumptions import default_assumptions
 from colossus.perf.estimate import run_context
 from colossus.perf.layout import from_spec
 from colossus.perf.step import step_memory
-
-from perf_helpers import make_run
 
 layouts = st.fixed_dictionaries({
     "tp": st.sampled_from([1, 2, 4, 8]),

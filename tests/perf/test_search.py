@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from colossus.perf import plan
 from colossus.spec import lookup
 
 
-def test_plan_llama3_405b_16k_h100_under_2s():
+def test_plan_llama3_405b_16k_h100():
+    """The search's behaviour; its speed is printed by benchmarks/bench_perf.py, not asserted."""
     model, gpu = lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb")
-    plan(model, gpu, num_gpus=1024, global_batch_tokens=2**22)  # warm caches and imports
-    start = time.perf_counter()
     result = plan(model, gpu, num_gpus=16384, global_batch_tokens=16 * 2**20)
-    assert time.perf_counter() - start < 2.0
     assert result.num_explored > 10_000
     times = [e.step_time_s for e in result.best]
     assert times == sorted(times) and len(result.best) == 10

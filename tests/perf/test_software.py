@@ -23,7 +23,11 @@ def pick(arch: str = "hopper", **fields) -> str:
         ("megatron-lm", "2022 (arXiv:2205.05198, MLSys'23)", "megatron-lm-2022"),
         ("megatron-lm", "GitHub commit 285068c8 (2023-01-11)", "megatron-lm-2022"),
         ("megatron-lm", "Megatron-Core r0.8.0 (legend of images/weak_scaling.png)", "megatron-core-2024"),
-        ("megatron-lm", "Megatron-LM main commit 1e057005 (2025-05-24); all-to-all token dispatcher", "megatron-core-2025"),
+        (
+            "megatron-lm",
+            "Megatron-LM main commit 1e057005 (2025-05-24); all-to-all token dispatcher",
+            "megatron-core-2025",
+        ),
         ("megatron-lm", "Megatron-LM (commit not stated); DeepEP dispatcher", "megatron-core-2025-deepep"),
         ("megatron-lm", None, "megatron-core-2025"),
         ("nemo", "24.07 container (NeMo 2.0.0rc1, Megatron-core 0.8)", "nemo-24"),
@@ -43,7 +47,9 @@ def test_no_software_block_is_the_documented_default():
 
 
 def test_a_named_profile_wins_and_stated_fields_override_it():
-    sw = resolve(SoftwareSpec(profile="torchtitan", compiled=True, attention="flash3"), "hopper", default_profile=DEFAULT)
+    sw = resolve(
+        SoftwareSpec(profile="torchtitan", compiled=True, attention="flash3"), "hopper", default_profile=DEFAULT
+    )
     assert sw.profile == "torchtitan" and sw.compiled and sw.attention is AttentionKernel.FLASH3
     assert set(sw.stated) == {"compiled", "attention"}
     assert resolve(SoftwareSpec(profile="torchtitan"), "hopper", default_profile=DEFAULT).compiled is False

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from colossus import units
@@ -37,8 +38,14 @@ def small_site(**dispatch) -> Scenario:
         "generators": [{"unit": UNIT, "count": 4}],
         "batteries": [{"unit": BATTERY, "count": 1}],
     }
-    doc["power"]["dispatch"] = {"merit_order": ["grid"], "n_minus_1_reserve": False, "battery_soc_min_frac": 0.05, "min_up_h": 0.0,
-                                "recharge_from_generators": False, **dispatch}
+    doc["power"]["dispatch"] = {
+        "merit_order": ["grid"],
+        "n_minus_1_reserve": False,
+        "battery_soc_min_frac": 0.05,
+        "min_up_h": 0.0,
+        "recharge_from_generators": False,
+        **dispatch,
+    }
     return validate(Scenario, doc, file="small site")
 
 
@@ -148,7 +155,7 @@ def test_soc_stays_in_its_window_and_energy_balances(steps, soc, reserve, gens):
     start = bat.soc_min_j + soc * (bat.soc_max_j - bat.soc_min_j)
     d = dispatch_profile(plant, [s[0] for s in steps], [s[1] * MW for s in steps],
                          grid_avail_w=[s[2] * MW for s in steps], soc_j=start)
-    for f, before, after in zip(d.flows, d.soc_j, d.soc_j[1:]):
+    for f, _before, after in zip(d.flows, d.soc_j, d.soc_j[1:]):
         assert abs(f.imbalance_j()) <= 1e-6 * max(f.load_j, 1.0) + 1e-3
         assert bat.soc_min_j - 1e-3 <= after <= bat.soc_max_j + 1e-3
         assert min(f.grid_j, f.discharge_j, f.charge_j, f.unserved_j, *f.fleet_j, *f.fuel_j) >= -1e-6

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
 from colossus import units
 from colossus.errors import SpecError
 from colossus.power import (
-    LoadPoint, Phase, StepProfile, Waveform, analyse, build_plant, cap_curve, cap_table, capped_step, commit,
-    default_assumptions, follow, footprint, job_power, prices, respond, smoothing, supply_summary,
+    LoadPoint,
+    Phase,
+    StepProfile,
+    Waveform,
+    analyse,
+    build_plant,
+    cap_curve,
+    cap_table,
+    capped_step,
+    commit,
+    default_assumptions,
+    follow,
+    footprint,
+    job_power,
+    prices,
+    respond,
+    smoothing,
+    supply_summary,
 )
-from colossus.power.dispatch import GRID
 from colossus.power.demand import PoolLoad, load_fractions, site_demand
+from colossus.power.dispatch import GRID
 from colossus.spec import load_scenario, lookup
 from colossus.topology import cluster_inventory
 
@@ -36,7 +53,9 @@ def analysis(memphis):
 
 
 def _profile(shares=(0.75, 0.08, 0.12, 0.05), draws=(1.0, 0.2, 0.45, 0.6), num_gpus=20_000, replica=400):
-    phases = tuple(Phase(n, s, d) for n, s, d in zip(("compute", "pipeline", "gradient sync", "optimizer"), shares, draws))
+    phases = tuple(
+        Phase(n, s, d) for n, s, d in zip(("compute", "pipeline", "gradient sync", "optimizer"), shares, draws)
+    )
     return StepProfile("job", H100, num_gpus, replica, phases, 16e6, "test")
 
 

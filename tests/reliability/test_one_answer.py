@@ -29,7 +29,6 @@ from colossus import reliability as rel
 from colossus.reliability.scenario import scenario_job_input
 from colossus.sim import simulate
 from colossus.spec import Scenario, read_yaml, validate
-
 from tests.conftest import SCENARIOS
 
 DAY = 86400.0

@@ -30,14 +30,16 @@ def test_model_form_prints_every_section(capsys):
 
 def test_scenario_json_has_the_documented_keys(capsys):
     doc = run_json(capsys, MEMPHIS, "--job", "grok2", "--runs", "200", "--deadline", "10")
-    assert {"interruptions_per_day", "mtti_s", "by_cause", "checkpoint", "goodput", "monte_carlo"} <= set(doc)
+    # JSON in SI: rates per second, periods in seconds (tables show them per day)
+    assert {"interruptions_per_s", "mtti_s", "by_cause_per_s", "checkpoint", "goodput", "monte_carlo"} <= set(doc)
     assert {"size_bytes", "write_s", "stall_s", "optimal_interval_s"} <= set(doc["checkpoint"])
     assert 0 < doc["goodput"]["ettr"] < 1
     mc = doc["monte_carlo"]
     assert mc["finish_s_p10"] <= mc["finish_s_p50"] <= mc["finish_s_p90"]
     assert 0 <= mc["p_by_deadline"] <= 1
     assert doc["checkpoint"]["interval_s"] == 1800.0 or doc["checkpoint"]["interval_is_auto"]
-    assert sum(doc["by_cause"].values()) == pytest.approx(doc["interruptions_per_day"])
+    assert sum(doc["by_cause_per_s"].values()) == pytest.approx(doc["interruptions_per_s"])
+    assert doc["interruptions_per_s"] * doc["mtti_s"] == pytest.approx(1.0)
 
 
 def test_same_seed_same_document(capsys):

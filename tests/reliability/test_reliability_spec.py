@@ -10,7 +10,6 @@ from colossus import reliability as rel
 from colossus.errors import SpecError
 from colossus.reliability.scenario import pick_job, scenario_job_input, scenario_restart_profile
 from colossus.spec import Scenario, read_yaml, validate
-
 from tests.conftest import SCENARIOS
 
 

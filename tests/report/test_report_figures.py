@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 from results_synthetic import make_result
 
-from colossus.report import MAX_POINTS, NAMES, build_figures, bucket_last, bucket_mean
+from colossus.report import MAX_POINTS, NAMES, bucket_last, bucket_mean, build_figures
 from colossus.report import figures as F
 from colossus.sim.result import GPU_STATES, SimResult
 from colossus.units import DAY, MW, MWH

@@ -6,8 +6,8 @@ from pathlib import Path
 import sys
 
 import pytest
-import yaml
 from results_synthetic import make_result
+import yaml
 
 from colossus.cli import main
 from colossus.results import REPORT, ResultsError, check_out_dir, claim_folder, clean_stale, read_result, safe_name

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 import tempfile
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 from results_synthetic import assert_same_result
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from sim_helpers import scenario, small_doc
 
 from colossus import reliability as rel
 from colossus.reliability.scenario import allocation_input
 from colossus.sim.engine import Engine
-
-from sim_helpers import scenario, small_doc
 
 
 def _auto_doc():

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sim_helpers import CheckedEngine, scenario, small_doc
 
 from colossus.sim.engine import Engine
-
-from sim_helpers import CheckedEngine, scenario, small_doc
 
 
 class Watched(Engine):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
+from sim_helpers import MEMPHIS, CheckedEngine, scenario, small_doc
 
 from colossus import units
 from colossus.sim import GPU_STATES, simulate
 from colossus.spec import load_scenario
-
-from sim_helpers import MEMPHIS, CheckedEngine, scenario, small_doc
 
 
 def _check_series(r) -> None:
@@ -60,6 +60,7 @@ def test_small_scenario_invariants_at_every_event():
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), gens=st.integers(0, 4), rate=st.floats(0.0, 40.0),
        batteries=st.integers(0, 3), strategy=st.sampled_from(["cap", "park", "mix"]))
+@pytest.mark.slow
 def test_invariants_hold_for_any_supply_and_failure_rate(seed, gens, rate, batteries, strategy):
     doc = small_doc(days=2.0)
     doc["power"]["supply"]["generators"][0]["count"] = gens
@@ -145,6 +146,7 @@ def test_failures_interrupt_and_lose_work_since_checkpoint():
     assert restarts.sum() >= job["interruptions"]
 
 
+@pytest.mark.slow
 def test_preemption_makes_room_for_the_named_job():
     doc = small_doc(days=2.0)
     doc["jobs"][0]["start_day"] = 0.5

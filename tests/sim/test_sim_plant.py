@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sim_helpers import CheckedEngine, scenario, small_doc
 import yaml
 
 from colossus import units
 from colossus.cli import main
 from colossus.sim import GPU_STATES, simulate
 from colossus.sim.result import USABLE_STATES
-
-from sim_helpers import CheckedEngine, scenario, small_doc
 
 
 @pytest.fixture(scope="module")

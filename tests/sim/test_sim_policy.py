@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
@@ -64,7 +65,6 @@ def test_place_takes_free_servers_only_and_exactly_n(free_list, n):
 
 
 def _power() -> SitePower:
-    one = np.array([1.0])
     return SitePower(0.0, 0.0, np.array([100.0]), np.array([90.0]), np.array([200.0]), np.array([180.0]),
                      np.array([1.2]), np.array([1.1]), np.array([60.0]))
 

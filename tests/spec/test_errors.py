@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import copy
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -42,7 +43,11 @@ CASES = {
         ["cluster.pools[0]", "unknown field 'num_gpu'", "did you mean 'num_gpus'"],
     ),
     "wrong unit in a field name": (
-        mutate(lambda d: d["power"]["supply"]["grid"].update(interim_kw=8000) or d["power"]["supply"]["grid"].pop("interim_mw")),
+        mutate(
+            lambda d: (
+                d["power"]["supply"]["grid"].update(interim_kw=8000) or d["power"]["supply"]["grid"].pop("interim_mw")
+            )
+        ),
         ["power.supply.grid", "unknown field 'interim_kw'", "did you mean 'interim_mw'"],
     ),
     "unit written into a value": (

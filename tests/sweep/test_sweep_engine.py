@@ -58,6 +58,7 @@ def test_interrupted_sweep_keeps_finished_runs_and_resumes(small_scenario, tmp_p
     assert seen == [(0, 2), (1, 2), (2, 2)]
 
 
+@pytest.mark.slow
 def test_local_pool_rows_equal_in_process_rows(small_scenario, tmp_path):
     """Determinism across processes: the pool gives the rows run_one gives here."""
     plan = plan_sweep(small_scenario, ["jobs.train70b.gpus=8,64,128"], seeds=2, kind="estimate")
@@ -104,7 +105,9 @@ def test_fake_simulation_rows(monkeypatch, small_scenario, tmp_path):
     with RunStore(tmp_path / "sim.duckdb") as store:
         outcome = run_sweep(plan, store, InlineBackend(), plot_path=tmp_path / "sim.html")
     assert len(calls) == 6 and {c[1] for c in calls} == {5.0}
-    assert calls[0][2] == small_scenario.parent.resolve()  # relative paths in the scenario (traces) resolve from its folder
+    assert (
+        calls[0][2] == small_scenario.parent.resolve()
+    )  # relative paths in the scenario (traces) resolve from its folder
     row = outcome.rows[-1]
     assert row["kind"] == "simulate" and row["days"] == 5.0
     assert row["train70b.finished_at_days"] == pytest.approx(row["train70b.finished_at_s"] / 86400.0)
@@ -155,6 +158,7 @@ def test_stats():
     assert s["mean"] == 2.0 and math.isclose(s["std"], 1.0) and s["n"] == 3
 
 
+@pytest.mark.slow
 def test_real_simulation_sweep(small_scenario, tmp_path):
     """The simulate kind on the real simulation, on the process pool, once ``colossus.sim.simulate`` exists."""
     try:

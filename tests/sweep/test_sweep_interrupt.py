@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from colossus.cli import main
-import colossus.cli.sweep as sweep_cli
 from colossus.sweep import RunStore, SweepInterrupted, Task, plan_sweep, run_sweep, run_task
 from colossus.sweep.backends import LocalBackend, RayBackend, _finished_rows, _ignore_sigint, _terminate
 
@@ -114,7 +113,7 @@ def test_the_cli_says_how_many_runs_are_stored(small_scenario: Path, tmp_path: P
     def interrupted(plan: Any, store: RunStore, runner: Any, **_: Any) -> None:
         raise SweepInterrupted(3, 7, store.path)
 
-    monkeypatch.setattr(sweep_cli, "run_sweep", interrupted)
+    monkeypatch.setattr("colossus.sweep.run_sweep", interrupted)  # the command loads it when it runs
     code = main(["sweep", str(small_scenario), "--vary", "jobs.train70b.gpus=64,128", "--out", str(tmp_path / "sw")])
     err = capsys.readouterr().err
     assert code == 130 and "interrupted:" in err and "3 finished runs of this sweep stored (7 in" in err

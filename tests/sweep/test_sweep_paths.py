@@ -5,14 +5,12 @@ from __future__ import annotations
 import copy
 
 import pytest
+from sweep_helpers import BIG, MEMPHIS
 
 from colossus.errors import SpecError
 from colossus.spec import Scenario, read_yaml, validate
 from colossus.sweep import ALIASES, assign, parse_path, resolve
 from colossus.sweep.paths import _nodes, column_name
-
-from sweep_helpers import BIG, MEMPHIS
-
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +31,21 @@ def big() -> dict:
     ("text", "column", "location"),
     [
         ("supply.generators.count", "power.supply.generators[0].count", ("power", "supply", "generators", 0, "count")),
-        ("power.supply.generators[0].count", "power.supply.generators[0].count", ("power", "supply", "generators", 0, "count")),
+        (
+            "power.supply.generators[0].count",
+            "power.supply.generators[0].count",
+            ("power", "supply", "generators", 0, "count"),
+        ),
         ("generators.0.count", "power.supply.generators[0].count", ("power", "supply", "generators", 0, "count")),
         ("jobs.grok2.gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
         ("jobs[grok2].num_gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
         ("grok2.gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
         ("jobs.gpus", "jobs[grok2].num_gpus", ("jobs", 0, "num_gpus")),
-        ("jobs.0.checkpoint.interval_min", "jobs[grok2].checkpoint.interval_min", ("jobs", 0, "checkpoint", "interval_min")),
+        (
+            "jobs.0.checkpoint.interval_min",
+            "jobs[grok2].checkpoint.interval_min",
+            ("jobs", 0, "checkpoint", "interval_min"),
+        ),
         ("interval_min", "jobs[grok2].checkpoint.interval_min", ("jobs", 0, "checkpoint", "interval_min")),
         ("contract_mw", "power.supply.grid.contract_mw", ("power", "supply", "grid", "contract_mw")),
         ("seed", "seed", ("seed",)),

@@ -347,9 +347,9 @@ def test_compare_runs_side_by_side(client: TestClient, short_run: dict[str, Any]
     body = client.get("/api/compare", params={"run": ids}).json()
     assert [r["id"] for r in body["runs"]] == ids
     keys = {m["key"] for m in body["metrics"]}
-    assert {"energy_used_j", "peak_demand_w", "co2_kg", "deficit_hours", "job:grok2:progress_frac"} <= keys
+    assert {"energy_used_j", "peak_demand_w", "co2_kg", "deficit_s", "job:grok2:progress_frac"} <= keys
     a, b = body["runs"]
-    assert a["values"]["days"] == 2 and b["values"]["days"] == 1
+    assert a["values"]["period_s"] == 2 * 86400 and b["values"]["period_s"] == 86400  # SI, shown in days
     assert b["overrides"] == {"days": 1.0, "generators": {"gas-recip-2500kw": 28}}
     energy = next(m for m in body["metrics"] if m["key"] == "energy_used_j")
     assert energy["unit"] == "J" and energy["display_unit"] == "MWh"
@@ -495,3 +495,12 @@ def test_default_hosts_are_loopback_only(web_dirs: tuple[Path, Path], tmp_path: 
         assert c.get("/api/catalog", headers={"Host": "localhost:8000"}).status_code == 200
         assert c.get("/api/catalog", headers={"Host": "[::1]:8000"}).status_code == 200
         assert c.get("/api/catalog", headers={"Host": "attacker.example:8000"}).status_code == 400
+
+
+def test_analyses_answer_in_si_as_the_cli_json_does(client: TestClient):
+    """The page and the CLI read one document: SI with the unit in every key (no MWh, tonnes or per-day)."""
+    power = client.post(f"{MEMPHIS}/power", json={}).json()["result"]
+    per_day = power["environment"]["per_day"]
+    assert "energy_j" in per_day and "energy_mwh" not in per_day and "co2_kg" in per_day
+    reliability = client.post(f"{MEMPHIS}/reliability", json={}).json()["result"]
+    assert "interruptions_per_s" in reliability and "interruptions_per_day" not in reliability

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 from web_browser_helpers import LAUNCH_ARGS, Unavailable, ensure_chromium, served, simulate_in_page, wait_for_plots
-from web_helpers import make_scenarios, write_sweep_store
+from web_helpers import make_scenarios, write_simulate_sweep_store, write_sweep_store
+import yaml
 
 from colossus.web import create_app
-
 from tests.forecast.forecast_helpers import tiny_doc
 
 
@@ -37,6 +36,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tiny.update({"name": "forecast-tiny", "description": "a small job for forecasts",
                  "forecast": {"step_time_error": "measured", "failure_rate_spread": "measured"}})
     (scenarios / "forecast-tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False), encoding="utf-8")
+    write_simulate_sweep_store(root / "runs" / "sweep-simulated")
     app = create_app(scenarios, root / "runs", max_concurrent=1)
     with served(app) as url:
         yield url
@@ -146,7 +146,7 @@ def test_browse_a_sweep(browser_page: tuple[Any, list[str], list[str]], base_url
     page.click(".tab[data-view='sweeps']")
     page.wait_for_selector("#sweeps-table button")
     assert "sweep-colossus-memphis" in page.inner_text("#sweeps-table")
-    page.click("#sweeps-table button")
+    page.click("#sweeps-table tr:has-text('sweep-colossus-memphis') button")
     wait_for_plots(page, "#view-sweeps")
     assert page.input_value("#sweep-x") == "power.supply.generators[0].count"
     assert page.input_value("#sweep-y") == "grok2.tokens_per_s"
@@ -183,3 +183,44 @@ def test_forecast_panel_shows_the_answer_and_its_plots(browser_page: tuple[Any, 
     assert page.get_attribute(".progress", "aria-valuenow") == "100"
     assert [e for e in errors if "422" not in e] == []  # the refused request is logged, nothing else
     assert [u for u in requests if not u.startswith(base_url + "/")] == []
+
+
+def _points_drawn(page: Any) -> int:
+    """Points of the sweep chart with both coordinates (a trace of nulls draws an empty frame)."""
+    return page.evaluate("""() => { const t = document.querySelector('#sweep-chart').data[0];
+        return t.x.filter((x, i) => x !== null && t.y[i] !== null).length; }""")
+
+
+@pytest.mark.slow
+def test_the_default_sweep_plot_is_never_empty(browser_page: tuple[Any, list[str], list[str]]):
+    page, _, errors = _fresh(browser_page)
+    page.click(".tab[data-view='sweeps']")
+    page.wait_for_selector("#sweeps-table button")
+    for name, rows, points in (("sweep-colossus-memphis", 3, 2), ("sweep-simulated", 6, 6)):
+        page.click(f"#sweeps-table tr:has-text('{name}') button")
+        wait_for_plots(page, "#view-sweeps")
+        page.wait_for_function("(n) => document.querySelector('#sweep-chart').data[0].x.length === n", arg=rows)
+        assert page.input_value("#sweep-x") == "power.supply.generators[0].count", name
+        assert _points_drawn(page) == points, (name, page.input_value("#sweep-y"))
+    assert page.input_value("#sweep-y") == "grok2.tokens_trained"  # finish and progress hold no value there
+    assert errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["estimate", "reliability", "power"])
+def test_quick_panels_are_not_clipped_at_1400_px(browser_page: tuple[Any, list[str], list[str]], kind: str):
+    page, _, errors = _fresh(browser_page)
+    page.click(".tab[data-view='scenario']")
+    page.select_option("#scenario-select", "colossus-memphis")
+    page.wait_for_selector("[data-key='pools/h100-phase1/num_gpus']")
+    page.click(f"#{kind}-button")
+    page.wait_for_selector("#quick table")
+    assert page.evaluate("() => window.innerWidth") == 1400
+    overflow = page.evaluate("""() => { const q = document.querySelector('#quick');
+        const edge = q.getBoundingClientRect().right;
+        return { scroll: q.scrollWidth - q.clientWidth, past: Array.from(q.querySelectorAll('*'))
+            .filter(e => e.getBoundingClientRect().right > edge + 0.5)
+            .map(e => e.tagName + ' ' + e.textContent.slice(0, 40)),
+            hidden: Array.from(q.querySelectorAll('.wide')).filter(w => w.scrollWidth > w.clientWidth).length }; }""")
+    assert overflow == {"scroll": 0, "past": [], "hidden": 0}, overflow
+    assert errors == []

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 import pytest
-import yaml
 from web_helpers import wait_for_job
+import yaml
 
 from tests.forecast.forecast_helpers import tiny_doc
 
@@ -16,7 +16,8 @@ from tests.forecast.forecast_helpers import tiny_doc
 def tiny_name(web_dirs: tuple[Path, Path]) -> str:
     """A small scenario with the measured doubts on, beside the shipped ones (read on demand by the app)."""
     doc = tiny_doc(rate_scale=4.0, train_tokens=6e10)
-    doc.update({"name": "forecast-tiny", "forecast": {"step_time_error": "measured", "failure_rate_spread": "measured"}})
+    doc.update({"name": "forecast-tiny",
+                "forecast": {"step_time_error": "measured", "failure_rate_spread": "measured"}})
     (web_dirs[0] / "forecast-tiny.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return "forecast-tiny"
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import colossus.web
 from colossus.cli import main
 from colossus.errors import SpecError
+import colossus.web
 from colossus.web.app import is_loopback
 
 
@@ -90,9 +90,9 @@ def test_a_port_in_use_is_one_line(no_uvicorn: list[Any], tmp_path: Path, capsys
 
 
 def test_beyond_loopback_the_host_check_stays_and_the_token_is_required(no_uvicorn: list[Any], tmp_path: Path):
-    from fastapi.testclient import TestClient
-
     import socket
+
+    from fastapi.testclient import TestClient
 
     token = "s" * 32
     with socket.socket() as free:

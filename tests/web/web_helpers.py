@@ -58,3 +58,24 @@ def write_sweep_store(folder: Path) -> None:
                     [f"h{i}", "infeasible" if count == 0 else None, count, None if count == 0 else 1e6 * count])
     con.close()
     (folder / "sweep-estimate.html").write_text("<html>plot</html>", encoding="utf-8")
+
+
+def write_simulate_sweep_store(folder: Path) -> None:
+    """A simulate sweep in which no job finished and the progress column holds no value (an older store):
+    the page's default plot must still show points, not an empty frame."""
+    import duckdb
+
+    folder.mkdir(parents=True)
+    con = duckdb.connect(str(folder / "sweep.duckdb"))
+    con.execute('CREATE TABLE runs (content_hash VARCHAR NOT NULL, seed BIGINT NOT NULL, kind VARCHAR NOT NULL,'
+                ' days DOUBLE NOT NULL, scenario VARCHAR NOT NULL, error VARCHAR, wall_s DOUBLE,'
+                ' "power.supply.generators[0].count" BIGINT, "grok2.finished_at_days" DOUBLE,'
+                ' "grok2.progress_frac" DOUBLE, "grok2.tokens_trained" DOUBLE,'
+                ' PRIMARY KEY (content_hash, seed, kind, days))')
+    for i, count in enumerate((0, 14, 28)):
+        for seed in (1, 2):
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, 'simulate', 30, 'colossus-memphis', NULL, 2.0, ?, NULL, NULL, ?)",
+                [f"s{i}", seed, count, 1e9 * count + seed],
+            )
+    con.close()

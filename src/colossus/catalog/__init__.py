@@ -8,11 +8,12 @@ so that the catalog sits below ``spec`` in the import graph.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 import tomllib
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from colossus.errors import CatalogError, did_you_mean
 

@@ -9,9 +9,10 @@ override can never add a key the model does not read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from types import MappingProxyType
-from typing import Any, ClassVar, Mapping, Self
+from typing import Any, ClassVar, Self
 
 from colossus.catalog import read_table
 from colossus.errors import SpecError

@@ -14,14 +14,17 @@ from typing import Any
 import typer
 import typer.main
 
-from colossus.cli import show  # noqa: F401  (registers its commands)
-from colossus.cli import power  # noqa: F401
-from colossus.cli import perf  # noqa: F401
-from colossus.cli import reliability  # noqa: F401
-from colossus.cli import simulate  # noqa: F401
-from colossus.cli import sweep  # noqa: F401
-from colossus.cli import forecast  # noqa: F401
-from colossus.cli import serve  # noqa: F401
+from colossus.cli import (
+    forecast,  # noqa: F401
+    mission,  # noqa: F401
+    perf,  # noqa: F401
+    power,  # noqa: F401
+    reliability,  # noqa: F401
+    serve,  # noqa: F401
+    show,  # noqa: F401  (registers its commands)
+    simulate,  # noqa: F401
+    sweep,  # noqa: F401
+)
 from colossus.cli.app import EXIT_BAD_INPUT, EXIT_INTERRUPTED, app, error_line, interrupt_was_reported
 from colossus.errors import ColossusError
 
@@ -80,7 +83,7 @@ def _usage_box(exc: Any) -> None:
         exc.show()
 
 
-def _bad_value(exc: BadParameter) -> str:
+def _bad_value(exc: Any) -> str:
     """``--days: must be <= 3650 (got 1e9)``: the option and what is wrong with its value, one line."""
     return exc.format_message()
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.errors import MarkupError
@@ -29,7 +30,7 @@ from rich.markup import escape
 import typer
 
 from colossus.errors import one_line
-from colossus.spec.loading import check
+from colossus.units import si_document
 
 app = typer.Typer(
     name="colossus",
@@ -37,6 +38,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help text: typer's rich help loads markdown and rich's layout (~0.1 s) before the first line
+    rich_markup_mode=None,
 )
 
 class SafeConsole(Console):
@@ -58,8 +61,23 @@ class SafeConsole(Console):
             return super().render_str(text, **{**kwargs, "markup": False})
 
 
+#: Width of tables written to a file or a pipe: wide enough that no column is cut or folded
+#: (a terminal's own width is used on a terminal; ``--width`` or ``COLUMNS`` set it either way).
+PIPE_WIDTH = 1000
+
+
+def _width(stream: Any) -> int | None:
+    """None (rich asks the terminal) on a terminal or where COLUMNS is set; else ``PIPE_WIDTH``."""
+    if "COLUMNS" in os.environ:
+        return None
+    try:
+        return None if stream.isatty() else PIPE_WIDTH
+    except (AttributeError, ValueError):
+        return PIPE_WIDTH
+
+
 #: Human output goes to stdout through rich; machine output (--json) bypasses rich.
-console = SafeConsole(highlight=False)
+console = SafeConsole(highlight=False, width=_width(sys.stdout))
 err_console = SafeConsole(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
@@ -68,8 +86,12 @@ EXIT_INTERRUPTED = 130
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    width: int | None = typer.Option(None, "--width", min=40, max=10_000,
+                                     help="table width in characters (default: the terminal's; unlimited in a file)"),
+) -> None:
     """A digital twin of an AI supercluster: inventory, performance, power, reliability."""
+    console.width = width if width is not None else (_width(sys.stdout) or console.size.width)
 
 
 def print_json(document: Any) -> None:
@@ -77,8 +99,11 @@ def print_json(document: Any) -> None:
 
     A model can answer "infinite" (a job that never finishes at a vanishing
     rate); strict JSON has no such number, and ``null`` is what the documents
-    already use for "none".
+    already use for "none". Keys in a human unit (``rating_mw``) are converted
+    to SI (``rating_w``) by ``units.si_document``: tables show human units, JSON
+    never does.
     """
+    document = si_document(document)
     sys.stdout.write(json.dumps(_finite(document), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
@@ -98,7 +123,7 @@ def error_line(message: str, *, label: str = "error") -> None:
     err_console.print(f"[bold {colour}]{label}:[/] {escape(one_line(message))}", soft_wrap=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Report a bad-input error in one line and exit with code 2."""
     error_line(message)
     raise typer.Exit(EXIT_BAD_INPUT)
@@ -122,18 +147,28 @@ def interrupt_was_reported(*, reset: bool = False) -> bool:
     return seen
 
 
-def within(kind: Any):  # noqa: ANN201 (a click callback)
+def within(kind: Any, **whole: int | str):  # noqa: ANN201 (a click callback)
     """An option callback holding the value to a kind of ``spec.bounds`` (the limits files obey).
 
-    ``typer.Option("--days", callback=within(Days))``: ``--days 1e9`` is one
+    ``typer.Option("--days", callback=within("Days"))``: ``--days 1e9`` is one
     line, ``Invalid value for '--days': must be <= 3650 (got 1000000000.0)``.
+    The kind is named (a name in ``spec.bounds``, or ``"whole"`` with ``ge``
+    and ``le``) and looked up when an option is given, so that the command
+    line starts without loading the specs.
     """
 
     def callback(value: Any) -> Any:
         if value is None:
             return None
+        from colossus.spec import bounds  # noqa: PLC0415 (loaded when an option is checked)
+        from colossus.spec.loading import check  # noqa: PLC0415
+
+        limits = {k: getattr(bounds, v) if isinstance(v, str) else v for k, v in whole.items()}
+        bound = (
+            kind if not isinstance(kind, str) else bounds.whole(**limits) if kind == "whole" else getattr(bounds, kind)
+        )
         try:
-            return check(kind, value, "")
+            return check(bound, value, "")
         except Exception as exc:  # SpecError from the check: the option name comes from click
             raise typer.BadParameter(getattr(exc, "message", str(exc))) from None
 

@@ -4,30 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from rich.table import Table
 import typer
 
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
-from colossus.spec.bounds import GbitPerS, GpuCount, PartWatts, Parts, Tokens, Width, whole
-from colossus.spec.loading import check
-from colossus.perf import Estimate, Plan, Validation, estimate, plan, validate_runs
-from colossus.spec import Precision, RunSpec, SoftwareSpec, load_runs, lookup
+from colossus.vocab import Precision
 
-#: Batch sizes in tokens are quoted with binary multiples in papers: 16M = 2048 x 8192.
-TOKEN_SUFFIXES = {"K": 2**10, "M": 2**20, "G": 2**30, "B": 2**30, "T": 2**40}
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from colossus.perf import Estimate, Plan, Validation
+    from colossus.spec import RunSpec, SoftwareSpec
+
+#: Counts take decimal SI prefixes (15T tokens = 15e12; B for billion, as model sizes are quoted).
+#: A batch quoted in binary multiples says so with an IEC prefix: 16Mi = 2**24 = 2048 x 8192 tokens.
+COUNT_PREFIXES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
+                  "KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
 DEFAULT_TRAIN_TOKENS = 1e12
 
 
+def parse_count(text: str, *, option: str) -> float:
+    """A count as written: ``15T`` -> 15e12, ``4.2e6``, ``16Mi`` -> 16 x 2**20 (IEC, binary)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGBT]I?)?\s*", text.upper())
+    if not match or match.group(2) in ("BI",):
+        raise SpecError(f"{option}: '{text}' is not a count (e.g. 15T = 15e12, 4.2e6, 16Mi = 16 x 2^20)")
+    return float(match.group(1)) * COUNT_PREFIXES[match.group(2) or ""]
+
+
 def parse_tokens(text: str, *, option: str) -> float:
-    """``16M`` -> 16 x 2**20; plain and scientific numbers as written; within ``spec.bounds.Tokens``."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGBT]?)\s*", text.upper())
-    if not match:
-        raise SpecError(f"{option}: '{text}' is not a token count (e.g. 16M, 4.2e6)")
-    return check(Tokens, float(match.group(1)) * TOKEN_SUFFIXES.get(match.group(2), 1), option)
+    """A token count (``parse_count``) within ``spec.bounds.Tokens``."""
+    from colossus.spec.bounds import Tokens  # noqa: PLC0415
+    from colossus.spec.loading import check  # noqa: PLC0415
+    return check(Tokens, parse_count(text, option=option), option)
 
 
 SOFTWARE_HELP = "software profile (colossus show --catalog), e.g. torchtitan-compile, megatron-core-2025"
@@ -35,6 +44,10 @@ POWER_HELP = "GPU power limit in W, below the TDP (the power-cap curve sets the 
 
 
 def _software(name: str | None) -> SoftwareSpec | None:
+    from colossus.spec import (
+        SoftwareSpec,  # noqa: PLC0415
+        lookup,  # noqa: PLC0415
+    )
     if name is None:
         return None
     lookup("software", name)  # a misspelt name fails here, with the closest one
@@ -43,6 +56,7 @@ def _software(name: str | None) -> SoftwareSpec | None:
 
 def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | None) -> RunSpec:
     """A run with the command line's stack and power limit in place of the file's."""
+    from colossus.spec import RunSpec  # noqa: PLC0415
     if software is None and power_limit_w is None:
         return run
     doc = run.model_dump(mode="json", exclude_unset=True)
@@ -55,15 +69,24 @@ def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | N
 
 @app.command("estimate")
 def estimate_cmd(
-    run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md)")],
-    train_tokens: Annotated[str, typer.Option("--train-tokens", help="tokens to train, for the time to train")] = "1e12",
+    run_file: Annotated[Path, typer.Argument(help="run YAML (format of shared/validation/README.md), or a"
+                                                  " scenario with --job")],
+    job: Annotated[str | None, typer.Option("--job", help="estimate this job of a scenario (its pool, model,"
+                                                          " layout or the planner's)")] = None,
+    train_tokens: Annotated[str | None, typer.Option("--train-tokens", help="tokens to train, for the time to"
+                                                     " train: 15T = 15e12 (default: the job's, else 1T)")] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
-                                                        callback=within(PartWatts))] = None,
+                                                        callback=within("PartWatts"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
-    tokens = parse_tokens(train_tokens, option="--train-tokens")
+    from colossus.perf import estimate  # noqa: PLC0415
+    from colossus.spec import load_runs  # noqa: PLC0415
+    if job is not None:
+        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json)
+        return
+    tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
     _software(software)
     estimates = [estimate(_with_overrides(run, software, power_limit_w)) for run in load_runs(run_file)]
     if as_json:
@@ -74,30 +97,74 @@ def estimate_cmd(
         _print_estimate(est, tokens)
 
 
+def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, software: str | None,
+                  power_limit_w: float | None, as_json: bool) -> None:
+    """A scenario job estimated as the simulation runs it: its pool, its layout or the planner's, its batch."""
+    from colossus.errors import did_you_mean  # noqa: PLC0415
+    from colossus.perf.jobs import job_perf  # noqa: PLC0415
+    from colossus.spec import load_scenario  # noqa: PLC0415
+
+    if power_limit_w is not None:
+        raise SpecError("--power-limit-w: with --job, the pool's power_limit_w in the scenario sets it")
+    spec = load_scenario(scenario_file)
+    names = [j.name for j in spec.jobs]
+    if name not in names:
+        raise SpecError(f"--job: no job '{name}' in the scenario{did_you_mean(name, names)}", file=str(scenario_file))
+    chosen = spec.jobs[names.index(name)]
+    if software is not None:
+        chosen = chosen.model_copy(update={"software": _software(software)})
+    perf = job_perf(spec.cluster, chosen)
+    tokens = parse_tokens(train_tokens, option="--train-tokens") if train_tokens else chosen.train_tokens
+    doc = {**_estimate_doc(perf.estimate, tokens), "scenario": spec.name, "job": chosen.name, "pool": perf.pool,
+           "model": chosen.model.name, "planned": perf.planned, "global_batch_tokens": perf.global_batch_tokens,
+           "tokens_per_s": perf.tokens_per_s}
+    if as_json:
+        print_json(doc)
+        return
+    how = "the planner's best layout" if perf.planned else "the job's own layout"
+    console.print(f"[bold]{spec.name}[/]: job {chosen.name} ({chosen.model.name}) on pool {perf.pool}, {how},"
+                  f" batch {perf.global_batch_tokens:,.0f} tokens")
+    _print_estimate(perf.estimate, tokens)
+
+
 def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
     return {**est.as_dict(), "train_tokens": tokens, "time_to_train_s": est.time_to_train_s(tokens)}
 
 
 @app.command("plan")
 def plan_cmd(
-    model: Annotated[str, typer.Option("--model", help="model preset name (colossus show --catalog)")],
-    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the job", callback=within(GpuCount))],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="model preset name (colossus show --catalog) or a model"
+            " YAML file (a preset with overrides, or a whole shape)",
+        ),
+    ],
+    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the job", callback=within("GpuCount"))],
     gpu: Annotated[str, typer.Option("--gpu", help="GPU name, e.g. h100-sxm5-80gb")] = "h100-sxm5-80gb",
-    seq_len: Annotated[int | None, typer.Option("--seq-len", help="sequence length (default: the model's)",
-                                                callback=within(Width))] = None,
-    global_batch_tokens: Annotated[str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 16M")] = "4M",
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", help="sequence length (default: the model's)", callback=within("Width"))
+    ] = None,
+    global_batch_tokens: Annotated[
+        str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 4M (4e6) or 16Mi (2^24)")
+    ] = "4Mi",
     precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
-    gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within(Parts))] = 8,
-    nic_gbit_per_s: Annotated[float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU",
-                                                         callback=within(GbitPerS))] = None,
+    gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within("Parts"))] = 8,
+    nic_gbit_per_s: Annotated[
+        float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU", callback=within("GbitPerS"))
+    ] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
-    power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
-                                                        callback=within(PartWatts))] = None,
-    top: Annotated[int, typer.Option("--top", callback=within(whole(ge=1, le=1000)))] = 10,
+    power_limit_w: Annotated[
+        float | None, typer.Option("--power-limit-w", help=POWER_HELP, callback=within("PartWatts"))
+    ] = None,
+    top: Annotated[int, typer.Option("--top", callback=within("whole", ge=1, le=1000))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Search all valid layouts; print the best that fit in memory and why the best wins."""
-    spec = lookup("models", model)
+    from colossus.perf import plan  # noqa: PLC0415
+    from colossus.spec import load_model, lookup  # noqa: PLC0415
+    spec = load_model(model)
     if seq_len is not None:
         spec = spec.model_copy(update={"seq_len": seq_len})
     if gpus % gpus_per_node:
@@ -123,6 +190,8 @@ def validate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Predict every measured run; print measured vs predicted, error, MAPE and the worst case."""
+    from colossus.perf import validate_runs  # noqa: PLC0415
+    from colossus.spec import load_runs  # noqa: PLC0415
     if cv is not None and cv != "family":
         raise SpecError(f"--cv: '{cv}' is not a cross-validation scheme (the one there is: family)")
     runs = load_runs(runs_file)
@@ -163,6 +232,7 @@ def _layout_text(est: Estimate) -> str:
 
 
 def _print_estimate(est: Estimate, tokens: float) -> None:
+    from rich.table import Table  # noqa: PLC0415
     console.print(f"[bold]{est.run_id}[/]: {_layout_text(est)} on {est.num_gpus} GPUs")
     sw = est.software
     stated = f" (stated: {', '.join(sw.stated)})" if sw.stated else ""
@@ -194,6 +264,7 @@ def _print_estimate(est: Estimate, tokens: float) -> None:
 
 
 def _print_plan(result: Plan) -> None:
+    from rich.table import Table  # noqa: PLC0415
     table = Table("#", "layout", "step s", "TFLOP/s/GPU", "MFU", "tokens/s/GPU", "GiB", "bound")
     for i, est in enumerate(result.best, 1):
         table.add_row(
@@ -206,7 +277,10 @@ def _print_plan(result: Plan) -> None:
         f" in {result.search_s * 1e3:.0f} ms; {result.num_fitting} fit in memory"
     )
     console.print(f"why: {result.why}")
-    console.print(f"software assumed: {result.software.profile} ({', '.join(f'{k}={v}' for k, v in _sw_brief(result.software).items())})")
+    console.print(
+        f"software assumed: {result.software.profile}"
+        f" ({', '.join(f'{k}={v}' for k, v in _sw_brief(result.software).items())})"
+    )
 
 
 def _sw_brief(sw) -> dict[str, Any]:
@@ -215,6 +289,7 @@ def _sw_brief(sw) -> dict[str, Any]:
 
 
 def _print_cv(crossed) -> None:
+    from rich.table import Table  # noqa: PLC0415
     table = Table("id", "metric", "measured", "in-sample", "left out", "fits")
     for case in crossed.cases:
         table.add_row(case.id, case.metric, f"{case.measured:.4g}",
@@ -238,6 +313,7 @@ def _print_cv(crossed) -> None:
 
 
 def _print_validation(result: Validation) -> None:
+    from rich.table import Table  # noqa: PLC0415
     table = Table("id", "metric", "measured", "predicted", "error")
     for case in result.cases:
         pred = "-" if case.predicted is None else f"{case.predicted:.4g}"

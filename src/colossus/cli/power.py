@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from rich.table import Table
 import typer
 
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
-from colossus.cli.show import scenario_inventory
-from colossus.spec.bounds import Day, Megawatts
-from colossus.power import PowerAnalysis, analyse, power_document
-from colossus.spec import load_scenario
+from colossus.errors import SpecError
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from rich.table import Table
+
+    from colossus.power import PowerAnalysis
 
 
 @app.command()
 def power(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     supply_mw: Annotated[float | None, typer.Option("--supply-mw", help="supply available, MW (default: firm capacity)",
-                                                    callback=within(Megawatts))] = None,
+                                                    callback=within("Megawatts"))] = None,
     day: Annotated[float, typer.Option("--day", help="day from the scenario start (grid contract status)",
-                                       callback=within(Day))] = 0.0,
+                                       callback=within("Day"))] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Power demand bottom up, supply and its dispatch, the best response to a deficit, swings, emissions and cost."""
+    from colossus.cli.show import scenario_inventory  # noqa: PLC0415
+    from colossus.power import (
+        analyse,  # noqa: PLC0415
+        power_document,  # noqa: PLC0415
+    )
+    from colossus.spec import load_scenario  # noqa: PLC0415
     if supply_mw is not None and supply_mw < 0:
         raise SpecError(f"--supply-mw must be >= 0 (got {supply_mw:g})")
     if day < 0:
@@ -44,6 +51,7 @@ def _mw(w: float) -> str:
 
 
 def _table(title: str, *columns: str) -> Table:
+    from rich.table import Table  # noqa: PLC0415
     table = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
         table.add_column(col, justify="left" if i == 0 else "right")
@@ -59,7 +67,7 @@ def _print(an: PowerAnalysis, doc: dict) -> None:
         ("host memory + local NVMe", lambda p: sum(q["memory_w"] + q["local_nvme_w"] for q in p["pools"])),
         ("scale-out NICs + DPUs", lambda p: sum(q["scaleout_nics_w"] + q["frontend_dpus_w"] for q in p["pools"])),
         ("NVSwitch, fans, boards", lambda p: sum(q["nvswitch_w"] + q["fans_other_w"] for q in p["pools"])),
-        *[(f"switches: {tier}", (lambda tier: lambda p: p["fabric_switches_w"][tier])(tier))
+        *[(f"switches: {tier}", (lambda tier: lambda p: p["fabric_switches_w"][tier])(tier))  # noqa: B023 (bound)
           for tier in pts["training"]["fabric_switches_w"]],
         ("optics", lambda p: p["optics_w"]),
         ("storage", lambda p: p["storage_w"]),
@@ -158,14 +166,22 @@ def _print_rest(doc: dict) -> None:
                   + f"; by the generators: {sw['generator_peak_ramp_w_per_s'] / units.MW:,.3f} MW/s (they ramp"
                   f" {lim['generator_ramp_w_per_s'] * 60 / units.MW:.1f} MW/min:"
                   f" {'can' if lim['generators_can_follow'] else 'cannot'} follow)", soft_wrap=True)
-    console.print(f"  mitigation: power floor burns {_mw(sw['floor_w'])} MW ({sw['floor_energy_frac']:.1%} of the"
-                  f" site), {sw['floor_j_per_day'] / units.MWH:,.0f} MWh a day; battery peak {_mw(sw['battery_peak_w'])}"
-                  f" MW, {sw['battery_equivalent_cycles_per_day']:.2f} full cycles a day", soft_wrap=True)
+    console.print(
+        f"  mitigation: power floor burns {_mw(sw['floor_w'])} MW ({sw['floor_energy_frac']:.1%} of the"
+        f" site), {sw['floor_j_per_day'] / units.MWH:,.0f} MWh a day; battery peak {_mw(sw['battery_peak_w'])}"
+        f" MW, {sw['battery_equivalent_cycles_per_day']:.2f} full cycles a day",
+        soft_wrap=True,
+    )
     t = _table("Environment", "", "per day", "whole run")
     day, run = env["per_day"], env["run"]
-    for label, key, fmt in (("energy MWh", "energy_mwh", "{:,.0f}"), ("gas MMBtu", "fuel_mmbtu", "{:,.0f}"),
-                            ("gas m3", "gas_m3", "{:,.0f}"), ("CO2 t", "co2_t", "{:,.0f}"), ("NOx kg", "nox_kg", "{:,.0f}"),
-                            ("water m3", "water_m3", "{:,.0f}")):
+    for label, key, fmt in (
+        ("energy MWh", "energy_mwh", "{:,.0f}"),
+        ("gas MMBtu", "fuel_mmbtu", "{:,.0f}"),
+        ("gas m3", "gas_m3", "{:,.0f}"),
+        ("CO2 t", "co2_t", "{:,.0f}"),
+        ("NOx kg", "nox_kg", "{:,.0f}"),
+        ("water m3", "water_m3", "{:,.0f}"),
+    ):
         t.add_row(label, fmt.format(day[key]), fmt.format(run[key]))
     for src, v in day["energy_by_source_mwh"].items():
         t.add_row(f"  {src} MWh", f"{v:,.0f}", f"{run['energy_by_source_mwh'][src]:,.0f}")

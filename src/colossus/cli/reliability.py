@@ -6,40 +6,22 @@ from dataclasses import replace
 from datetime import date
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-from rich.markup import escape
-from rich.table import Table
 import typer
 
-from colossus import reliability as rel
 from colossus import units
 from colossus.cli.app import app, console, print_json, within
 from colossus.errors import SpecError
-from colossus.reliability.recovery import compare_recovery
-from colossus.reliability.scenario import pick_job, scenario_job_input, scope_document
-from colossus.spec import GpuSpec, JobSpec, Scenario, load_scenario, lookup
-from colossus.spec.bounds import (
-    MAX_GPUS,
-    CheckpointMinutes,
-    Days,
-    Efficiency,
-    GpuCount,
-    MonteCarloRuns,
-    PositiveFloat,
-    RateScale,
-    Seed,
-    Tokens,
-    whole,
-)
-from colossus.spec.loading import check
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from colossus import reliability as rel
+    from colossus.spec import GpuSpec, JobSpec, Scenario
 
 #: Monte Carlo histories per policy for --compare-recovery when --runs is not given.
 COMPARE_RUNS = 500
 DEFAULT_GPU = "h100-sxm5-80gb"
 #: Hot spare servers: at most one per GPU of the largest job.
-SPARES = whole(ge=0, le=MAX_GPUS)
 
 
 @app.command()
@@ -48,17 +30,17 @@ def reliability(
     job: Annotated[str | None, typer.Option(help="job of the scenario (default: its first)")] = None,
     fleet: Annotated[str | None, typer.Option(help="fleet profile (default: the scenario's, else the default)")] = None,
     model: Annotated[str | None, typer.Option(help="model preset, without a scenario")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario", callback=within(GpuCount))]
+    gpus: Annotated[int | None, typer.Option(help="GPUs of the job, without a scenario", callback=within("GpuCount"))]
     = None,
     gpu: Annotated[str | None, typer.Option(help=f"GPU type, without a scenario (default: {DEFAULT_GPU})")] = None,
     days: Annotated[float | None, typer.Option(help="failure-free training days (when no token budget)",
-                                               callback=within(Days))] = None,
+                                               callback=within("Days"))] = None,
     tokens: Annotated[float | None, typer.Option(help="token budget (overrides the scenario's)",
-                                                 callback=within(Tokens))] = None,
+                                                 callback=within("Tokens"))] = None,
     tokens_per_s: Annotated[float | None, typer.Option(help="job throughput; default: perf model or --mfu",
-                                                       callback=within(PositiveFloat))] = None,
+                                                       callback=within("PositiveFloat"))] = None,
     mfu: Annotated[float | None, typer.Option(help="MFU for the throughput when perf is not used",
-                                              callback=within(Efficiency))] = None,
+                                              callback=within("Efficiency"))] = None,
     interval_min: Annotated[str | None, typer.Option(
         help="checkpoint interval in minutes, or 'auto' (default: the scenario's, else auto)")] = None,
     blocking: Annotated[bool | None, typer.Option("--blocking/--async", help="checkpoint mode")] = None,
@@ -66,21 +48,30 @@ def reliability(
                                                    help="checkpoints to peers' memory (Gemini-style)")] = None,
     restart_profile: Annotated[str | None, typer.Option(help="restart profile (default: the fleet's)")] = None,
     runs: Annotated[int, typer.Option(help="Monte Carlo histories (0: closed form only)",
-                                      callback=within(MonteCarloRuns))] = 0,
+                                      callback=within("MonteCarloRuns"))] = 0,
     seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's, else 0)",
-                                             callback=within(Seed))] = None,
+                                             callback=within("Seed"))] = None,
     deadline: Annotated[str | None, typer.Option(help="days after the start, or an ISO date with --start")] = None,
     start: Annotated[str | None, typer.Option(help="ISO start date, for a dated --deadline")] = None,
     spares: Annotated[int | None, typer.Option(help="hot spare servers (default: sized at the confidence)",
-                                               callback=within(SPARES))] = None,
+                                               callback=within("whole", ge=0, le="MAX_GPUS"))] = None,
     rate_scale: Annotated[float | None, typer.Option(help="multiply every failure rate (what-if)",
-                                                     callback=within(RateScale))] = None,
+                                                     callback=within("RateScale"))] = None,
     compare_recovery_: Annotated[bool, typer.Option(
         "--compare-recovery", help="compare waiting for repairs, hot spares and elastic restarts")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Failure model per fleet, checkpoint and restart cost, interval, goodput (closed form and
     Monte Carlo), spares, and recovery policies compared."""
+    import numpy as np  # noqa: PLC0415
+
+    from colossus import reliability as rel  # noqa: PLC0415
+    from colossus.reliability.recovery import compare_recovery  # noqa: PLC0415
+    from colossus.reliability.scenario import (
+        pick_job,  # noqa: PLC0415
+        scope_document,  # noqa: PLC0415
+    )
+    from colossus.spec import load_scenario  # noqa: PLC0415
     if scenario is not None:
         ignored = [name for name, value in (("--model", model), ("--gpus", gpus), ("--gpu", gpu)) if value is not None]
         if ignored:
@@ -102,7 +93,7 @@ def reliability(
         job_input, source = _from_scenario(spec, job_spec, tokens, days, tokens_per_s, mfu)
         job_seed = spec.seed
     else:
-        if gpus is None:
+        if gpus is None or model is None:
             raise SpecError("give --gpus with --model")
         job_input, source = _from_flags(model, gpus, gpu, tokens, days, tokens_per_s, mfu)
         job_seed = 0
@@ -116,7 +107,8 @@ def reliability(
     doc = rel.document(an, mc, deadline_s)
     doc["throughput"] = {"tokens_per_s": job_input.tokens_per_s, "source": source}
     doc["scope"] = scope_document(spec, job_spec)
-    if scenario is not None and deadline_s is not None and job_spec is not None:  # the same question, answered whole
+    # the same question, answered whole
+    if scenario is not None and deadline is not None and deadline_s is not None and job_spec is not None:
         doc["scope"]["forecast_command"] = _forecast_command(scenario, job_spec.name, deadline, deadline_s,
                                                              doc["scope"].get("earliest_start_s"))
     if compare_recovery_:
@@ -138,6 +130,8 @@ def _positive(value: float, name: str) -> float:
 
 def _interval_s(text: str) -> float | None:
     """``--interval-min``: minutes, or ``auto`` (None)."""
+    from colossus.spec.bounds import CheckpointMinutes  # noqa: PLC0415
+    from colossus.spec.loading import check  # noqa: PLC0415
     if text.strip().lower() == "auto":
         return None
     try:
@@ -150,6 +144,7 @@ def _interval_s(text: str) -> float | None:
 def _overrides(job: rel.JobInput, *, fleet: str | None, restart_profile: str | None, spec: Scenario | None,
                interval_min: str | None, blocking: bool | None, in_memory: bool | None, spares: int | None,
                rate_scale: float | None) -> rel.JobInput:
+    from colossus import reliability as rel  # noqa: PLC0415
     changes: dict[str, Any] = {"num_spares": spares}
     if fleet is not None:
         rel.fleet(fleet)  # unknown names fail here, with the closest one
@@ -191,6 +186,7 @@ def _work_tokens(tokens: float | None, days: float | None, tokens_per_s: float, 
 def _throughput(model, gpu: GpuSpec, num_gpus: int, tokens_per_s: float | None,
                 mfu: float | None) -> tuple[float, str]:
     """The job's tokens/s and where it came from: given, else at an MFU."""
+    from colossus import reliability as rel  # noqa: PLC0415
     if tokens_per_s is not None:
         return _positive(tokens_per_s, "--tokens-per-s"), "--tokens-per-s"
     share = rel.default_assumptions().mfu if mfu is None else mfu
@@ -199,12 +195,15 @@ def _throughput(model, gpu: GpuSpec, num_gpus: int, tokens_per_s: float | None,
 
 
 def _flag_gpu(gpu: str, num_gpus: int) -> GpuSpec:
+    from colossus.spec import lookup  # noqa: PLC0415
     if num_gpus <= 0:
         raise SpecError(f"--gpus must be > 0 (got {num_gpus})")
     return lookup("gpus", gpu)
 
 
 def _from_flags(model: str, num_gpus: int, gpu: str, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, str]:
+    from colossus import reliability as rel  # noqa: PLC0415
+    from colossus.spec import lookup  # noqa: PLC0415
     model_spec = lookup("models", model)
     gpu_spec = _flag_gpu(gpu, num_gpus)
     rate, source = _throughput(model_spec, gpu_spec, num_gpus, tokens_per_s, mfu)
@@ -216,6 +215,7 @@ def _from_flags(model: str, num_gpus: int, gpu: str, tokens, days, tokens_per_s,
 
 
 def _from_scenario(spec: Scenario, j: JobSpec, tokens, days, tokens_per_s, mfu) -> tuple[rel.JobInput, str]:
+    from colossus.reliability.scenario import scenario_job_input  # noqa: PLC0415
     if tokens_per_s is not None:
         tokens_per_s = _positive(tokens_per_s, "--tokens-per-s")
     job_input, source = scenario_job_input(spec, j, tokens_per_s=tokens_per_s, mfu=mfu)
@@ -229,6 +229,7 @@ def _from_scenario(spec: Scenario, j: JobSpec, tokens, days, tokens_per_s, mfu) 
 
 def _rates_only(fleet: str | None, num_gpus: int, gpu: str, rate_scale: float | None, as_json: bool) -> None:
     """``--fleet NAME --gpus N --gpu G``: the failure model alone (no model, no checkpoints)."""
+    from colossus import reliability as rel  # noqa: PLC0415
     gpu_spec = _flag_gpu(gpu, num_gpus)
     name = fleet or rel.default_fleet_name()
     f = rel.fleet(name)
@@ -254,10 +255,13 @@ def _forecast_command(scenario: Path, job: str, deadline: str, deadline_s: float
         return f"colossus forecast {scenario} --job {job} --by {deadline} (with the scenario's start_date or --start)"
     by_day = (deadline_s + (start_s or 0.0)) / units.DAY
     return f"colossus forecast {scenario} --job {job} --by {by_day:.1f}" + (
-        f" (day {start_s / units.DAY:.1f}, the earliest start, plus {deadline_s / units.DAY:g} days)" if start_s else "")
+        f" (day {start_s / units.DAY:.1f}, the earliest start, plus {deadline_s / units.DAY:g} days)"
+        if start_s else "")
 
 
 def _deadline_s(deadline: str | None, start: str | None) -> float | None:
+    from colossus.spec.bounds import Days  # noqa: PLC0415
+    from colossus.spec.loading import check  # noqa: PLC0415
     if deadline is None:
         return None
     try:
@@ -291,12 +295,13 @@ def _hours(seconds: float | None) -> str:
 
 
 def _print_rates(doc: dict[str, Any], span_days: float | None) -> None:
+    from rich.table import Table  # noqa: PLC0415
     title = f"1. Failure model (fleet {doc['fleet']}, scaled to this job)"
     causes = Table(title=title, title_justify="left")
     cols = ["cause", "per day"] + ([f"in {span_days:,.1f} days"] if span_days else [])
     for col in cols:
         causes.add_column(col, justify="left" if col == "cause" else "right")
-    for cause, per_day in doc["by_cause"].items():
+    for cause, per_day in doc["by_cause_per_day"].items():
         causes.add_row(cause, f"{per_day:.3f}", *([f"{per_day * span_days:,.1f}"] if span_days else []))
     total = doc["interruptions_per_day"]
     causes.add_row("total", f"{total:.3f}", *([f"{total * span_days:,.1f}"] if span_days else []), style="bold")
@@ -323,11 +328,13 @@ def _print(an: rel.Analysis, doc: dict[str, Any], days: float | None) -> None:
         console.print(f"[bold]Note:[/] {scope['note']}.")
     console.print(scope["forecast"] + ".")
     if "forecast_command" in scope:
+        from rich.markup import escape  # noqa: PLC0415
         console.print(f"[bold]For this deadline with build-out, power and every source of doubt:[/]"
                       f" {escape(scope['forecast_command'])}")
 
 
 def _print_checkpoint(doc: dict[str, Any]) -> None:
+    from rich.table import Table  # noqa: PLC0415
     c, r = doc["checkpoint"], doc["restart"]
     t = Table(title="2. Checkpointing and restart", title_justify="left", show_header=False)
     t.add_column("what")
@@ -358,6 +365,7 @@ def _minutes(seconds: float | None) -> str:
 
 
 def _print_goodput(doc: dict[str, Any]) -> None:
+    from rich.table import Table  # noqa: PLC0415
     g, s = doc["goodput"], doc["spares"]
     t = Table(title="3. Goodput and 4. spares", title_justify="left", show_header=False)
     t.add_column("what")
@@ -378,6 +386,7 @@ def _print_goodput(doc: dict[str, Any]) -> None:
 
 
 def _print_recovery(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table  # noqa: PLC0415
     t = Table(title="5. Recovery policies (Monte Carlo, same seed)", title_justify="left")
     for col in ("policy", "spares", "goodput", "finish mean (days)", "P50 / P90 (days)", "waiting (h)"):
         t.add_column(col, justify="left" if col == "policy" else "right")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from rich.markup import escape
 import typer
 
 from colossus.cli.app import app, console, within
 from colossus.errors import SpecError
-from colossus.spec.bounds import whole
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    pass
 
 TOKEN_HELP = ("access token the server requires (needed with a --host beyond loopback); default: the"
               " environment variable COLOSSUS_TOKEN. Open http://HOST:PORT/?token=TOKEN once in the browser")
@@ -28,9 +29,9 @@ def serve_cmd(
     runs: Annotated[Path, typer.Option("--runs", help="folder of stored runs and sweeps (created if missing)")]
     = Path("runs"),
     max_concurrent: Annotated[int, typer.Option("--max-concurrent", help="simulations running at once",
-                                                callback=within(whole(ge=1, le=256)))] = 2,
+                                                callback=within("whole", ge=1, le=256))] = 2,
     max_queued: Annotated[int, typer.Option("--max-queued", help="simulations waiting; more are refused (429)",
-                                            callback=within(whole(ge=0, le=10_000)))] = 8,
+                                            callback=within("whole", ge=0, le=10_000))] = 8,
     token: Annotated[str | None, typer.Option("--token", help=TOKEN_HELP)] = None,
     allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help=ALLOW_HOST_HELP)] = None,
 ) -> None:
@@ -40,6 +41,8 @@ def serve_cmd(
     loopback (--host 0.0.0.0) the server needs an access token and still
     answers only to this machine's own names (no DNS rebinding).
     """
+    from rich.markup import escape  # noqa: PLC0415
+
     from colossus.web import serve  # noqa: PLC0415 (FastAPI and uvicorn load only for this command)
 
     token = token if token is not None else os.environ.get("COLOSSUS_TOKEN") or None
@@ -57,7 +60,7 @@ def serve_cmd(
                       f"  (scenarios: {escape(str(scenarios))}, runs: {escape(str(runs))}; Ctrl-C stops)",
                       soft_wrap=True)
 
-    extra: dict[str, object] = {"token": token} if token is not None else {}
+    extra: dict[str, Any] = {"token": token} if token is not None else {}
     if allow_host:
         extra["allowed_hosts"] = tuple(allow_host)
     serve(host=host, port=port, scenarios_dir=scenarios, runs_dir=runs, max_concurrent=max_concurrent,

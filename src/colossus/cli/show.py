@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from rich.table import Table
 import typer
 
-from colossus import catalog, units
-from colossus import reliability as rel
 from colossus.cli.app import app, console, fail, print_json
 from colossus.errors import InfeasibleError, SpecError
-from colossus.spec import CATALOG_SPECS, Scenario, load_scenario, lookup
-from colossus.topology import ClusterInventory, cluster_inventory, inventory_document
-from colossus.topology.fabric import TIER_NAMES
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from colossus.spec import Scenario
+    from colossus.topology import ClusterInventory
 
 
 @app.command()
@@ -24,12 +22,15 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Print the cluster a scenario describes: GPUs, servers, racks, fabric, FLOP/s, HBM, power."""
+    from colossus.spec import load_scenario  # noqa: PLC0415
+    from colossus.topology import inventory_document  # noqa: PLC0415
     if show_catalog:
         doc = catalog_document()
         print_json(doc) if as_json else _print_catalog(doc)
         return
     if scenario is None:
         fail("give a scenario file, or --catalog")
+        return
     spec = load_scenario(scenario)
     inv = scenario_inventory(spec, file=str(scenario))
     if as_json:
@@ -40,6 +41,7 @@ def show(
 
 def scenario_inventory(spec: Scenario, *, file: str | None = None) -> ClusterInventory:
     """The scenario's inventory; a fabric too small for its GPUs is an input error there."""
+    from colossus.topology import cluster_inventory  # noqa: PLC0415
     try:
         return cluster_inventory(spec.cluster)
     except InfeasibleError as exc:
@@ -48,6 +50,12 @@ def scenario_inventory(spec: Scenario, *, file: str | None = None) -> ClusterInv
 
 def catalog_document() -> dict[str, Any]:
     """Every catalog entry, validated, by kind; and the fleet profiles with their sources."""
+    from colossus import catalog  # noqa: PLC0415
+    from colossus import reliability as rel  # noqa: PLC0415
+    from colossus.spec import (
+        CATALOG_SPECS,  # noqa: PLC0415
+        lookup,  # noqa: PLC0415
+    )
     doc: dict[str, Any] = {}
     for kind in catalog.KINDS:
         if kind not in CATALOG_SPECS:
@@ -85,6 +93,9 @@ def _cell(value: Any) -> str:
 
 
 def _print_catalog(doc: dict[str, Any]) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    from colossus.spec import lookup  # noqa: PLC0415
     for kind, entries in doc.items():
         table = Table(title=f"{kind} ({len(entries)})", title_justify="left")
         table.add_column("name", style="bold", no_wrap=True)
@@ -103,6 +114,7 @@ def _print_catalog(doc: dict[str, Any]) -> None:
 
 
 def _fleet_figures(entry: dict[str, Any]) -> str:
+    from colossus import units  # noqa: PLC0415
     fits = "; ".join(f"{o['what']} x{o['multiplier']:.2f}" for o in entry["fitted_on"]) or "the log itself"
     return (f"MTTI at 1,024 / 16,384 / 100,000 GPUs = {entry['mtti_s_at_1024_gpus'] / units.HOUR:,.1f} /"
             f" {entry['mtti_s_at_16384_gpus'] / units.HOUR:,.2f} / {entry['mtti_s_at_100000_gpus'] / units.HOUR:,.2f} h"
@@ -115,6 +127,10 @@ def _fmt(value: float, unit: float, digits: int = 1) -> str:
 
 
 def _print_inventory(spec: Scenario, inv: ClusterInventory) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    from colossus import units  # noqa: PLC0415
+    from colossus.topology.fabric import TIER_NAMES  # noqa: PLC0415
     console.print(f"[bold]{spec.name}[/]: {spec.description.strip()}")
     pools = Table(title="GPU pools", title_justify="left")
     pools.add_column("", style="bold")
@@ -129,14 +145,20 @@ def _print_inventory(spec: Scenario, inv: ClusterInventory) -> None:
         ("NVLink domains", lambda p: f"{(p or inv).num_nvlink_domains:,}"),
         ("scale-out NIC", lambda p: p.scaleout_nic if p else ""),
         ("scale-out NICs", lambda p: f"{p.num_scaleout_nics:,}" if p else ""),
-        ("scale-out bandwidth (Tbit/s)",
-         lambda p: f"{(p.scaleout_bytes_per_s if p else sum(q.scaleout_bytes_per_s for q in inv.pools)) * 8 / 1e12:,.0f}"),
+        (
+            "scale-out bandwidth (Tbit/s)",
+            lambda p: (
+                f"{(p.scaleout_bytes_per_s if p else sum(q.scaleout_bytes_per_s for q in inv.pools)) * 8 / 1e12:,.0f}"
+            ),
+        ),
         ("front-end NICs", lambda p: f"{p.num_frontend_nics:,}" if p else ""),
         ("peak dense BF16 (PFLOP/s)", lambda p: _fmt((p or inv).peak_bf16_flop_per_s, units.PFLOP_PER_S, 0)),
         ("peak dense FP8 (PFLOP/s)", lambda p: _fmt((p or inv).peak_fp8_flop_per_s, units.PFLOP_PER_S, 0)),
         ("HBM (TiB)", lambda p: _fmt((p or inv).hbm_bytes, units.TIB, 0)),
-        ("nameplate, servers + racks (MW)",
-         lambda p: _fmt(p.nameplate_w if p else sum(q.nameplate_w for q in inv.pools), units.MW, 2)),
+        (
+            "nameplate, servers + racks (MW)",
+            lambda p: _fmt(p.nameplate_w if p else sum(q.nameplate_w for q in inv.pools), units.MW, 2),
+        ),
     ]
     for label, cell in rows:
         pools.add_row(label, *(cell(p) for p in columns))

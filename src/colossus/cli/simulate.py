@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+import contextlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 import typer
 
 from colossus import units
 from colossus.cli.app import app, console, interrupted, print_json, within
 from colossus.errors import SpecError
-from colossus.report import write_report
-from colossus.results import REPORT, claim_folder, safe_name
-from colossus.sim import SimResult, simulate
-from colossus.spec import load_scenario
-from colossus.spec.bounds import Days, Seed, telemetry_problem
+
+if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
+    from colossus.sim import SimResult
 
 
 @app.command("simulate")
 def simulate_cmd(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML, e.g. scenarios/colossus-memphis.yaml")],
     days: Annotated[float | None, typer.Option("--days", help="simulated days (default: the scenario's)",
-                                               callback=within(Days))] = None,
+                                               callback=within("Days"))] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random seed (default: the scenario's)",
-                                             callback=within(Seed))] = None,
+                                             callback=within("Seed"))] = None,
     out: Annotated[Path | None, typer.Option("--out", help="results folder (default: runs/<scenario name>)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
 ) -> None:
@@ -35,26 +32,34 @@ def simulate_cmd(
     The results folder appears only when complete (report included); a second
     run to the same folder while one is writing it is refused.
     """
-    scenario = load_scenario(scenario_file)
-    if days is not None:
-        problem = telemetry_problem(days, scenario.simulation.telemetry_interval_min)
-        if problem:
-            raise SpecError(problem, path=["--days"])
+    from rich.markup import escape  # noqa: PLC0415
+
+    from colossus import api  # noqa: PLC0415
+    from colossus.errors import RunInterrupted  # noqa: PLC0415
+    from colossus.results import safe_name  # noqa: PLC0415
+    from colossus.spec.bounds import telemetry_problem  # noqa: PLC0415
+
+    scenario = api.load(scenario_file)
+    if days is not None and (problem := telemetry_problem(days, scenario.simulation.telemetry_interval_min)):
+        raise SpecError(problem, path=["--days"])
     out_dir = out if out is not None else Path("runs") / safe_name(scenario.name)
-    with claim_folder(out_dir, option="--out" if out is not None else None) as claim:
-        try:
-            result = _run(scenario, seed=seed, days=days, base_dir=scenario_file.parent, quiet=as_json)
-            report_path = out_dir / REPORT
-            result.summary["report_path"] = str(report_path)
-            claim.write(result, extras={REPORT: lambda path: write_report(result, path)})
-        except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it
-            raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
-        except KeyboardInterrupt:
-            if claim.written:
-                left = "the result was complete and is in place"
-            else:
-                left = "the previous result there is kept" if claim.target.exists() else "nothing was written"
-            interrupted(f"{out_dir}: {left}")
+    try:
+        with _progress(scenario.name, days if days is not None else scenario.simulation.days, quiet=as_json) as update:
+            run = api.simulate(
+                scenario,
+                days=days,
+                seed=seed,
+                out=out_dir,
+                progress=update,
+                base_dir=scenario_file.parent,
+                option="--out" if out is not None else None,
+            )
+    except RunInterrupted as stop:
+        interrupted(f"{out_dir}: {stop.left}")
+    except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it
+        raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
+    result = run.result
+    report_path = Path(run.summary.report_path or out_dir / "report.html")
     if as_json:
         print_json(result.summary)
         return
@@ -63,20 +68,25 @@ def simulate_cmd(
                   soft_wrap=True)
 
 
-def _run(scenario, *, seed: int | None, days: float | None, base_dir: Path, quiet: bool) -> SimResult:
-    total_days = days if days is not None else scenario.simulation.days
+@contextlib.contextmanager
+def _progress(name: str, total_days: float, *, quiet: bool) -> Iterator[Callable[[float], None] | None]:
+    """A progress bar on the terminal while the simulation runs (none with ``--json``)."""
     if quiet:
-        return simulate(scenario, seed=seed, days=days, base_dir=base_dir)
+        yield None
+        return
+    from rich.markup import escape  # noqa: PLC0415
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
+
     columns = (TextColumn("[bold]simulating[/] {task.description}"), BarColumn(),
                TextColumn("day {task.fields[day]:>6.1f} of {task.fields[of]:g}"), TimeElapsedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(escape(scenario.name), total=1.0, day=0.0, of=total_days)
+        task = bar.add_task(escape(name), total=1.0, day=0.0, of=total_days)
 
         def update(frac: float) -> None:
             bar.update(task, completed=frac, day=frac * total_days)
 
-        return simulate(scenario, seed=seed, days=days, progress=update, base_dir=base_dir)
+        yield update
 
 
 def _fmt_day(seconds: float | None) -> str:
@@ -84,6 +94,7 @@ def _fmt_day(seconds: float | None) -> str:
 
 
 def _print_summary(result: SimResult) -> None:
+    from rich.table import Table  # noqa: PLC0415
     s: dict[str, Any] = result.summary
     console.print(f"[bold]{s['scenario']}[/]: {s['days']:g} days, seed {s['seed']}, "
                   f"{s['events_processed']:,} events")

@@ -26,10 +26,11 @@ forecast computed now and one read back from its store are the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 import json
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -29,7 +29,7 @@ period (no extension).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 import hashlib
@@ -37,7 +37,7 @@ import json
 import math
 from pathlib import Path
 import time
-from typing import Any, Mapping
+from typing import Any
 
 from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
@@ -145,7 +145,7 @@ def simulate_until_done(scenario: Scenario, job_name: str, *, seed: int, days: f
     class UntilDone(engine_cls):  # type: ignore[misc, valid-type]
         def _finish(self, job: Any, t: float) -> None:
             super()._finish(job, t)
-            if job.named and job.name == job_name and hasattr(self, "end_s") and t < self.end_s:
+            if job.named and job.name == job_name and t < float(getattr(self, "end_s", math.inf)):
                 self.end_s, self.days = t, t / units.DAY  # the loop ends after this instant's events
 
     return UntilDone(scenario, seed=seed, days=days, base_dir=base).run()

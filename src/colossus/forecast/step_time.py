@@ -26,13 +26,14 @@ with the validation file's sha256 and the fitted constants as provenance;
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 import hashlib
 import math
 from pathlib import Path
 import sys
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -10,13 +10,13 @@ variant (from a scenario, or a calibration) without touching the files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from colossus.catalog.assumptions import AssumptionTables
 from colossus.errors import SpecError
-
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: usable as a cache key

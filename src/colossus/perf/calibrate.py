@@ -18,8 +18,9 @@ left-out error is the honest one to quote.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -135,7 +136,9 @@ def _residuals(pred: Predictor, mask: np.ndarray, base: PerfAssumptions, names: 
     return np.concatenate([weights * logs, np.array(priors, dtype=np.float64)])
 
 
-def informed_by(pred: Predictor, mask: np.ndarray, assumptions: PerfAssumptions, names: Sequence[str]) -> dict[str, list[str]]:
+def informed_by(
+    pred: Predictor, mask: np.ndarray, assumptions: PerfAssumptions, names: Sequence[str]
+) -> dict[str, list[str]]:
     """Per constant, the runs (of ``mask``) whose prediction moves when the constant moves by 10%."""
     base = pred.predict(assumptions)
     out: dict[str, list[str]] = {}
@@ -146,7 +149,9 @@ def informed_by(pred: Predictor, mask: np.ndarray, assumptions: PerfAssumptions,
     return out
 
 
-def _bounds(parameters: Mapping[str, tuple[float, ...]], base: PerfAssumptions) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def _bounds(
+    parameters: Mapping[str, tuple[float, ...]], base: PerfAssumptions
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     names = list(parameters)
     lows = np.array([parameters[n][0] for n in names])
     highs = np.array([parameters[n][1] for n in names])
@@ -184,7 +189,9 @@ def fit(
     pred = Predictor(runs, base)
     mask = np.ones(len(pred.runs), dtype=bool)
     values, fitted = fit_predictor(pred, mask, parameters, base=base)
-    return Fit(values, fitted, validate_runs(pred.runs, assumptions=fitted), informed_by(pred, mask, fitted, list(values)))
+    return Fit(
+        values, fitted, validate_runs(pred.runs, assumptions=fitted), informed_by(pred, mask, fitted, list(values))
+    )
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
 def bf16_rates(ctx: Context) -> Rates:
     """The same GPU running GEMMs in 16 bit (the output layer and attention stay there in FP8 runs)."""
     return Rates(ctx.peak_bf16_flop_per_s * ctx.clock_frac, ctx.bf16_eff_max, ctx.bf16_dim_half,
-                 np.float64(2.0), np.float64(0.0), ctx.hbm_bytes_per_s)
+                 np.asarray(2.0), np.asarray(0.0), ctx.hbm_bytes_per_s)
 
 
 def gemm_time_s(r: Rates, m, n, k, count=1.0) -> np.ndarray:

@@ -14,9 +14,10 @@ are the resolved software stack (``perf.software``), as numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +130,7 @@ class Context:
     def size(self) -> int:
         return int(self.layers.shape[0])
 
-    def take(self, index: np.ndarray) -> "Context":
+    def take(self, index: np.ndarray) -> Context:
         """Rows at ``index``."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self) if f.name != "k"})
 
@@ -190,9 +191,28 @@ def _software_static(sw: Software) -> dict[str, float]:
 
 
 #: Fields that hold booleans (the rest are float64, the network's levels 2-D).
-_BOOL = {"tied", "is_moe", "mla", "rms_norm", "rotary", "flash", "sw_compiled", "sw_tp_overlap", "sw_dp_overlap", "sw_pp_overlap", "sw_parallel_block",
-         "sw_deepep", "sw_ep_overlap", "sw_fsdp_agg", "sw_pp_scatter", "sw_embedding_loss", "sw_interleave",
-         "sw_context_parallel", "sw_expert_parallel", "sw_sequence_parallel"}
+_BOOL = {
+    "tied",
+    "is_moe",
+    "mla",
+    "rms_norm",
+    "rotary",
+    "flash",
+    "sw_compiled",
+    "sw_tp_overlap",
+    "sw_dp_overlap",
+    "sw_pp_overlap",
+    "sw_parallel_block",
+    "sw_deepep",
+    "sw_ep_overlap",
+    "sw_fsdp_agg",
+    "sw_pp_scatter",
+    "sw_embedding_loss",
+    "sw_interleave",
+    "sw_context_parallel",
+    "sw_expert_parallel",
+    "sw_sequence_parallel",
+}
 _INT = {"layers", "heads", "experts", "expert_ffn_hidden", "seq", "num_gpus", "gpus_per_server", "sw_selective",
         "sw_zero"}
 
@@ -301,13 +321,13 @@ def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions, stati
     for arch in np.unique(st.arch):
         a.gemm_curve(str(arch), "bf16")  # a generation without a BF16 curve is an error worth naming
     for prec in ("bf16", "fp8"):
-        cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))
-        cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))
+        cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))  # noqa: B023 (called now)
+        cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))  # noqa: B023
     pairs = np.char.add(np.char.add(st.kernel.astype(str), "/"), st.arch.astype(str))
     flash = cols["flash"]
     for name, key in (("attn_fwd_eff", "fwd_eff"), ("attn_bwd_eff", "bwd_eff"), ("attn_seq_half_full", "seq_half_full"),
                       ("attn_seq_half_causal", "seq_half_causal"), ("attn_hd_half", "hd_half")):
-        value = _per_key(pairs, lambda pair: float(a.attention_kernel(*pair.split("/"))[key])
+        value = _per_key(pairs, lambda pair: float(a.attention_kernel(*pair.split("/"))[key])  # noqa: B023 (called now)
                          if pair.split("/")[0] != "unfused" else 0.0)
         cols[name] = np.where(flash, value, 1.0 if key.endswith("eff") else 0.0)
     cols["ew_hidden_bytes"], cols["ew_ffn_bytes"] = _elementwise(a, cols)
@@ -321,4 +341,12 @@ def peak_gemm_flop_per_s(ctx: Context, fp8: np.ndarray) -> np.ndarray:
     return np.where(fp8, ctx.peak_fp8_flop_per_s, ctx.peak_bf16_flop_per_s)
 
 
-__all__ = ["Context", "RunInputs", "SELECTIVE_CODES", "StaticRows", "build_context", "peak_gemm_flop_per_s", "static_rows"]
+__all__ = [
+    "Context",
+    "RunInputs",
+    "SELECTIVE_CODES",
+    "StaticRows",
+    "build_context",
+    "peak_gemm_flop_per_s",
+    "static_rows",
+]

@@ -17,9 +17,10 @@ runs in one vectorised pass (what ``validate`` and the calibration use).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 import itertools
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -231,7 +232,7 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     lay = replace(lay, zero=grid[:, 0], sp=grid[:, 1].astype(bool), rc=grid[:, 2], v=grid[:, 3])
     preferred = (grid[:, 0] == zeros[0]) & (grid[:, 1] == int(sps[0]))
     assumed: dict[str, Any] = {}
-    for name, options in (("zero", zeros), ("sequence_parallel", sps), ("recompute", rcs), ("interleave", vs)):
+    for name in ("zero", "sequence_parallel", "recompute", "interleave"):
         if name not in given:
             assumed[name] = None  # filled with the value picked
     return lay, preferred, assumed
@@ -309,7 +310,9 @@ class PreparedRuns:
     assumptions: PerfAssumptions | None = None
 
     @staticmethod
-    def prepare(runs: Sequence[RunSpec], assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> "PreparedRuns":
+    def prepare(
+        runs: Sequence[RunSpec], assumptions: PerfAssumptions, fabric: FabricSpec | None = None
+    ) -> PreparedRuns:
         errors: dict[int, ColossusError] = {}
         inputs, lays, prefs, meta = [], [], [], []
         for i, run in enumerate(runs):

@@ -63,7 +63,7 @@ class Layouts:
     def fp8(self) -> np.ndarray:
         return self.prec == PRECISIONS.index(Precision.FP8)
 
-    def take(self, index: np.ndarray) -> "Layouts":
+    def take(self, index: np.ndarray) -> Layouts:
         """The layouts at ``index`` (a boolean mask or integer indices)."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
@@ -77,7 +77,7 @@ class Layouts:
         )
 
     @staticmethod
-    def concat(parts: list["Layouts"]) -> "Layouts":
+    def concat(parts: list[Layouts]) -> Layouts:
         return Layouts(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Layouts)})
 
 

@@ -96,10 +96,15 @@ def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
     sel = ctx.sw_selective
     selective = np.select(
         [sel == SEL_ATTENTION_CORE, sel == SEL_OP_LEVEL, sel == SEL_NORM_ACT, sel == SEL_NORM_MOE],
-        [full - scores,
-         full - scores - gemm_in - 0.5 * (attn + act_in + fc2_in),  # norms/activations recomputed, half the matmul outputs kept
-         full - scores - gemm_in - fc2_in,
-         full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted],  # the MoE block keeps only its input
+        [
+            full - scores,
+            full
+            - scores
+            - gemm_in
+            - 0.5 * (attn + act_in + fc2_in),  # norms/activations recomputed, half the matmul outputs kept
+            full - scores - gemm_in - fc2_in,
+            full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted,
+        ],  # the MoE block keeps only its input
         default=full,
     )
     kept = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))

@@ -42,7 +42,9 @@ def default_fabric(gpu: GpuSpec, nic_gbit_per_s: float | None, assumptions: Perf
         return FabricSpec.model_validate({**raw, "nic_gbit_per_s": nic})
     except ValidationError as exc:
         why = exc.errors()[0]["msg"]
-        raise SpecError(f"no default fabric for {nic:g} Gbit/s per GPU: {why}", path=["cluster", "nic_gbit_per_s"]) from None
+        raise SpecError(
+            f"no default fabric for {nic:g} Gbit/s per GPU: {why}", path=["cluster", "nic_gbit_per_s"]
+        ) from None
 
 
 # --- group geometry --------------------------------------------------------------

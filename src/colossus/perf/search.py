@@ -88,7 +88,9 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                         continue
                     m = global_batch // (dp * mb)
                     for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
-                        whole = model.layers % (pp * v) == 0 or (pp > 1 and (model.layers + slots_extra) % (pp * v) == 0)
+                        whole = model.layers % (pp * v) == 0 or (
+                            pp > 1 and (model.layers + slots_extra) % (pp * v) == 0
+                        )
                         if v > 1 and not whole:
                             rejected["interleaving needs whole layers per virtual stage"] += 1
                             continue
@@ -144,7 +146,9 @@ def plan(
     assumptions = assumptions or default_assumptions()
     global_batch = int(round(global_batch_tokens / model.seq_len))
     if global_batch < 1:
-        raise SpecError(f"global batch of {global_batch_tokens:g} tokens is less than one {model.seq_len}-token sequence")
+        raise SpecError(
+            f"global batch of {global_batch_tokens:g} tokens is less than one {model.seq_len}-token sequence"
+        )
     if not gpu.supports(precision):
         raise SpecError(f"{gpu.name} has no {precision.value} tensor cores", path=["precision"])
     fabric = fabric or default_fabric(gpu, nic_gbit_per_s, assumptions)

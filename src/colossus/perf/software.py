@@ -20,7 +20,7 @@ estimate can report what it assumed.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache
 import re
 
 from colossus import catalog
@@ -91,13 +91,13 @@ class Software:
         return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile(name: str) -> SoftwareProfileSpec:
     """A catalog profile by name (validated once)."""
     return lookup("software", name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile_names(framework: Framework | None = None) -> tuple[str, ...]:
     """Profiles in precedence order (file order), optionally of one framework."""
     names = catalog.names_in_file_order("software")
@@ -109,7 +109,9 @@ def profile_names(framework: Framework | None = None) -> tuple[str, ...]:
 def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareProfileSpec, str]:
     """The profile a software block selects, and a note when it had to fall back."""
     if spec.profile is not None:
-        prof = profile(spec.profile) if catalog.has_entry("software", spec.profile) else lookup("software", spec.profile)
+        prof = (
+            profile(spec.profile) if catalog.has_entry("software", spec.profile) else lookup("software", spec.profile)
+        )
         if spec.framework is not None and spec.framework is not prof.framework:
             raise SpecError(
                 f"profile '{prof.name}' is {prof.framework.value}, not {spec.framework.value}",
@@ -146,7 +148,9 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     for key in stated:
         values[key] = getattr(spec, key)
     if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
-        raise SpecError(f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"])
+        raise SpecError(
+            f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"]
+        )
     return Software(profile=prof.name, framework=prof.framework, stated=stated, note=note, **{
         k: v for k, v in values.items() if k not in ("profile", "framework", "stated", "note")
     })

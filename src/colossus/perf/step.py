@@ -157,10 +157,10 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray)
     # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter
     n = np.maximum(layers, 1)
     ag, rs = gather / n, reduce / n
-    contention = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
+    contention_fsdp = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
     f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s
     per_mb_overlapped = (n * (_hidden(ag, f) + _hidden(ag + rs, b)) + ag
-                         + contention * n * (np.minimum(ag, f) + np.minimum(ag + rs, b)))
+                         + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(ag + rs, b)))
     per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (2 * ag + rs))
     return np.where(lay.zero >= 3, lay.m * per_mb, sharded)
 

@@ -13,8 +13,9 @@ pass (``perf.estimate.estimate_many``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

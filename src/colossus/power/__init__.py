@@ -9,11 +9,11 @@ composes them; ``power_document`` is its JSON form. Named assumptions live in
 from colossus.power.analysis import REPORTED_GPUS_W, REPORTED_SITE_W, PowerAnalysis, analyse, job_profile
 from colossus.power.assumptions import PowerAssumptions, default_assumptions, scenario_assumptions
 from colossus.power.capping import CapCurve, CapFit, CapPoint, cap_curve, fit_cap_curve, predict, read_zeus_sweeps
+from colossus.power.cost import Prices, cost_breakdown, prices
 from colossus.power.deficit import CappedStep, Choice, Deficit, JobPower, cap_table, capped_step, job_power, respond
 from colossus.power.demand import LoadPoint, PoolLoad, SiteDemand, facility_w, load_fractions, site_demand
-from colossus.power.document import power_document
-from colossus.power.cost import Prices, cost_breakdown, prices
 from colossus.power.dispatch import Commitment, Plant, build_plant, commit, dispatch_profile
+from colossus.power.document import power_document
 from colossus.power.environment import Footprint, footprint
 from colossus.power.mitigation import SwingSetup, SwingStudy, study
 from colossus.power.profile import Phase, StepProfile, default_profile, from_estimate

@@ -52,7 +52,7 @@ def job_profile(scenario: Scenario, job: JobSpec, a: PowerAssumptions) -> tuple[
     return from_estimate(job, pool.gpu, perf.estimate, a), notes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PowerAnalysis:
     scenario: Scenario
     assumptions: PowerAssumptions
@@ -82,7 +82,9 @@ class PowerAnalysis:
     notes: list[str] = field(default_factory=list)
 
 
-def demand_points(scenario: Scenario, inv: ClusterInventory, training_gpu_w: float, a: PowerAssumptions) -> dict[LoadPoint, SiteDemand]:
+def demand_points(
+    scenario: Scenario, inv: ClusterInventory, training_gpu_w: float, a: PowerAssumptions
+) -> dict[LoadPoint, SiteDemand]:
     """Site demand at idle, at training load (every GPU at ``training_gpu_w``) and at nameplate."""
     idle = load_fractions(LoadPoint.IDLE, a)
     out = {}
@@ -93,7 +95,9 @@ def demand_points(scenario: Scenario, inv: ClusterInventory, training_gpu_w: flo
     return out
 
 
-def analyse(scenario: Scenario, *, supply_w: float | None = None, day: float = 0.0, file: str | None = None) -> PowerAnalysis:
+def analyse(
+    scenario: Scenario, *, supply_w: float | None = None, day: float = 0.0, file: str | None = None
+) -> PowerAnalysis:
     """The power analysis of ``scenario``; ``supply_w`` replaces the supply's firm capacity."""
     if supply_w is not None and supply_w < 0:
         raise SpecError(f"supply must be >= 0 MW (got {supply_w / units.MW:g})", path=["supply_mw"])
@@ -126,9 +130,12 @@ def analyse(scenario: Scenario, *, supply_w: float | None = None, day: float = 0
     cost_day = _cost(price, plant, day_fp, scenario, supply, units.DAY, 0.0, swing)
     cost_run = _cost(price, plant, run_fp, scenario, supply, run_fp.duration_s, tokens, swing)
     bridge = _bridge_s(supply, deficit)
-    return PowerAnalysis(scenario, a, inv, curve, profile, job, pool, demand, supply, budget_w, supply_w is not None,
-                         jp, table, deficit, plant, price, dc, swing, day_fp, run_fp, tokens, floor_w, cost_day,
-                         cost_run, bridge, notes)
+    return PowerAnalysis(
+        scenario=scenario, assumptions=a, inventory=inv, curve=curve, profile=profile, job=job, job_pool=pool,
+        demand=demand, supply=supply, supply_w=budget_w, supply_overridden=supply_w is not None, job_power=jp,
+        table=table, deficit=deficit, plant=plant, prices=price, commitment=dc, swings=swing, day=day_fp,
+        run=run_fp, run_tokens=tokens, floor_w=floor_w, cost_day=cost_day, cost_run=cost_run,
+        battery_bridge_s=bridge, notes=notes)
 
 
 def _bridge_s(supply: Supply, deficit: Deficit) -> float | None:
@@ -152,18 +159,27 @@ def _swings(scenario: Scenario, profile: StepProfile, curve: CapCurve, jp: JobPo
     stall = "checkpoint_stall_s" if profile_job_async(scenario, profile) else "sync_checkpoint_stall_s"
     ramp = sum(f.count * f.ramp_w_per_s for f in supply.fleets)
     setup = SwingSetup(
-        num_gpus=n, phase_times_s=step.phase_times_s, phase_draws_w=step.phase_draws_w, idle_w=profile.gpu.idle_w,
-        it_gain=jp.it_gain, site_gain=jp.gain,
+        num_gpus=n,
+        phase_times_s=step.phase_times_s,
+        phase_draws_w=step.phase_draws_w,
+        idle_w=profile.gpu.idle_w,
+        it_gain=jp.it_gain,
+        site_gain=jp.gain,
         mean_site_w=float(jp.site_w(n, capped_step(profile, curve, cap_w, floor_w).mean_gpu_w)) if n else jp.base_w,
         power_step_s=a.f("events.swings.power_step_s"),
-        samples_per_power_step=int(a.f("events.swings.samples_per_power_step")), window_s=a.f("events.swings.window_s"),
-        stall_s=a.f(f"events.swings.{stall}"), band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")),
+        samples_per_power_step=int(a.f("events.swings.samples_per_power_step")),
+        window_s=a.f("events.swings.window_s"),
+        stall_s=a.f(f"events.swings.{stall}"),
+        band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")),
         floor_w=floor_w or None,
         gpu_ramp_w_per_s=opts.gpu_ramp_frac_per_s * profile.gpu.tdp_w if opts.gpu_ramp_frac_per_s is not None else None,
         battery_power_w=supply.battery_power_w if opts.battery_smoothing else 0.0,
         battery_energy_j=supply.battery_energy_j if opts.battery_smoothing else 0.0,
-        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW if opts.grid_ramp_limit_mw_per_s is not None else None,
-        generator_ramp_w_per_s=ramp if gens_run else 0.0, generators_follow=gens_run,
+        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW
+        if opts.grid_ramp_limit_mw_per_s is not None
+        else None,
+        generator_ramp_w_per_s=ramp if gens_run else 0.0,
+        generators_follow=gens_run,
         grid_connected=supply.grid_w > 0,
     )
     return study(setup)

@@ -10,14 +10,14 @@ a scenario overrides any of them by dotted path under ``power.assumptions``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from colossus.catalog.assumptions import AssumptionTables
 from colossus.errors import SpecError
 from colossus.spec import Scenario
-
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

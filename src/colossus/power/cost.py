@@ -184,7 +184,9 @@ def cost_breakdown(p: Prices, *, fuel_j: float, generators_j: float, grid_j: flo
         "inputs": {
             "usd_per_gpu_hour": "usd_total / installed GPU-hours (GPUs paid for, used or not)",
             "usd_per_million_tokens": "usd_total / (tokens trained by the named jobs / 1e6)",
-            "usd_floor_energy": "energy the GPU power floor burned x the period's mean energy cost (part of the energy items)",
-            "grid_demand": "each billing month's highest demand-interval mean import x demand charge, part months pro rata",
+            "usd_floor_energy": "energy the GPU power floor burned x the period's mean energy cost"
+            " (part of the energy items)",
+            "grid_demand": "each billing month's highest demand-interval mean import x demand charge,"
+            " part months pro rata",
         },
     }

@@ -77,7 +77,9 @@ class JobPower:
         return self.base_w + num_gpus * (self.fixed_w_per_gpu + self.gain * gpu_w)
 
 
-def job_power(scenario: Scenario, inv: ClusterInventory, profile: StepProfile, pool: str, a: PowerAssumptions) -> JobPower:
+def job_power(
+    scenario: Scenario, inv: ClusterInventory, profile: StepProfile, pool: str, a: PowerAssumptions
+) -> JobPower:
     """Read the affine coefficients off the bottom-up demand model (three evaluations)."""
     busy, idle = load_fractions(LoadPoint.TRAINING, a), load_fractions(LoadPoint.IDLE, a)
     others_on = not a.get("events.deficit.unused_servers_off")

@@ -153,15 +153,27 @@ def build_plant(supply: SupplySpec, dispatch: DispatchSpec, prices: Prices, a: P
         hr = g.heat_rate_btu_per_kwh * u.BTU / u.KWH
         full_fuel_w = hr * g.rating_w
         nox_per_j_elec = f.nox_g_per_kwh * 1e-3 / u.KWH
-        fleets.append(Fleet(
-            name=f.label, unit=g.name, kind=g.kind.value, count=f.count, rating_w=g.rating_w,
-            min_load_w=g.min_load_frac * g.rating_w, ramp_w_per_s=g.ramp_mw_per_min * u.MW / u.MINUTE,
-            start_s=g.start_s, no_load_fuel_w=g.no_load_fuel_frac * full_fuel_w,
-            fuel_per_j=(1.0 - g.no_load_fuel_frac) * hr, nox_kg_per_j_fuel=nox_per_j_elec / hr,
-            co2_kg_per_j_fuel=g.co2_kg_per_mmbtu / u.MMBTU,
-            cost_usd_per_j=prices.fuel_usd_per_j * hr + prices.generator_om_usd_per_j,
-            permit=index[f.permit] if f.permit is not None else -1, from_s=f.from_day * u.DAY,
-            until_s=f.until_day * u.DAY if f.until_day is not None else math.inf, scr=f.emission_control.value == "scr"))
+        fleets.append(
+            Fleet(
+                name=f.label,
+                unit=g.name,
+                kind=g.kind.value,
+                count=f.count,
+                rating_w=g.rating_w,
+                min_load_w=g.min_load_frac * g.rating_w,
+                ramp_w_per_s=g.ramp_mw_per_min * u.MW / u.MINUTE,
+                start_s=g.start_s,
+                no_load_fuel_w=g.no_load_fuel_frac * full_fuel_w,
+                fuel_per_j=(1.0 - g.no_load_fuel_frac) * hr,
+                nox_kg_per_j_fuel=nox_per_j_elec / hr,
+                co2_kg_per_j_fuel=g.co2_kg_per_mmbtu / u.MMBTU,
+                cost_usd_per_j=prices.fuel_usd_per_j * hr + prices.generator_om_usd_per_j,
+                permit=index[f.permit] if f.permit is not None else -1,
+                from_s=f.from_day * u.DAY,
+                until_s=f.until_day * u.DAY if f.until_day is not None else math.inf,
+                scr=f.emission_control.value == "scr",
+            )
+        )
     e = sum(b.count * b.unit.energy_j for b in supply.batteries)
     p = sum(b.count * b.unit.power_w for b in supply.batteries)
     rte = sum(b.count * b.unit.energy_j * b.unit.round_trip_efficiency for b in supply.batteries) / e if e > 0 else 1.0

@@ -6,7 +6,12 @@ from typing import Any
 
 from colossus import units
 from colossus.power.analysis import (
-    REPORTED_GPU_PREFIX, REPORTED_GPUS_W, REPORTED_NUM_GPUS, REPORTED_SITE_W, PowerAnalysis, reported_applies,
+    REPORTED_GPU_PREFIX,
+    REPORTED_GPUS_W,
+    REPORTED_NUM_GPUS,
+    REPORTED_SITE_W,
+    PowerAnalysis,
+    reported_applies,
 )
 from colossus.power.demand import LoadPoint, SiteDemand, load_fractions
 from colossus.power.dispatch import commitment_document

@@ -87,4 +87,6 @@ def footprint(plant: Plant, c: Commitment, *, it_w: float, duration_s: float, wu
 
 
 def _upstream_water_l(grid_j: float, generator_j: float, a: PowerAssumptions) -> float:
-    return (grid_j * a.f("environment.grid.water_l_per_kwh") + generator_j * a.f("environment.generators.water_l_per_kwh")) / units.KWH
+    return (
+        grid_j * a.f("environment.grid.water_l_per_kwh") + generator_j * a.f("environment.generators.water_l_per_kwh")
+    ) / units.KWH

@@ -149,7 +149,9 @@ def peak_ramp(p: np.ndarray, window: int, dt_s: float) -> float:
     return float(np.max(np.abs(p[window:] - p[:-window])) / (window * dt_s))
 
 
-def band_fraction(p: np.ndarray, dt_s: float, lo_hz: float, hi_hz: float) -> tuple[float, float, np.ndarray, np.ndarray]:
+def band_fraction(
+    p: np.ndarray, dt_s: float, lo_hz: float, hi_hz: float
+) -> tuple[float, float, np.ndarray, np.ndarray]:
     """(share of the variance in [lo, hi] Hz, dominant frequency, frequencies, power spectrum) of ``p``."""
     x = p - p.mean()
     spec = np.abs(np.fft.rfft(x)) ** 2

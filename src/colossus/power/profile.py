@@ -117,7 +117,9 @@ def default_profile(job: JobSpec, gpu: GpuSpec, a: PowerAssumptions) -> StepProf
     ``tokens/s = mfu * peak * GPUs / (model FLOP per token)``; the step carries the job's
     global batch, so ``step time = global_batch_tokens / (tokens/s)``.
     """
-    tokens_per_s = a.f("load.phases.default_mfu") * gpu.peak_flop_per_s() * job.num_gpus / model_flop_per_token(job.model)
+    tokens_per_s = (
+        a.f("load.phases.default_mfu") * gpu.peak_flop_per_s() * job.num_gpus / model_flop_per_token(job.model)
+    )
     step_s = job.global_batch_tokens / tokens_per_s
     shares = {
         "compute": a.f("load.phases.default_compute_frac"),

@@ -136,14 +136,30 @@ def supply_document(s: Supply) -> dict[str, Any]:
         "day": s.day,
         "grid": {"available_w": s.grid_w, "contracted": s.grid_contracted},
         "generators": [
-            {"name": f.name, "unit": f.unit, "kind": f.kind, "count": f.count, "rating_w": f.rating_w, "capacity_w": f.capacity_w,
-             "availability": f.availability, "min_load_w": f.min_load_w, "ramp_w_per_s": f.ramp_w_per_s,
-             "heat_rate_btu_per_kwh": f.heat_rate_j_per_j * units.KWH / units.BTU, "source": f.source}
+            {
+                "name": f.name,
+                "unit": f.unit,
+                "kind": f.kind,
+                "count": f.count,
+                "rating_w": f.rating_w,
+                "capacity_w": f.capacity_w,
+                "availability": f.availability,
+                "min_load_w": f.min_load_w,
+                "ramp_w_per_s": f.ramp_w_per_s,
+                "heat_rate_btu_per_kwh": f.heat_rate_j_per_j * units.KWH / units.BTU,
+                "source": f.source,
+            }
             for f in s.fleets
         ],
         "batteries": [
-            {"unit": b.unit, "count": b.count, "energy_j": b.energy_j, "power_w": b.power_w,
-             "round_trip_efficiency": b.round_trip_efficiency, "source": b.source}
+            {
+                "unit": b.unit,
+                "count": b.count,
+                "energy_j": b.energy_j,
+                "power_w": b.power_w,
+                "round_trip_efficiency": b.round_trip_efficiency,
+                "source": b.source,
+            }
             for b in s.batteries
         ],
         "generators_w": s.generators_w,
@@ -153,7 +169,9 @@ def supply_document(s: Supply) -> dict[str, Any]:
         "expected_w": s.expected_w,
         "battery_power_w": s.battery_power_w,
         "battery_energy_j": s.battery_energy_j,
-        "inputs": {"firm_w": "grid available_w + sum(count x rating_w)",
-                   "n_minus_1_w": "firm_w - largest single unit (grid feeder counts as one)",
-                   "expected_w": "grid available_w + sum(count x rating_w x availability)"},
+        "inputs": {
+            "firm_w": "grid available_w + sum(count x rating_w)",
+            "n_minus_1_w": "firm_w - largest single unit (grid feeder counts as one)",
+            "expected_w": "grid available_w + sum(count x rating_w x availability)",
+        },
     }

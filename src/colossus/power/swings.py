@@ -52,7 +52,9 @@ class Waveform:
         return self.power_w[np.minimum(np.searchsorted(edges, t, side="right"), len(edges) - 1)]
 
 
-def step_waveform(step: CappedStep, labels: tuple[str, ...], num_gpus: int, jp: JobPower, *, num_steps: int = 3) -> Waveform:
+def step_waveform(
+    step: CappedStep, labels: tuple[str, ...], num_gpus: int, jp: JobPower, *, num_steps: int = 3
+) -> Waveform:
     """Site power over ``num_steps`` steps; non-GPU and cooling loads held at the step mean."""
     mean_site_w = jp.site_w(num_gpus, step.mean_gpu_w)
     phase_w = [mean_site_w + num_gpus * jp.it_gain * (d - step.mean_gpu_w) for d in step.phase_draws_w]
@@ -98,7 +100,9 @@ def follow(power_w: np.ndarray, dt_s: float, rate_w_per_s: float, start_w: float
     return out
 
 
-def smoothing(wave: Waveform, rate_w_per_s: float, *, change_s: float, dt_s: float, start_w: float | None = None) -> Smoothing:
+def smoothing(
+    wave: Waveform, rate_w_per_s: float, *, change_s: float, dt_s: float, start_w: float | None = None
+) -> Smoothing:
     """Battery power and energy that make ``wave`` look ramp-limited to the follower.
 
     The follower starts at ``start_w`` (default: the wave's mean, as generators

@@ -48,11 +48,13 @@ from colossus.reliability.job import (
     causes_arrays,
     document,
     job_footprint,
-    job_rates as job_cause_rates,
     plan_allocation,
     rates_document,
     simulate_job,
     tokens_per_s_from_mfu,
+)
+from colossus.reliability.job import (
+    job_rates as job_cause_rates,
 )
 from colossus.reliability.montecarlo import POLICIES, Causes, History, MonteCarlo, simulate
 from colossus.reliability.rates import (

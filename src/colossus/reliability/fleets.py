@@ -20,10 +20,11 @@ others say how wrong it can be).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

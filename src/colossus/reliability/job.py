@@ -8,9 +8,10 @@ allocation a job gets (checkpoint, restart and interval at that size).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -273,7 +274,7 @@ def rates_document(fleet_name: str, fp: rt.Footprint, rates: tuple[rt.JobRate, .
         "hardware_share_of_unplanned": rt.hardware_share(rates),
         "mtti_s": _finite(rt.mtti_s(rates)),
         "mttf_unplanned_s": _finite(rt.mttf_unplanned_s(rates)),
-        "by_cause": rt.by_cause_per_day(rates),
+        "by_cause_per_day": rt.by_cause_per_day(rates),
         "rack_domains_per_day": sum(r.per_s for r in rates if r.cause.domain) * units.DAY,
     }
 

@@ -17,10 +17,11 @@ every server of the rack out at once: the job loses ``servers_per_rack`` servers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 import math
-from typing import Literal, Mapping
+from typing import Literal
 
 from colossus import catalog, units
 from colossus.catalog import read_table
@@ -53,7 +54,7 @@ class Footprint:
         return {"gpu": self.num_gpus, "server": self.num_servers, "nic_link": self.num_nic_links,
                 "switch": self.num_switches, "rack": self.num_racks, "job": 1}[per]
 
-    def servers_lost(self, cause: "CauseRate") -> int:
+    def servers_lost(self, cause: CauseRate) -> int:
         """Servers one interruption of ``cause`` takes out of the job (0 if none)."""
         if not cause.needs_spare:
             return 0

@@ -13,10 +13,11 @@ checkpoint's (``reliability.checkpoint``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 import math
-from typing import Any, Mapping
+from typing import Any
 
 from colossus.catalog import read_table
 from colossus.errors import CatalogError, SpecError, did_you_mean
@@ -120,7 +121,7 @@ def with_overrides(profile: RestartProfile, overrides: Mapping[str, float | None
         raise SpecError(f"unknown restart phase '{sorted(bad)[0]}'")
     if changes.get("init_gpus", 1.0) <= 0:
         raise SpecError("init_gpus must be > 0")
-    return replace(profile, **changes) if changes else profile
+    return replace(profile, **changes) if changes else profile  # type: ignore[arg-type]  # names checked above
 
 
 def plan_restart(profile: RestartProfile, *, num_gpus: int, checkpoint_load_s: float) -> Restart:

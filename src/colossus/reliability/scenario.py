@@ -57,6 +57,7 @@ def scenario_job_input(scenario: Scenario, job: JobSpec, *, tokens_per_s: float 
             rate = tokens_per_s_from_mfu(job.model, pool.gpu, num_gpus=job.num_gpus, mfu=share)
             what = "given MFU" if mfu is not None else "MFU assumption (reliability_assumptions.toml)"
             source = f"{what} = {share:g}{note}"
+    assert rate is not None  # the perf model's, the one given, or from the MFU
     ck = job.checkpoint
     job_input = JobInput(
         model=job.model, num_gpus=job.num_gpus, gpus_per_server=pool.server.gpus_per_server,

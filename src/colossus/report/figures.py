@@ -20,7 +20,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from colossus.errors import ColossusError
+from colossus.errors import (
+    ReportError,  # noqa: F401  (raised here, in the tree)
+)
 from colossus.report.downsample import MAX_POINTS, bucket_last, bucket_mean
 from colossus.sim.result import GPU_STATES, SimResult
 from colossus.units import DAY, MINUTE, MW, MWH
@@ -50,10 +52,6 @@ CAPTIONS: dict[str, str] = {
     "filler_queue_delay": "Queueing delay of filler jobs in the simulation against the replayed trace's own (CDF).",
     "cost_by_item": "What the run cost, by item (power.cost; every price a scenario input with its source).",
 }
-
-
-class ReportError(ColossusError):
-    """A result the report cannot draw: a column of the ``SimResult`` contract is missing."""
 
 
 def _col(table: dict[str, np.ndarray], name: str, where: str) -> np.ndarray:

@@ -9,11 +9,12 @@ deterministic HTML file (plotly.js inlined, fixed div ids), atomically.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
 import os
 from pathlib import Path
 import tempfile
-from typing import Any, Mapping
+from typing import Any
 
 import plotly
 import plotly.graph_objects as go
@@ -73,7 +74,8 @@ def tornado(doc: Mapping[str, Any]) -> go.Figure | None:
     horizon = float(doc["horizon_day"])
     fig = go.Figure()
     labels = [d["label"] for d in drivers][::-1]
-    for key, name, colour in (("p50_low_day", "held near its P10", _GREEN), ("p50_high_day", "held near its P90", _ORANGE)):
+    for key, name, colour in (("p50_low_day", "held near its P10", _GREEN),
+                              ("p50_high_day", "held near its P90", _ORANGE)):
         xs = [d[key] if d[key] is not None else horizon for d in drivers][::-1]
         text = [f"{d[key]:.4g}" if d[key] is not None else f"> {horizon:g}" for d in drivers][::-1]
         fig.add_trace(go.Scatter(x=xs, y=labels, mode="markers+text", name=name, text=text, textposition="top center",
@@ -142,7 +144,7 @@ def headline(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], table_id: str) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[Any, ...]], table_id: str) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     if not rows:
@@ -166,8 +168,8 @@ def _drivers_table(doc: Mapping[str, Any]) -> str:
              f"{_pct(d['p_finish_by_low'])} / {_pct(d['p_finish_by_high'])}",
              f"{_values(d['value_low'])} / {_values(d['value_high'])}", f"{d['n_low']} / {d['n_high']}", d["lever"])
             for d in doc["drivers"]]
-    return _table(("source of doubt", "P50 at its P10", "P50 at its P90", "swing (days, \u00b1 chance)", "P(by the date)",
-                   "value at P10 / P90", "draws", "what moves it"), rows, "table-drivers")
+    return _table(("source of doubt", "P50 at its P10", "P50 at its P90", "swing (days, \u00b1 chance)",
+                   "P(by the date)", "value at P10 / P90", "draws", "what moves it"), rows, "table-drivers")
 
 
 def _sources_table(doc: Mapping[str, Any]) -> str:
@@ -193,7 +195,8 @@ def _sources_table(doc: Mapping[str, Any]) -> str:
 def _figure_html(name: str, fig: go.Figure) -> str:
     div = fig.to_html(include_plotlyjs=False, full_html=False, div_id=f"fig-forecast-{name}",
                       config={"displaylogo": False, "responsive": True})
-    return f'<figure id="figure-forecast-{name}">{div}<figcaption>{escape(FORECAST_CAPTIONS[name])}</figcaption></figure>'
+    caption = escape(FORECAST_CAPTIONS[name])
+    return f'<figure id="figure-forecast-{name}">{div}<figcaption>{caption}</figcaption></figure>'
 
 
 def forecast_section_html(doc: Mapping[str, Any]) -> str:

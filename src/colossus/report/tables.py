@@ -8,6 +8,7 @@ A key the summary lacks shows as an em dash.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ def _get(tree: Any, *keys: str) -> Any:
     return tree
 
 
-def _table(name: str, title: str, header: tuple[str, ...], rows: list[tuple[str, ...]],
+def _table(name: str, title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]],
            numeric: tuple[bool, ...] | None = None) -> Table:
     """A table whose first column is a label and the rest numbers, unless ``numeric`` says otherwise."""
     return Table(name, title, header, tuple(rows), numeric or tuple(i > 0 for i in range(len(header))))

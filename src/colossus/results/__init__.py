@@ -35,6 +35,19 @@ from colossus.results.store import (
 )
 
 __all__ = [
-    "FILES", "FORMAT_VERSION", "REPORT", "Claim", "ResultPaths", "ResultsError", "check_out_dir", "claim_folder", "clean_stale",
-    "export_csv", "open_store", "read_result", "safe_name", "source_tree", "write_result",
+    "FILES",
+    "FORMAT_VERSION",
+    "REPORT",
+    "Claim",
+    "ResultPaths",
+    "ResultsError",
+    "check_out_dir",
+    "claim_folder",
+    "clean_stale",
+    "export_csv",
+    "open_store",
+    "read_result",
+    "safe_name",
+    "source_tree",
+    "write_result",
 ]

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 import signal
 import threading
+from typing import Any
 
 from colossus.results.paths import ResultsError
 
@@ -83,7 +84,7 @@ class FolderLock:
         os.close(self._fd)
         self._fd = None
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         self.acquire()
         return self
 
@@ -109,17 +110,17 @@ def deferred_interrupts() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    previous: dict[int, Any] = {}
+    for signum in (int(signal.SIGINT), int(signal.SIGTERM)):
         handler = signal.getsignal(signum)
         if callable(handler) or handler == signal.default_int_handler:
             previous[signum] = signal.signal(signum, lambda n, _f: caught.append(n))
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for signum in caught[:1]:
-            handler = previous.get(signum)
-            if callable(handler):
-                handler(signum, None)
+        for number, old in previous.items():
+            signal.signal(number, old)
+        for number in caught[:1]:
+            old = previous.get(number)
+            if callable(old):
+                old(number, None)

@@ -19,7 +19,9 @@ from pathlib import Path
 import re
 
 import colossus
-from colossus.errors import ColossusError
+from colossus.errors import (
+    ResultsError,  # noqa: F401  (raised here, in the tree)
+)
 
 TIMESERIES = "timeseries.parquet"
 EVENTS = "events.parquet"
@@ -36,19 +38,6 @@ FILES: tuple[str, ...] = (TIMESERIES, EVENTS, JOBS, SUMMARY, DUCKDB)
 FORMAT_VERSION = "1"
 
 
-class ResultsError(ColossusError):
-    """A results folder that is missing, unreadable, malformed, or may not be replaced.
-
-    ``str(err)`` names the path first, like ``SpecError`` names its file:
-    ``runs/a/events.parquet: not a Parquet file (...)``.
-    """
-
-    def __init__(self, path: Path | str, message: str) -> None:
-        self.path = Path(path)
-        self.message = message
-        super().__init__(f"{self.path}: {message}")
-
-
 @dataclass(frozen=True)
 class ResultPaths:
     """Where each part of one stored result lies."""
@@ -61,7 +50,7 @@ class ResultPaths:
     duckdb: Path
 
     @classmethod
-    def of(cls, root: Path | str) -> "ResultPaths":
+    def of(cls, root: Path | str) -> ResultPaths:
         root = Path(root)
         return cls(root, root / TIMESERIES, root / EVENTS, root / JOBS, root / SUMMARY, root / DUCKDB)
 

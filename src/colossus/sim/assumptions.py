@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from colossus.catalog.assumptions import AssumptionTables
 

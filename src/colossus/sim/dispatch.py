@@ -157,7 +157,9 @@ class SiteDispatch:
         self._flush()
         avail = self.available(t)
         if self.pending:
-            have = [min(self.running[i] + sum(q[2] for q in self.pending if q[1] == i), avail[i]) for i in range(self.nf)]
+            have = [
+                min(self.running[i] + sum(q[2] for q in self.pending if q[1] == i), avail[i]) for i in range(self.nf)
+            ]
         else:
             have = [r if r < a else a for r, a in zip(self.running, avail)]
         up_s = self.plant.min_up_s

@@ -50,6 +50,7 @@ from colossus.catalog import read_table
 from colossus.reliability.fleets import default_fleet_name, fleet, fleet_causes
 from colossus.reliability.rates import CauseRate, for_generation
 from colossus.sim.cluster import BURN_IN, BUSY, IDLE, Layout
+from colossus.sim.state import EngineState
 from colossus.spec import Scenario
 from colossus.topology import comm_levels
 from colossus.topology.fabric import fabric_inventory, links_per_gpu
@@ -175,7 +176,7 @@ def _norm(rates: np.ndarray) -> np.ndarray:
     return rates / total if total > 0 else np.full(rates.size, 1.0 / rates.size)
 
 
-class DomainFailures:
+class DomainFailures(EngineState):
     """The engine's handlers of correlated failure domains (a mixin of ``sim.engine.Engine``).
 
     Each takes a block of servers at once, logs one ``domain_failure`` event naming the

@@ -23,9 +23,9 @@ from colossus.errors import InfeasibleError
 from colossus.perf.estimate import Estimate
 from colossus.perf.jobs import job_perf
 from colossus.perf.placement import spread_step_time_s
-from colossus.power.profile import from_estimate
 from colossus.power.assumptions import PowerAssumptions
 from colossus.power.capping import CapCurve
+from colossus.power.profile import from_estimate
 from colossus.reliability.assumptions import Assumptions as RelAssumptions
 from colossus.reliability.job import plan_allocation
 from colossus.reliability.scenario import allocation_input

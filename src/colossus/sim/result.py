@@ -38,8 +38,8 @@ state *at* the sample):
   ``filler_queued``, ``filler_busy_gpus``
 
 Event columns: ``time_s``, ``kind`` (build, burn_in_done, submit, start,
-checkpoint, failure, interrupt (value: work lost), restart, preempt (value: work lost), finish, repair_done, generator_down,
-generator_up, grid_contract, power_cap, park, unpark), ``job`` ('' when none),
+checkpoint, failure, interrupt (value: work lost), restart, preempt (value: work lost),
+finish, repair_done, generator_down, generator_up, grid_contract, power_cap, park, unpark), ``job`` ('' when none),
 ``detail`` (free text: cause, pool, ...), ``value`` (a number whose meaning
 the kind gives: GPUs, W, tokens lost).
 

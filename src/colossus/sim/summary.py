@@ -6,16 +6,16 @@ energy and emissions; energy, peak and mean power by source; GPUs usable
 against installed; hours with a power deficit and the throughput lost to it;
 failures by cause; the queueing delays of replayed filler jobs against the
 trace's own; the plant (units, fuel, starts, permits against their limits,
-reserve, battery cycling); what it all cost (``power.cost``). Goodput here is useful training time (GPU-time at full speed
-that ended in a checkpoint or the finish) over wall time since the job first
-started: it folds in failures, lost work, restarts, checkpoint stalls, power
+reserve, battery cycling); what it all cost (``power.cost``). Goodput here is
+useful training time (GPU-time at full speed that ended in a checkpoint or the
+finish) over wall time since the job first started: it folds in failures, lost work, restarts, checkpoint stalls, power
 caps and waiting for GPUs.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -29,14 +29,47 @@ from colossus.sim.telemetry import STATE_COLUMNS, energy_j, resample
 from colossus.sim.workload import delay_summary
 
 if TYPE_CHECKING:
-    from colossus.sim.engine import Engine
+    from colossus.power.assumptions import PowerAssumptions
+    from colossus.sim.cluster import Layout
+    from colossus.sim.dispatch import SiteDispatch
+    from colossus.sim.jobs import Job, NamedRates
+    from colossus.sim.sitepower import SitePower
+    from colossus.sim.telemetry import Recorder
+    from colossus.sim.workload import FillerJobs
+    from colossus.spec import Scenario, SimulationSpec
+
+
+class History(Protocol):
+    """What the summary reads of a finished run (``sim.engine.Engine`` is one): no import of the engine here,
+    so the engine builds its result and the summary knows only this."""
+
+    scenario: Scenario
+    spec: SimulationSpec
+    seed: int
+    days: float
+    end_s: float
+    jobs: list[Job]
+    events: dict[str, list[Any]]
+    totals: dict[str, float]
+    job_gpu_s: list[float]
+    pa: PowerAssumptions
+    rates: NamedRates
+    layout: Layout
+    site: SiteDispatch
+    power: SitePower
+    recorder: Recorder
+    fillers: FillerJobs
+    num_failures: int
+    num_repairs: int
+    failures_by_cause: dict[str, int]
+    events_processed: int
 
 
 def _none_if_nan(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def _job_table(eng: "Engine") -> dict[str, np.ndarray]:
+def _job_table(eng: History) -> dict[str, np.ndarray]:
     jobs = eng.jobs
     named = len(eng.scenario.jobs)
 
@@ -75,10 +108,11 @@ def _goodput(job, end_s: float) -> float:
     return float(min(1.0, done / job.rate / wall)) if job.named else float(min(1.0, done / wall))
 
 
-def _named_summary(eng: "Engine") -> list[dict[str, Any]]:
+def _named_summary(eng: History) -> list[dict[str, Any]]:
     out = []
     for j in eng.jobs[:len(eng.scenario.jobs)]:
         done = j.work_total if math.isfinite(j.finish_s) else j.work_ckpt
+        assert j.spec is not None  # the named jobs
         out.append({
             "name": j.name,
             "num_gpus": j.spec.num_gpus,
@@ -104,7 +138,7 @@ def _named_summary(eng: "Engine") -> list[dict[str, Any]]:
     return out
 
 
-def build_result(eng: "Engine") -> SimResult:
+def build_result(eng: History) -> SimResult:
     rec = eng.recorder
     ts = resample(rec, end_s=eng.end_s, interval_s=eng.spec.telemetry_interval_min * units.MINUTE)
     e = energy_j(rec, eng.end_s)
@@ -128,7 +162,9 @@ def build_result(eng: "Engine") -> SimResult:
     installed = states[:, STATE_COLUMNS.index("gpus_installed")]
     mean = _time_means(states, dt, eng.end_s)
     usable_mean = sum(mean[k] for k in USABLE_STATES)
-    named_tokens = sum((j.work_total if math.isfinite(j.finish_s) else j.work_ckpt) for j in eng.jobs[:len(eng.scenario.jobs)])
+    named_tokens = sum(
+        (j.work_total if math.isfinite(j.finish_s) else j.work_ckpt) for j in eng.jobs[: len(eng.scenario.jobs)]
+    )
     cost = _cost(eng, ts, e, plant, installed_gpu_s=float(installed @ dt), tokens=named_tokens)
     summary: dict[str, Any] = {
         "scenario": eng.scenario.name,
@@ -179,7 +215,7 @@ def _time_means(states: np.ndarray, dt: np.ndarray, end_s: float) -> dict[str, f
     return {state: float(states[:, col[f"gpus_{state}"]] @ dt / end_s) for state in GPU_STATES}
 
 
-def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
+def _swings(eng: History, e: dict[str, float]) -> dict[str, Any] | None:
     """The swing study (``power.mitigation``) of the flagship job at its largest allocation, uncapped.
 
     The simulation's events are minutes apart; the sub-second waveform comes from the
@@ -195,6 +231,7 @@ def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
         return None
     (_, pool_name, num_gpus), est = max(cached, key=lambda kv: kv[0][2])
     pool = eng.scenario.cluster.pool(pool_name)
+    assert flagship.spec is not None
     profile = from_estimate(flagship.spec.model_copy(update={"num_gpus": num_gpus, "pool": pool_name}), pool.gpu,
                             est, eng.pa)
     curve = eng.rates.curve
@@ -207,17 +244,28 @@ def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
     gens_ran = e["generators_w"] > 0 and not a.get("events.swings.grid_follows_swings")
     stall = "checkpoint_stall_s" if flagship.spec.checkpoint.asynchronous else "sync_checkpoint_stall_s"
     setup = SwingSetup(
-        num_gpus=num_gpus, phase_times_s=step.phase_times_s, phase_draws_w=step.phase_draws_w, idle_w=pool.gpu.idle_w,
-        it_gain=float(pw.gain_it[p]), site_gain=float(pw.gain_site[p]), mean_site_w=e["demand_w"] / eng.end_s,
-        power_step_s=a.f("events.swings.power_step_s"), samples_per_power_step=int(a.f("events.swings.samples_per_power_step")),
-        window_s=a.f("events.swings.window_s"), stall_s=a.f(f"events.swings.{stall}"),
-        band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")), floor_w=floor,
+        num_gpus=num_gpus,
+        phase_times_s=step.phase_times_s,
+        phase_draws_w=step.phase_draws_w,
+        idle_w=pool.gpu.idle_w,
+        it_gain=float(pw.gain_it[p]),
+        site_gain=float(pw.gain_site[p]),
+        mean_site_w=e["demand_w"] / eng.end_s,
+        power_step_s=a.f("events.swings.power_step_s"),
+        samples_per_power_step=int(a.f("events.swings.samples_per_power_step")),
+        window_s=a.f("events.swings.window_s"),
+        stall_s=a.f(f"events.swings.{stall}"),
+        band_hz=(a.f("events.swings.band_low_hz"), a.f("events.swings.band_high_hz")),
+        floor_w=floor,
         gpu_ramp_w_per_s=opts.gpu_ramp_frac_per_s * pool.gpu.tdp_w if opts.gpu_ramp_frac_per_s is not None else None,
         battery_power_w=plant.battery.power_w if opts.battery_smoothing else 0.0,
         battery_energy_j=plant.battery.energy_j if opts.battery_smoothing else 0.0,
-        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW if opts.grid_ramp_limit_mw_per_s is not None else None,
+        grid_limit_w_per_s=opts.grid_ramp_limit_mw_per_s * units.MW
+        if opts.grid_ramp_limit_mw_per_s is not None
+        else None,
         generator_ramp_w_per_s=sum(f.count * f.ramp_w_per_s for f in plant.fleets) if gens_ran else 0.0,
-        generators_follow=gens_ran, grid_connected=e["grid_w"] > 0,
+        generators_follow=gens_ran,
+        grid_connected=e["grid_w"] > 0,
     )
     doc = study(setup).as_dict()
     doc["job"] = flagship.name
@@ -225,7 +273,7 @@ def _swings(eng: "Engine", e: dict[str, float]) -> dict[str, Any] | None:
     return doc
 
 
-def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: dict[str, Any], *,
+def _cost(eng: History, ts: dict[str, np.ndarray], e: dict[str, float], plant: dict[str, Any], *,
           installed_gpu_s: float, tokens: float) -> dict[str, Any]:
     """What the run cost (``power.cost``): energy and fuel as dispatched, fixed costs for the time on site."""
     p = prices(eng.scenario, eng.pa)
@@ -244,7 +292,7 @@ def _cost(eng: "Engine", ts: dict[str, np.ndarray], e: dict[str, float], plant: 
     return doc
 
 
-def _attribute(eng: "Engine", doc: dict[str, Any], e: dict[str, float]) -> None:
+def _attribute(eng: History, doc: dict[str, Any], e: dict[str, float]) -> None:
     """Each named job's share of the cost: its GPU-hours of the GPUs' cost, its energy share of the rest.
 
     ``usd_per_million_tokens`` is then the named jobs' cost over their tokens (the cost of the training
@@ -254,7 +302,7 @@ def _attribute(eng: "Engine", doc: dict[str, Any], e: dict[str, float]) -> None:
     power_usd = doc["usd_total"] - gpus_usd
     used_j = e["demand_w"]
     installed_s = doc["gpu_hours"] * units.HOUR
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     for k, j in enumerate(eng.jobs[:len(eng.scenario.jobs)]):
         tokens = j.work_total if math.isfinite(j.finish_s) else j.work_ckpt
         usd = (gpus_usd * eng.job_gpu_s[k] / installed_s if installed_s else 0.0) \

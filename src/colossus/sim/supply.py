@@ -18,7 +18,6 @@ import numpy as np
 
 from colossus import units
 from colossus.power.supply import supply_summary
-from colossus.errors import SpecError
 from colossus.spec import SimPowerSpec, SupplySpec
 
 

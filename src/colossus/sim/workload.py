@@ -242,7 +242,9 @@ def _parse_times(stamps: list[str], where: str, data: list[Any]) -> np.ndarray:
     except ValueError:
         pass
     for i, job in enumerate(data):  # slow path, only to name the culprit
-        named = [("submitted_time", [i, "submitted_time"], job["submitted_time"])]
+        named: list[tuple[str, list[str | int], Any]] = [
+            ("submitted_time", [i, "submitted_time"], job["submitted_time"])
+        ]
         for k, a in enumerate(job["attempts"]):
             named += [(n, [i, "attempts", k, n], a[n]) for n in _ATTEMPT_FIELDS]
         for _, path, value in named:

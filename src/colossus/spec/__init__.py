@@ -7,8 +7,9 @@ SI base units. Build variants with ``spec.model_copy(update=...)``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from colossus.spec.base import CatalogItem, Spec, lookup
+from colossus.spec.base import CatalogItem, Spec, lookup, ref
 from colossus.spec.cluster import ClusterSpec, PoolSpec
 from colossus.spec.fabric import FabricSpec
 from colossus.spec.forecast import ForecastSpec
@@ -28,6 +29,7 @@ from colossus.spec.jobs import CheckpointSpec, JobSpec
 from colossus.spec.layout import LayoutSpec, Recompute
 from colossus.spec.loading import load, load_list, read_yaml, validate
 from colossus.spec.model import Activation, ModelSpec, MoESpec
+from colossus.spec.plant import SHORT_TON_KG, DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 from colossus.spec.power import (
     BatteryBank,
     BatterySpec,
@@ -43,9 +45,15 @@ from colossus.spec.power import (
     SupplySpec,
 )
 from colossus.spec.reliability import DomainsSpec, ReliabilitySpec, RestartSpec
-from colossus.spec.plant import SHORT_TON_KG, DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 from colossus.spec.run import Convention, MeasuredSpec, RunClusterSpec, RunSpec
 from colossus.spec.scenario import Scenario
+from colossus.spec.simulation import (
+    BuildoutSpec,
+    FailureSpec,
+    SchedulerSpec,
+    SimPowerSpec,
+    SimulationSpec,
+)
 from colossus.spec.software import (
     AttentionKernel,
     EpDispatcher,
@@ -54,13 +62,6 @@ from colossus.spec.software import (
     SelectiveRecompute,
     SoftwareProfileSpec,
     SoftwareSpec,
-)
-from colossus.spec.simulation import (
-    BuildoutSpec,
-    FailureSpec,
-    SchedulerSpec,
-    SimPowerSpec,
-    SimulationSpec,
 )
 from colossus.spec.storage import StorageSpec
 from colossus.spec.workload import WorkloadSpec
@@ -88,6 +89,23 @@ def load_scenario(path: str | Path) -> Scenario:
 def load_runs(path: str | Path) -> list[RunSpec]:
     """Read a file of training runs (a list, or a single run)."""
     return load_list(RunSpec, path)
+
+
+class _ModelFile(Spec):
+    """A model file: one model, as a scenario's ``model:`` field takes it (a preset, a preset with
+    overrides, or a whole new shape)."""
+
+    model: Annotated[ModelSpec, ref("models")]
+
+
+def load_model(name_or_path: str | Path) -> ModelSpec:
+    """A model preset by name, or a model file (``.yaml``/``.yml``): its fields, or ``model:`` holding them."""
+    text = str(name_or_path)
+    if not text.endswith((".yaml", ".yml")):
+        return lookup("models", text)
+    doc = read_yaml(text)
+    doc = doc if isinstance(doc, dict) and set(doc) == {"model"} else {"model": doc}
+    return validate(_ModelFile, doc, file=text).model
 
 
 __all__ = [
@@ -156,6 +174,7 @@ __all__ = [
     "SwitchSpec",
     "load",
     "load_list",
+    "load_model",
     "load_runs",
     "load_scenario",
     "lookup",

@@ -171,6 +171,14 @@ Parts = whole(gt=0, le=MAX_PARTS)
 PartsOrZero = whole(ge=0, le=MAX_PARTS)
 #: A scheduling priority (higher runs first).
 Priority = whole(ge=0, le=2**31 - 1)
+#: Days a schedule may slip in a forecast (negative: early), as far as a simulated period reaches.
+SlipDays = real(ge=-MAX_DAYS, le=MAX_DAYS)
+#: A forecast's multiplier of a duration or a rate: from a hundredth to a hundred times.
+Factor = real(ge=0.01, le=100)
+#: A forecast's multiplier of a forced-outage share (0: never out).
+OutageFactor = real(ge=0, le=100)
+#: Multiple of the date (or the expected finish) a forecast's simulated period reaches first.
+HorizonFactor = real(ge=1, le=10)
 
 
 def telemetry_samples(days: float, interval_min: float) -> float:
@@ -189,11 +197,56 @@ def telemetry_problem(days: float, interval_min: float) -> str | None:
 
 
 __all__ = [
-    "BatchSequences", "CheckpointMinutes", "Day", "Days", "Degree", "DegreeOrZero", "Efficiency", "FiniteFloat",
-    "Fraction", "GbitPerS", "GeneratorMttrHours", "GpuCount", "MAX_DAYS", "MAX_FLEETS", "MAX_GENERATOR_OUTAGES", "MAX_GPUS", "MAX_JOBS",
-    "MAX_MC_RUNS", "MAX_MW", "MAX_POOLS", "MAX_QUANTITY", "MAX_SEED", "MAX_SWEEP_RUNS", "MAX_TELEMETRY_SAMPLES",
-    "MAX_UNITS", "MAX_WHOLE", "Megawatts", "MonteCarloRuns", "NonNegFloat", "NonNegInt", "PartWatts",
-    "PartWattsOrZero", "Parts", "PartsOrZero", "PositiveFloat", "PositiveInt", "Priority", "RateScale", "Seed",
-    "TelemetryMinutes", "Tokens", "UnitCount", "Width", "WidthOrZero", "real", "telemetry_problem",
-    "telemetry_samples", "whole",
+    "BatchSequences",
+    "Factor",
+    "HorizonFactor",
+    "OutageFactor",
+    "SlipDays",
+    "CheckpointMinutes",
+    "Day",
+    "Days",
+    "Degree",
+    "DegreeOrZero",
+    "Efficiency",
+    "FiniteFloat",
+    "Fraction",
+    "GbitPerS",
+    "GeneratorMttrHours",
+    "GpuCount",
+    "MAX_DAYS",
+    "MAX_FLEETS",
+    "MAX_GENERATOR_OUTAGES",
+    "MAX_GPUS",
+    "MAX_JOBS",
+    "MAX_MC_RUNS",
+    "MAX_MW",
+    "MAX_POOLS",
+    "MAX_QUANTITY",
+    "MAX_SEED",
+    "MAX_SWEEP_RUNS",
+    "MAX_TELEMETRY_SAMPLES",
+    "MAX_UNITS",
+    "MAX_WHOLE",
+    "Megawatts",
+    "MonteCarloRuns",
+    "NonNegFloat",
+    "NonNegInt",
+    "PartWatts",
+    "PartWattsOrZero",
+    "Parts",
+    "PartsOrZero",
+    "PositiveFloat",
+    "PositiveInt",
+    "Priority",
+    "RateScale",
+    "Seed",
+    "TelemetryMinutes",
+    "Tokens",
+    "UnitCount",
+    "Width",
+    "WidthOrZero",
+    "real",
+    "telemetry_problem",
+    "telemetry_samples",
+    "whole",
 ]

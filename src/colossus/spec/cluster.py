@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Mapping
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from colossus.spec.base import Spec, ref
-from colossus.spec.fabric import FabricSpec
 from colossus import units
+from colossus.spec.base import Spec, ref
 from colossus.spec.bounds import MAX_POOLS, GpuCount, PartWatts
+from colossus.spec.fabric import FabricSpec
 from colossus.spec.hardware import GpuSpec, PositiveFloat, RackSpec, ServerSpec
 
 
@@ -46,7 +47,7 @@ class PoolSpec(Spec):
         return {**data, "gpu": override}
 
     @model_validator(mode="after")
-    def _check(self) -> "PoolSpec":
+    def _check(self) -> PoolSpec:
         per_server = self.server.gpus_per_server
         if self.num_gpus % per_server:
             raise ValueError(
@@ -88,7 +89,7 @@ class ClusterSpec(Spec):
     fabric: FabricSpec
 
     @model_validator(mode="after")
-    def _check(self) -> "ClusterSpec":
+    def _check(self) -> ClusterSpec:
         seen: set[str] = set()
         for pool in self.pools:
             if pool.name in seen:

@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from colossus import units
 from colossus.spec.base import Spec, ref
 from colossus.spec.bounds import GbitPerS, NonNegFloat, real
-from colossus.spec.hardware import NicSpec, OpticSpec, SwitchSpec
+from colossus.spec.hardware import OpticSpec, SwitchSpec
 
 #: The deepest Clos the inventory builds; beyond four tiers nobody builds GPU fabrics.
 MAX_TIERS = 4
@@ -45,7 +45,7 @@ class FabricSpec(Spec):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> "FabricSpec":
+    def _check(self) -> FabricSpec:
         if isinstance(self.tiers, int) and not 1 <= self.tiers <= MAX_TIERS:
             raise ValueError(f"tiers must be 1..{MAX_TIERS} or 'auto' (got {self.tiers})")
         if isinstance(self.tiers, int) and len(self.oversubscription) > max(self.tiers - 1, 0):

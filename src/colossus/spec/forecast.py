@@ -28,16 +28,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec
-from colossus.spec.bounds import MAX_DAYS, real
+from colossus.spec.bounds import Factor, HorizonFactor, OutageFactor, SlipDays
 
-#: Days a schedule may slip (negative: early), as far as a simulated period reaches.
-SlipDays = real(ge=-MAX_DAYS, le=MAX_DAYS)
-#: A multiplier of a duration or a rate: from a hundredth to a hundred times.
-Factor = real(ge=0.01, le=100)
-#: A multiplier of a forced-outage share (0: never out).
-OutageFactor = real(ge=0, le=100)
-#: Multiple of the date (or the expected finish) the simulated period reaches first.
-HorizonFactor = real(ge=1, le=10)
 #: Times the simulated period is doubled at most when too few draws finish in it.
 Extensions = Literal[0, 1, 2, 3]
 
@@ -48,7 +40,7 @@ class _ThreePoint(Spec):
     """A three-point estimate: lowest, most likely and highest value (a triangular distribution)."""
 
     @model_validator(mode="after")
-    def _ordered(self) -> "_ThreePoint":
+    def _ordered(self) -> _ThreePoint:
         low, mode, high = self.low, self.mode, self.high  # type: ignore[attr-defined]
         if not low <= mode <= high:
             raise ValueError(f"need low <= mode <= high (got {low:g}, {mode:g}, {high:g})")

@@ -20,24 +20,14 @@ from colossus.spec.bounds import (  # the shared kinds of numbers (limits: spec/
     GpuCount,
     NonNegFloat,
     NonNegInt,  # noqa: F401
-    PartWatts,
-    PartWattsOrZero,
     Parts,
     PartsOrZero,
+    PartWatts,
+    PartWattsOrZero,
     PositiveFloat,
     PositiveInt,  # noqa: F401
 )
-
-
-class Precision(StrEnum):
-    """Number formats a GPU's tensor cores run matrix multiplies in."""
-
-    FP64 = "fp64"
-    TF32 = "tf32"
-    FP16 = "fp16"
-    BF16 = "bf16"
-    FP8 = "fp8"
-    FP4 = "fp4"
+from colossus.vocab import Precision
 
 
 class Cooling(StrEnum):
@@ -63,7 +53,7 @@ class GpuSpec(CatalogItem):
     min_power_cap_w: PartWatts = Field(description="lowest settable power limit, W")
 
     @model_validator(mode="after")
-    def _check(self) -> "GpuSpec":
+    def _check(self) -> GpuSpec:
         if Precision.BF16 not in self.dense_tflop_per_s:
             raise ValueError("dense_tflop_per_s must give bf16")
         if not self.idle_w < self.tdp_w:
@@ -171,7 +161,7 @@ class ServerSpec(CatalogItem):
 
     gpus_per_server: Parts
     nvlink_domain_gpus: GpuCount = Field(description="GPUs joined by one NVLink/NVSwitch domain")
-    cooling: "Cooling"
+    cooling: Cooling
     num_cpus: PartsOrZero
     cpu_tdp_w: PartWattsOrZero
     num_dimms: PartsOrZero
@@ -190,7 +180,7 @@ class ServerSpec(CatalogItem):
     height_u: Parts
 
     @model_validator(mode="after")
-    def _check(self) -> "ServerSpec":
+    def _check(self) -> ServerSpec:
         if self.gpus_per_server % self.nvlink_domain_gpus and self.nvlink_domain_gpus % self.gpus_per_server:
             raise ValueError(
                 f"nvlink_domain_gpus ({self.nvlink_domain_gpus}) and gpus_per_server"

@@ -26,7 +26,7 @@ class CheckpointSpec(Spec):
         default=False, description="copy snapshots to peers' host memory (Gemini-style replicas), restart from them")
 
     @model_validator(mode="after")
-    def _in_memory_is_asynchronous(self) -> "CheckpointSpec":
+    def _in_memory_is_asynchronous(self) -> CheckpointSpec:
         if self.in_memory and not self.asynchronous:
             raise ValueError("in-memory checkpoints snapshot asynchronously: set asynchronous: true")
         return self
@@ -58,7 +58,7 @@ class JobSpec(Spec):
                                  " a forecast draws it from the model's measured error)")
 
     @model_validator(mode="after")
-    def _check(self) -> "JobSpec":
+    def _check(self) -> JobSpec:
         if self.layout is not None and self.layout.num_gpus != self.num_gpus:
             raise ValueError(
                 f"layout uses tp*pp*cp*dp = {self.layout.num_gpus} GPUs but num_gpus is {self.num_gpus}"

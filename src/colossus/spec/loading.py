@@ -8,11 +8,12 @@ an error too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 import os
 from pathlib import Path
 import re
 import stat
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 import yaml
@@ -286,7 +287,7 @@ _MESSAGES = {
 }
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     ctx = {k: _number(v) for k, v in (err.get("ctx") or {}).items()}
     if kind in _MESSAGES:

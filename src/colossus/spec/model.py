@@ -9,8 +9,9 @@ concrete numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -40,7 +41,7 @@ class MoESpec(Spec):
     every: Degree = Field(1, description="every k-th layer (after the dense ones) is MoE")
 
     @model_validator(mode="after")
-    def _check(self) -> "MoESpec":
+    def _check(self) -> MoESpec:
         if self.top_k > self.experts:
             raise ValueError(f"top_k ({self.top_k}) exceeds experts ({self.experts})")
         return self
@@ -82,7 +83,9 @@ class ModelSpec(CatalogItem):
     moe: MoESpec | None = None
     mla: MLASpec | None = Field(None, description="multi-head latent attention instead of q/k/v projections")
     first_dense_layers: DegreeOrZero = Field(0, description="leading layers that stay dense in an MoE model")
-    norm: Norm = Field(description="normalisation layer; default: rmsnorm for gated (SwiGLU) models, layernorm otherwise")
+    norm: Norm = Field(
+        description="normalisation layer; default: rmsnorm for gated (SwiGLU) models, layernorm otherwise"
+    )
     rotary: bool = Field(description="rotary position embedding on q and k; default: true for gated (SwiGLU) models")
     tied_embeddings: bool = Field(False, description="input embedding and output layer share weights")
 
@@ -123,7 +126,7 @@ class ModelSpec(CatalogItem):
         return out
 
     @model_validator(mode="after")
-    def _check(self) -> "ModelSpec":
+    def _check(self) -> ModelSpec:
         if self.heads % self.kv_heads:
             raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
         if self.first_dense_layers > self.layers:

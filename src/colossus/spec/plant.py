@@ -15,7 +15,7 @@ Defaults are assumptions, each documented beside its field.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 from pydantic import Field, model_validator
 
@@ -58,7 +58,9 @@ class DispatchSpec(Spec):
         default=15.0, description="a battery counts as reserve for the power it can hold this many minutes"
                                   " (assumption: the 15-minute contingency recovery period of NERC BAL-002)")
     battery_soc_min_frac: Fraction = Field(
-        default=0.05, description="lowest state of charge the dispatch uses (assumption: a little kept for ride-through)")
+        default=0.05,
+        description="lowest state of charge the dispatch uses (assumption: a little kept for ride-through)",
+    )
     battery_soc_max_frac: Fraction = Field(
         default=1.0, description="highest state of charge (assumption: the catalog's energy is the usable energy)")
     peak_shave_grid_mw: NonNegFloat | None = Field(
@@ -71,7 +73,7 @@ class DispatchSpec(Spec):
                                  " hours rather than cycle them, and permits count starts)")
 
     @model_validator(mode="after")
-    def _check(self) -> "DispatchSpec":
+    def _check(self) -> DispatchSpec:
         if self.battery_soc_min_frac >= self.battery_soc_max_frac:
             raise ValueError(f"battery_soc_min_frac ({self.battery_soc_min_frac:g}) must be below"
                              f" battery_soc_max_frac ({self.battery_soc_max_frac:g})")
@@ -80,7 +82,7 @@ class DispatchSpec(Spec):
         return self
 
 
-Price = NonNegFloat | None
+Price: TypeAlias = NonNegFloat | None
 
 
 class PricesSpec(Spec):
@@ -96,7 +98,9 @@ class PricesSpec(Spec):
         default=None, description="rental of mobile gas turbines, USD per kW of rating per month on site")
     generator_om_usd_per_mwh: Price = Field(default=None, description="variable O&M of on-site generation, USD per MWh")
     scr_usd_per_kw_month: Price = Field(
-        default=None, description="SCR capital recovery and operation (reagent, catalyst), USD per kW controlled per month")
+        default=None,
+        description="SCR capital recovery and operation (reagent, catalyst), USD per kW controlled per month",
+    )
     battery_usd_per_kwh: Price = Field(default=None, description="battery storage installed capital, USD per kWh")
     battery_life_years: Annotated[float, Field(gt=0)] | None = Field(
         default=None, description="years over which the battery capital is recovered")

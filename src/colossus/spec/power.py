@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from colossus import units
 from colossus.spec.base import CatalogItem, Spec, ref
 from colossus.spec.bounds import MAX_FLEETS, Day, Efficiency, FiniteFloat, Megawatts, UnitCount, real
-from colossus.spec.hardware import Fraction, NonNegFloat, NonNegInt, PositiveFloat
+from colossus.spec.hardware import Fraction, NonNegFloat, PositiveFloat
 from colossus.spec.plant import DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 
 
@@ -92,7 +92,7 @@ class GeneratorFleet(Spec):
     until_day: NonNegFloat | None = Field(default=None, description="day the units leave the site; null = never")
 
     @model_validator(mode="after")
-    def _check_days(self) -> "GeneratorFleet":
+    def _check_days(self) -> GeneratorFleet:
         if self.until_day is not None and self.until_day <= self.from_day:
             raise ValueError(f"until_day ({self.until_day:g}) must come after from_day ({self.from_day:g})")
         return self
@@ -120,7 +120,7 @@ class SupplySpec(Spec):
     permits: list[PermitSpec] = Field(default_factory=list, description="air permits generator fleets run under")
 
     @model_validator(mode="after")
-    def _check_permits(self) -> "SupplySpec":
+    def _check_permits(self) -> SupplySpec:
         labels = [f.label for f in self.generators]
         twice = sorted({n for n in labels if labels.count(n) > 1})
         if twice:
@@ -181,7 +181,7 @@ class PowerSpec(Spec):
     swings: SwingsSpec = Field(default_factory=SwingsSpec, description="sub-second swings: mitigations and limits")
 
     @model_validator(mode="after")
-    def _merit_order_names_sources(self) -> "PowerSpec":
+    def _merit_order_names_sources(self) -> PowerSpec:
         order = self.dispatch.merit_order or []
         known = ["grid", *(f.label for f in self.supply.generators)]
         for name in order:

@@ -6,13 +6,14 @@ of the file ``colossus estimate`` reads.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
 from colossus.spec.base import Spec, ref
-from colossus.spec.bounds import Efficiency, GbitPerS, GpuCount, PartWatts, Parts
+from colossus.spec.bounds import Efficiency, GbitPerS, GpuCount, Parts, PartWatts
 from colossus.spec.hardware import GpuSpec, PositiveFloat
 from colossus.spec.layout import LayoutSpec
 from colossus.spec.model import ModelSpec
@@ -51,7 +52,7 @@ class MeasuredSpec(Spec):
     convention: Convention | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "MeasuredSpec":
+    def _check(self) -> MeasuredSpec:
         given = [self.tflops_per_gpu, self.mfu, self.step_time_s, self.tokens_per_s_per_gpu]
         if all(v is None for v in given):
             raise ValueError("give at least one of tflops_per_gpu, mfu, step_time_s, tokens_per_s_per_gpu")
@@ -88,7 +89,7 @@ class RunSpec(Spec):
         return data
 
     @model_validator(mode="after")
-    def _check(self) -> "RunSpec":
+    def _check(self) -> RunSpec:
         if self.layout.num_gpus != self.cluster.gpus:
             raise ValueError(
                 f"layout: tp*pp*cp*dp = {self.layout.num_gpus} but cluster.gpus = {self.cluster.gpus}"

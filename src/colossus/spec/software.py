@@ -74,7 +74,9 @@ class SoftwareSpec(Spec):
     grad_reduce_dtype: GradReduceDtype | None = Field(None, description="data type of the gradient reduction")
     ep_dispatcher: EpDispatcher | None = Field(None, description="MoE token dispatcher (beyond the validation format)")
     selective_recompute: SelectiveRecompute | None = Field(
-        None, description="what recompute: selective repeats (beyond the validation format; Megatron-core --recompute-modules)"
+        None,
+        description="what recompute: selective repeats (beyond the validation format;"
+        " Megatron-core --recompute-modules)",
     )
 
     @property
@@ -113,7 +115,9 @@ class SoftwareProfileSpec(CatalogItem):
     zero3_live_layers: float = Field(
         gt=0, description="transformer layers' worth of parameters ZeRO-3/FSDP holds gathered at once (unit + prefetch)"
     )
-    interleave: bool = Field(description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)")
+    interleave: bool = Field(
+        description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)"
+    )
     context_parallel: bool = Field(description="context (ring-attention) parallelism supported")
     expert_parallel: bool = Field(description="expert parallelism supported")
     selective_recompute: SelectiveRecompute

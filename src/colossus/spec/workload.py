@@ -41,7 +41,10 @@ class WorkloadSpec(Spec):
         description="cap on one filler job's GPUs after scaling, rounded down to whole servers (at least one"
                     " server's worth); null = the cluster's size")
     repeat: bool = Field(
-        default=True, description="philly: replay the trace again, shifted by its span plus one mean gap, until the period is covered")
+        default=True,
+        description="philly: replay the trace again, shifted by its span plus one mean gap,"
+        " until the period is covered",
+    )
     priority: Priority = Field(default=0, description="scheduling priority of every filler job")
     pool: str | None = Field(default=None, description="pool the filler jobs run on; null = any pool")
     # synthetic stream

@@ -56,3 +56,8 @@ __all__ = [
     "run_task",
     "write_html",
 ]
+
+# colossus.sweep(...) runs a sweep (colossus.api.sweep); the subpackage stays importable as before
+import colossus as _colossus  # noqa: E402
+
+_colossus.callable_module(__name__)

@@ -1,7 +1,8 @@
 """Where the runs of a sweep execute: a local process pool, or Ray (one machine or a cluster).
 
 Both backends do the same thing: call ``run_task`` (``run_one`` per seed of
-a point; or the function a task names in ``runner``) on each task somewhere else and hand back rows *as they finish* (a generator), so the caller can
+a point; or the function a task names in ``runner``) on each task somewhere
+else and hand back rows *as they finish* (a generator), so the caller can
 store each row at once and drive a progress bar. Neither schedules anything
 itself: the pool's queue and Ray's task scheduler do that. Stopped early
 (Ctrl-C), both stop their running tasks at once (the pool's workers are
@@ -22,7 +23,7 @@ that had finished in ``leftover``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 import importlib
 import logging
@@ -31,6 +32,7 @@ import os
 import signal
 from typing import Any, Protocol
 
+from colossus.errors import ColossusError
 from colossus.sweep.plan import RUN_TASK, Task
 from colossus.sweep.run import run_task
 
@@ -51,7 +53,7 @@ class Backend(Protocol):
     name: str
     leftover: list[dict[str, Any]]
 
-    def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]: ...
+    def run(self, tasks: list[Task]) -> Generator[dict[str, Any], None, None]: ...
 
 
 def runner_of(task: Task) -> Callable[..., list[dict[str, Any]]]:
@@ -114,7 +116,7 @@ class LocalBackend:
         self.workers = workers or os.cpu_count() or 1
         self.leftover: list[dict[str, Any]] = []
 
-    def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]:
+    def run(self, tasks: list[Task]) -> Generator[dict[str, Any], None, None]:
         self.leftover = []
         if not tasks:
             return
@@ -154,7 +156,11 @@ class RayBackend:
 
     def _start(self) -> bool:
         """Connect or start Ray; True if this call started it (and so must shut it down)."""
-        import ray  # noqa: PLC0415 (slow to import; only a Ray sweep needs it)
+        try:
+            import ray  # noqa: PLC0415 (slow to import; only a Ray sweep needs it)
+        except ImportError:
+            raise ColossusError("--backend ray: Ray is not installed (it is an optional extra:"
+                                " pip install 'colossus[ray]')") from None
 
         if ray.is_initialized():
             if self.address:
@@ -167,7 +173,7 @@ class RayBackend:
             ray.init(num_cpus=self.workers or os.cpu_count() or 1, **options)
         return True
 
-    def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]:
+    def run(self, tasks: list[Task]) -> Generator[dict[str, Any], None, None]:
         self.leftover = []
         if not tasks:
             return

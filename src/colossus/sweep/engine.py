@@ -17,7 +17,7 @@ from pathlib import Path
 import time
 from typing import Any
 
-from colossus.errors import ColossusError
+from colossus.errors import ColossusError, SweepInterrupted
 from colossus.sweep.backends import Backend
 from colossus.sweep.plan import SweepPlan
 from colossus.sweep.plot import figure, stats, write_html
@@ -46,20 +46,6 @@ def main_output(plan: SweepPlan, rows: list[dict[str, Any]]) -> str | None:
     if rows and all(r.get(finished) is not None for r in rows):
         return finished
     return f"{job}.progress_frac"
-
-
-class SweepInterrupted(KeyboardInterrupt):
-    """A sweep stopped by Ctrl-C or SIGTERM after storing every run that had finished.
-
-    A ``KeyboardInterrupt``, so code that stops on one still stops; it says
-    how many runs this sweep stored and how many the store holds now.
-    """
-
-    def __init__(self, stored: int, total_in_store: int, store_path: Path) -> None:
-        self.stored = stored
-        self.total_in_store = total_in_store
-        self.store_path = store_path
-        super().__init__(f"interrupted: {stored} runs of this sweep stored ({total_in_store} in {store_path})")
 
 
 @dataclass

@@ -254,7 +254,7 @@ def column_name(doc: dict[str, Any], loc: Location) -> str:
     A list item is shown by its ``name`` when it has one, else by its index; a
     mapping key containing a dot is bracketed. The result resolves back to ``loc``.
     """
-    out, node = "", doc
+    out, node = "", doc  # type: str, Any
     for part in loc:
         if isinstance(part, int):
             item = node[part] if isinstance(node, list) and part < len(node) else None
@@ -321,7 +321,7 @@ def assign(doc: dict[str, Any], loc: Location, value: Any) -> None:
     node: Any = doc
     for part, _ in zip(loc, loc[1:]):
         if isinstance(node, list):
-            node = node[part]
+            node = node[int(part)]
             continue
         child = node.get(part)
         if child is None:

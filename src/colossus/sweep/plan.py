@@ -32,6 +32,11 @@ from colossus.sweep.values import Value, Vary, parse_vary
 
 Kind = Literal["estimate", "simulate"]
 KINDS: tuple[str, ...] = ("estimate", "simulate")
+#: ``auto``: an estimate if every varied field is one the estimate reads, else a simulation.
+AUTO = "auto"
+#: The top-level scenario fields an estimate reads (the jobs on the cluster); varying anything
+#: else (supply, power, reliability, simulation) changes only what a simulation plays out.
+ESTIMATE_READS: frozenset[str] = frozenset({"cluster", "jobs"})
 
 #: Columns every stored run has; a varied path must not take one of their names.
 RESERVED_COLUMNS = frozenset({"content_hash", "seed", "kind", "days", "scenario", "error", "wall_s"})
@@ -107,6 +112,17 @@ class SweepPlan:
     @property
     def num_runs(self) -> int:
         return len(self.points) * self.seeds
+
+    @property
+    def identity(self) -> str:
+        """What makes two sweeps the same sweep (its fields and values, kind and period; not the seeds).
+
+        A sweep's default folder is named after it, so two different sweeps of one
+        scenario land in two stores, and the same command started again resumes.
+        """
+        text = json.dumps([self.scenario, self.kind, self.days,
+                           [(t.column, [repr(x) for x in v.values]) for v, t in self.varied]])
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
 
     def keys(self) -> list[tuple[str, int, str, float]]:
         """(content_hash, seed, kind, days) of every run, point-major."""
@@ -187,27 +203,36 @@ def _point(doc: dict[str, Any], targets: list[Target], combo: tuple[Value, ...],
     return Point(inputs, point_doc, content_hash(scenario), scenario.seed, days)
 
 
+def auto_kind(targets: list[Target]) -> str:
+    """``estimate`` if the estimate reads every varied field, else ``simulate``."""
+    return "estimate" if all(str(t.location[0]) in ESTIMATE_READS for t in targets) else "simulate"
+
+
 def plan_sweep(
     file: str | Path, options: list[str], *, seeds: int, kind: str, days: float | None = None,
 ) -> SweepPlan:
     """Parse the ``--vary`` options, resolve their paths and validate every point of the sweep."""
     file = str(file)
-    if kind not in KINDS:
-        raise SpecError(f"--kind: '{kind}' is not one of {', '.join(KINDS)}")
+    if kind not in (*KINDS, AUTO):
+        raise SpecError(f"--kind: '{kind}' is not one of {', '.join((AUTO, *KINDS))}")
     if seeds < 1:
         raise SpecError(f"--seeds: must be >= 1 (got {seeds})")
-    if days is not None and kind != "simulate":
-        raise SpecError("--days: only a simulate sweep has a simulated period (add --kind simulate)")
+    if kind == AUTO and days is not None:
+        kind = "simulate"
     if days is not None and not days > 0:
         raise SpecError(f"--days: must be > 0 (got {days})")
+    if days is not None and kind != "simulate":
+        raise SpecError("--days: only a simulate sweep has a simulated period (add --kind simulate)")
     doc = read_yaml(file)
     base = _check(doc, file)
-    if kind == "estimate" and not base.jobs:
-        raise SpecError("the scenario has no jobs: an estimate sweep estimates its jobs", file=file)
     varies = [parse_vary(option) for option in options]
     if not varies:
         raise SpecError("--vary: give at least one PATH=VALUES (e.g. --vary jobs.grok2.gpus=10000,20000)")
     targets = _targets(varies, doc)
+    if kind == AUTO:
+        kind = auto_kind(targets)
+    if kind == "estimate" and not base.jobs:
+        raise SpecError("the scenario has no jobs: an estimate sweep estimates its jobs", file=file)
     num_points = math.prod(len(v.values) for v in varies)
     if num_points > MAX_SWEEP_POINTS or num_points * seeds > MAX_SWEEP_RUNS:
         raise SpecError(f"--vary: {num_points:,} points x {seeds:,} seed(s) = {num_points * seeds:,} runs; a sweep"

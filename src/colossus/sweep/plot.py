@@ -59,8 +59,8 @@ def _series(
 
 def figure(plan: SweepPlan, rows: Sequence[Mapping[str, Any]], main: str) -> Any:
     """A plotly figure of ``main`` against each varied field of ``plan``."""
-    from plotly.subplots import make_subplots  # noqa: PLC0415 (plotly is slow to import)
     import plotly.graph_objects as go  # noqa: PLC0415
+    from plotly.subplots import make_subplots  # noqa: PLC0415 (plotly is slow to import)
 
     inputs_of = {p.content_hash: dict(p.inputs) for p in plan.points}
     varied = [(target.column, list(vary.values)) for vary, target in plan.varied]

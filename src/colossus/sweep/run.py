@@ -100,7 +100,7 @@ def flatten_summary(summary: Mapping[str, Any]) -> dict[str, Value]:
             if key != "name" and not isinstance(value, (Mapping, list, tuple)):
                 out[f"{name}.{key}"] = _scalar(value)
         finished = _scalar(job.get("finished_at_s"))
-        out[f"{name}.finished_at_days"] = None if finished is None else finished / units.DAY
+        out[f"{name}.finished_at_days"] = finished / units.DAY if isinstance(finished, (int, float)) else None
 
     def walk(prefix: str, node: Any) -> None:
         if isinstance(node, Mapping):

@@ -88,7 +88,7 @@ class RunStore:
         self._con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({fixed}, PRIMARY KEY ({key}))")
         self._types = self._read_types()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -188,4 +188,5 @@ class RunStore:
         return [found[k] for k in wanted if k in found]
 
     def count(self) -> int:
-        return int(self._con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        row = self._con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+        return int(row[0]) if row else 0

@@ -130,13 +130,30 @@ def cluster_inventory(cluster: ClusterSpec) -> ClusterInventory:
     )
 
 
+#: Pool quantities summed over the pool's GPUs, servers or racks: named ``total_*`` in a document,
+#: beside the per-GPU figures (``gpu_tdp_w``, ``gpu_hbm_bytes``), so that no key is read as per GPU.
+POOL_TOTALS = ("scaleout_bytes_per_s", "peak_bf16_flop_per_s", "peak_fp8_flop_per_s", "hbm_bytes",
+               "gpu_tdp_w", "server_other_w", "psu_loss_w", "rack_gear_w")
+
+
+def pool_document(p: PoolInventory) -> dict:
+    """One pool: counts, per-GPU figures (``gpu_*``) and totals (``total_*``), SI with the unit in each key."""
+    doc = {k: v for k, v in asdict(p).items() if k not in POOL_TOTALS}
+    doc.update({f"total_{k}": getattr(p, k) for k in POOL_TOTALS})
+    doc["total_nameplate_w"] = p.nameplate_w
+    doc["gpu_tdp_w"] = p.gpu_tdp_w / p.num_gpus
+    doc["gpu_hbm_bytes"] = p.hbm_bytes / p.num_gpus
+    doc["gpu_peak_bf16_flop_per_s"] = p.peak_bf16_flop_per_s / p.num_gpus
+    return doc
+
+
 def inventory_document(inv: ClusterInventory) -> dict:
-    """The inventory as a JSON-ready document (SI units, unit in every key)."""
-    pools = []
-    for p in inv.pools:
-        doc = asdict(p)
-        doc["nameplate_w"] = p.nameplate_w
-        pools.append(doc)
+    """The inventory as a JSON-ready document (SI units, unit in every key).
+
+    The cluster's own keys (``hbm_bytes``, ``nameplate_it_w``, ...) are cluster
+    totals; a pool's are named ``total_*`` or ``gpu_*`` (per GPU).
+    """
+    pools = [pool_document(p) for p in inv.pools]
     fabric = asdict(inv.fabric)
     fabric["num_switches"] = inv.fabric.num_switches
     fabric["num_tiers"] = inv.fabric.num_tiers

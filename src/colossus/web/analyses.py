@@ -21,25 +21,20 @@ from collections.abc import Callable
 import threading
 from typing import Any
 
-import numpy as np
-
-from colossus import reliability as rel
-from colossus.reliability.scenario import pick_job, scenario_job_input
-from colossus import units
-from colossus.errors import ColossusError
-from colossus.perf.jobs import JobPerf, job_perf, job_pool
-from colossus.power import analyse, power_document
+from colossus import api, units
+from colossus.errors import ColossusError, SpecError
+from colossus.perf.jobs import job_perf, job_pool
+from colossus.reliability.scenario import pick_job
 from colossus.spec import JobSpec, Scenario
 
 
-def _perf_doc(job: JobSpec, perf: JobPerf) -> dict[str, Any]:
-    rate = perf.tokens_per_s
+def _perf_doc(job: JobSpec, result: api.EstimateResult) -> dict[str, Any]:
     return {
-        "job": job.name, "model": job.model.name, "pool": perf.pool, "planned": perf.planned,
-        "layout": perf.estimate.layout.label, "global_batch_tokens": perf.global_batch_tokens,
-        "tokens_per_s": rate, "train_tokens": job.train_tokens,
-        "time_to_train_s": job.train_tokens / rate if rate > 0 else None,
-        "estimate": perf.estimate.as_dict(),
+        "job": job.name, "model": job.model.name, "pool": result.pool, "planned": result.planned,
+        "layout": result.layout, "global_batch_tokens": result.global_batch_tokens,
+        "tokens_per_s": result.tokens_per_s, "train_tokens": job.train_tokens,
+        "time_to_train_s": result.time_to_train_s if result.tokens_per_s > 0 else None,
+        "estimate": result.estimate.as_dict() if result.estimate is not None else {},
     }
 
 
@@ -48,7 +43,7 @@ def estimate_document(scenario: Scenario) -> dict[str, Any]:
     jobs = []
     for job in scenario.jobs:
         try:
-            jobs.append(_perf_doc(job, job_perf(scenario.cluster, job)))
+            jobs.append(_perf_doc(job, api.estimate(scenario, job=job.name)))
         except ColossusError as exc:
             jobs.append({"job": job.name, "model": job.model.name, "error": str(exc)})
     return {"scenario": scenario.name, "jobs": jobs}
@@ -69,26 +64,18 @@ def plan_document(scenario: Scenario, job_name: str | None) -> dict[str, Any]:
 def power_analysis(scenario: Scenario, *, supply_mw: float | None, day: float, file: str) -> dict[str, Any]:
     """Demand, supply, the deficit response, swings and emissions (``colossus power --json``)."""
     supply_w = None if supply_mw is None else supply_mw * units.MW
-    return power_document(analyse(scenario, supply_w=supply_w, day=day, file=file))
-
-
-def _job_input(scenario: Scenario, job: JobSpec) -> tuple[rel.JobInput, str]:
-    """The reliability model's view of a scenario job (as ``colossus reliability SCENARIO``)."""
-    return scenario_job_input(scenario, job)
+    try:
+        return dict(api.analyse_power(scenario, supply_w=supply_w, day=day).document)
+    except SpecError as exc:
+        raise (exc.located(file=file) if exc.file is None else exc) from None
 
 
 def reliability_document(scenario: Scenario, *, job_name: str | None, runs: int,
                          deadline_days: float | None) -> dict[str, Any]:
     """Interruptions, checkpoint cost and interval, goodput and spares of one job (Monte Carlo if ``runs``)."""
-    job = pick_job(scenario, job_name)
-    job_input, source = _job_input(scenario, job)
-    an = rel.analyse(job_input)
-    mc = rel.simulate_job(an, num_runs=runs, rng=np.random.default_rng(scenario.seed)) if runs else None
+    pick_job(scenario, job_name)  # an unknown job is named as the page expects
     deadline_s = None if deadline_days is None else deadline_days * units.DAY
-    doc = rel.document(an, mc, deadline_s)
-    doc["job"] = job.name
-    doc["throughput"] = {"tokens_per_s": job_input.tokens_per_s, "source": source}
-    return doc
+    return dict(api.analyse_reliability(scenario, job=job_name, runs=runs, deadline_s=deadline_s).document)
 
 
 #: The parts of a scenario each analysis reads (the rest cannot change its answer).

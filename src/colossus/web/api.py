@@ -19,7 +19,8 @@ import threading
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import StringConstraints
 
@@ -27,6 +28,7 @@ from colossus import catalog
 from colossus.errors import ColossusError, SpecError
 from colossus.reliability.scenario import pick_job
 from colossus.spec import Scenario, read_yaml, validate
+from colossus.units import si_document
 from colossus.web import analyses
 from colossus.web import runs as stored
 from colossus.web.folders import NAME_PATTERN, REPORT, Folders, scrub
@@ -188,8 +190,8 @@ def get_scenario(name: ScenarioName, state: State) -> ScenarioDetail:
 def _analysis(state: WebState, name: str, kind: str, scenario: Scenario, notes: list[str], params: tuple[Any, ...],
               run: Any) -> Analysis:
     def compute() -> dict[str, Any]:
-        with state.analysis_slots:
-            return jsonable(run())
+        with state.analysis_slots:  # SI with the unit in every key, as the CLI's JSON (units.si_document)
+            return jsonable(si_document(run()))
 
     result = state.cache.get(analyses.cache_key(kind, scenario, params), compute)
     return Analysis(scenario=name, kind=kind, notes=notes, result=result)

@@ -388,7 +388,7 @@ def listen_hosts(host: str) -> tuple[str, ...]:
     for name in (socket.gethostname(), socket.getfqdn()):
         names.add(name.lower())
         try:
-            names |= {info[4][0] for info in socket.getaddrinfo(name, None)}
+            names |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
         except OSError:
             continue
     names.discard("0.0.0.0")

@@ -26,9 +26,11 @@ at once (a 150-day run is not waited for on shutdown).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+import functools
 import logging
 import multiprocessing
 import secrets
@@ -36,6 +38,7 @@ import threading
 import time
 from typing import Any
 
+from colossus.errors import NotCancellable, QueueFull  # noqa: F401  (raised here, in the tree)
 from colossus.web.models import JobInfo, JobKind, JobStatus
 from colossus.web.worker import init_worker, one_line, run_forecast, run_simulation
 
@@ -43,14 +46,6 @@ log = logging.getLogger(__name__)
 
 #: Finished jobs remembered for GET /api/jobs/{id}; older ones are forgotten (their runs stay on disk).
 KEEP_FINISHED = 200
-
-
-class QueueFull(Exception):
-    """Every worker is busy and the queue is full; try again later."""
-
-
-class NotCancellable(Exception):
-    """The job is running or finished; only a queued job can be cancelled."""
 
 
 @dataclass
@@ -156,7 +151,7 @@ class JobManager:
         while self._waiting and len(self._running) < self.max_concurrent:
             job = self._jobs[self._waiting.popleft()]
             try:
-                work = run_forecast if job.kind is JobKind.FORECAST else run_simulation
+                work: Callable[..., dict[str, Any]] = run_forecast if job.kind is JobKind.FORECAST else run_simulation
                 future = self._ensure_pool().submit(work, job.id, **job.task)
             except (BrokenProcessPool, RuntimeError) as exc:  # a dead pool: start a new one for the next job
                 self._discard_pool()
@@ -164,7 +159,7 @@ class JobManager:
                 continue
             job.status, job.phase, job.started_s = JobStatus.RUNNING, "starting a worker", time.time()
             self._running.add(job.id)
-            future.add_done_callback(lambda f, job_id=job.id: self._done(job_id, f))
+            future.add_done_callback(functools.partial(self._done, job.id))
 
     def _discard_pool(self) -> None:
         """Forget a broken pool and stop its progress listener (called with the lock held)."""

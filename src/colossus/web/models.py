@@ -31,9 +31,11 @@ from colossus.spec.bounds import (  # the limits scenario files obey (spec/bound
     Days,
     GpuCount,
     Megawatts,
-    UnitCount as FleetUnits,
     real,
     whole,
+)
+from colossus.spec.bounds import (
+    UnitCount as FleetUnits,
 )
 
 #: Longest simulation the dashboard runs, days: a server's worker should not be held for hours

@@ -17,19 +17,14 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from colossus.errors import SpecError
+from colossus.errors import (
+    OverrideError,  # noqa: F401  (raised here, in the tree)
+    SpecError,
+)
 from colossus.spec import Scenario, validate
 from colossus.web.models import Overrides
 
 Loc = tuple[str | int, ...]
-
-
-class OverrideError(SpecError):
-    """An override that the scenario rejects; ``loc`` is where it is in the request body."""
-
-    def __init__(self, message: str, *, loc: Loc, path: Loc = (), file: str | None = None) -> None:
-        self.loc = loc
-        super().__init__(message, path=path, file=file)
 
 
 @dataclass
@@ -100,6 +95,7 @@ def _jobs(ed: Edited, ov: Overrides) -> None:
         loc = ("body", "overrides", "jobs", name)
         if i is None:
             raise OverrideError(f"no job '{name}'; the scenario has: {_names(jobs)}", loc=loc)
+        assert jobs is not None  # _named found the job in it
         job = jobs[i]
         if change.model is not None:
             ed.set(("jobs", i, "model"), change.model, (*loc, "model"))

@@ -24,7 +24,7 @@ import plotly.io as pio
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from colossus import units
+from colossus import metrics
 from colossus.report import CAPTIONS, bucket_last, bucket_mean, build_figures, headline, summary_tables
 from colossus.results import REPORT, ResultPaths, ResultsError, open_store, read_result
 from colossus.sim.result import SimResult
@@ -93,7 +93,7 @@ def run_item(run_id: str, run_dir: Path) -> RunItem:
 def _summary_only(summary: dict[str, Any]) -> SimResult:
     """A result with only its summary: what ``headline`` and ``summary_tables`` read."""
     days = _number(summary.get("days")) or 0.0
-    seed = summary.get("seed") if isinstance(summary.get("seed"), int) else 0
+    seed = summary["seed"] if isinstance(summary.get("seed"), int) else 0
     return SimResult(scenario=str(summary.get("scenario", "")), seed=seed, days=days,
                      timeseries={}, events={}, jobs={}, summary=summary)
 
@@ -182,7 +182,7 @@ def events(run_id: str, run_dir: Path, *, offset: int, limit: int, kind: str | N
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     con = open_store(run_dir)
     try:
-        total = int(con.execute(f"SELECT count(*) FROM events{clause}", params).fetchone()[0])
+        total = _count(con, f"SELECT count(*) FROM events{clause}", params)
         rows = con.execute(
             f"SELECT time_s, kind, job, detail, value FROM events{clause} ORDER BY time_s, rowid LIMIT ? OFFSET ?",
             [*params, limit, offset]).fetchall()
@@ -197,48 +197,14 @@ def events(run_id: str, run_dir: Path, *, offset: int, limit: int, kind: str | N
 
 # --- comparison ---------------------------------------------------------------------------
 
-#: The key numbers set side by side: (key, label, path in the summary, SI unit, display unit, scale).
-METRICS: tuple[tuple[str, str, tuple[str, ...], str, str, float], ...] = (
-    ("days", "simulated period", ("days",), "d", "days", 1.0),
-    ("energy_used_j", "energy used", ("energy_j", "used"), "J", "MWh", 1 / units.MWH),
-    ("energy_grid_j", "energy from the grid", ("energy_j_by_source", "grid"), "J", "MWh", 1 / units.MWH),
-    ("energy_generators_j", "energy from generators", ("energy_j_by_source", "generators"), "J", "MWh",
-     1 / units.MWH),
-    ("energy_battery_j", "energy from batteries", ("energy_j_by_source", "battery"), "J", "MWh", 1 / units.MWH),
-    ("peak_demand_w", "peak demand", ("power", "peak_demand_w"), "W", "MW", 1 / units.MW),
-    ("mean_demand_w", "mean demand", ("power", "mean_demand_w"), "W", "MW", 1 / units.MW),
-    ("co2_kg", "CO\u2082", ("emissions", "co2_kg"), "kg", "t", 1 / units.TONNE),
-    ("nox_kg", "NO\u2093", ("emissions", "nox_kg"), "kg", "kg", 1.0),
-    ("water_l", "cooling water", ("emissions", "water_l"), "L", "m\u00b3", 1e-3),
-    ("deficit_hours", "hours in power deficit", ("deficit_hours",), "h", "h", 1.0),
-    ("throughput_lost_to_deficit_frac", "throughput lost to the deficit", ("throughput_lost_to_deficit_frac",),
-     "1", "%", 100.0),
-    ("failures", "failures", ("failures", "count"), "1", "", 1.0),
-    ("gpus_installed_end", "GPUs installed at end", ("gpus", "installed_end"), "1", "GPUs", 1.0),
-    ("gpus_usable_mean", "GPUs usable: healthy, installed, powered (mean)", ("gpus", "usable_mean"), "1", "GPUs",
-     1.0),
-    ("gpus_idle_mean", "GPUs idle (mean)", ("gpus", "idle"), "1", "GPUs", 1.0),
-    ("gpus_powered_off_mean", "GPUs powered off for lack of power (mean)", ("gpus", "powered_off"), "1", "GPUs", 1.0),
-    ("gpus_capped_mean", "GPUs capped (mean)", ("gpus", "capped"), "1", "GPUs", 1.0),
-    ("gpus_parked_mean", "GPUs parked (mean)", ("gpus", "parked"), "1", "GPUs", 1.0),
-    ("unserved_j", "energy unserved while units started or ramped", ("energy_j", "unserved"), "J", "MWh",
-     1 / units.MWH),
-    ("reserve_short_hours", "hours short of N-1 reserve", ("dispatch", "reserve", "short_hours"), "h", "h", 1.0),
-    ("grid_peak_ramp_w_per_s", "peak ramp seen by the grid", ("swings", "grid_peak_ramp_w_per_s"), "W/s", "MW/s",
-     1 / units.MW),
-    ("usd_total", "cost", ("cost", "usd_total"), "USD", "M USD", 1e-6),
-    ("usd_per_gpu_hour", "cost per GPU-hour", ("cost", "usd_per_gpu_hour"), "USD", "USD", 1.0),
-    ("usd_per_million_tokens", "cost per million tokens", ("cost", "usd_per_million_tokens"), "USD", "USD", 1.0),
-)
-#: Per named job: (suffix, label, summary key, SI unit, display unit, scale).
-JOB_METRICS: tuple[tuple[str, str, str, str, str, float], ...] = (
-    ("num_gpus", "GPUs", "num_gpus", "1", "GPUs", 1.0),
-    ("progress_frac", "progress", "progress_frac", "1", "%", 100.0),
-    ("tokens_trained", "tokens trained", "tokens_trained", "1", "B tokens", 1e-9),
-    ("finished_at_s", "finished", "finished_at_s", "s", "day", 1 / units.DAY),
-    ("goodput", "goodput", "goodput", "1", "%", 100.0),
-    ("restarts", "restarts", "restarts", "1", "", 1.0),
-)
+#: The key numbers set side by side, and a named job's: the one registry (``colossus.metrics``).
+METRICS, JOB_METRICS = metrics.METRICS, metrics.JOB_METRICS
+
+
+def _count(con: Any, sql: str, params: Any = None) -> int:
+    """The one number a ``SELECT count(*)`` answers."""
+    row = con.execute(sql, params).fetchone() if params is not None else con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _get(tree: Any, path: tuple[str, ...]) -> Any:
@@ -252,23 +218,23 @@ def _get(tree: Any, path: tuple[str, ...]) -> Any:
 def compare(runs: list[tuple[str, Path]]) -> Comparison:
     """The key numbers of several runs side by side; a job's rows for every named job any run has."""
     summaries = [(run_id, run_dir, read_summary(run_dir)) for run_id, run_dir in runs]
-    metrics = [Metric(key=k, label=label, unit=u, display_unit=du, display_scale=s)
-               for k, label, _, u, du, s in METRICS]
+    shown = [Metric(key=m.key, label=m.label, unit=m.unit, display_unit=m.display_unit,
+                    display_scale=m.display_scale) for m in METRICS]
     job_names: list[str] = []
     for _, _, summary in summaries:
         for job in summary.get("jobs") or []:
             if isinstance(job, dict) and isinstance(job.get("name"), str) and job["name"] not in job_names:
                 job_names.append(job["name"])
     for name in job_names:
-        metrics += [Metric(key=f"job:{name}:{suffix}", label=f"{name}: {label}", unit=u, display_unit=du,
-                           display_scale=s) for suffix, label, _, u, du, s in JOB_METRICS]
+        shown += [Metric(key=f"job:{name}:{m.key}", label=f"{name}: {m.label}", unit=m.unit,
+                         display_unit=m.display_unit, display_scale=m.display_scale) for m in JOB_METRICS]
     compared = []
     for run_id, run_dir, summary in summaries:
-        values = {k: _number(_get(summary, path)) for k, _, path, *_ in METRICS}
+        values = {m.key: _number(metrics.si_value(m, summary)) for m in METRICS}
         jobs = {j.get("name"): j for j in summary.get("jobs") or [] if isinstance(j, dict)}
         for name in job_names:
-            for suffix, _, key, *_ in JOB_METRICS:
-                values[f"job:{name}:{suffix}"] = _number((jobs.get(name) or {}).get(key))
+            for m in JOB_METRICS:
+                values[f"job:{name}:{m.key}"] = _number(metrics.si_value(m, jobs.get(name) or {}))
         request = read_request(run_dir)
         seed = summary.get("seed")
         compared.append(ComparedRun(
@@ -276,7 +242,7 @@ def compare(runs: list[tuple[str, Path]]) -> Comparison:
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
             days=_number(summary.get("days")), overrides=request.get("overrides") if request else None,
             values=values))
-    return Comparison(metrics=metrics, runs=compared)
+    return Comparison(metrics=shown, runs=compared)
 
 
 # --- sweeps -------------------------------------------------------------------------------
@@ -295,7 +261,7 @@ def sweep_item(sweep_id: str, store: Path, plots: list[str]) -> SweepItem:
     except ResultsError as exc:
         return SweepItem(id=sweep_id, rows=None, scenarios=[], kinds=[], plots=plots, error=exc.message)
     try:
-        rows = int(con.execute(f"SELECT count(*) FROM {SWEEP_TABLE}").fetchone()[0])
+        rows = _count(con, f"SELECT count(*) FROM {SWEEP_TABLE}")
         scenarios = [r[0] for r in con.execute(f"SELECT DISTINCT scenario FROM {SWEEP_TABLE} ORDER BY 1").fetchall()]
         kinds = [r[0] for r in con.execute(f"SELECT DISTINCT kind FROM {SWEEP_TABLE} ORDER BY 1").fetchall()]
     except duckdb.Error as exc:
@@ -311,7 +277,7 @@ def sweep_rows(sweep_id: str, store: Path, *, offset: int, limit: int) -> SweepR
     """One page of a sweep's table (one row per run: inputs, outputs, error), in key order."""
     con = _connect_sweep(store)
     try:
-        total = int(con.execute(f"SELECT count(*) FROM {SWEEP_TABLE}").fetchone()[0])
+        total = _count(con, f"SELECT count(*) FROM {SWEEP_TABLE}")
         cur = con.execute(f"SELECT * FROM {SWEEP_TABLE} ORDER BY content_hash, seed, kind, days LIMIT ? OFFSET ?",
                           [limit, offset])
         columns = [d[0] for d in cur.description]

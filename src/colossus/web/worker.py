@@ -20,8 +20,6 @@ from typing import Any
 
 from colossus.errors import ColossusError
 from colossus.errors import one_line as printable
-from colossus.report import write_report
-from colossus.results import claim_folder
 from colossus.spec import Scenario, validate
 from colossus.web.folders import REPORT, REQUEST, scrub
 from colossus.web.jsonsafe import jsonable
@@ -62,20 +60,22 @@ def run_simulation(job_id: str, document: dict[str, Any], *, file: str, base_dir
     first, and the results, the report and ``request.json`` appear together
     when all are written (``colossus.results.claim_folder``), or not at all.
     """
-    from colossus.sim import simulate  # noqa: PLC0415 (the engine is only needed in the worker)
+    from colossus import api  # noqa: PLC0415 (the engine is only needed in the worker)
 
     out = Path(out_dir)
     try:
         scenario = validate(Scenario, document, file=file)
-        with claim_folder(out) as claim:
-            _send(job_id, "phase", "simulating")
-            result = simulate(scenario, progress=lambda frac: _send(job_id, "progress", frac),
-                              base_dir=Path(base_dir))
-            _send(job_id, "phase", "writing results and the report")
-            result.summary["report_path"] = f"{out.name}/{REPORT}"  # relative to the runs folder
-            claim.write(result, extras={REPORT: lambda path: write_report(result, path),
-                                        REQUEST: lambda path: _write_json(path, request)})
-        return {"ok": True, "summary": jsonable(result.summary)}
+        _send(job_id, "phase", "simulating")
+
+        def progress(frac: float) -> None:
+            _send(job_id, "progress", frac)
+            if frac >= 1.0:
+                _send(job_id, "phase", "writing results and the report")
+
+        run = api.simulate(scenario, out=out, progress=progress, base_dir=base_dir,
+                           report_path=f"{out.name}/{REPORT}",  # relative to the runs folder
+                           extras={REQUEST: lambda path: _write_json(path, request)})
+        return {"ok": True, "summary": jsonable(run.result.summary)}
     except ColossusError as exc:
         message = one_line(exc)
     except MemoryError:
@@ -92,10 +92,11 @@ def run_forecast(job_id: str, document: dict[str, Any], *, file: str, base_dir: 
     """Forecast the scenario ``document`` in this worker (draws one after another: the pool's size bounds
     the server's work) into ``out_dir`` (``draws.duckdb``, ``forecast.json``, ``report.html``); the answer
     with its figures as plotly JSON, or why it failed. Never raises, like ``run_simulation``."""
+    import plotly.io as pio  # noqa: PLC0415
+
     from colossus.forecast import forecast  # noqa: PLC0415 (the engine and DuckDB: only the worker needs them)
     from colossus.forecast.store import STORE_NAME, check_folder, write_outputs  # noqa: PLC0415
     from colossus.report.forecast import FORECAST_CAPTIONS, forecast_figures  # noqa: PLC0415
-    import plotly.io as pio  # noqa: PLC0415
 
     out = Path(out_dir)
     try:

@@ -303,7 +303,7 @@ function renderPower(doc) {
       ["in 0.2-3 Hz", pct(sw.band_fraction)], ["peak ramp seen by the grid", mwps(sw.grid_peak_ramp_w_per_s)],
       ["by the generators", mwps(sw.generator_peak_ramp_w_per_s)], ["power floor burns", mw(sw.floor_w)]])),
     el("div", {}, el("h3", {}, "Per day"), kvTable([
-      ["energy", `${num(env.energy_mwh)} MWh`], ["CO\u2082", `${num(env.co2_t)} t`], ["NO\u2093", `${num(env.nox_kg)} kg`],
+      ["energy", `${num(env.energy_j / MWH)} MWh`], ["CO\u2082", `${num(env.co2_kg / 1000)} t`], ["NO\u2093", `${num(env.nox_kg)} kg`],
       ["gas", `${num(env.gas_m3)} m\u00b3`], ["water", `${num(env.water_m3)} m\u00b3`],
       ["cost", usd(cost.per_day.usd_total)], ["per GPU-hour", usd(cost.per_day.usd_per_gpu_hour)],
       ["per million tokens (run)", usd(cost.run.usd_per_million_tokens)]])));
@@ -313,7 +313,7 @@ function renderReliability(doc) {
   const c = doc.checkpoint, g = doc.goodput, sp = doc.spares;
   const minutes = (s) => (s === null || s === undefined ? "\u2014" : `${num(s / 60)} min`);
   return kvTable([
-    ["job", `${doc.job} on ${num(doc.num_gpus)} GPUs`], ["interruptions per day", num(doc.interruptions_per_day)],
+    ["job", `${doc.job} on ${num(doc.num_gpus)} GPUs`], ["interruptions per day", num(doc.interruptions_per_s * 86400)],
     ["mean time to interruption", doc.mtti_s ? `${num(doc.mtti_s / 3600)} h` : "\u2014"],
     ["checkpoint size", `${num(c.size_bytes / 1e12)} TB`], ["restart", minutes(c.restart_s)],
     ["interval used / optimal", `${minutes(c.interval_s)} / ${minutes(c.optimal_interval_s)}`],
@@ -608,15 +608,19 @@ async function showSweep(sweep) {
   // The varied fields are stored under their full scenario path; outputs are named "<job>.<key>" or plainly.
   const roots = ["cluster.", "power.", "jobs[", "simulation.", "storage."];
   const varied = numeric.filter((c) => roots.some((r) => c.startsWith(r)) && varies(c));
-  // The main output as colossus sweep plots it: finish day if every run finished, else progress; tokens/s for estimates.
+  const keys = new Set(["seed", "days", "wall_s"]);
+  const known = (c) => column(c).some((v) => v !== null && v !== undefined);
+  // The main output as colossus sweep plots it: finish day if every run finished, else progress; tokens/s for
+  // estimates. A column with no value at all would draw an empty plot: the first output with values stands in.
   const main = numeric.find((c) => c.endsWith(".finished_at_days") && column(c).every((v) => v !== null))
-    || numeric.find((c) => c.endsWith(".progress_frac")) || numeric.find((c) => c.endsWith(".tokens_per_s"))
-    || numeric.find((c) => c === "deficit_hours");
+    || [numeric.find((c) => c.endsWith(".progress_frac")), numeric.find((c) => c.endsWith(".tokens_per_s")),
+      numeric.find((c) => c === "deficit_hours")].find((c) => c && known(c))
+    || numeric.find((c) => !keys.has(c) && !roots.some((r) => c.startsWith(r)) && known(c));
   const fill = (select, names, chosen) => {
     clear(select);
     for (const n of names) select.append(el("option", { value: n, selected: n === chosen }, n));
   };
-  fill($("#sweep-x"), numeric, varied[0] || numeric[0]);
+  fill($("#sweep-x"), numeric, varied[0] || numeric.find((c) => roots.some((r) => c.startsWith(r))) || numeric[0]);
   fill($("#sweep-y"), numeric, main || numeric[numeric.length - 1]);
   const links = clear($("#sweep-plots"));
   for (const kind of sweep.plots) links.append(el("a", { href: `/api/sweeps/${encodeURIComponent(sweep.id)}/plots/${encodeURIComponent(kind)}`, target: "_blank", rel: "noopener" }, `${kind} plot`), " ");
