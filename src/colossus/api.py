@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import date
 import json
 import math
 from pathlib import Path
@@ -30,6 +31,7 @@ from colossus.errors import RunInterrupted, SpecError, did_you_mean
 if TYPE_CHECKING:  # loaded on first call
     import pandas as pd
 
+    from colossus.forecast.answer import Forecast
     from colossus.perf.estimate import Estimate
     from colossus.sim.result import SimResult
     from colossus.spec import JobSpec, ModelSpec, RunSpec, Scenario
@@ -618,21 +620,18 @@ SWEEP_STORE = "sweep.duckdb"
 # --- forecast (issue 13) ------------------------------------------------------------------------
 
 
-def forecast(*args: Any, **kwargs: Any) -> Any:
-    """The probability of finishing by a date (``colossus.forecast``), re-exported here when it is installed.
+def forecast(scenario: Scenario | str | Path, *, by_day: float | str | date, job: str | None = None, runs: int = 64,
+             seed: int | None = None, backend: str = "local", **options: Any) -> Forecast:
+    """Will ``job`` finish by ``by_day`` (a day, or an ISO date with the scenario's ``start_date``)?
 
-    TODO(issue 13): ``colossus.forecast`` is built on its own branch; until it
-    is merged this raises ``NotImplementedError`` naming it.
+    ``runs`` simulations with every source of doubt drawn anew (``colossus.forecast.forecast``, whose
+    further keywords ``options`` passes on: ``days``, ``store``, ``workers``, ``address``, ``progress``,
+    ``start_date``). The answer: ``p_finish_by``, ``finish_day_p10/p50/p90``, ``drivers``; ``to_json()``
+    and ``to_pandas()`` (one row per draw) as every result here.
     """
-    from importlib import import_module  # noqa: PLC0415
+    from colossus.forecast import forecast as run  # noqa: PLC0415 (the sweep machinery: only a forecast needs it)
 
-    try:  # by name: the package may not exist in this build
-        module = import_module("colossus.forecast")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("colossus.forecast", "colossus"):
-            raise
-        raise NotImplementedError("colossus.forecast is not in this build yet (issue 13)") from None
-    return module.forecast(*args, **kwargs)
+    return run(scenario, job=job, by_day=by_day, runs=runs, seed=seed, backend=backend, **options)
 
 
 __all__ = [

@@ -15,11 +15,11 @@ import typer
 
 from colossus.cli.app import app, console, err_console, interrupted, print_json, within
 from colossus.errors import SpecError
-from colossus.spec.bounds import Days, Seed, whole
 
-#: Draws of one forecast (each a facility simulation and a row of the store).
-RUNS = whole(ge=1, le=100_000)
-WORKERS = whole(ge=1, le=1024)
+#: Draws of one forecast (each a facility simulation and a row of the store), and worker processes: bounds
+#: looked up when the option is given (``within``), so that the command line starts without the specs.
+RUNS_LIMITS = {"ge": 1, "le": 100_000}
+WORKERS_LIMITS = {"ge": 1, "le": 1024}
 #: Width of a tornado bar in the terminal, characters.
 BAR = 28
 
@@ -53,12 +53,13 @@ def forecast_cmd(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML, e.g. scenarios/colossus-memphis.yaml")],
     by: Annotated[str, typer.Option("--by", help=BY_HELP)],
     job: Annotated[str | None, typer.Option("--job", help="job of the scenario (default: its first)")] = None,
-    runs: Annotated[int, typer.Option("--runs", help=RUNS_HELP, callback=within(RUNS))] = 64,
-    seed: Annotated[int | None, typer.Option("--seed", help=SEED_HELP, callback=within(Seed))] = None,
+    runs: Annotated[int, typer.Option("--runs", help=RUNS_HELP, callback=within("whole", **RUNS_LIMITS))] = 64,
+    seed: Annotated[int | None, typer.Option("--seed", help=SEED_HELP, callback=within("Seed"))] = None,
     backend: Annotated[BackendName, typer.Option("--backend", help="local process pool or Ray")] = BackendName.LOCAL,
     address: Annotated[str | None, typer.Option("--address", help=ADDRESS_HELP)] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help=WORKERS_HELP, callback=within(WORKERS))] = None,
-    days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP, callback=within(Days))] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help=WORKERS_HELP,
+                                                callback=within("whole", **WORKERS_LIMITS))] = None,
+    days: Annotated[float | None, typer.Option("--days", help=DAYS_HELP, callback=within("Days"))] = None,
     start: Annotated[str | None, typer.Option("--start", help=START_HELP)] = None,
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the answer as one JSON document")] = False,

@@ -18,3 +18,8 @@ from colossus.forecast.answer import Driver, Forecast
 from colossus.forecast.runner import BACKENDS, MAX_RUNS, ForecastInterrupted, forecast
 
 __all__ = ["BACKENDS", "Driver", "Forecast", "ForecastInterrupted", "MAX_RUNS", "forecast"]
+
+# colossus.forecast(...) runs a forecast (colossus.api.forecast); the subpackage stays importable as before
+import colossus as _colossus  # noqa: E402
+
+_colossus.callable_module(__name__)

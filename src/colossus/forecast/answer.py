@@ -138,9 +138,20 @@ class Forecast:
         out.update(out.pop("extras"))
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """The same document as ``as_dict`` (the public API's name on every result)."""
+        return self.as_dict()
+
     def to_json(self) -> str:
         """Strict JSON, sorted keys: the same forecast gives the same text."""
         return json.dumps(self.as_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+    def to_pandas(self) -> Any:
+        """One row per draw: its index and finish day (NaN: not finished within its simulated period)."""
+        import pandas as pd  # noqa: PLC0415 (heavy; only a notebook asks)
+
+        days = [math.nan if d is None else float(d) for d in self.finish_days]
+        return pd.DataFrame({"draw": range(len(days)), "finish_day": days})
 
 
 # --- from rows ----------------------------------------------------------------------------------

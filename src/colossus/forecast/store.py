@@ -16,6 +16,7 @@ reader never sees half of either.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 import tempfile
@@ -61,10 +62,14 @@ def _write_text(path: Path, text: str) -> Path:
 def write_outputs(result: Forecast, folder: Path | str) -> dict[str, Path]:
     """Write ``forecast.json`` and ``report.html`` into ``folder``; their paths."""
     from colossus.report.forecast import write_forecast_report  # noqa: PLC0415 (plotly: slow to import)
+    from colossus.units import si_document  # noqa: PLC0415
 
     root = Path(folder)
     doc = result.as_dict()
-    return {"json": _write_text(root / JSON_NAME, result.to_json()),
+    # the file holds what --json prints: SI where a key names a human unit (units.si_document); the keys the
+    # forecast is asked for (finish_day_p50, by_day, ...) say their unit, the day, and stay as they are
+    text = json.dumps(si_document(doc), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return {"json": _write_text(root / JSON_NAME, text),
             "report": write_forecast_report(doc, root / REPORT_NAME)}
 
 
