@@ -127,11 +127,17 @@ def sha256_of(path: Path) -> str:
 
 def compute(validation: Path) -> StepTimeError:
     """Cross-validate the performance model on ``validation`` (about half a minute)."""
-    from colossus.perf.calibrate import FITTED, cross_validate  # noqa: PLC0415 (scipy's optimiser: slow to import)
-    from colossus.perf.validate import family_of  # noqa: PLC0415
+    from colossus.perf.calibrate import cross_validate  # noqa: PLC0415 (scipy's optimiser: slow to import)
     from colossus.spec import load_runs  # noqa: PLC0415
 
-    crossed = cross_validate(load_runs(validation))
+    return from_cross_validation(cross_validate(load_runs(validation)), validation)
+
+
+def from_cross_validation(crossed: Any, validation: Path) -> StepTimeError:
+    """The step-time errors of a cross-validation already run (``perf.calibrate.cross_validate``) on ``validation``."""
+    from colossus.perf.calibrate import FITTED  # noqa: PLC0415
+    from colossus.perf.validate import family_of  # noqa: PLC0415
+
     cases = tuple(ErrorCase(c.id, family_of(c.id), c.metric, float(c.cv_error))
                   for c in crossed.cases if c.cv_error is not None and math.isfinite(c.cv_error))
     return StepTimeError(cases, sha256_of(validation), tuple(FITTED))
