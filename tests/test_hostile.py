@@ -203,6 +203,15 @@ OPTIONS: list[tuple[list[str], str]] = [
     (["sweep", "{scenario}", "--vary", "jobs.grok2.gpus=100000", "--out", "{out}"], "--seeds"),
     (["sweep", "{scenario}", "--vary", "jobs.grok2.gpus=100000", "--kind", "simulate", "--out", "{out}"], "--days"),
     (["sweep", "{scenario}", "--vary", "jobs.grok2.gpus=100000", "--out", "{out}"], "--workers"),
+    # a forecast's options are checked before its job is looked up; the job here does not exist, so an accepted
+    # value ends there instead of starting the draws
+    (["forecast", "{scenario}", "--job", "nope", "--out", "{out}"], "--by"),
+    (["forecast", "{scenario}", "--job", "nope", "--by", "1", "--out", "{out}"], "--runs"),
+    (["forecast", "{scenario}", "--job", "nope", "--by", "1", "--out", "{out}"], "--seed"),
+    (["forecast", "{scenario}", "--job", "nope", "--by", "1", "--out", "{out}"], "--days"),
+    (["forecast", "{scenario}", "--job", "nope", "--by", "1", "--out", "{out}"], "--workers"),
+    (["collective", "{scenario}", "--size", "1MB", "--json"], "--gpus"),
+    (["collective", "{scenario}", "--json"], "--size"),
     (["power", "{scenario}", "--json"], "--supply-mw"),
     (["power", "{scenario}", "--json"], "--day"),
     (["reliability", "--model", "llama3-8b", "--days", "3", "--json"], "--gpus"),
