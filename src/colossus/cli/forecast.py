@@ -8,9 +8,6 @@ from pathlib import Path
 import time
 from typing import Annotated, Any
 
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 import typer
 
 from colossus.cli.app import app, console, err_console, interrupted, print_json, within
@@ -71,6 +68,15 @@ def forecast_cmd(
     published fleets, build-out slip and supply availability (the scenario's forecast: block). Draws
     are stored as they finish, so the same command resumes and more --runs reuse the stored ones.
     """
+    from rich.progress import (  # noqa: PLC0415 (rich's progress: loaded when a forecast runs)
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     from colossus.forecast import ForecastInterrupted, forecast  # noqa: PLC0415 (DuckDB, the engine: slow imports)
     from colossus.forecast.runner import by_day_of  # noqa: PLC0415
     from colossus.forecast.store import STORE_NAME, check_folder, default_folder, write_outputs  # noqa: PLC0415
@@ -141,6 +147,9 @@ def _bar(lo: float | None, hi: float | None, left: float, right: float) -> str:
 
 
 def _print(result: Any, paths: dict[str, Path], *, ran: int, wall_s: float) -> None:
+    from rich.markup import escape  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
     d = result.as_dict()
     when = f"day {d['by_day']:g}" + (f" ({d['by_date']})" if d["by_date"] else "")
     console.print(f"[bold]{escape(d['scenario'])}[/]: will [bold]{escape(d['job'])}[/] finish by {when}?"
