@@ -158,9 +158,12 @@ def _print(result: Any, paths: dict[str, Path], *, ran: int, wall_s: float) -> N
     table = Table(show_header=False, title="Answer", title_justify="left")
     table.add_column("what")
     table.add_column("value", justify="right")
-    table.add_row(f"P(finish by {when})", f"{100 * d['p_finish_by']:.0f}%")
+    table.add_row(f"P(finish by {when})", f"{100 * d['p_finish_by']:.0f}% (+-{100 * d['p_finish_by_se']:.0f}%,"
+                  " one Monte Carlo standard error)")
     for p in (10, 50, 90):
         table.add_row(f"finish day P{p}", _day(d[f"finish_day_p{p}"]))
+    low, high = d["finish_day_p50_band"]
+    table.add_row("P50's 90% band (Monte Carlo: more --runs narrow it)", f"{_day(low)} to {_day(high)}")
     table.add_row(f"expected tokens by {when}",
                   f"{d['expected_tokens_by'] / 1e12:,.2f} T of {d['train_tokens'] / 1e12:,.2f} T"
                   f" ({100 * d['expected_progress_by']:.0f}%)")

@@ -10,6 +10,10 @@ forecast computed now and one read back from its store are the same bytes.
   "finished by the date"; a quantile that falls among unfinished draws is
   ``None`` (beyond the period). The runner lengthens the period before that
   happens where it can (``runner``).
+* **How sure**: the P50 carries a 90% band from the draws' order statistics (the ranks
+  ``n/2 -+ z sqrt(n)/2`` of a binomial around the median rank, ``answer.band_z``), and
+  ``P(finish by)`` its binomial standard error ``sqrt(p (1 - p) / n)``: the Monte Carlo error of the
+  answer itself, which more ``--runs`` shrink (not the doubt the draws carry, which they do not).
 * **Tokens by the date**: each draw's checkpointed tokens on a daily grid,
   linear in between; the expectation is the mean over draws, the fan chart
   the P10/P50/P90 of the draws on each day (up to the end of the shortest
@@ -107,6 +111,8 @@ class Forecast:
     finish_day_p10: float | None
     finish_day_p50: float | None
     finish_day_p90: float | None
+    finish_day_p50_band: tuple[float | None, float | None]
+    p_finish_by_se: float
     finished_frac: float
     start_day_p50: float | None
     expected_tokens_by: float
@@ -134,6 +140,7 @@ class Forecast:
         out["sources"] = list(self.sources)
         out["factors_tried"] = list(self.factors_tried)
         out["finish_days"] = list(self.finish_days)
+        out["finish_day_p50_band"] = list(self.finish_day_p50_band)
         out["expected_progress_by"] = self.expected_progress_by
         out.update(out.pop("extras"))
         return out
@@ -213,6 +220,17 @@ def _median_se(values: np.ndarray) -> float:
     return (hi - lo) / 2.0 if math.isfinite(hi - lo) else math.inf
 
 
+def median_band(values: Sequence[float], z: float) -> tuple[float, float]:
+    """A two-sided band for the median of the distribution ``values`` were drawn from: the values at ranks
+    ``n/2 -+ z sqrt(n)/2`` (the binomial count of draws below the true median, normal approximation)."""
+    n = len(values)
+    half = z * math.sqrt(n) / 2.0
+    ordered = sorted(values)
+    lo = max(0, math.floor(n / 2.0 - half) - 1) if n else 0
+    hi = min(n - 1, math.ceil(n / 2.0 + half) - 1) if n else 0
+    return ordered[lo], ordered[hi]
+
+
 def _drivers(rows: list[dict[str, Any]], finish: np.ndarray, by_day: float, sources: Sequence[Source]) -> list[Driver]:
     frac = float(default("tornado.bin_frac"))
     out = []
@@ -260,13 +278,16 @@ def answer(question: Question, rows: list[dict[str, Any]], sources: Sequence[Sou
     errors = [str(r["error"]) for r in rows if r.get("error")]
     n = len(rows)
     p10, p50, p90 = (_day(quantile(finish.tolist(), p)) for p in QUANTILES)
+    band = median_band(finish.tolist(), float(default("answer.band_z")))
+    p_by = float(np.mean(finish <= question.by_day))
     return Forecast(
         scenario=question.scenario, job=question.job, by_day=question.by_day, by_date=question.by_date,
         start_date=question.start_date, runs=n, seed=question.seed, horizon_day=float(max(horizons)),
         horizon_factor=float(factors_tried[-1]), factors_tried=tuple(factors_tried),
         nominal_finish_day=question.nominal_finish_day, fillers=question.fillers, train_tokens=question.train_tokens,
-        p_finish_by=float(np.mean(finish <= question.by_day)),
+        p_finish_by=p_by, p_finish_by_se=math.sqrt(p_by * (1.0 - p_by) / n),
         finish_day_p10=p10, finish_day_p50=p50, finish_day_p90=p90,
+        finish_day_p50_band=(_day(band[0]), _day(band[1])),
         finished_frac=float(np.mean(np.isfinite(finish))), start_day_p50=_day(quantile(starts, 0.5)),
         expected_tokens_by=float(np.mean(by_tokens)),
         tokens_by_p10=float(quantile(by_tokens.tolist(), 0.1)), tokens_by_p50=float(quantile(by_tokens.tolist(), 0.5)),
@@ -278,4 +299,4 @@ def answer(question: Question, rows: list[dict[str, Any]], sources: Sequence[Sou
     )
 
 
-__all__ = ["Driver", "Forecast", "QUANTILES", "Question", "answer", "quantile", "tokens_grid"]
+__all__ = ["Driver", "Forecast", "QUANTILES", "Question", "answer", "median_band", "quantile", "tokens_grid"]

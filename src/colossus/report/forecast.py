@@ -134,9 +134,10 @@ def headline(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs of the key numbers."""
     when = f"day {doc['by_day']:g}" + (f" ({doc['by_date']})" if doc.get("by_date") else "")
     return [
-        (f"P(finish by {when})", _pct(doc["p_finish_by"])),
+        (f"P(finish by {when})", f"{_pct(doc['p_finish_by'])} \u00b1 {_pct(doc['p_finish_by_se'])}"),
         ("finish day P10", _day(doc["finish_day_p10"])),
         ("finish day P50", _day(doc["finish_day_p50"])),
+        ("P50's 90% band (Monte Carlo)", " to ".join(_day(v) for v in doc["finish_day_p50_band"])),
         ("finish day P90", _day(doc["finish_day_p90"])),
         (f"expected tokens by {when}", f"{_tokens(doc['expected_tokens_by'])} of {_tokens(doc['train_tokens'])}"),
         ("draws", f"{doc['runs']} (seed {doc['seed']})"),

@@ -430,6 +430,7 @@ function showForecast(doc) {
       + ` ${pct(doc.finished_frac)} finished within it. Leaves out: ${doc.scope.leaves_out.join("; ")}.`));
   const cards = [[`P(finish by day ${num(doc.by_day)})`, pct(doc.p_finish_by)], ["finish day P10", dayText(doc.finish_day_p10)],
     ["finish day P50", dayText(doc.finish_day_p50)], ["finish day P90", dayText(doc.finish_day_p90)],
+    ["P50's 90% band (Monte Carlo)", `${dayText(doc.finish_day_p50_band[0])} to ${dayText(doc.finish_day_p50_band[1])}`],
     [`expected tokens by day ${num(doc.by_day)}`, `${num(doc.expected_tokens_by / 1e12)} T of ${num(doc.train_tokens / 1e12)} T`]];
   clear($("#forecast-cards")).append(...cards.map(([k, v]) => el("div", { class: "card" }, el("div", { class: "v" }, v), el("div", { class: "k" }, k))));
   const table = el("table", { class: "grid", id: "table-forecast-drivers" },
