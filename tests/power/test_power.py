@@ -235,3 +235,18 @@ def test_waveform_energy_is_the_integral(durations, powers):
     wave = Waveform(tuple("x" * len(durations)), np.array(durations), np.array(powers[: len(durations)]))
     dt = min(durations) / 50
     assert wave.sample(dt).sum() * dt == pytest.approx(wave.energy_j, rel=0.03, abs=1e-6)
+
+
+def test_the_swing_inputs_state_the_checkpoint_interval_only_where_it_is_fixed(memphis):
+    """An auto interval (Young/Daly, computed by reliability and the simulation) is not a number the power
+    analysis knows: its document says auto instead of the unused interval_min."""
+    from colossus.power.document import power_document
+
+    fixed = power_document(analyse(memphis))["swings"]["inputs"]
+    assert fixed["checkpoint_interval_auto"] is False
+    assert fixed["checkpoint_interval_s"] == pytest.approx(memphis.jobs[0].checkpoint.interval_min * units.MINUTE)
+    job = memphis.jobs[0]
+    auto = memphis.model_copy(update={"jobs": [job.model_copy(update={
+        "checkpoint": job.checkpoint.model_copy(update={"auto_interval": True})}), *memphis.jobs[1:]]})
+    inputs = power_document(analyse(auto))["swings"]["inputs"]
+    assert inputs["checkpoint_interval_auto"] is True and inputs["checkpoint_interval_s"] is None

@@ -140,7 +140,11 @@ def _swings_document(an: PowerAnalysis) -> dict[str, Any]:
                          if m["limits"]["generators_take_the_swing"] else "the grid (no generators run at this point)"),
             "generator_ramp_w_per_s": an.supply.generator_ramp_w_per_s,
             "power_step_s": a.f("events.swings.power_step_s"),
-            "checkpoint_interval_s": an.job.checkpoint.interval_min * units.MINUTE,
+            # with auto_interval the interval is the Young/Daly optimum the simulation and `colossus reliability`
+            # compute for the job's size; the swing metrics do not depend on it, so it is not stated here
+            "checkpoint_interval_s": None if an.job.checkpoint.auto_interval
+            else an.job.checkpoint.interval_min * units.MINUTE,
+            "checkpoint_interval_auto": an.job.checkpoint.auto_interval,
             "failure_restart_s": a.f("events.swings.failure_restart_s"),
             "failures_per_day": a.f("events.swings.failures_per_gpu_day") * an.deficit.chosen.num_gpus_running,
             "cooling_follows_swings": a.get("events.swings.cooling_follows_swings"),
