@@ -82,7 +82,8 @@ def reliability_document(scenario: Scenario, *, job_name: str | None, runs: int,
 READS: dict[str, tuple[str, ...]] = {
     "estimate": ("name", "cluster", "jobs"),
     "plan": ("cluster", "jobs"),
-    "reliability": ("cluster", "jobs", "storage", "seed"),
+    # the fleet and its scaling (reliability:), the build-out that sets the earliest start (simulation:)
+    "reliability": ("cluster", "jobs", "storage", "seed", "reliability", "simulation"),
     "power": ("name", "cluster", "jobs", "power", "storage", "simulation"),
 }
 
