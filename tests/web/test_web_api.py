@@ -504,3 +504,21 @@ def test_analyses_answer_in_si_as_the_cli_json_does(client: TestClient):
     assert "energy_j" in per_day and "energy_mwh" not in per_day and "co2_kg" in per_day
     reliability = client.post(f"{MEMPHIS}/reliability", json={}).json()["result"]
     assert "interruptions_per_s" in reliability and "interruptions_per_day" not in reliability
+
+
+def test_the_fleet_and_its_failure_rate_are_knobs(client: TestClient):
+    """The failure-rate fleet (issue 12's catalog fleets) and its multiplier change the reliability answer."""
+    cat = client.get("/api/catalog").json()
+    assert "llama3-h100" in cat["fleets"] and len(cat["fleets"]) >= 5
+    knobs = client.get(MEMPHIS).json()["knobs"]
+    assert knobs["fleet"] in cat["fleets"] and knobs["failure_rate_scale"] == pytest.approx(1.0)
+    base = client.post(f"{MEMPHIS}/reliability", json={}).json()["result"]
+    other = next(f for f in cat["fleets"] if f != knobs["fleet"])
+    moved = client.post(f"{MEMPHIS}/reliability", json={"overrides": {"fleet": other}}).json()["result"]
+    doubled = client.post(f"{MEMPHIS}/reliability", json={"overrides": {"failure_rate_scale": 2.0}}).json()["result"]
+    assert moved["mtti_s"] != pytest.approx(base["mtti_s"], rel=0.01)
+    assert doubled["mtti_s"] == pytest.approx(base["mtti_s"] / 2, rel=0.05)
+    bad = client.post(f"{MEMPHIS}/reliability", json={"overrides": {"fleet": "nope"}})
+    assert bad.status_code == 409, bad.text  # a scenario the override makes invalid, as for any other knob
+    detail = bad.json()["detail"][0]
+    assert detail["loc"] == ["body", "overrides", "fleet"] and "unknown fleet 'nope'" in detail["msg"]

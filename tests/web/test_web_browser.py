@@ -120,6 +120,23 @@ def test_quick_check_and_a_bad_knob(browser_page: tuple[Any, list[str], list[str
 
 
 @pytest.mark.slow
+def test_the_fleet_knob_changes_the_reliability_check(browser_page: tuple[Any, list[str], list[str]]):
+    page, _, errors = _fresh(browser_page)
+    page.click(".tab[data-view='scenario']")
+    page.select_option("#scenario-select", "colossus-memphis")
+    page.wait_for_selector("[data-key='fleet']")
+    assert page.input_value("[data-key='fleet']") == "llama3-h100"
+    page.click("#reliability-button")
+    page.wait_for_function("() => document.querySelector('#quick').innerText.includes('interruptions per day')")
+    before = page.inner_text("#quick")
+    page.select_option("[data-key='fleet']", "opt175b-a100")
+    page.click("#reliability-button")
+    page.wait_for_function("(b) => document.querySelector('#quick').innerText !== b", arg=before)
+    assert page.inner_text("#quick") != before
+    assert errors == []
+
+
+@pytest.mark.slow
 def test_compare_two_stored_runs(browser_page: tuple[Any, list[str], list[str]], base_url: str):
     page, requests, errors = _fresh(browser_page)
     simulate_in_page(page, days=1)

@@ -26,6 +26,7 @@ from pydantic import StringConstraints
 
 from colossus import catalog
 from colossus.errors import ColossusError, SpecError
+from colossus.reliability.fleets import default_fleet_name, fleet_names
 from colossus.reliability.scenario import pick_job
 from colossus.spec import Scenario, read_yaml, validate
 from colossus.units import si_document
@@ -144,6 +145,7 @@ def _knobs(s: Scenario) -> Knobs:
         grid_contract_start_day=supply.grid.contract_start_day,
         generators=[UnitCount(unit=f.label, count=f.count) for f in supply.generators],  # the fleet's name
         batteries=[UnitCount(unit=b.unit.name, count=b.count) for b in supply.batteries],
+        fleet=s.reliability.fleet or default_fleet_name(), failure_rate_scale=s.reliability.rate_scale,
         days=s.simulation.days, seed=s.seed,
     )
 
@@ -151,7 +153,8 @@ def _knobs(s: Scenario) -> Knobs:
 @router.get("/catalog", response_model=Catalog, summary="Catalog names the knobs accept")
 def get_catalog() -> Catalog:
     return Catalog(gpus=list(catalog.names("gpus")), models=list(catalog.names("models")),
-                   generators=list(catalog.names("generators")), batteries=list(catalog.names("batteries")))
+                   generators=list(catalog.names("generators")), batteries=list(catalog.names("batteries")),
+                   fleets=list(fleet_names()))
 
 
 @router.get("/scenarios", response_model=list[ScenarioItem], summary="Scenario files in the scenarios folder")

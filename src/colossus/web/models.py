@@ -31,6 +31,7 @@ from colossus.spec.bounds import (  # the limits scenario files obey (spec/bound
     Days,
     GpuCount,
     Megawatts,
+    RateScale,
     real,
     whole,
 )
@@ -92,6 +93,10 @@ class Overrides(_Body):
     batteries: dict[Name, FleetUnits] = Field(
         default_factory=dict, max_length=MAX_ENTRIES,
         description="battery unit (catalog name) -> count; a new unit adds a bank")
+    fleet: Name | None = Field(None, description="the fleet whose failure rates the hardware follows (a catalog"
+                               " name, GET /api/catalog; the scenario's reliability.fleet)")
+    failure_rate_scale: RateScale | None = Field(
+        None, description="multiplier of every failure rate of the fleet (the scenario's reliability.rate_scale)")
     days: real(ge=1 / 24, le=MAX_DAYS) | None = Field(None, description="simulated days")  # type: ignore[valid-type]
     seed: whole(ge=0, le=MAX_JSON_SEED) | None = Field(  # type: ignore[valid-type]
         None, description="random seed of the run (files take any 64-bit seed; JSON numbers are exact to 2**53)")
@@ -190,6 +195,8 @@ class Knobs(BaseModel):
     grid_contract_start_day: float | None
     generators: list[UnitCount]
     batteries: list[UnitCount]
+    fleet: str
+    failure_rate_scale: float
     days: float
     seed: int
 
@@ -207,6 +214,7 @@ class Catalog(BaseModel):
     models: list[str]
     generators: list[str]
     batteries: list[str]
+    fleets: list[str]
 
 
 class Analysis(BaseModel):

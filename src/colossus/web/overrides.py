@@ -157,6 +157,12 @@ def apply_overrides(document: Any, ov: Overrides) -> Edited:
     _pools(ed, ov)
     _jobs(ed, ov)
     _supply(ed, ov)
+    if ov.fleet is not None or ov.failure_rate_scale is not None:
+        _mapping(ed.document, "reliability")
+        if ov.fleet is not None:
+            ed.set(("reliability", "fleet"), ov.fleet, ("body", "overrides", "fleet"))
+        if ov.failure_rate_scale is not None:
+            ed.set(("reliability", "rate_scale"), ov.failure_rate_scale, ("body", "overrides", "failure_rate_scale"))
     if ov.days is not None:
         _mapping(ed.document, "simulation")
         ed.set(("simulation", "days"), ov.days, ("body", "overrides", "days"))

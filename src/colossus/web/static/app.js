@@ -186,6 +186,9 @@ function buildKnobs(k) {
   };
   fleets("generators", k.generators, cat.generators, "generators");
   fleets("batteries", k.batteries, cat.batteries, "batteries");
+  clear($("#failures")).append(
+    row("fleet", selectInput("fleet", k.fleet, cat.fleets, "as defined")),
+    row("failure-rate multiplier", numberInput("failure_rate_scale", k.failure_rate_scale, { min: 0, step: 0.1 }), "x"));
   const sim = clear($("#simulation"));
   sim.append(row("simulated period", numberInput("days", k.days, { min: 0.1, max: 730, step: 1 }), "days"),
     row("seed", numberInput("seed", k.seed, { min: 0, step: 1 })));
@@ -232,7 +235,8 @@ function collectOverrides() {
     put("jobs", j.name, "checkpoint_interval_min",
       changed(state.inputs.get(`jobs/${j.name}/checkpoint_interval_min`), j.checkpoint_interval_min));
   }
-  for (const key of ["grid_interim_mw", "grid_contract_mw", "grid_contract_start_day", "days", "seed"]) {
+  for (const key of ["grid_interim_mw", "grid_contract_mw", "grid_contract_start_day", "fleet", "failure_rate_scale",
+    "days", "seed"]) {
     const value = changed(state.inputs.get(key), k[key]);
     if (value !== undefined) ov[key] = value;
   }
