@@ -115,9 +115,21 @@ def _hd_factor(ctx: Context) -> np.ndarray:
 
 def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward time of ``softmax(Q K^T) V`` for one micro-batch on one GPU."""
-    s, cp = ctx.seq, lay.cp
     q_tok = tokens_per_rank(ctx, lay)
     heads_l = ctx.heads / lay.tp
+    flash = ctx.flash
+    if np.all(flash):  # (one kernel for every row, the usual case: the other is not computed)
+        return _flash_core_s(ctx, lay, q_tok, heads_l)
+    if not np.any(flash):
+        return _unfused_core_s(ctx, lay, q_tok, heads_l)
+    fwd_flash, bwd_flash = _flash_core_s(ctx, lay, q_tok, heads_l)
+    fwd_unfused, bwd_unfused = _unfused_core_s(ctx, lay, q_tok, heads_l)
+    return np.where(flash, fwd_flash, fwd_unfused), np.where(flash, bwd_flash, bwd_unfused)
+
+
+def _flash_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
+    """Fused kernel, with ring attention's blocks when ``cp > 1``."""
+    s, cp = ctx.seq, lay.cp
     full = 2.0 * q_tok * s * heads_l * (ctx.qk_dim + ctx.v_dim)  # counted FLOPs over all ring steps
     executed = full * ctx.k["causal_frac"]
     peak = ctx.peak_bf16_flop_per_s * ctx.clock_frac
@@ -129,15 +141,19 @@ def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray
     fwd_flash = executed * slow_fwd / (peak * ctx.attn_fwd_eff * hd)
     bwd_flash = ctx.k["attn_bwd_flop_per_fwd"] * executed * slow_fwd / (peak * ctx.attn_bwd_eff * hd)
     merge = (cp - 1) * q_tok * heads_l * ctx.v_dim * ctx.k["merge_bytes"] / ctx.hbm_bytes_per_s
-    fwd_flash, bwd_flash = fwd_flash + merge, bwd_flash + 2.0 * merge
-    # unfused (Megatron-LM 2021-22): batched GEMMs + softmax over s x s scores in HBM
+    return fwd_flash + merge, bwd_flash + 2.0 * merge
+
+
+def _unfused_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
+    """Unfused (Megatron-LM 2021-22): batched GEMMs + softmax over s x s scores in HBM."""
+    s = ctx.seq
     r16 = bf16_rates(ctx)
     per_seq = q_tok / lay.mb
     gemms = gemm_time_s(r16, per_seq, s, ctx.qk_dim, 2 * heads_l * lay.mb)
     scores = q_tok * s * heads_l
     fwd_unfused = gemms + scores * ctx.k["score_bytes_fwd"] / ctx.hbm_bytes_per_s
     bwd_unfused = 2.0 * gemms + scores * ctx.k["score_bytes_bwd"] / ctx.hbm_bytes_per_s
-    return np.where(ctx.flash, fwd_flash, fwd_unfused), np.where(ctx.flash, bwd_flash, bwd_unfused)
+    return fwd_unfused, bwd_unfused
 
 
 # --- FFN ---------------------------------------------------------------------------
@@ -232,11 +248,9 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
     # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
     bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
-    selective = np.select(
-        [ctx.sw_selective == SEL_ATTENTION_CORE, ctx.sw_selective == SEL_OP_LEVEL, ctx.sw_selective == SEL_NORM_MOE],
-        [core_fwd, 0.5 * linear + ew, ew + frac * moe_ffn],
-        default=ew,
-    )
+    by_code = {SEL_ATTENTION_CORE: core_fwd, SEL_OP_LEVEL: 0.5 * linear + ew, SEL_NORM_ACT: ew,
+               SEL_NORM_MOE: ew + frac * moe_ffn}
+    selective = np.choose(ctx.sw_selective, [by_code[c] for c in range(len(by_code))])
     recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))
     return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
 

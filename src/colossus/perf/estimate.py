@@ -277,6 +277,10 @@ def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.nda
     # the stack's own defaults win ties (within TIE_FRAC): a tuned run keeps a default that costs nothing
     time = batch.parts.step_time_s * np.where(preferred, 1.0, 1.0 + TIE_FRAC)
     key = np.where(tier < 1, time, batch.memory.total_bytes)
+    if num_owners == 1:  # one run (estimate): its best row, without grouping by owner
+        best = int(np.lexsort((key, tier, ~valid))[0])
+        none_fit = bool(valid[best] and not fits[best])
+        return np.array([best if valid[best] else -1]), np.array([none_fit])
     order = np.lexsort((key, tier, ~valid, batch.owner))
     first = np.full(num_owners, -1, dtype=np.int64)
     owners = batch.owner[order]
@@ -352,7 +356,8 @@ class PreparedRuns:
                     results[i] = InfeasibleError(f"{self.runs[i].id}: invalid layout: {reasons[first]}")
                     continue
                 inp = self.inputs[j]
-                est = make_estimate(self.runs[i].id, inp, batch, pick, _resolve_assumed(assumed, batch.lay, pick))
+                spec = batch.lay.spec(pick)
+                est = make_estimate(self.runs[i].id, inp, batch, pick, _resolve_assumed(assumed, spec), spec)
                 several = int((batch.owner == j).sum()) > 1
                 notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
                 est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
@@ -377,9 +382,8 @@ def estimate_many(
     return PreparedRuns.prepare(runs, a, fabric).evaluate(a)
 
 
-def _resolve_assumed(assumed: dict[str, Any], lay: Layouts, row: int) -> dict[str, Any]:
-    """The value each defaulted option took in the picked row."""
-    spec = lay.spec(row)
+def _resolve_assumed(assumed: dict[str, Any], spec: LayoutSpec) -> dict[str, Any]:
+    """The value each defaulted option took in the picked row (``spec``)."""
     out = {}
     for key in assumed:
         value = getattr(spec, key)
@@ -387,23 +391,45 @@ def _resolve_assumed(assumed: dict[str, Any], lay: Layouts, row: int) -> dict[st
     return out
 
 
+#: ``estimate``'s prepared runs by identity of (run, assumptions, fabric), holding the objects themselves so
+#: that an id is not reused while cached. All three are immutable, so a run estimated again (a sweep, the
+#: dashboard, a calibration's callers) skips resolving its stack, its candidate layouts and its context.
+_PREPARED: dict[tuple[int, int, int], tuple[RunSpec, PerfAssumptions, FabricSpec | None, PreparedRuns]] = {}
+_PREPARED_MAX = 256
+
+
+def prepared(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> PreparedRuns:
+    """``PreparedRuns.prepare([run], ...)``, remembered for the same (frozen) objects."""
+    key = (id(run), id(assumptions), id(fabric))
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[0] is run and hit[1] is assumptions and hit[2] is fabric:
+        return hit[3]
+    prep = PreparedRuns.prepare([run], assumptions, fabric)
+    if len(_PREPARED) >= _PREPARED_MAX:
+        _PREPARED.pop(next(iter(_PREPARED)), None)
+    _PREPARED[key] = (run, assumptions, fabric, prep)
+    return prep
+
+
 def estimate(run: RunSpec, *, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None) -> Estimate:
     """Predict one run. ``InfeasibleError`` if its layout is invalid for the model, cluster and stack.
 
     A layout that does not fit in memory is still estimated: ``Estimate.fits`` says so.
     """
-    result = estimate_many([run], assumptions=assumptions, fabric=fabric)[0]
+    a = assumptions or default_assumptions()
+    result = prepared(run, a, fabric).evaluate(a)[0]
     if isinstance(result, ColossusError):
         raise result
     return result
 
 
-def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assumed: dict[str, Any]) -> Estimate:
-    """One row of an evaluated batch as an ``Estimate``."""
+def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assumed: dict[str, Any],
+                  spec: LayoutSpec | None = None) -> Estimate:
+    """One row of an evaluated batch as an ``Estimate`` (``spec``: that row's layout, if built already)."""
     flops = token_flops(inputs.model)
     parts_s = {name: float(getattr(batch.parts, name)[row]) for name in PART_NAMES}
     memory_bytes = {name: float(getattr(batch.memory, name)[row]) for name in MEMORY_NAMES}
-    spec = batch.lay.spec(row)
+    spec = batch.lay.spec(row) if spec is None else spec
     return Estimate(
         run_id=run_id,
         layout=spec,

@@ -18,6 +18,8 @@ broadcast over the rows of a ``perf.context.Context``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pydantic import ValidationError
 
@@ -61,8 +63,8 @@ def level_of(ctx: Context, extent) -> tuple[np.ndarray, np.ndarray]:
     extent = np.asarray(extent, dtype=np.float64)
     spans = ctx.level_span_gpus
     if spans.shape[0] == 1:  # one run's row broadcast over its layouts (estimate, plan)
-        idx = np.minimum(np.searchsorted(spans[0], extent, side="left"), spans.shape[1] - 1)
-        return ctx.level_bytes_per_s[0, idx], ctx.level_latency_s[0, idx]
+        idx = np.minimum(spans[0].searchsorted(extent, side="left"), spans.shape[1] - 1)
+        return ctx.level_bytes_per_s[0].take(idx), ctx.level_latency_s[0].take(idx)
     extent = np.broadcast_to(extent, spans.shape[:1])
     idx = np.minimum((spans < extent[:, None]).sum(axis=1), spans.shape[1] - 1)
     rows = np.arange(spans.shape[0])
@@ -72,26 +74,44 @@ def level_of(ctx: Context, extent) -> tuple[np.ndarray, np.ndarray]:
 # --- collectives -----------------------------------------------------------------
 
 
-def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, aggregate=True) -> np.ndarray:
+@dataclass(frozen=True)
+class Ring:
+    """Where a ring communicator of ``size`` ranks ``stride`` apart runs (what its collectives share)."""
+
+    n: np.ndarray  # ranks (at least 1)
+    local: np.ndarray  # ranks inside one server
+    nodes: np.ndarray  # servers
+    bw: np.ndarray  # bytes/s per GPU of the scale-out level it climbs to
+    lat: np.ndarray  # that level's latency
+
+
+def ring(ctx: Context, size, stride) -> Ring:
+    n = np.maximum(np.asarray(size), 1)
+    local = group_local(ctx, n, stride)
+    bw, lat = level_of(ctx, n * stride)
+    return Ring(n, local, n // local, bw, lat)
+
+
+def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, aggregate=True,
+                geometry: Ring | None = None) -> np.ndarray:
     """Time of an all-reduce (or a reduce-scatter / all-gather) of ``bytes_`` per GPU.
 
     ``bytes_`` is the full buffer (the all-gather's output, the reduce-scatter's
     input). ``aggregate=False`` makes every rank send its share through its own
-    NIC, as an implementation without node-level rings does.
+    NIC, as an implementation without node-level rings does. ``geometry``:
+    ``ring(ctx, size, stride)``, when the caller runs several collectives on one group.
     """
-    n = np.maximum(np.asarray(size), 1)
+    g = ring(ctx, size, stride) if geometry is None else geometry
+    n, local, nodes = g.n, g.local, g.nodes
     factor = (2.0 if all_reduce else 1.0) * (n - 1) / n
-    local = group_local(ctx, n, stride)
-    nodes = n // local
-    bw, lat = level_of(ctx, n * stride)
     share = np.where(aggregate, local, 1)
     t_nvlink = np.where(local > 1, factor * bytes_ / ctx.nvlink_bytes_per_s, 0.0)
-    t_net = np.where(nodes > 1, factor * bytes_ / (share * bw), 0.0)
+    t_net = np.where(nodes > 1, factor * bytes_ / (share * g.bw), 0.0)
     if all_reduce:
         steps_net, steps_nvlink = 2 * np.ceil(np.log2(np.maximum(nodes, 1))), 2 * (local - 1)
     else:
         steps_net, steps_nvlink = nodes - 1, local - 1
-    latency = steps_net * lat + steps_nvlink * ctx.k["nvlink_latency_s"]
+    latency = steps_net * g.lat + steps_nvlink * ctx.k["nvlink_latency_s"]
     return np.where(n > 1, np.maximum(t_nvlink, t_net) + latency, 0.0)
 
 
@@ -106,7 +126,8 @@ def all_to_all_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:
     return np.where(n > 1, np.maximum(t_nvlink, t_net) / ctx.k["a2a_eff"] + latency, 0.0)
 
 
-def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_server) -> np.ndarray:
+def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_server,
+                        geometry: Ring | None = None) -> np.ndarray:
     """Token dispatch (or combine) of expert parallelism: each GPU sends ``top_k`` copies of its tokens.
 
     ``token_bytes`` is this GPU's tokens x hidden x bytes. Experts are spread
@@ -116,10 +137,9 @@ def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_s
     ``(S-1)(1-(1-1/S)^k)`` of ``S`` servers in expectation, then fans out over
     NVLink; otherwise once per remote expert, ``k (n - n_local) / n``.
     """
-    n = np.maximum(np.asarray(size), 1)
-    local = group_local(ctx, n, stride)
+    g = ring(ctx, size, stride) if geometry is None else geometry
+    n, local, bw, lat = g.n, g.local, g.bw, g.lat
     servers = n / local
-    bw, lat = level_of(ctx, n * stride)
     deduped = (servers - 1) * (1 - (1 - 1 / servers) ** top_k)
     remote = np.where(per_server, deduped, top_k * (n - local) / n)
     t_net = token_bytes * remote / bw
@@ -150,12 +170,14 @@ def ring_hop_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:
 
 
 __all__ = [
+    "Ring",
     "all_to_all_time_s",
     "default_fabric",
     "group_local",
     "level_of",
     "moe_dispatch_time_s",
     "p2p_time_s",
+    "ring",
     "ring_hop_time_s",
     "ring_time_s",
 ]

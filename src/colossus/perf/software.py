@@ -20,7 +20,7 @@ estimate can report what it assumed.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cache
+from functools import cache, lru_cache
 import re
 
 from colossus import catalog
@@ -132,8 +132,10 @@ def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareP
     return other, f"no software profile for {spec.framework.value}; assumed '{other.name}'"
 
 
+@lru_cache(maxsize=256)
 def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: str) -> Software:
     """The concrete stack of a run on GPUs of ``architecture``."""
+    # (cached: the specs are frozen and hashable, the catalog is read once; a SpecError is not cached)
     spec = spec or SoftwareSpec()
     prof, note = pick_profile(spec, default_profile=default_profile)
     if architecture not in prof.attention:
