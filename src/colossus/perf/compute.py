@@ -37,7 +37,7 @@ from colossus.perf.context import Context, peak_gemm_flop_per_s
 from colossus.perf.layout import RC_FULL, RC_SELECTIVE, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
-SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE = 0, 1, 2, 3
+SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,22 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     kv = gemm_time_s(r, t, kv_lora + ctx.qk_rope, h) + gemm_time_s(r, t, heads_l * (qk_nope + ctx.v_dim), kv_lora)
     mla = np.where(ctx.q_lora > 0, q_low, q_full) + kv + gemm_time_s(r, t, h, heads_l * ctx.v_dim)
     return np.where(ctx.mla, mla, standard)
+
+
+def mla_up_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+    """MLA's up-projections, forward: what ``--recompute-modules mla_up_proj`` repeats (0 without MLA)."""
+    if not np.any(ctx.mla):
+        return np.zeros(lay.size)
+    t, heads_l = tokens_per_rank(ctx, lay), ctx.heads / lay.tp
+    q_up = np.where(ctx.q_lora > 0, gemm_time_s(r, t, heads_l * ctx.qk_dim, np.maximum(ctx.q_lora, 1)), 0.0)
+    kv_up = gemm_time_s(r, t, heads_l * (np.maximum(ctx.qk_dim - ctx.qk_rope, 1) + ctx.v_dim),
+                        np.maximum(ctx.kv_lora, 1))
+    return np.where(ctx.mla, q_up + kv_up, 0.0)
+
+
+def selective_code(ctx: Context, lay: Layouts) -> np.ndarray:
+    """Each row's selective-recompute policy: its layout's, else its stack's default."""
+    return np.where(lay.sel >= 0, lay.sel, ctx.sw_selective)
 
 
 def _hd_factor(ctx: Context) -> np.ndarray:
@@ -248,9 +264,11 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
     # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
     bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
+    code = selective_code(ctx, lay)
+    mla_up = mla_up_s(ctx, lay, r) if np.any(code == SEL_MLA_UP) else 0.0
     by_code = {SEL_ATTENTION_CORE: core_fwd, SEL_OP_LEVEL: 0.5 * linear + ew, SEL_NORM_ACT: ew,
-               SEL_NORM_MOE: ew + frac * moe_ffn}
-    selective = np.choose(ctx.sw_selective, [by_code[c] for c in range(len(by_code))])
+               SEL_NORM_MOE: ew + frac * moe_ffn, SEL_MLA_UP: mla_up}
+    selective = np.choose(code, [by_code[c] for c in range(len(by_code))])
     recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))
     return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
 

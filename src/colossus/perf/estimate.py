@@ -27,13 +27,23 @@ import numpy as np
 from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.context import Context, RunInputs, StaticRows, build_context, static_rows
+from colossus.perf.context import SELECTIVE_CODES, Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import token_flops
-from colossus.perf.layout import RECOMPUTE_CODES, Layouts, check, from_spec, whole_layers
+from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, from_spec, whole_layers
 from colossus.perf.network import default_fabric
 from colossus.perf.software import Software, resolve
 from colossus.perf.step import StepParts, step_memory, step_parts
-from colossus.spec import Convention, FabricSpec, GpuSpec, LayoutSpec, Precision, RunSpec, SoftwareSpec
+from colossus.spec import (
+    Convention,
+    FabricSpec,
+    GpuSpec,
+    LayoutSpec,
+    Precision,
+    Recompute,
+    RunSpec,
+    SelectiveRecompute,
+    SoftwareSpec,
+)
 
 #: Layout fields a run may leave to the model's documented defaults.
 DEFAULTED = ("recompute", "sequence_parallel", "zero", "interleave")
@@ -212,6 +222,11 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     tp > 1, always on with TE's TP overlap, which needs it): a published run was
     tuned, and a planner would tune it. Rows that keep the stack's own defaults
     (its ZeRO stage and sequence-parallel setting) win near-ties.
+
+    ``recompute: selective`` without ``software.selective_recompute`` leaves the
+    modules open too: the stack's default policy, or one of the further policies
+    its profile offers (each saving more memory: Megatron-core's
+    ``--recompute-modules``), the fastest that fits, as a team tunes them.
     """
     spec = run.layout
     given = set(spec.model_fields_set)
@@ -227,15 +242,27 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
         sps = [sw.sequence_parallel, not sw.sequence_parallel]
     rcs = _options(given, "recompute", RECOMPUTE_CODES.index(spec.recompute), list(range(len(RECOMPUTE_CODES))))
     vs = _options(given, "interleave", spec.interleave, _interleaves(run, sw))
-    grid = np.array(list(itertools.product(zeros, sps, rcs, vs)), dtype=np.int64)
+    sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o) for o in _selective_options(run, sw)]
+    grid = np.array([(z, sp, rc, v, sel) for z, sp, rc, v in itertools.product(zeros, sps, rcs, vs)
+                     for sel in (sels if rc == RC_SELECTIVE else [STACK_DEFAULT])], dtype=np.int64)
     lay = from_spec(spec).take(np.zeros(len(grid), dtype=np.int64))
-    lay = replace(lay, zero=grid[:, 0], sp=grid[:, 1].astype(bool), rc=grid[:, 2], v=grid[:, 3])
-    preferred = (grid[:, 0] == zeros[0]) & (grid[:, 1] == int(sps[0]))
+    lay = replace(lay, zero=grid[:, 0], sp=grid[:, 1].astype(bool), rc=grid[:, 2], v=grid[:, 3], sel=grid[:, 4])
+    preferred = (grid[:, 0] == zeros[0]) & (grid[:, 1] == int(sps[0])) & (grid[:, 4] == STACK_DEFAULT)
     assumed: dict[str, Any] = {}
     for name in ("zero", "sequence_parallel", "recompute", "interleave"):
         if name not in given:
             assumed[name] = None  # filled with the value picked
+    if len(sels) > 1 and RC_SELECTIVE in rcs:
+        assumed["selective_recompute"] = None
     return lay, preferred, assumed
+
+
+def _selective_options(run: RunSpec, sw: Software) -> list[SelectiveRecompute]:
+    """Selective-recompute policies beyond the stack's default that a run leaves open."""
+    if "selective_recompute" in sw.stated:
+        return []
+    return [o for o in sw.selective_options
+            if o is not sw.selective_recompute and (o is not SelectiveRecompute.MLA_UP or run.model.mla is not None)]
 
 
 # --- the vectorised core -----------------------------------------------------------
@@ -357,7 +384,8 @@ class PreparedRuns:
                     continue
                 inp = self.inputs[j]
                 spec = batch.lay.spec(pick)
-                est = make_estimate(self.runs[i].id, inp, batch, pick, _resolve_assumed(assumed, spec), spec)
+                resolved = _resolve_assumed(assumed, spec, int(batch.lay.sel[pick]), inp.software)
+                est = make_estimate(self.runs[i].id, inp, batch, pick, resolved, spec)
                 several = int((batch.owner == j).sum()) > 1
                 notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
                 est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
@@ -382,10 +410,14 @@ def estimate_many(
     return PreparedRuns.prepare(runs, a, fabric).evaluate(a)
 
 
-def _resolve_assumed(assumed: dict[str, Any], spec: LayoutSpec) -> dict[str, Any]:
-    """The value each defaulted option took in the picked row (``spec``)."""
-    out = {}
+def _resolve_assumed(assumed: dict[str, Any], spec: LayoutSpec, sel: int, sw: Software) -> dict[str, Any]:
+    """The value each defaulted option took in the picked row (``spec``, selective policy code ``sel``)."""
+    out: dict[str, Any] = {}
     for key in assumed:
+        if key == "selective_recompute":
+            policy = SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else sw.selective_recompute
+            out[key] = policy.value if spec.recompute is Recompute.SELECTIVE else None
+            continue
         value = getattr(spec, key)
         out[key] = getattr(value, "value", value)
     return out

@@ -24,6 +24,8 @@ from colossus.spec import LayoutSpec, Precision, Recompute
 #: Recompute modes as integer codes, in order of memory saved.
 RECOMPUTE_CODES: tuple[Recompute, ...] = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
+#: ``Layouts.sel`` of a layout that keeps its stack's selective-recompute policy.
+STACK_DEFAULT = -1
 #: Precisions a layout may train in, as integer codes.
 PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
@@ -45,6 +47,7 @@ class Layouts:
     zero: np.ndarray  # ZeRO stage 0..3
     gb: np.ndarray  # sequences per optimizer step
     prec: np.ndarray  # precision code, see PRECISIONS
+    sel: np.ndarray  # selective-recompute policy code (perf.context.SELECTIVE_CODES); -1: the stack's default
 
     @property
     def size(self) -> int:
@@ -92,6 +95,7 @@ def from_spec(layout: LayoutSpec) -> Layouts:
         etp=one(layout.etp), mb=one(layout.micro_batch), v=one(layout.interleave),
         rc=one(RECOMPUTE_CODES.index(layout.recompute)), sp=one(layout.sequence_parallel).astype(bool),
         zero=one(layout.zero), gb=one(layout.global_batch), prec=one(PRECISIONS.index(layout.precision)),
+        sel=one(STACK_DEFAULT),
     )
 
 

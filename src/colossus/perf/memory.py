@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colossus.perf.compute import SEL_ATTENTION_CORE, SEL_NORM_ACT, SEL_NORM_MOE, SEL_OP_LEVEL
+from colossus.perf.compute import (
+    SEL_ATTENTION_CORE,
+    SEL_MLA_UP,
+    SEL_NORM_ACT,
+    SEL_NORM_MOE,
+    SEL_OP_LEVEL,
+    selective_code,
+)
 from colossus.perf.context import Context
 from colossus.perf.layout import RC_FULL, RC_NONE, RC_SELECTIVE, Layouts, stage_layer_slots
 
@@ -108,8 +115,11 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
         SEL_NORM_ACT: full - scores - gemm_in - fc2_in,
         # the MoE block keeps only its input
         SEL_NORM_MOE: full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted,
+        # MLA keeps its compressed latents (replicated over tp) instead of the up-projected Q, K, V
+        SEL_MLA_UP: full - scores - np.where(ctx.mla, a16 * (q + kv) / tp
+                                             - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0),
     }
-    selective = np.choose(ctx.sw_selective, [by_code[c] for c in range(len(by_code))])
+    selective = np.choose(selective_code(ctx, lay), [by_code[c] for c in range(len(by_code))])
     kept = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))
     return np.where(lay.rc == RC_FULL, a16 * h / split_h, kept), full
 

@@ -136,6 +136,14 @@ def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_s
     once per distinct remote server among its ``top_k`` experts,
     ``(S-1)(1-(1-1/S)^k)`` of ``S`` servers in expectation, then fans out over
     NVLink; otherwise once per remote expert, ``k (n - n_local) / n``.
+
+    NVLink: the all-to-all dispatcher sends one copy per (token, expert) pair,
+    ``k (n_local - 1) / n`` per token. DeepEP sends a token to each destination
+    *rank* once, however many of its experts that rank holds (its dispatch
+    layout is a token-by-rank mask; deepseek-ai/DeepEP README, ``get_dispatch_layout``
+    / ``is_token_in_rank``), and forwards what arrives over RDMA to the ranks of
+    the receiving server: ``S (n_local - 1)(1 - (1 - 1/n)^k)`` copies per token
+    (its own server's ranks, plus forwarding for the ``S - 1`` others).
     """
     g = ring(ctx, size, stride) if geometry is None else geometry
     n, local, bw, lat = g.n, g.local, g.bw, g.lat
@@ -143,7 +151,8 @@ def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_s
     deduped = (servers - 1) * (1 - (1 - 1 / servers) ** top_k)
     remote = np.where(per_server, deduped, top_k * (n - local) / n)
     t_net = token_bytes * remote / bw
-    t_nvlink = token_bytes * top_k * (local - 1) / n / ctx.nvlink_bytes_per_s
+    per_rank = servers * (local - 1) * (1 - (1 - 1 / n) ** top_k)
+    t_nvlink = token_bytes * np.where(per_server, per_rank, top_k * (local - 1) / n) / ctx.nvlink_bytes_per_s
     latency = np.where(servers > 1, lat, ctx.k["nvlink_latency_s"])
     return np.where(n > 1, np.maximum(t_nvlink, t_net) / ctx.k["a2a_eff"] + latency, 0.0)
 

@@ -71,6 +71,7 @@ class Software:
     fsdp_node_aggregation: bool
     pp_scatter_gather: bool
     embedding_loss_stages: bool
+    selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
 
@@ -146,6 +147,7 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     values = {f.name: getattr(prof, f.name) for f in fields(Software) if hasattr(prof, f.name)}
     values["attention"] = prof.attention[architecture]
     values["zero_stages"] = tuple(prof.zero_stages)
+    values["selective_options"] = tuple(prof.selective_recompute_options)
     stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
     for key in stated:
         values[key] = getattr(spec, key)
