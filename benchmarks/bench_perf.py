@@ -92,7 +92,7 @@ def bench_accuracy(runs) -> None:
     for fam in crossed.families:
         print(f"  {fam.family:14s} n={fam.n:2d}  left-out mean {fam.cv_mean_error:+6.1%}  MAPE {fam.cv_mape:5.1%}")
     for name, item in crossed.fit.as_dict().items():
-        print(f"  fitted {name} = {item['value']:.4g} (moved by {len(item['fitted_on'])} runs)")
+        print(f"  fitted {name} = {item['value']:.4g} (fitted on {len(item['fitted_on'])} runs)")
 
 
 def main(argv: list[str]) -> int:
