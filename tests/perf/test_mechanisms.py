@@ -240,3 +240,20 @@ def test_deepep_sends_a_token_to_a_rank_once():
         parts[dispatcher] = estimate(run(layout, model={**QWEN3, "layers": 4}, software=sw)).parts_s["ep_exposed_s"]
     ratio = parts["deepep"] / parts["alltoall"]
     assert ratio == pytest.approx(7 * (1 - (7 / 8) ** 8) / 7, rel=0.05)
+
+
+def test_megatron_fsdp_reduces_gradients_in_bf16_unless_the_run_says_otherwise():
+    """The Megatron-FSDP user guide recommends --grad-reduce-in-bf16; the distributed optimizer keeps fp32."""
+    from colossus.perf.software import resolve
+    from colossus.spec import SoftwareSpec
+
+    sw = resolve(SoftwareSpec(framework="megatron-lm", version="2025"), "hopper", default_profile="megatron-core-2025")
+    assert sw.grad_reduce_bytes == 4.0 and sw.zero3_grad_reduce_bytes == 2.0
+    stated = resolve(SoftwareSpec(framework="megatron-lm", version="2025", grad_reduce_dtype="fp32"), "hopper",
+                     default_profile="megatron-core-2025")
+    assert stated.zero3_grad_reduce_bytes == 4.0
+    layout = {"tp": 1, "dp": 16, "global_batch": 64, "micro_batch": 1, "zero": 3, "recompute": "full"}
+    fsdp = estimate(run(layout, gpus=16, software={"framework": "megatron-lm", "version": "2025"}))
+    fp32 = estimate(run(layout, gpus=16, software={"framework": "megatron-lm", "version": "2025",
+                                                   "grad_reduce_dtype": "fp32"}))
+    assert fsdp.parts_s["dp_exposed_s"] < fp32.parts_s["dp_exposed_s"]

@@ -25,11 +25,11 @@ CASE_NOTES: Mapping[str, str] = {
         "'Et|(tt|)*30mL'."
     ),
     "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
-        "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers: reduce-scattering "
-        "fp32 gradients and gathering parameters every micro-batch (what the model assumes) moves more data "
-        "through each NIC than the measured 17.6 s step allows; the row states neither the gradient-reduction "
-        "dtype nor how Megatron FSDP accumulates gradients across micro-batches. With "
-        "software.grad_reduce_dtype: bf16 the model predicts +19.8%."
+        "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
+        "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
+        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: bf16 stated it is the same +19.8%, with fp32 "
+        "+40%) nor how Megatron FSDP accumulates gradients across micro-batches: the model reduce-scatters and "
+        "gathers every micro-batch, which at the NIC rate leaves the step 20% too slow."
     ),
     "mzoo-qwen3-235b-h100-256gpu-a2a-pp32": (
         "PP 32 x VPP 3 with 512 micro-batches of one sequence: 3,072 pipeline steps per GPU per optimizer "

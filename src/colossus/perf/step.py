@@ -132,7 +132,7 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
     dense, experts = stage_params(ctx, lay) if params is None else params
     group, stride = lay.dp * lay.cp, lay.tp
     e_group, e_stride = expert_dp(lay), lay.ep * lay.etp
-    grad = ctx.sw_grad_bytes
+    grad = np.where(lay.zero >= 3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)
     agg = np.where(lay.zero >= 3, ctx.sw_fsdp_agg, True)
 
     slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])

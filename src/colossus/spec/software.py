@@ -109,6 +109,9 @@ class SoftwareProfileSpec(CatalogItem):
     parallel_block: bool
     async_tp: bool
     grad_reduce_dtype: GradReduceDtype
+    zero3_grad_reduce_dtype: GradReduceDtype | None = Field(
+        None, description="gradient-reduction dtype when the stack runs ZeRO-3/FSDP (null: grad_reduce_dtype)"
+    )
     sequence_parallel: bool = Field(description="sequence parallelism when tp > 1 and the run does not say")
     sequence_parallel_supported: bool = Field(description="the stack can run sequence parallelism at all")
     zero: int = Field(ge=0, le=3, description="ZeRO stage when the run does not say")
