@@ -19,7 +19,7 @@ CASE_NOTES: Mapping[str, str] = {
         "(scripts/performance, 2025-26) runs the flex dispatcher (DeepEP, later HybridEP), and the row's "
         "'dropless' footnote says routing was force-balanced, which that preset sets exactly when DeepEP is on; "
         "the NeMo 25.x profile assumes alltoall, as its Qwen3-235B H100 preset names. With "
-        "software.ep_dispatcher: deepep the model predicts -2.8% instead. Not expressible at all: "
+        "software.ep_dispatcher: deepep the model predicts -2.7% instead. Not expressible at all: "
         "DeepSeek-V3's node-limited routing (a token reaches at most 4 nodes; DeepSeek-V3 report "
         "Sec. 2.1.2), the MTP layer (in the published FLOP count) and the preset's pipeline layout "
         "'Et|(tt|)*30mL'."
@@ -27,9 +27,9 @@ CASE_NOTES: Mapping[str, str] = {
     "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
         "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
         "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
-        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: bf16 stated it is the same +19.8%, with fp32 "
-        "+40%) nor how Megatron FSDP accumulates gradients across micro-batches: the model reduce-scatters and "
-        "gathers every micro-batch, which at the NIC rate leaves the step 20% too slow."
+        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: fp32 stated it predicts +39.9%) nor how "
+        "Megatron FSDP accumulates gradients across micro-batches: the model reduce-scatters and gathers "
+        "every micro-batch, which at the NIC rate leaves the step about 20% too slow."
     ),
     "mzoo-qwen3-235b-h100-256gpu-a2a-pp32": (
         "PP 32 x VPP 3 with 512 micro-batches of one sequence: 3,072 pipeline steps per GPU per optimizer "
@@ -38,7 +38,7 @@ CASE_NOTES: Mapping[str, str] = {
     ),
     "mzoo-qwen3-235b-h100-256gpu-tp4-ep8-norecompute": (
         "the source calls TP 4 + EP 8 inside a server the slowest layout of its table; the model has it "
-        "among its two slowest of the table, but 15% too fast: no mechanism with a source found for the rest."
+        "among its two slowest of the table, but 16% too fast: no mechanism with a source found for the rest."
     ),
 }
 
