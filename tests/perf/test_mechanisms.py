@@ -257,3 +257,10 @@ def test_megatron_fsdp_reduces_gradients_in_bf16_unless_the_run_says_otherwise()
     fp32 = estimate(run(layout, gpus=16, software={"framework": "megatron-lm", "version": "2025",
                                                    "grad_reduce_dtype": "fp32"}))
     assert fsdp.parts_s["dp_exposed_s"] < fp32.parts_s["dp_exposed_s"]
+
+
+def test_moe_recompute_modules_are_not_offered_to_a_dense_model():
+    """moe_act / moe recompute nothing in a dense model: a dense 'selective' run keeps the stack's policy."""
+    est = estimate(run({"tp": 2, "dp": 4, "global_batch": 8, "recompute": "selective"},
+                       software={"framework": "megatron-lm", "version": "2025"}))
+    assert "selective_recompute" not in est.assumed

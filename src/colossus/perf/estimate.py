@@ -38,6 +38,7 @@ from colossus.spec import (
     FabricSpec,
     GpuSpec,
     LayoutSpec,
+    ModelSpec,
     Precision,
     Recompute,
     RunSpec,
@@ -261,8 +262,17 @@ def _selective_options(run: RunSpec, sw: Software) -> list[SelectiveRecompute]:
     """Selective-recompute policies beyond the stack's default that a run leaves open."""
     if "selective_recompute" in sw.stated:
         return []
-    return [o for o in sw.selective_options
-            if o is not sw.selective_recompute and (o is not SelectiveRecompute.MLA_UP or run.model.mla is not None)]
+    return [o for o in sw.selective_options if o is not sw.selective_recompute and o not in _absent_policies(run.model)]
+
+
+def _absent_policies(model: ModelSpec) -> tuple[SelectiveRecompute, ...]:
+    """Policies whose modules a model lacks: the MoE ones (moe_act, moe) without experts, mla_up_proj without MLA."""
+    out: tuple[SelectiveRecompute, ...] = ()
+    if model.moe is None:
+        out += (SelectiveRecompute.NORM_ACT, SelectiveRecompute.NORM_MOE)
+    if model.mla is None:
+        out += (SelectiveRecompute.MLA_UP,)
+    return out
 
 
 # --- the vectorised core -----------------------------------------------------------
