@@ -424,9 +424,9 @@ def _resolve_assumed(assumed: dict[str, Any], spec: LayoutSpec, sel: int, sw: So
     """The value each defaulted option took in the picked row (``spec``, selective policy code ``sel``)."""
     out: dict[str, Any] = {}
     for key in assumed:
-        if key == "selective_recompute":
-            policy = SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else sw.selective_recompute
-            out[key] = policy.value if spec.recompute is Recompute.SELECTIVE else None
+        if key == "selective_recompute":  # (only where the row recomputes selectively)
+            if spec.recompute is Recompute.SELECTIVE:
+                out[key] = (SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else sw.selective_recompute).value
             continue
         value = getattr(spec, key)
         out[key] = getattr(value, "value", value)
