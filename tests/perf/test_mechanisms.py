@@ -215,6 +215,14 @@ def test_unnamed_selective_modules_go_to_the_fastest_policy_that_fits():
     assert "selective_recompute" not in stated.assumed and not stated.fits
     assert stated.memory_per_gpu_bytes > long.memory_per_gpu_bytes
     assert long.parts_s["recompute_s"] > stated.parts_s["recompute_s"]  # the MoE block is computed again
+    # the estimate carries its policy, so a re-evaluation of its layout (placement) reproduces it
+    from colossus.perf.step import step_parts
+
+    r = run(LONG_LAYOUT, model=QWEN3_LONG, gpus=256, software=sw)
+    assert long.selective_recompute.value == "norm_moe"
+    again = step_parts(run_context(r), from_spec(long.layout, long.selective_recompute)).step_time_s[0]
+    assert again == pytest.approx(long.step_time_s, rel=1e-12)
+    assert step_parts(run_context(r), from_spec(long.layout)).step_time_s[0] < long.step_time_s
 
 
 def test_mla_up_projection_recompute_is_offered_only_for_mla_models():

@@ -79,6 +79,8 @@ class Estimate:
     hbm_bytes: float
     bound: str  # the largest part of the step
     notes: list[str] = field(default_factory=list)
+    #: what ``recompute: selective`` repeated in this layout (None when it does not recompute selectively)
+    selective_recompute: SelectiveRecompute | None = None
 
     @property
     def tokens_per_s_per_gpu(self) -> float:
@@ -150,6 +152,7 @@ class Estimate:
             "memory_breakdown_bytes": self.memory_bytes,
             "hbm_bytes": self.hbm_bytes,
             "fits": self.fits,
+            "selective_recompute": getattr(self.selective_recompute, "value", None),
             "notes": self.notes,
         }
 
@@ -425,8 +428,9 @@ def _resolve_assumed(assumed: dict[str, Any], spec: LayoutSpec, sel: int, sw: So
     out: dict[str, Any] = {}
     for key in assumed:
         if key == "selective_recompute":  # (only where the row recomputes selectively)
-            if spec.recompute is Recompute.SELECTIVE:
-                out[key] = (SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else sw.selective_recompute).value
+            policy = _selective_in(sel, spec, sw)
+            if policy is not None:
+                out[key] = policy.value
             continue
         value = getattr(spec, key)
         out[key] = getattr(value, "value", value)
@@ -488,7 +492,15 @@ def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assum
         memory_bytes=memory_bytes,
         hbm_bytes=inputs.gpu.hbm_bytes,
         bound=max(parts_s, key=parts_s.__getitem__).removesuffix("_s"),
+        selective_recompute=_selective_in(int(batch.lay.sel[row]), spec, inputs.software),
     )
+
+
+def _selective_in(sel: int, spec: LayoutSpec, sw: Software) -> SelectiveRecompute | None:
+    """The selective-recompute policy a row ran: its own, else its stack's; None if it does not recompute so."""
+    if spec.recompute is not Recompute.SELECTIVE:
+        return None
+    return SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else sw.selective_recompute
 
 
 def run_context(run: RunSpec, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None) -> Context:
