@@ -98,7 +98,7 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     q_cols = ctx.heads * ctx.head_dim / tp
     kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
     standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
-    if not np.any(ctx.mla):  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
+    if not ctx.mla.any():  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
         return standard
     # MLA (DeepSeek-V2 Sec. 2.1): down-projections replicated over tp, up-projections and output split by heads
     heads_l = ctx.heads / tp
@@ -114,7 +114,7 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
 
 def mla_up_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     """MLA's up-projections, forward: what ``--recompute-modules mla_up_proj`` repeats (0 without MLA)."""
-    if not np.any(ctx.mla):
+    if not ctx.mla.any():
         return np.zeros(lay.size)
     t, heads_l = tokens_per_rank(ctx, lay), ctx.heads / lay.tp
     q_up = np.where(ctx.q_lora > 0, gemm_time_s(r, t, heads_l * ctx.qk_dim, np.maximum(ctx.q_lora, 1)), 0.0)
@@ -139,9 +139,9 @@ def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray
     q_tok = tokens_per_rank(ctx, lay)
     heads_l = ctx.heads / lay.tp
     flash = ctx.flash
-    if np.all(flash):  # (one kernel for every row, the usual case: the other is not computed)
+    if flash.all():  # (one kernel for every row, the usual case: the other is not computed)
         return _flash_core_s(ctx, lay, q_tok, heads_l)
-    if not np.any(flash):
+    if not flash.any():
         return _unfused_core_s(ctx, lay, q_tok, heads_l)
     fwd_flash, bwd_flash = _flash_core_s(ctx, lay, q_tok, heads_l)
     fwd_unfused, bwd_unfused = _unfused_core_s(ctx, lay, q_tok, heads_l)
@@ -257,7 +257,7 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     core_fwd, core_bwd = attention_core_s(ctx, lay)
     frac = ctx.moe_frac
     dense_ffn = ffn_dense_s(ctx, lay, r)
-    any_moe = bool(np.any(ctx.is_moe))
+    any_moe = bool(ctx.is_moe.any())
     moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0) if any_moe else np.zeros_like(dense_ffn)
     ffn = (1 - frac) * dense_ffn + frac * moe_ffn
     ew = elementwise_s(ctx, lay, moe_layer=False)
@@ -270,7 +270,7 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
     bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
     code = selective_code(ctx, lay)
-    mla_up = mla_up_s(ctx, lay, r) if np.any(code == SEL_MLA_UP) else 0.0
+    mla_up = mla_up_s(ctx, lay, r) if (code == SEL_MLA_UP).any() else 0.0
     by_code = {SEL_ATTENTION_CORE: core_fwd, SEL_OP_LEVEL: 0.5 * linear + ew, SEL_NORM_ACT: ew,
                SEL_NORM_MOE: ew + frac * moe_ffn, SEL_MLA_UP: mla_up}
     selective = np.choose(code, [by_code[c] for c in range(len(by_code))])

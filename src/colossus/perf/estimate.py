@@ -352,6 +352,7 @@ class PreparedRuns:
     reasons: np.ndarray  # why each row is invalid ('' if valid): it does not depend on the assumptions
     ctx: Context | None = None  # the context under the assumptions ``prepare`` was given
     assumptions: PerfAssumptions | None = None
+    valid: np.ndarray | None = None  # reasons == '' (rows valid whatever the assumptions)
 
     @staticmethod
     def prepare(
@@ -381,7 +382,7 @@ class PreparedRuns:
         rows = ctx.take(owner) if len(inputs) > 1 else ctx  # one run's row broadcasts over its layouts
         reasons = check(lay, rows, num_gpus=rows.num_gpus)
         return PreparedRuns(tuple(runs), errors, tuple(inputs), tuple(lays), np.concatenate(prefs), tuple(meta),
-                            static, lay, owner, reasons, ctx, assumptions)
+                            static, lay, owner, reasons, ctx, assumptions, reasons == "")
 
     def evaluate(self, assumptions: PerfAssumptions) -> list[Estimate | ColossusError]:
         results: list[Estimate | ColossusError | None] = [None] * len(self.runs)
@@ -411,7 +412,8 @@ class PreparedRuns:
         assert self.lay is not None
         cached = self.ctx if assumptions is self.assumptions else None
         batch = _evaluate(self.inputs, self.lay, self.owner, self.preferred, assumptions, self.static, cached)
-        picks, none_fit = pick_rows(batch, self.reasons == "", len(self.inputs))
+        valid = self.valid if self.valid is not None else self.reasons == ""
+        picks, none_fit = pick_rows(batch, valid, len(self.inputs))
         return batch, self.reasons, picks, none_fit
 
 

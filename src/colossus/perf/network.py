@@ -18,7 +18,8 @@ broadcast over the rows of a ``perf.context.Context``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -74,15 +75,29 @@ def level_of(ctx: Context, extent) -> tuple[np.ndarray, np.ndarray]:
 # --- collectives -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Ring:
-    """Where a ring communicator of ``size`` ranks ``stride`` apart runs (what its collectives share)."""
+    """Where a ring communicator of ``size`` ranks ``stride`` apart runs (what its collectives share).
 
-    n: np.ndarray  # ranks (at least 1)
-    local: np.ndarray  # ranks inside one server
-    nodes: np.ndarray  # servers
-    bw: np.ndarray  # bytes/s per GPU of the scale-out level it climbs to
-    lat: np.ndarray  # that level's latency
+    What depends only on the group (its ring factor, which links it crosses, its latency) is computed on
+    first use and kept, so the several collectives of one group (a step's gradient reduction and
+    parameter gather) pay for it once.
+    """
+
+    __slots__ = ("n", "local", "nodes", "bw", "lat", "_memo")
+
+    def __init__(self, n: np.ndarray, local: np.ndarray, nodes: np.ndarray, bw: np.ndarray, lat: np.ndarray):
+        self.n = n  # ranks (at least 1)
+        self.local = local  # ranks inside one server
+        self.nodes = nodes  # servers
+        self.bw = bw  # bytes/s per GPU of the scale-out level it climbs to
+        self.lat = lat  # that level's latency
+        self._memo: dict[Any, Any] = {}
+
+    def kept(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per group."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
 
 def ring(ctx: Context, size, stride) -> Ring:
@@ -90,6 +105,14 @@ def ring(ctx: Context, size, stride) -> Ring:
     local = group_local(ctx, n, stride)
     bw, lat = level_of(ctx, n * stride)
     return Ring(n, local, n // local, bw, lat)
+
+
+def _ring_latency_s(ctx: Context, g: Ring, all_reduce: bool) -> np.ndarray:
+    if all_reduce:
+        steps_net, steps_nvlink = 2 * np.ceil(np.log2(np.maximum(g.nodes, 1))), 2 * (g.local - 1)
+    else:
+        steps_net, steps_nvlink = g.nodes - 1, g.local - 1
+    return steps_net * g.lat + steps_nvlink * ctx.k["nvlink_latency_s"]
 
 
 def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, aggregate=True,
@@ -103,16 +126,12 @@ def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, aggrega
     """
     g = ring(ctx, size, stride) if geometry is None else geometry
     n, local, nodes = g.n, g.local, g.nodes
-    factor = (2.0 if all_reduce else 1.0) * (n - 1) / n
+    factor = g.kept(("factor", all_reduce), lambda: (2.0 if all_reduce else 1.0) * (n - 1) / n)
     share = np.where(aggregate, local, 1)
-    t_nvlink = np.where(local > 1, factor * bytes_ / ctx.nvlink_bytes_per_s, 0.0)
-    t_net = np.where(nodes > 1, factor * bytes_ / (share * g.bw), 0.0)
-    if all_reduce:
-        steps_net, steps_nvlink = 2 * np.ceil(np.log2(np.maximum(nodes, 1))), 2 * (local - 1)
-    else:
-        steps_net, steps_nvlink = nodes - 1, local - 1
-    latency = steps_net * g.lat + steps_nvlink * ctx.k["nvlink_latency_s"]
-    return np.where(n > 1, np.maximum(t_nvlink, t_net) + latency, 0.0)
+    t_nvlink = np.where(g.kept("nvlink", lambda: local > 1), factor * bytes_ / ctx.nvlink_bytes_per_s, 0.0)
+    t_net = np.where(g.kept("net", lambda: nodes > 1), factor * bytes_ / (share * g.bw), 0.0)
+    latency = g.kept(("latency", all_reduce), lambda: _ring_latency_s(ctx, g, all_reduce))
+    return np.where(g.kept("active", lambda: n > 1), np.maximum(t_nvlink, t_net) + latency, 0.0)
 
 
 def all_to_all_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:

@@ -83,7 +83,7 @@ def tp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
 
 def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """Ring attention's K/V exchange of one layer and micro-batch that the attention blocks do not hide."""
-    if not np.any(lay.cp > 1):
+    if not (lay.cp > 1).any():
         return np.zeros(lay.size)
     t = tokens_per_rank(ctx, lay)
     kv_width = np.where(ctx.mla, ctx.heads / lay.tp * (ctx.qk_dim + ctx.v_dim),
@@ -98,7 +98,7 @@ def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
 
 def ep_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """Token dispatch and combine of one (average) layer and micro-batch."""
-    if not np.any(ctx.is_moe & (lay.ep > 1)):
+    if not (ctx.is_moe & (lay.ep > 1)).any():
         return np.zeros(lay.size)
     tokens = expert_tokens(ctx, lay)
     dispatch_bytes = np.where(lay.fp8, 1.0, WIRE_BYTES)
@@ -151,13 +151,13 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
 
     unsharded = lay.zero == 0
     # (each form only where some row uses it: one estimate's few rows usually share a ZeRO stage)
-    if np.all(unsharded):
+    if unsharded.all():
         reduce = reduction(True)
-    elif not np.any(unsharded):
+    elif not unsharded.any():
         reduce = reduction(False)
     else:
         reduce = np.where(unsharded, reduction(True), reduction(False))
-    if not np.any(lay.zero >= 1):
+    if not (lay.zero >= 1).any():
         return reduce, np.zeros(np.shape(reduce))
     gather = dense_t(WIRE_BYTES, all_reduce=False) + experts_t(WIRE_BYTES, all_reduce=False)
     return reduce, np.where(lay.zero >= 1, gather, 0.0)
@@ -174,7 +174,7 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     overlapped = (_hidden(reduce, bwd_mb) + _hidden(gather, fwd_mb)
                   + contention * (np.minimum(reduce, bwd_mb) + np.minimum(gather, fwd_mb)))
     sharded = np.where(ctx.sw_dp_overlap, overlapped, reduce + gather)
-    if not np.any(lay.zero >= 3):
+    if not (lay.zero >= 3).any():
         return sharded
     # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter
     n = np.maximum(layers, 1)
