@@ -30,6 +30,7 @@ from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.context import SELECTIVE_CODES, Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import token_flops
 from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, from_spec, whole_layers
+from colossus.perf.memory import stage_of
 from colossus.perf.network import default_fabric
 from colossus.perf.software import Software, resolve
 from colossus.perf.step import StepParts, step_memory, step_parts
@@ -298,7 +299,8 @@ def _evaluate(inputs: Sequence[RunInputs], lay: Layouts, owner: np.ndarray, pref
     ctx = ctx if ctx is not None else build_context(inputs, assumptions, static)
     if len(inputs) > 1:
         ctx = ctx.take(owner)  # one run's row is left as it is: it broadcasts over that run's layouts
-    return _Batch(ctx, lay, owner, step_parts(ctx, lay), step_memory(ctx, lay), preferred)
+    stage = stage_of(ctx, lay)
+    return _Batch(ctx, lay, owner, step_parts(ctx, lay, stage), step_memory(ctx, lay, stage), preferred)
 
 
 #: Options a run leaves open go to the fastest that fits; the stack's defaults win within this margin.
@@ -514,7 +516,9 @@ def run_context(run: RunSpec, assumptions: PerfAssumptions | None = None, fabric
 def evaluate_layouts(inputs: RunInputs, lay: Layouts, assumptions: PerfAssumptions) -> _Batch:
     """Every layout of ``lay`` for one run's inputs (the planner's pass)."""
     ctx = build_context([inputs], assumptions)
-    return _Batch(ctx, lay, np.zeros(lay.size, dtype=np.int64), step_parts(ctx, lay), step_memory(ctx, lay))
+    stage = stage_of(ctx, lay)
+    return _Batch(ctx, lay, np.zeros(lay.size, dtype=np.int64), step_parts(ctx, lay, stage),
+                  step_memory(ctx, lay, stage))
 
 
 __all__ = [

@@ -18,6 +18,7 @@ first pipeline stage holds ``pp`` micro-batches in flight (1F1B),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -142,12 +143,25 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
     return micro_layers * interleave
 
 
-def memory_parts(ctx: Context, lay: Layouts) -> MemoryParts:
-    """Memory per GPU by part, for the fullest stage."""
-    k = ctx.k
+class Stage(NamedTuple):
+    """The fullest pipeline stage: its layer slots, transformer layers and (dense, expert) parameters."""
+
+    slots: np.ndarray
+    layers: np.ndarray
+    params: tuple[np.ndarray, np.ndarray]
+
+
+def stage_of(ctx: Context, lay: Layouts) -> Stage:
+    """What the step and the memory model both need of the fullest stage (computed once per evaluation)."""
     slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
     layers = stage_layers(ctx, lay, slots)
-    dense, experts = stage_params(ctx, lay, layers)
+    return Stage(slots, layers, stage_params(ctx, lay, layers))
+
+
+def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> MemoryParts:
+    """Memory per GPU by part, for the fullest stage (``stage``: ``stage_of(ctx, lay)``, if known)."""
+    k = ctx.k
+    slots, layers, (dense, experts) = stage_of(ctx, lay) if stage is None else stage
     shard, expert_shard = lay.dp * lay.cp, expert_dp(lay)
     sharded = dense / shard + experts / expert_shard
     params = dense + experts

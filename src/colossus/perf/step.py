@@ -31,8 +31,8 @@ import numpy as np
 
 from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, tokens_per_rank
 from colossus.perf.context import Context
-from colossus.perf.layout import RC_FULL, Layouts, stage_layer_slots
-from colossus.perf.memory import MemoryParts, expert_dp, memory_parts, stage_layers, stage_params
+from colossus.perf.layout import RC_FULL, Layouts
+from colossus.perf.memory import MemoryParts, Stage, expert_dp, memory_parts, stage_of, stage_params
 from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring, ring_hop_time_s, ring_time_s
 
 #: 16-bit activations and weights on the wire.
@@ -196,12 +196,10 @@ def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray
     return local * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
 
 
-def step_parts(ctx: Context, lay: Layouts) -> StepParts:
-    """Seconds per step by part for every row."""
+def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepParts:
+    """Seconds per step by part for every row (``stage``: ``stage_of(ctx, lay)``, if known)."""
     lt = layer_times(ctx, lay)
-    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
-    layers = stage_layers(ctx, lay, slots)
-    params = stage_params(ctx, lay, layers)
+    slots, layers, params = stage_of(ctx, lay) if stage is None else stage
     # a stack that counts the loss as a pipeline slot has the output layer inside the stage's budget
     in_slots = slots != ctx.layers
     logit_f, logit_b = logits_s(ctx, lay)
@@ -225,5 +223,5 @@ def step_parts(ctx: Context, lay: Layouts) -> StepParts:
     )
 
 
-def step_memory(ctx: Context, lay: Layouts) -> MemoryParts:
-    return memory_parts(ctx, lay)
+def step_memory(ctx: Context, lay: Layouts, stage: Stage | None = None) -> MemoryParts:
+    return memory_parts(ctx, lay, stage)
