@@ -93,3 +93,27 @@ def test_leave_one_family_out(runs):
     for fam in crossed.families:
         if fam.family in ORIGINAL_FAMILIES:
             assert abs(fam.cv_mean_error) <= 0.12, fam
+
+
+def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
+    """A note names what a run's row cannot state; where it quotes what the model predicts once that is
+    stated, the figure must still hold (a note must not rot as the model changes)."""
+    from colossus.perf import estimate
+    from colossus.perf.case_notes import CASE_NOTES
+    from colossus.spec import SoftwareSpec
+
+    by_id = {r.id: r for r in runs}
+    assert set(CASE_NOTES) <= set(by_id)
+    notes = {c.id: c.note for c in result.cases}
+    assert all(text in notes[rid] for rid, text in CASE_NOTES.items())
+    quoted = {
+        "mbridge2509-dsv3-671b-h100-1024gpu-fp8": ({"ep_dispatcher": "deepep"}, "tokens_per_s_per_gpu", -0.027),
+        "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": ({"grad_reduce_dtype": "fp32"}, "step_time_s", 0.399),
+    }
+    for rid, (stated, metric, error) in quoted.items():
+        run = by_id[rid]
+        software = SoftwareSpec.model_validate({**run.software.model_dump(exclude_none=True), **stated})
+        est = estimate(run.model_copy(update={"software": software}))
+        measured = getattr(run.measured, metric)
+        assert est.metric(metric, run.measured.convention) / measured - 1 == pytest.approx(error, abs=0.006)
+        assert f"{error * 100:+.1f}%" in CASE_NOTES[rid]

@@ -62,3 +62,20 @@ def test_leaving_a_family_out_predicts_it_from_the_others(runs):
     assert abs(by_family["gamma"].cv_mean_error) > 0.02 or abs(shipped - 0.55) < 0.01
     assert all(c.cv_error is not None for c in crossed.cases)
     assert crossed.in_sample.mape < 0.002
+
+
+def test_dense_constants_are_fitted_on_dense_runs_only(runs):
+    """A MoE run's expert GEMMs run at eff_max x grouped_gemm_eff: it must not move the dense ceiling."""
+    moe = RunSpec.model_validate({
+        "id": "delta-0", "model": {**MODEL, "moe": {"experts": 8, "top_k": 2, "expert_ffn_hidden": 11008}},
+        "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+        "layout": {"tp": 1, "dp": 8, "ep": 8, "global_batch": 32, "recompute": "none", "zero": 1},
+        "software": {"framework": "megatron-lm", "version": "2024"},
+        "measured": {"tokens_per_s_per_gpu": 1.0},  # far off: whatever explains it, it is not the dense ceiling
+    })
+    params = {**PARAMS, "compute.moe.grouped_gemm_eff": (0.3, 1.0, 0.8)}
+    result = fit([*runs, moe], params)
+    assert result.values["compute.gemm.hopper.bf16.eff_max"] == pytest.approx(TRUE["compute.gemm.hopper.bf16.eff_max"],
+                                                                              rel=0.01)
+    assert result.informed_by["compute.moe.grouped_gemm_eff"] == ["delta-0"]
+    assert "delta-0" not in result.informed_by["compute.gemm.hopper.bf16.eff_max"]

@@ -192,3 +192,83 @@ def test_mla_counts_deepseek_v3_at_its_published_size():
     assert model.num_params == pytest.approx(671e9, rel=0.01)
     assert model.num_active_params == pytest.approx(37e9, rel=0.03)
     assert np.isclose(model.qk_head_dim, 192) and model.v_head_dim == 128
+
+
+# --- selective recompute modules, MoE dispatch ------------------------------------------
+
+QWEN3_LONG = {**QWEN3, "heads": 64, "kv_heads": 4, "head_dim": 128, "ffn_hidden": 1536, "layers": 94,
+              "seq_len": 16384}
+LONG_LAYOUT = {"tp": 4, "pp": 8, "dp": 8, "ep": 8, "interleave": 4, "global_batch": 256, "recompute": "selective",
+               "sequence_parallel": True, "zero": 1, "micro_batch": 1}
+
+
+def test_unnamed_selective_modules_go_to_the_fastest_policy_that_fits():
+    """'selective' without modules: the stack's default when it fits, else a policy saving more memory
+    (Megatron-core --recompute-modules layernorm moe at 16k tokens, the model-zoo long-context runs)."""
+    sw = {"framework": "megatron-lm", "version": "2025; DeepEP dispatcher"}
+    short = estimate(run({**LONG_LAYOUT, "global_batch": 2048}, model={**QWEN3_LONG, "seq_len": 4096}, gpus=256,
+                         software=sw))
+    assert short.assumed["selective_recompute"] == "norm_act" and short.fits
+    long = estimate(run(LONG_LAYOUT, model=QWEN3_LONG, gpus=256, software=sw))
+    assert long.assumed["selective_recompute"] == "norm_moe" and long.fits
+    stated = estimate(run(LONG_LAYOUT, model=QWEN3_LONG, gpus=256, software={**sw, "selective_recompute": "norm_act"}))
+    assert "selective_recompute" not in stated.assumed and not stated.fits
+    assert stated.memory_per_gpu_bytes > long.memory_per_gpu_bytes
+    assert long.parts_s["recompute_s"] > stated.parts_s["recompute_s"]  # the MoE block is computed again
+    # the estimate carries its policy, so a re-evaluation of its layout (placement) reproduces it
+    from colossus.perf.step import step_parts
+
+    r = run(LONG_LAYOUT, model=QWEN3_LONG, gpus=256, software=sw)
+    assert long.selective_recompute.value == "norm_moe"
+    again = step_parts(run_context(r), from_spec(long.layout, long.selective_recompute)).step_time_s[0]
+    assert again == pytest.approx(long.step_time_s, rel=1e-12)
+    assert step_parts(run_context(r), from_spec(long.layout)).step_time_s[0] < long.step_time_s
+
+
+def test_mla_up_projection_recompute_is_offered_only_for_mla_models():
+    dsv3 = lookup("models", "deepseek-v3-671b").model_dump(mode="json")
+    layout = {"tp": 2, "pp": 8, "dp": 64, "ep": 64, "interleave": 4, "global_batch": 8192, "precision": "fp8",
+              "micro_batch": 1}
+    est = estimate(run(layout, model={**dsv3, "seq_len": 4096}, gpus=1024,
+                       software={"framework": "nemo", "version": "25.09"}))
+    assert est.fits and est.assumed["recompute"] == "selective"
+    assert est.assumed["selective_recompute"] == "mla_up"
+    dense = estimate(run({"tp": 2, "dp": 4, "global_batch": 8, "recompute": "selective"},
+                         software={"framework": "nemo", "version": "25.09"}))
+    assert "selective_recompute" not in dense.assumed
+
+
+def test_deepep_sends_a_token_to_a_rank_once():
+    """Intra-node EP 8 with top-8 routing: the all-to-all dispatcher sends 7 copies over NVLink per token,
+    DeepEP one per distinct destination rank (7 (1 - (7/8)^8) ~ 4.6)."""
+    layout = {"tp": 1, "dp": 8, "ep": 8, "global_batch": 8, "recompute": "none", "zero": 1}
+    parts = {}
+    for dispatcher in ("alltoall", "deepep"):
+        sw = {"framework": "megatron-lm", "version": "2025", "ep_dispatcher": dispatcher}
+        parts[dispatcher] = estimate(run(layout, model={**QWEN3, "layers": 4}, software=sw)).parts_s["ep_exposed_s"]
+    ratio = parts["deepep"] / parts["alltoall"]
+    assert ratio == pytest.approx(7 * (1 - (7 / 8) ** 8) / 7, rel=0.05)
+
+
+def test_megatron_fsdp_reduces_gradients_in_bf16_unless_the_run_says_otherwise():
+    """The Megatron-FSDP user guide recommends --grad-reduce-in-bf16; the distributed optimizer keeps fp32."""
+    from colossus.perf.software import resolve
+    from colossus.spec import SoftwareSpec
+
+    sw = resolve(SoftwareSpec(framework="megatron-lm", version="2025"), "hopper", default_profile="megatron-core-2025")
+    assert sw.grad_reduce_bytes == 4.0 and sw.zero3_grad_reduce_bytes == 2.0
+    stated = resolve(SoftwareSpec(framework="megatron-lm", version="2025", grad_reduce_dtype="fp32"), "hopper",
+                     default_profile="megatron-core-2025")
+    assert stated.zero3_grad_reduce_bytes == 4.0
+    layout = {"tp": 1, "dp": 16, "global_batch": 64, "micro_batch": 1, "zero": 3, "recompute": "full"}
+    fsdp = estimate(run(layout, gpus=16, software={"framework": "megatron-lm", "version": "2025"}))
+    fp32 = estimate(run(layout, gpus=16, software={"framework": "megatron-lm", "version": "2025",
+                                                   "grad_reduce_dtype": "fp32"}))
+    assert fsdp.parts_s["dp_exposed_s"] < fp32.parts_s["dp_exposed_s"]
+
+
+def test_moe_recompute_modules_are_not_offered_to_a_dense_model():
+    """moe_act / moe recompute nothing in a dense model: a dense 'selective' run keeps the stack's policy."""
+    est = estimate(run({"tp": 2, "dp": 4, "global_batch": 8, "recompute": "selective"},
+                       software={"framework": "megatron-lm", "version": "2025"}))
+    assert "selective_recompute" not in est.assumed

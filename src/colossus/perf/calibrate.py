@@ -46,6 +46,8 @@ FITTED: Mapping[str, tuple[float, float, float]] = {
     "overlap.zero3.unaggregated_bus_eff": (0.2, 1.0, 1.0),  # prior: no penalty for per-rank rings
     "overlap.zero3.unaggregated_contention_frac": (0.0, 1.0, 0.1),  # prior: as overlap.dp.contention_frac
 }
+#: Constants of the mixture-of-experts mechanisms: fitted on MoE runs only, after the dense ones (``fit_predictor``).
+MOE_FITTED = frozenset({"network.nccl.a2a_busbw_eff", "compute.moe.grouped_gemm_eff", "compute.moe.expert_overhead_s"})
 #: Priors from kernel benchmarks, as (constant, reference constant, ratio, relative sigma): the fit pays
 #: ``log(x / (ratio x ref)) / sigma`` for straying from it. FP8 GEMMs: isolated cuBLASLt FP8 GEMMs on H100
 #: reach ~1,300-1,450 of 1,979 TFLOP/s where BF16 reaches ~750-800 of 989 (NVIDIA cuBLAS and TE
@@ -71,6 +73,7 @@ class Predictor:
         self.measured = np.array([metric_of(r)[1] for r in self.runs])
         self.metric = [metric_of(r)[0] for r in self.runs]
         self.families = np.array([family_of(r.id) for r in self.runs])
+        self.is_moe = np.array([r.model.moe is not None for r in self.runs], dtype=bool)
         self.index = np.array([i for i, _ in self.prepared.meta], dtype=np.int64)  # run of each prepared row
 
     def predict(self, assumptions: PerfAssumptions) -> np.ndarray:
@@ -149,6 +152,16 @@ def informed_by(
     return out
 
 
+def fitted_on(
+    pred: Predictor, mask: np.ndarray, assumptions: PerfAssumptions, names: Sequence[str]
+) -> dict[str, list[str]]:
+    """Per constant, the runs it was fitted on: those of its stage (dense or MoE, ``fit_predictor``) that it moves."""
+    dense = [n for n in names if n not in MOE_FITTED]
+    moe = [n for n in names if n in MOE_FITTED]
+    return {**informed_by(pred, mask & ~pred.is_moe, assumptions, dense),
+            **informed_by(pred, mask & pred.is_moe, assumptions, moe)}
+
+
 def _bounds(
     parameters: Mapping[str, tuple[float, ...]], base: PerfAssumptions
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
@@ -159,6 +172,24 @@ def _bounds(
     return names, lows, highs, np.clip(priors, lows + 1e-6, highs - 1e-6)
 
 
+def _fit_stage(
+    pred: Predictor, mask: np.ndarray, parameters: Mapping[str, tuple[float, ...]], base: PerfAssumptions
+) -> tuple[dict[str, float], PerfAssumptions]:
+    from scipy.optimize import least_squares
+
+    if not parameters:
+        return {}, base
+    names, lows, highs, start = _bounds(parameters, base)
+    if not np.any(mask):  # nothing of this kind to fit on: the priors stand
+        return {n: float(v) for n, v in zip(names, start)}, _build(base, names, start)
+    # x_scale: the constants live on very different scales (an efficiency ~0.7, an overhead ~1e-4 s)
+    result = least_squares(lambda x: _residuals(pred, mask, base, names, x), start, bounds=(lows, highs),
+                           loss="soft_l1", f_scale=LOSS_SCALE, diff_step=1e-2, x_scale=highs - lows,
+                           xtol=1e-6, ftol=1e-9, max_nfev=400)
+    values = {n: float(v) for n, v in zip(names, result.x)}
+    return values, _build(base, names, result.x)
+
+
 def fit_predictor(
     pred: Predictor,
     mask: np.ndarray,
@@ -166,16 +197,21 @@ def fit_predictor(
     *,
     base: PerfAssumptions,
 ) -> tuple[dict[str, float], PerfAssumptions]:
-    """The constants that best predict the runs selected by ``mask``, starting from their priors."""
-    from scipy.optimize import least_squares
+    """The constants that best predict the runs selected by ``mask``, starting from their priors.
 
-    names, lows, highs, start = _bounds(parameters, base)
-    # x_scale: the constants live on very different scales (an efficiency ~0.7, an overhead ~1e-4 s)
-    result = least_squares(lambda x: _residuals(pred, mask, base, names, x), start, bounds=(lows, highs),
-                           loss="soft_l1", f_scale=LOSS_SCALE, diff_step=1e-2, x_scale=highs - lows,
-                           xtol=1e-4, ftol=1e-6, max_nfev=200)
-    values = {n: float(v) for n, v in zip(names, result.x)}
-    return values, _build(base, names, result.x)
+    Each constant is fitted on measurements of its own kind, in two stages: the
+    dense-model constants (GEMM ceilings, per-step overhead, ZeRO-3 rings) on the
+    dense runs, then the mixture-of-experts ones (``MOE_FITTED``: all-to-all,
+    grouped GEMMs, per-expert cost) on the MoE runs with the first stage fixed. A
+    MoE run's expert GEMMs run at ``eff_max x grouped_gemm_eff``, so fitting both
+    on it at once cannot tell them apart; and what the MoE mechanisms get wrong
+    must not move the dense ceiling every other run rests on.
+    """
+    dense = {n: v for n, v in parameters.items() if n not in MOE_FITTED}
+    moe = {n: v for n, v in parameters.items() if n in MOE_FITTED}
+    values, stage1 = _fit_stage(pred, mask & ~pred.is_moe, dense, base)
+    moe_values, fitted = _fit_stage(pred, mask & pred.is_moe, moe, stage1)
+    return {**values, **moe_values}, fitted
 
 
 def fit(
@@ -190,7 +226,7 @@ def fit(
     mask = np.ones(len(pred.runs), dtype=bool)
     values, fitted = fit_predictor(pred, mask, parameters, base=base)
     return Fit(
-        values, fitted, validate_runs(pred.runs, assumptions=fitted), informed_by(pred, mask, fitted, list(values))
+        values, fitted, validate_runs(pred.runs, assumptions=fitted), fitted_on(pred, mask, fitted, list(values))
     )
 
 
@@ -242,7 +278,7 @@ def cross_validate(
     everything = np.ones(len(pred.runs), dtype=bool)
     values, fitted = fit_predictor(pred, everything, parameters, base=base)
     in_sample = validate_runs(pred.runs, assumptions=fitted)
-    full_fit = Fit(values, fitted, in_sample, informed_by(pred, everything, fitted, list(values)))
+    full_fit = Fit(values, fitted, in_sample, fitted_on(pred, everything, fitted, list(values)))
     cv_pred = np.full(len(pred.runs), np.nan)
     scores: list[FamilyScore] = []
     by_family: dict[str, list[int]] = defaultdict(list)

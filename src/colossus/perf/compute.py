@@ -37,7 +37,7 @@ from colossus.perf.context import Context, peak_gemm_flop_per_s
 from colossus.perf.layout import RC_FULL, RC_SELECTIVE, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
-SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE = 0, 1, 2, 3
+SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,16 @@ def bf16_rates(ctx: Context) -> Rates:
 
 
 def gemm_time_s(r: Rates, m, n, k, count=1.0) -> np.ndarray:
-    """Forward time of ``count`` GEMMs ``(m x k) @ (k x n)``: compute- or HBM-bound, whichever is slower."""
+    """Forward time of ``count`` GEMMs ``(m x k) @ (k x n)``: compute- or HBM-bound, whichever is slower.
+
+    ``2 m n k / (peak eff)`` with ``eff = eff_max f(m) f(n) f(k)``, ``f(d) = d / (d + d_half)``, is
+    ``2 (m + d_half)(n + d_half)(k + d_half) / (peak eff_max)``: written so, it costs half the
+    array operations (one estimate evaluates a dozen GEMM shapes).
+    """
     f = r.dim_half
-    eff = r.eff_max * (m / (m + f)) * (n / (n + f)) * (k / (k + f))
-    t_flop = 2.0 * m * n * k / (r.flop_per_s * eff)
-    traffic = r.operand_bytes * (m * k + k * n) + 2.0 * m * n + r.cast_bytes * m * k
+    t_flop = (m + f) * (n + f) * (k + f) * (2.0 / (r.flop_per_s * r.eff_max))
+    mk = m * k
+    traffic = r.operand_bytes * (mk + k * n) + 2.0 * m * n + r.cast_bytes * mk
     return count * np.maximum(t_flop, traffic / r.hbm_bytes_per_s)
 
 
@@ -93,7 +98,7 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     q_cols = ctx.heads * ctx.head_dim / tp
     kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
     standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
-    if not np.any(ctx.mla):  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
+    if not ctx.mla.any():  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
         return standard
     # MLA (DeepSeek-V2 Sec. 2.1): down-projections replicated over tp, up-projections and output split by heads
     heads_l = ctx.heads / tp
@@ -107,6 +112,22 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     return np.where(ctx.mla, mla, standard)
 
 
+def mla_up_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+    """MLA's up-projections, forward: what ``--recompute-modules mla_up_proj`` repeats (0 without MLA)."""
+    if not ctx.mla.any():
+        return np.zeros(lay.size)
+    t, heads_l = tokens_per_rank(ctx, lay), ctx.heads / lay.tp
+    q_up = np.where(ctx.q_lora > 0, gemm_time_s(r, t, heads_l * ctx.qk_dim, np.maximum(ctx.q_lora, 1)), 0.0)
+    kv_up = gemm_time_s(r, t, heads_l * (np.maximum(ctx.qk_dim - ctx.qk_rope, 1) + ctx.v_dim),
+                        np.maximum(ctx.kv_lora, 1))
+    return np.where(ctx.mla, q_up + kv_up, 0.0)
+
+
+def selective_code(ctx: Context, lay: Layouts) -> np.ndarray:
+    """Each row's selective-recompute policy: its layout's, else its stack's default."""
+    return np.where(lay.sel >= 0, lay.sel, ctx.sw_selective)
+
+
 def _hd_factor(ctx: Context) -> np.ndarray:
     d = np.minimum((ctx.qk_dim + ctx.v_dim) / 2.0, 128.0)
     half = ctx.attn_hd_half
@@ -115,9 +136,21 @@ def _hd_factor(ctx: Context) -> np.ndarray:
 
 def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward time of ``softmax(Q K^T) V`` for one micro-batch on one GPU."""
-    s, cp = ctx.seq, lay.cp
     q_tok = tokens_per_rank(ctx, lay)
     heads_l = ctx.heads / lay.tp
+    flash = ctx.flash
+    if flash.all():  # (one kernel for every row, the usual case: the other is not computed)
+        return _flash_core_s(ctx, lay, q_tok, heads_l)
+    if not flash.any():
+        return _unfused_core_s(ctx, lay, q_tok, heads_l)
+    fwd_flash, bwd_flash = _flash_core_s(ctx, lay, q_tok, heads_l)
+    fwd_unfused, bwd_unfused = _unfused_core_s(ctx, lay, q_tok, heads_l)
+    return np.where(flash, fwd_flash, fwd_unfused), np.where(flash, bwd_flash, bwd_unfused)
+
+
+def _flash_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
+    """Fused kernel, with ring attention's blocks when ``cp > 1``."""
+    s, cp = ctx.seq, lay.cp
     full = 2.0 * q_tok * s * heads_l * (ctx.qk_dim + ctx.v_dim)  # counted FLOPs over all ring steps
     executed = full * ctx.k["causal_frac"]
     peak = ctx.peak_bf16_flop_per_s * ctx.clock_frac
@@ -129,15 +162,19 @@ def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray
     fwd_flash = executed * slow_fwd / (peak * ctx.attn_fwd_eff * hd)
     bwd_flash = ctx.k["attn_bwd_flop_per_fwd"] * executed * slow_fwd / (peak * ctx.attn_bwd_eff * hd)
     merge = (cp - 1) * q_tok * heads_l * ctx.v_dim * ctx.k["merge_bytes"] / ctx.hbm_bytes_per_s
-    fwd_flash, bwd_flash = fwd_flash + merge, bwd_flash + 2.0 * merge
-    # unfused (Megatron-LM 2021-22): batched GEMMs + softmax over s x s scores in HBM
+    return fwd_flash + merge, bwd_flash + 2.0 * merge
+
+
+def _unfused_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
+    """Unfused (Megatron-LM 2021-22): batched GEMMs + softmax over s x s scores in HBM."""
+    s = ctx.seq
     r16 = bf16_rates(ctx)
     per_seq = q_tok / lay.mb
     gemms = gemm_time_s(r16, per_seq, s, ctx.qk_dim, 2 * heads_l * lay.mb)
     scores = q_tok * s * heads_l
     fwd_unfused = gemms + scores * ctx.k["score_bytes_fwd"] / ctx.hbm_bytes_per_s
     bwd_unfused = 2.0 * gemms + scores * ctx.k["score_bytes_bwd"] / ctx.hbm_bytes_per_s
-    return np.where(ctx.flash, fwd_flash, fwd_unfused), np.where(ctx.flash, bwd_flash, bwd_unfused)
+    return fwd_unfused, bwd_unfused
 
 
 # --- FFN ---------------------------------------------------------------------------
@@ -220,7 +257,7 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     core_fwd, core_bwd = attention_core_s(ctx, lay)
     frac = ctx.moe_frac
     dense_ffn = ffn_dense_s(ctx, lay, r)
-    any_moe = bool(np.any(ctx.is_moe))
+    any_moe = bool(ctx.is_moe.any())
     moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0) if any_moe else np.zeros_like(dense_ffn)
     ffn = (1 - frac) * dense_ffn + frac * moe_ffn
     ew = elementwise_s(ctx, lay, moe_layer=False)
@@ -232,11 +269,11 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
     # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
     bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
-    selective = np.select(
-        [ctx.sw_selective == SEL_ATTENTION_CORE, ctx.sw_selective == SEL_OP_LEVEL, ctx.sw_selective == SEL_NORM_MOE],
-        [core_fwd, 0.5 * linear + ew, ew + frac * moe_ffn],
-        default=ew,
-    )
+    code = selective_code(ctx, lay)
+    mla_up = mla_up_s(ctx, lay, r) if (code == SEL_MLA_UP).any() else 0.0
+    by_code = {SEL_ATTENTION_CORE: core_fwd, SEL_OP_LEVEL: 0.5 * linear + ew, SEL_NORM_ACT: ew,
+               SEL_NORM_MOE: ew + frac * moe_ffn, SEL_MLA_UP: mla_up}
+    selective = np.choose(code, [by_code[c] for c in range(len(by_code))])
     recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))
     return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
 

@@ -103,6 +103,7 @@ class Context:
     sw_pp_overlap: np.ndarray
     sw_parallel_block: np.ndarray
     sw_grad_bytes: np.ndarray
+    sw_zero3_grad_bytes: np.ndarray  # with ZeRO-3/FSDP
     sw_selective: np.ndarray  # code, see SELECTIVE_CODES
     sw_deepep: np.ndarray
     sw_ep_overlap: np.ndarray
@@ -182,6 +183,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         flash=sw.flash, sw_compiled=sw.compiled,
         sw_tp_overlap=sw.tp_comm_overlap or sw.async_tp, sw_dp_overlap=sw.dp_comm_overlap,
         sw_pp_overlap=sw.pp_comm_overlap, sw_parallel_block=sw.parallel_block, sw_grad_bytes=sw.grad_reduce_bytes,
+        sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
         sw_selective=SELECTIVE_CODES.index(sw.selective_recompute), sw_deepep=sw.ep_dispatcher.value == "deepep",
         sw_ep_overlap=sw.ep_comm_overlap, sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
         sw_embedding_loss=sw.embedding_loss_stages, sw_interleave=sw.interleave,

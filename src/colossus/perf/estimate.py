@@ -27,13 +27,25 @@ import numpy as np
 from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.context import Context, RunInputs, StaticRows, build_context, static_rows
+from colossus.perf.context import SELECTIVE_CODES, Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import token_flops
-from colossus.perf.layout import RECOMPUTE_CODES, Layouts, check, from_spec, whole_layers
+from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, from_spec, whole_layers
+from colossus.perf.memory import stage_of
 from colossus.perf.network import default_fabric
 from colossus.perf.software import Software, resolve
 from colossus.perf.step import StepParts, step_memory, step_parts
-from colossus.spec import Convention, FabricSpec, GpuSpec, LayoutSpec, Precision, RunSpec, SoftwareSpec
+from colossus.spec import (
+    Convention,
+    FabricSpec,
+    GpuSpec,
+    LayoutSpec,
+    ModelSpec,
+    Precision,
+    Recompute,
+    RunSpec,
+    SelectiveRecompute,
+    SoftwareSpec,
+)
 
 #: Layout fields a run may leave to the model's documented defaults.
 DEFAULTED = ("recompute", "sequence_parallel", "zero", "interleave")
@@ -68,6 +80,8 @@ class Estimate:
     hbm_bytes: float
     bound: str  # the largest part of the step
     notes: list[str] = field(default_factory=list)
+    #: what ``recompute: selective`` repeated in this layout (None when it does not recompute selectively)
+    selective_recompute: SelectiveRecompute | None = None
 
     @property
     def tokens_per_s_per_gpu(self) -> float:
@@ -139,6 +153,7 @@ class Estimate:
             "memory_breakdown_bytes": self.memory_bytes,
             "hbm_bytes": self.hbm_bytes,
             "fits": self.fits,
+            "selective_recompute": getattr(self.selective_recompute, "value", None),
             "notes": self.notes,
         }
 
@@ -212,6 +227,11 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     tp > 1, always on with TE's TP overlap, which needs it): a published run was
     tuned, and a planner would tune it. Rows that keep the stack's own defaults
     (its ZeRO stage and sequence-parallel setting) win near-ties.
+
+    ``recompute: selective`` without ``software.selective_recompute`` leaves the
+    modules open too: the stack's default policy, or one of the further policies
+    its profile offers (each saving more memory: Megatron-core's
+    ``--recompute-modules``), the fastest that fits, as a team tunes them.
     """
     spec = run.layout
     given = set(spec.model_fields_set)
@@ -227,15 +247,36 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
         sps = [sw.sequence_parallel, not sw.sequence_parallel]
     rcs = _options(given, "recompute", RECOMPUTE_CODES.index(spec.recompute), list(range(len(RECOMPUTE_CODES))))
     vs = _options(given, "interleave", spec.interleave, _interleaves(run, sw))
-    grid = np.array(list(itertools.product(zeros, sps, rcs, vs)), dtype=np.int64)
+    sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o) for o in _selective_options(run, sw)]
+    grid = np.array([(z, sp, rc, v, sel) for z, sp, rc, v in itertools.product(zeros, sps, rcs, vs)
+                     for sel in (sels if rc == RC_SELECTIVE else [STACK_DEFAULT])], dtype=np.int64)
     lay = from_spec(spec).take(np.zeros(len(grid), dtype=np.int64))
-    lay = replace(lay, zero=grid[:, 0], sp=grid[:, 1].astype(bool), rc=grid[:, 2], v=grid[:, 3])
-    preferred = (grid[:, 0] == zeros[0]) & (grid[:, 1] == int(sps[0]))
+    lay = replace(lay, zero=grid[:, 0], sp=grid[:, 1].astype(bool), rc=grid[:, 2], v=grid[:, 3], sel=grid[:, 4])
+    preferred = (grid[:, 0] == zeros[0]) & (grid[:, 1] == int(sps[0])) & (grid[:, 4] == STACK_DEFAULT)
     assumed: dict[str, Any] = {}
     for name in ("zero", "sequence_parallel", "recompute", "interleave"):
         if name not in given:
             assumed[name] = None  # filled with the value picked
+    if len(sels) > 1 and RC_SELECTIVE in rcs:
+        assumed["selective_recompute"] = None
     return lay, preferred, assumed
+
+
+def _selective_options(run: RunSpec, sw: Software) -> list[SelectiveRecompute]:
+    """Selective-recompute policies beyond the stack's default that a run leaves open."""
+    if "selective_recompute" in sw.stated:
+        return []
+    return [o for o in sw.selective_options if o is not sw.selective_recompute and o not in _absent_policies(run.model)]
+
+
+def _absent_policies(model: ModelSpec) -> tuple[SelectiveRecompute, ...]:
+    """Policies whose modules a model lacks: the MoE ones (moe_act, moe) without experts, mla_up_proj without MLA."""
+    out: tuple[SelectiveRecompute, ...] = ()
+    if model.moe is None:
+        out += (SelectiveRecompute.NORM_ACT, SelectiveRecompute.NORM_MOE)
+    if model.mla is None:
+        out += (SelectiveRecompute.MLA_UP,)
+    return out
 
 
 # --- the vectorised core -----------------------------------------------------------
@@ -258,7 +299,8 @@ def _evaluate(inputs: Sequence[RunInputs], lay: Layouts, owner: np.ndarray, pref
     ctx = ctx if ctx is not None else build_context(inputs, assumptions, static)
     if len(inputs) > 1:
         ctx = ctx.take(owner)  # one run's row is left as it is: it broadcasts over that run's layouts
-    return _Batch(ctx, lay, owner, step_parts(ctx, lay), step_memory(ctx, lay), preferred)
+    stage = stage_of(ctx, lay)
+    return _Batch(ctx, lay, owner, step_parts(ctx, lay, stage), step_memory(ctx, lay, stage), preferred)
 
 
 #: Options a run leaves open go to the fastest that fits; the stack's defaults win within this margin.
@@ -277,6 +319,10 @@ def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.nda
     # the stack's own defaults win ties (within TIE_FRAC): a tuned run keeps a default that costs nothing
     time = batch.parts.step_time_s * np.where(preferred, 1.0, 1.0 + TIE_FRAC)
     key = np.where(tier < 1, time, batch.memory.total_bytes)
+    if num_owners == 1:  # one run (estimate): its best row, without grouping by owner
+        best = int(np.lexsort((key, tier, ~valid))[0])
+        none_fit = bool(valid[best] and not fits[best])
+        return np.array([best if valid[best] else -1]), np.array([none_fit])
     order = np.lexsort((key, tier, ~valid, batch.owner))
     first = np.full(num_owners, -1, dtype=np.int64)
     owners = batch.owner[order]
@@ -308,6 +354,7 @@ class PreparedRuns:
     reasons: np.ndarray  # why each row is invalid ('' if valid): it does not depend on the assumptions
     ctx: Context | None = None  # the context under the assumptions ``prepare`` was given
     assumptions: PerfAssumptions | None = None
+    valid: np.ndarray | None = None  # reasons == '' (rows valid whatever the assumptions)
 
     @staticmethod
     def prepare(
@@ -337,7 +384,7 @@ class PreparedRuns:
         rows = ctx.take(owner) if len(inputs) > 1 else ctx  # one run's row broadcasts over its layouts
         reasons = check(lay, rows, num_gpus=rows.num_gpus)
         return PreparedRuns(tuple(runs), errors, tuple(inputs), tuple(lays), np.concatenate(prefs), tuple(meta),
-                            static, lay, owner, reasons, ctx, assumptions)
+                            static, lay, owner, reasons, ctx, assumptions, reasons == "")
 
     def evaluate(self, assumptions: PerfAssumptions) -> list[Estimate | ColossusError]:
         results: list[Estimate | ColossusError | None] = [None] * len(self.runs)
@@ -352,7 +399,9 @@ class PreparedRuns:
                     results[i] = InfeasibleError(f"{self.runs[i].id}: invalid layout: {reasons[first]}")
                     continue
                 inp = self.inputs[j]
-                est = make_estimate(self.runs[i].id, inp, batch, pick, _resolve_assumed(assumed, batch.lay, pick))
+                spec = batch.lay.spec(pick)
+                resolved = _resolve_assumed(assumed, spec, int(batch.lay.sel[pick]), inp.software)
+                est = make_estimate(self.runs[i].id, inp, batch, pick, resolved, spec)
                 several = int((batch.owner == j).sum()) > 1
                 notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
                 est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
@@ -365,7 +414,8 @@ class PreparedRuns:
         assert self.lay is not None
         cached = self.ctx if assumptions is self.assumptions else None
         batch = _evaluate(self.inputs, self.lay, self.owner, self.preferred, assumptions, self.static, cached)
-        picks, none_fit = pick_rows(batch, self.reasons == "", len(self.inputs))
+        valid = self.valid if self.valid is not None else self.reasons == ""
+        picks, none_fit = pick_rows(batch, valid, len(self.inputs))
         return batch, self.reasons, picks, none_fit
 
 
@@ -377,14 +427,38 @@ def estimate_many(
     return PreparedRuns.prepare(runs, a, fabric).evaluate(a)
 
 
-def _resolve_assumed(assumed: dict[str, Any], lay: Layouts, row: int) -> dict[str, Any]:
-    """The value each defaulted option took in the picked row."""
-    spec = lay.spec(row)
-    out = {}
+def _resolve_assumed(assumed: dict[str, Any], spec: LayoutSpec, sel: int, sw: Software) -> dict[str, Any]:
+    """The value each defaulted option took in the picked row (``spec``, selective policy code ``sel``)."""
+    out: dict[str, Any] = {}
     for key in assumed:
+        if key == "selective_recompute":  # (only where the row recomputes selectively)
+            policy = _selective_in(sel, spec, sw)
+            if policy is not None:
+                out[key] = policy.value
+            continue
         value = getattr(spec, key)
         out[key] = getattr(value, "value", value)
     return out
+
+
+#: ``estimate``'s prepared runs by identity of (run, assumptions, fabric), holding the objects themselves so
+#: that an id is not reused while cached. All three are immutable, so a run estimated again (a sweep, the
+#: dashboard, a calibration's callers) skips resolving its stack, its candidate layouts and its context.
+_PREPARED: dict[tuple[int, int, int], tuple[RunSpec, PerfAssumptions, FabricSpec | None, PreparedRuns]] = {}
+_PREPARED_MAX = 256
+
+
+def prepared(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | None = None) -> PreparedRuns:
+    """``PreparedRuns.prepare([run], ...)``, remembered for the same (frozen) objects."""
+    key = (id(run), id(assumptions), id(fabric))
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[0] is run and hit[1] is assumptions and hit[2] is fabric:
+        return hit[3]
+    prep = PreparedRuns.prepare([run], assumptions, fabric)
+    if len(_PREPARED) >= _PREPARED_MAX:
+        _PREPARED.pop(next(iter(_PREPARED)), None)
+    _PREPARED[key] = (run, assumptions, fabric, prep)
+    return prep
 
 
 def estimate(run: RunSpec, *, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None) -> Estimate:
@@ -392,18 +466,20 @@ def estimate(run: RunSpec, *, assumptions: PerfAssumptions | None = None, fabric
 
     A layout that does not fit in memory is still estimated: ``Estimate.fits`` says so.
     """
-    result = estimate_many([run], assumptions=assumptions, fabric=fabric)[0]
+    a = assumptions or default_assumptions()
+    result = prepared(run, a, fabric).evaluate(a)[0]
     if isinstance(result, ColossusError):
         raise result
     return result
 
 
-def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assumed: dict[str, Any]) -> Estimate:
-    """One row of an evaluated batch as an ``Estimate``."""
+def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assumed: dict[str, Any],
+                  spec: LayoutSpec | None = None) -> Estimate:
+    """One row of an evaluated batch as an ``Estimate`` (``spec``: that row's layout, if built already)."""
     flops = token_flops(inputs.model)
     parts_s = {name: float(getattr(batch.parts, name)[row]) for name in PART_NAMES}
     memory_bytes = {name: float(getattr(batch.memory, name)[row]) for name in MEMORY_NAMES}
-    spec = batch.lay.spec(row)
+    spec = batch.lay.spec(row) if spec is None else spec
     return Estimate(
         run_id=run_id,
         layout=spec,
@@ -420,7 +496,15 @@ def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assum
         memory_bytes=memory_bytes,
         hbm_bytes=inputs.gpu.hbm_bytes,
         bound=max(parts_s, key=parts_s.__getitem__).removesuffix("_s"),
+        selective_recompute=_selective_in(int(batch.lay.sel[row]), spec, inputs.software),
     )
+
+
+def _selective_in(sel: int, spec: LayoutSpec, sw: Software) -> SelectiveRecompute | None:
+    """The selective-recompute policy a row ran: its own, else its stack's; None if it does not recompute so."""
+    if spec.recompute is not Recompute.SELECTIVE:
+        return None
+    return SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else sw.selective_recompute
 
 
 def run_context(run: RunSpec, assumptions: PerfAssumptions | None = None, fabric: FabricSpec | None = None) -> Context:
@@ -432,7 +516,9 @@ def run_context(run: RunSpec, assumptions: PerfAssumptions | None = None, fabric
 def evaluate_layouts(inputs: RunInputs, lay: Layouts, assumptions: PerfAssumptions) -> _Batch:
     """Every layout of ``lay`` for one run's inputs (the planner's pass)."""
     ctx = build_context([inputs], assumptions)
-    return _Batch(ctx, lay, np.zeros(lay.size, dtype=np.int64), step_parts(ctx, lay), step_memory(ctx, lay))
+    stage = stage_of(ctx, lay)
+    return _Batch(ctx, lay, np.zeros(lay.size, dtype=np.int64), step_parts(ctx, lay, stage),
+                  step_memory(ctx, lay, stage))
 
 
 __all__ = [

@@ -19,11 +19,13 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from colossus.spec import LayoutSpec, Precision, Recompute
+from colossus.spec import LayoutSpec, Precision, Recompute, SelectiveRecompute
 
 #: Recompute modes as integer codes, in order of memory saved.
 RECOMPUTE_CODES: tuple[Recompute, ...] = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
+#: ``Layouts.sel`` of a layout that keeps its stack's selective-recompute policy.
+STACK_DEFAULT = -1
 #: Precisions a layout may train in, as integer codes.
 PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
@@ -45,6 +47,7 @@ class Layouts:
     zero: np.ndarray  # ZeRO stage 0..3
     gb: np.ndarray  # sequences per optimizer step
     prec: np.ndarray  # precision code, see PRECISIONS
+    sel: np.ndarray  # selective-recompute policy code (perf.context.SELECTIVE_CODES); -1: the stack's default
 
     @property
     def size(self) -> int:
@@ -81,8 +84,9 @@ class Layouts:
         return Layouts(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Layouts)})
 
 
-def from_spec(layout: LayoutSpec) -> Layouts:
-    """One ``LayoutSpec`` as a ``Layouts`` of size 1."""
+def from_spec(layout: LayoutSpec, selective: SelectiveRecompute | None = None) -> Layouts:
+    """One ``LayoutSpec`` as a ``Layouts`` of size 1 (``selective``: its selective-recompute policy, if not the
+    stack's default; ``Estimate.selective_recompute`` gives it back for an estimated layout)."""
 
     def one(value: int | bool) -> np.ndarray:
         return np.array([value], dtype=np.int64)
@@ -92,6 +96,7 @@ def from_spec(layout: LayoutSpec) -> Layouts:
         etp=one(layout.etp), mb=one(layout.micro_batch), v=one(layout.interleave),
         rc=one(RECOMPUTE_CODES.index(layout.recompute)), sp=one(layout.sequence_parallel).astype(bool),
         zero=one(layout.zero), gb=one(layout.global_batch), prec=one(PRECISIONS.index(layout.precision)),
+        sel=one(STACK_DEFAULT if selective is None else tuple(SelectiveRecompute).index(selective)),
     )
 
 

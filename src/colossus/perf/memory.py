@@ -17,11 +17,19 @@ first pipeline stage holds ``pp`` micro-batches in flight (1F1B),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from colossus.perf.compute import SEL_ATTENTION_CORE, SEL_NORM_ACT, SEL_NORM_MOE, SEL_OP_LEVEL
+from colossus.perf.compute import (
+    SEL_ATTENTION_CORE,
+    SEL_MLA_UP,
+    SEL_NORM_ACT,
+    SEL_NORM_MOE,
+    SEL_OP_LEVEL,
+    selective_code,
+)
 from colossus.perf.context import Context
 from colossus.perf.layout import RC_FULL, RC_NONE, RC_SELECTIVE, Layouts, stage_layer_slots
 
@@ -45,15 +53,18 @@ class MemoryParts:
         )
 
 
-def stage_layers(ctx: Context, lay: Layouts) -> np.ndarray:
-    """Transformer layers on the fullest stage (all its virtual chunks)."""
-    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
+def stage_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None) -> np.ndarray:
+    """Transformer layers on the fullest stage (all its virtual chunks); ``slots``: ``stage_layer_slots``, if known."""
+    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) if slots is None else slots
     return np.ceil(slots / lay.pp)
 
 
-def stage_params(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
-    """Parameters on one GPU of the fullest stage: (dense ones, sharded over dp x cp; expert ones, over edp)."""
-    layers = stage_layers(ctx, lay)
+def stage_params(ctx: Context, lay: Layouts, layers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters on one GPU of the fullest stage: (dense ones, sharded over dp x cp; expert ones, over edp).
+
+    ``layers``: ``stage_layers(ctx, lay)`` when the caller has it already.
+    """
+    layers = stage_layers(ctx, lay) if layers is None else layers
     frac = ctx.moe_frac
     norms = 2 * ctx.hidden
     moe_dense = ctx.shared_experts * ctx.expert_params + ctx.hidden * ctx.experts  # shared experts + router
@@ -72,6 +83,11 @@ def expert_dp(lay: Layouts) -> np.ndarray:
 
 def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
     """Stored activation bytes of one token in one layer (Korthikanti et al. 2022 eq. 1-6, per tensor)."""
+    return _activation_bytes(ctx, lay)[0]
+
+
+def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+    """(``activation_bytes_per_token_layer``, the same without recompute: what the layer being recomputed holds)."""
     k = ctx.k
     a16, mask = k["mem_activation_bytes"], k["mem_dropout_mask_bytes"]
     g8 = np.where(lay.fp8, k["mem_fp8_gemm_input_bytes"], a16)
@@ -93,25 +109,23 @@ def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
     permuted = frac * ctx.top_k * a16 * h / tp  # tokens copied for the experts
     scores = np.where(ctx.flash, 0.0, (2 * a16 + mask) * ctx.heads * ctx.seq / lay.cp / tp)
     full = norm_in + gemm_in + masks + attn + act_in + fc2_in + permuted + scores
-    sel = ctx.sw_selective
-    selective = np.select(
-        [sel == SEL_ATTENTION_CORE, sel == SEL_OP_LEVEL, sel == SEL_NORM_ACT, sel == SEL_NORM_MOE],
-        [
-            full - scores,
-            full
-            - scores
-            - gemm_in
-            - 0.5 * (attn + act_in + fc2_in),  # norms/activations recomputed, half the matmul outputs kept
-            full - scores - gemm_in - fc2_in,
-            full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted,
-        ],  # the MoE block keeps only its input
-        default=full,
-    )
+    by_code = {
+        SEL_ATTENTION_CORE: full - scores,
+        # norms/activations recomputed, half the matmul outputs kept
+        SEL_OP_LEVEL: full - scores - gemm_in - 0.5 * (attn + act_in + fc2_in),
+        SEL_NORM_ACT: full - scores - gemm_in - fc2_in,
+        # the MoE block keeps only its input
+        SEL_NORM_MOE: full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted,
+        # MLA keeps its compressed latents (replicated over tp) instead of the up-projected Q, K, V
+        SEL_MLA_UP: full - scores - np.where(ctx.mla, a16 * (q + kv) / tp
+                                             - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0),
+    }
+    selective = np.choose(selective_code(ctx, lay), [by_code[c] for c in range(len(by_code))])
     kept = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))
-    return np.where(lay.rc == RC_FULL, a16 * h / split_h, kept)
+    return np.where(lay.rc == RC_FULL, a16 * h / split_h, kept), full
 
 
-def in_flight_layers(ctx: Context, lay: Layouts) -> np.ndarray:
+def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None) -> np.ndarray:
     """Layer-micro-batches whose activations the fullest stage holds at its peak.
 
     Stage ``i`` of a 1F1B pipeline holds ``pp - i`` micro-batches in flight;
@@ -119,7 +133,7 @@ def in_flight_layers(ctx: Context, lay: Layouts) -> np.ndarray:
     last stages, which hold fewer. Interleaving adds ``(pp-1)/(pp v)``
     (Korthikanti et al. 2022 Sec. 4.2.3).
     """
-    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
+    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) if slots is None else slots
     base = np.floor(slots / lay.pp)
     extra = slots - base * lay.pp
     first = base * np.minimum(lay.m, lay.pp)
@@ -129,10 +143,25 @@ def in_flight_layers(ctx: Context, lay: Layouts) -> np.ndarray:
     return micro_layers * interleave
 
 
-def memory_parts(ctx: Context, lay: Layouts) -> MemoryParts:
-    """Memory per GPU by part, for the fullest stage."""
+class Stage(NamedTuple):
+    """The fullest pipeline stage: its layer slots, transformer layers and (dense, expert) parameters."""
+
+    slots: np.ndarray
+    layers: np.ndarray
+    params: tuple[np.ndarray, np.ndarray]
+
+
+def stage_of(ctx: Context, lay: Layouts) -> Stage:
+    """What the step and the memory model both need of the fullest stage (computed once per evaluation)."""
+    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
+    layers = stage_layers(ctx, lay, slots)
+    return Stage(slots, layers, stage_params(ctx, lay, layers))
+
+
+def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> MemoryParts:
+    """Memory per GPU by part, for the fullest stage (``stage``: ``stage_of(ctx, lay)``, if known)."""
     k = ctx.k
-    dense, experts = stage_params(ctx, lay)
+    slots, layers, (dense, experts) = stage_of(ctx, lay) if stage is None else stage
     shard, expert_shard = lay.dp * lay.cp, expert_dp(lay)
     sharded = dense / shard + experts / expert_shard
     params = dense + experts
@@ -140,15 +169,15 @@ def memory_parts(ctx: Context, lay: Layouts) -> MemoryParts:
     grads = np.where(lay.zero >= 2, sharded, params) * k["mem_main_grad_bytes"]
     optim = np.where(lay.zero >= 1, sharded, params) * k["mem_optimizer_bytes"]
     tokens = lay.mb * ctx.seq / lay.cp
-    per_layer = activation_bytes_per_token_layer(ctx, lay) * tokens
-    first = per_layer * in_flight_layers(ctx, lay)
+    per_token, whole = _activation_bytes(ctx, lay)
+    per_layer = per_token * tokens
+    first = per_layer * in_flight_layers(ctx, lay, slots)
     logits = tokens * ctx.vocab / lay.tp * 4.0 * 2  # fp32 logits and their gradient
-    last = per_layer * stage_layers(ctx, lay) + logits  # the last stage holds one micro-batch in flight
+    last = per_layer * layers + logits  # the last stage holds one micro-batch in flight
     acts = np.where(lay.pp > 1, np.maximum(first, last), first + logits)
-    whole = activation_bytes_per_token_layer(ctx, replace(lay, rc=np.zeros_like(lay.rc))) * tokens
-    acts = acts + np.where(lay.rc != RC_NONE, whole, 0.0)  # the layer being recomputed
+    acts = acts + np.where(lay.rc != RC_NONE, whole * tokens, 0.0)  # the layer being recomputed
     # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much)
-    per_layer_params = params / np.maximum(stage_layers(ctx, lay), 1)
+    per_layer_params = params / np.maximum(layers, 1)
     gathered = np.where(lay.zero >= 3, ctx.sw_zero3_live_layers * per_layer_params * k["mem_weight_bytes"], 0.0)
     split = np.where(lay.sp, lay.tp, 1)
     p2p = 4 * tokens * ctx.hidden * k["mem_activation_bytes"] / split * (lay.pp > 1)

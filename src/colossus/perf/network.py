@@ -18,6 +18,9 @@ broadcast over the rows of a ``perf.context.Context``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from pydantic import ValidationError
 
@@ -61,8 +64,8 @@ def level_of(ctx: Context, extent) -> tuple[np.ndarray, np.ndarray]:
     extent = np.asarray(extent, dtype=np.float64)
     spans = ctx.level_span_gpus
     if spans.shape[0] == 1:  # one run's row broadcast over its layouts (estimate, plan)
-        idx = np.minimum(np.searchsorted(spans[0], extent, side="left"), spans.shape[1] - 1)
-        return ctx.level_bytes_per_s[0, idx], ctx.level_latency_s[0, idx]
+        idx = np.minimum(spans[0].searchsorted(extent, side="left"), spans.shape[1] - 1)
+        return ctx.level_bytes_per_s[0].take(idx), ctx.level_latency_s[0].take(idx)
     extent = np.broadcast_to(extent, spans.shape[:1])
     idx = np.minimum((spans < extent[:, None]).sum(axis=1), spans.shape[1] - 1)
     rows = np.arange(spans.shape[0])
@@ -72,27 +75,63 @@ def level_of(ctx: Context, extent) -> tuple[np.ndarray, np.ndarray]:
 # --- collectives -----------------------------------------------------------------
 
 
-def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, aggregate=True) -> np.ndarray:
+class Ring:
+    """Where a ring communicator of ``size`` ranks ``stride`` apart runs (what its collectives share).
+
+    What depends only on the group (its ring factor, which links it crosses, its latency) is computed on
+    first use and kept, so the several collectives of one group (a step's gradient reduction and
+    parameter gather) pay for it once.
+    """
+
+    __slots__ = ("n", "local", "nodes", "bw", "lat", "_memo")
+
+    def __init__(self, n: np.ndarray, local: np.ndarray, nodes: np.ndarray, bw: np.ndarray, lat: np.ndarray):
+        self.n = n  # ranks (at least 1)
+        self.local = local  # ranks inside one server
+        self.nodes = nodes  # servers
+        self.bw = bw  # bytes/s per GPU of the scale-out level it climbs to
+        self.lat = lat  # that level's latency
+        self._memo: dict[Any, Any] = {}
+
+    def kept(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per group."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+
+def ring(ctx: Context, size, stride) -> Ring:
+    n = np.maximum(np.asarray(size), 1)
+    local = group_local(ctx, n, stride)
+    bw, lat = level_of(ctx, n * stride)
+    return Ring(n, local, n // local, bw, lat)
+
+
+def _ring_latency_s(ctx: Context, g: Ring, all_reduce: bool) -> np.ndarray:
+    if all_reduce:
+        steps_net, steps_nvlink = 2 * np.ceil(np.log2(np.maximum(g.nodes, 1))), 2 * (g.local - 1)
+    else:
+        steps_net, steps_nvlink = g.nodes - 1, g.local - 1
+    return steps_net * g.lat + steps_nvlink * ctx.k["nvlink_latency_s"]
+
+
+def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, aggregate=True,
+                geometry: Ring | None = None) -> np.ndarray:
     """Time of an all-reduce (or a reduce-scatter / all-gather) of ``bytes_`` per GPU.
 
     ``bytes_`` is the full buffer (the all-gather's output, the reduce-scatter's
     input). ``aggregate=False`` makes every rank send its share through its own
-    NIC, as an implementation without node-level rings does.
+    NIC, as an implementation without node-level rings does. ``geometry``:
+    ``ring(ctx, size, stride)``, when the caller runs several collectives on one group.
     """
-    n = np.maximum(np.asarray(size), 1)
-    factor = (2.0 if all_reduce else 1.0) * (n - 1) / n
-    local = group_local(ctx, n, stride)
-    nodes = n // local
-    bw, lat = level_of(ctx, n * stride)
+    g = ring(ctx, size, stride) if geometry is None else geometry
+    n, local, nodes = g.n, g.local, g.nodes
+    factor = g.kept(("factor", all_reduce), lambda: (2.0 if all_reduce else 1.0) * (n - 1) / n)
     share = np.where(aggregate, local, 1)
-    t_nvlink = np.where(local > 1, factor * bytes_ / ctx.nvlink_bytes_per_s, 0.0)
-    t_net = np.where(nodes > 1, factor * bytes_ / (share * bw), 0.0)
-    if all_reduce:
-        steps_net, steps_nvlink = 2 * np.ceil(np.log2(np.maximum(nodes, 1))), 2 * (local - 1)
-    else:
-        steps_net, steps_nvlink = nodes - 1, local - 1
-    latency = steps_net * lat + steps_nvlink * ctx.k["nvlink_latency_s"]
-    return np.where(n > 1, np.maximum(t_nvlink, t_net) + latency, 0.0)
+    t_nvlink = np.where(g.kept("nvlink", lambda: local > 1), factor * bytes_ / ctx.nvlink_bytes_per_s, 0.0)
+    t_net = np.where(g.kept("net", lambda: nodes > 1), factor * bytes_ / (share * g.bw), 0.0)
+    latency = g.kept(("latency", all_reduce), lambda: _ring_latency_s(ctx, g, all_reduce))
+    return np.where(g.kept("active", lambda: n > 1), np.maximum(t_nvlink, t_net) + latency, 0.0)
 
 
 def all_to_all_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:
@@ -106,7 +145,8 @@ def all_to_all_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:
     return np.where(n > 1, np.maximum(t_nvlink, t_net) / ctx.k["a2a_eff"] + latency, 0.0)
 
 
-def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_server) -> np.ndarray:
+def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_server,
+                        geometry: Ring | None = None) -> np.ndarray:
     """Token dispatch (or combine) of expert parallelism: each GPU sends ``top_k`` copies of its tokens.
 
     ``token_bytes`` is this GPU's tokens x hidden x bytes. Experts are spread
@@ -115,15 +155,23 @@ def moe_dispatch_time_s(ctx: Context, token_bytes, top_k, size, stride, *, per_s
     once per distinct remote server among its ``top_k`` experts,
     ``(S-1)(1-(1-1/S)^k)`` of ``S`` servers in expectation, then fans out over
     NVLink; otherwise once per remote expert, ``k (n - n_local) / n``.
+
+    NVLink: the all-to-all dispatcher sends one copy per (token, expert) pair,
+    ``k (n_local - 1) / n`` per token. DeepEP sends a token to each destination
+    *rank* once, however many of its experts that rank holds (its dispatch
+    layout is a token-by-rank mask; deepseek-ai/DeepEP README, ``get_dispatch_layout``
+    / ``is_token_in_rank``), and forwards what arrives over RDMA to the ranks of
+    the receiving server: ``S (n_local - 1)(1 - (1 - 1/n)^k)`` copies per token
+    (its own server's ranks, plus forwarding for the ``S - 1`` others).
     """
-    n = np.maximum(np.asarray(size), 1)
-    local = group_local(ctx, n, stride)
+    g = ring(ctx, size, stride) if geometry is None else geometry
+    n, local, bw, lat = g.n, g.local, g.bw, g.lat
     servers = n / local
-    bw, lat = level_of(ctx, n * stride)
     deduped = (servers - 1) * (1 - (1 - 1 / servers) ** top_k)
     remote = np.where(per_server, deduped, top_k * (n - local) / n)
     t_net = token_bytes * remote / bw
-    t_nvlink = token_bytes * top_k * (local - 1) / n / ctx.nvlink_bytes_per_s
+    per_rank = servers * (local - 1) * (1 - (1 - 1 / n) ** top_k)
+    t_nvlink = token_bytes * np.where(per_server, per_rank, top_k * (local - 1) / n) / ctx.nvlink_bytes_per_s
     latency = np.where(servers > 1, lat, ctx.k["nvlink_latency_s"])
     return np.where(n > 1, np.maximum(t_nvlink, t_net) / ctx.k["a2a_eff"] + latency, 0.0)
 
@@ -150,12 +198,14 @@ def ring_hop_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:
 
 
 __all__ = [
+    "Ring",
     "all_to_all_time_s",
     "default_fabric",
     "group_local",
     "level_of",
     "moe_dispatch_time_s",
     "p2p_time_s",
+    "ring",
     "ring_hop_time_s",
     "ring_time_s",
 ]

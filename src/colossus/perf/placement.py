@@ -41,4 +41,4 @@ def spread_step_time_s(est: Estimate, model: ModelSpec, gpu: GpuSpec, *, fabric:
     if np.array_equal(spans, ctx.level_span_gpus):
         return est.step_time_s
     spread = replace(ctx, level_span_gpus=spans)
-    return float(step_parts(spread, from_spec(est.layout)).step_time_s[0])
+    return float(step_parts(spread, from_spec(est.layout, est.selective_recompute)).step_time_s[0])

@@ -26,7 +26,7 @@ from colossus.errors import InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.context import RunInputs, build_context
 from colossus.perf.estimate import PART_NAMES, Estimate, evaluate_layouts, make_estimate, software_for
-from colossus.perf.layout import PRECISIONS, RECOMPUTE_CODES, Layouts, check, valid_mask, whole_layers
+from colossus.perf.layout import PRECISIONS, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, valid_mask, whole_layers
 from colossus.perf.network import default_fabric
 from colossus.perf.software import Software
 from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision, SoftwareSpec
@@ -118,7 +118,8 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
     lay = Layouts(tp=b[:, 0], pp=b[:, 2], dp=b[:, 3], cp=b[:, 1], ep=b[:, 4], etp=b[:, 7],
                   mb=b[:, 5], v=b[:, 6], rc=o[:, 0], sp=o[:, 1].astype(bool), zero=o[:, 2],
                   gb=np.full(n, global_batch, dtype=np.int64),
-                  prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64))
+                  prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64),
+                  sel=np.full(n, STACK_DEFAULT, dtype=np.int64))
     # sequence parallelism is a no-op at tp = 1, and TE's TP overlap needs it
     keep = ~(lay.sp & (lay.tp == 1))
     if sw.tp_comm_overlap:

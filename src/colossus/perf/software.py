@@ -20,7 +20,7 @@ estimate can report what it assumed.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cache
+from functools import cache, lru_cache
 import re
 
 from colossus import catalog
@@ -57,6 +57,7 @@ class Software:
     parallel_block: bool
     async_tp: bool
     grad_reduce_dtype: GradReduceDtype
+    zero3_grad_reduce_dtype: GradReduceDtype  # with ZeRO-3/FSDP (a run's stated grad_reduce_dtype sets both)
     sequence_parallel: bool
     sequence_parallel_supported: bool
     zero: int
@@ -71,6 +72,7 @@ class Software:
     fsdp_node_aggregation: bool
     pp_scatter_gather: bool
     embedding_loss_stages: bool
+    selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
 
@@ -81,7 +83,11 @@ class Software:
 
     @property
     def grad_reduce_bytes(self) -> float:
-        return 4.0 if self.grad_reduce_dtype is GradReduceDtype.FP32 else 2.0  # bf16 / fp16
+        return _dtype_bytes(self.grad_reduce_dtype)
+
+    @property
+    def zero3_grad_reduce_bytes(self) -> float:
+        return _dtype_bytes(self.zero3_grad_reduce_dtype)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -89,6 +95,10 @@ class Software:
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else getattr(value, "value", value)
         return out
+
+
+def _dtype_bytes(dtype: GradReduceDtype) -> float:
+    return 4.0 if dtype is GradReduceDtype.FP32 else 2.0  # bf16 / fp16
 
 
 @cache
@@ -132,8 +142,10 @@ def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareP
     return other, f"no software profile for {spec.framework.value}; assumed '{other.name}'"
 
 
+@lru_cache(maxsize=256)
 def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: str) -> Software:
     """The concrete stack of a run on GPUs of ``architecture``."""
+    # (cached: the specs are frozen and hashable, the catalog is read once; a SpecError is not cached)
     spec = spec or SoftwareSpec()
     prof, note = pick_profile(spec, default_profile=default_profile)
     if architecture not in prof.attention:
@@ -144,9 +156,13 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     values = {f.name: getattr(prof, f.name) for f in fields(Software) if hasattr(prof, f.name)}
     values["attention"] = prof.attention[architecture]
     values["zero_stages"] = tuple(prof.zero_stages)
+    values["selective_options"] = tuple(prof.selective_recompute_options)
+    values["zero3_grad_reduce_dtype"] = prof.zero3_grad_reduce_dtype or prof.grad_reduce_dtype
     stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
     for key in stated:
         values[key] = getattr(spec, key)
+    if "grad_reduce_dtype" in stated:
+        values["zero3_grad_reduce_dtype"] = spec.grad_reduce_dtype
     if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
         raise SpecError(
             f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"]

@@ -31,9 +31,9 @@ import numpy as np
 
 from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, tokens_per_rank
 from colossus.perf.context import Context
-from colossus.perf.layout import RC_FULL, Layouts, stage_layer_slots
-from colossus.perf.memory import MemoryParts, expert_dp, memory_parts, stage_layers, stage_params
-from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring_hop_time_s, ring_time_s
+from colossus.perf.layout import RC_FULL, Layouts
+from colossus.perf.memory import MemoryParts, Stage, expert_dp, memory_parts, stage_of, stage_params
+from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring, ring_hop_time_s, ring_time_s
 
 #: 16-bit activations and weights on the wire.
 WIRE_BYTES = 2.0
@@ -83,7 +83,7 @@ def tp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
 
 def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """Ring attention's K/V exchange of one layer and micro-batch that the attention blocks do not hide."""
-    if not np.any(lay.cp > 1):
+    if not (lay.cp > 1).any():
         return np.zeros(lay.size)
     t = tokens_per_rank(ctx, lay)
     kv_width = np.where(ctx.mla, ctx.heads / lay.tp * (ctx.qk_dim + ctx.v_dim),
@@ -98,14 +98,16 @@ def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
 
 def ep_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """Token dispatch and combine of one (average) layer and micro-batch."""
-    if not np.any(ctx.is_moe & (lay.ep > 1)):
+    if not (ctx.is_moe & (lay.ep > 1)).any():
         return np.zeros(lay.size)
     tokens = expert_tokens(ctx, lay)
     dispatch_bytes = np.where(lay.fp8, 1.0, WIRE_BYTES)
     size, stride = lay.ep, lay.etp
-    kwargs = {"per_server": ctx.sw_deepep}
-    one_way = moe_dispatch_time_s(ctx, tokens * ctx.hidden * dispatch_bytes, ctx.top_k, size, stride, **kwargs)
-    back = moe_dispatch_time_s(ctx, tokens * ctx.hidden * WIRE_BYTES, ctx.top_k, size, stride, **kwargs)
+    geometry = ring(ctx, size, stride)
+    one_way = moe_dispatch_time_s(ctx, tokens * ctx.hidden * dispatch_bytes, ctx.top_k, size, stride,
+                                  per_server=ctx.sw_deepep, geometry=geometry)
+    back = moe_dispatch_time_s(ctx, tokens * ctx.hidden * WIRE_BYTES, ctx.top_k, size, stride,
+                               per_server=ctx.sw_deepep, geometry=geometry)
     passes = 2.0 + (lay.rc == RC_FULL)
     comm = ctx.moe_frac * passes * (one_way + back)
     other_mb = lt.fwd_s + lt.bwd_s  # another micro-batch's layer runs beside it (1F1B overlap)
@@ -121,32 +123,50 @@ def pp_exposed_s(ctx: Context, lay: Layouts) -> np.ndarray:
     return np.where(lay.pp > 1, exposed, 0.0)
 
 
-def dp_collectives(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
-    """(gradient reduction, parameter all-gather) seconds of one step's data-parallel traffic, whole stage."""
-    dense, experts = stage_params(ctx, lay)
+def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray] | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(gradient reduction, parameter all-gather) seconds of one step's data-parallel traffic, whole stage.
+
+    ``params``: ``stage_params(ctx, lay)``, when the caller has it.
+    """
+    dense, experts = stage_params(ctx, lay) if params is None else params
     group, stride = lay.dp * lay.cp, lay.tp
     e_group, e_stride = expert_dp(lay), lay.ep * lay.etp
-    grad = ctx.sw_grad_bytes
+    grad = np.where(lay.zero >= 3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)
     agg = np.where(lay.zero >= 3, ctx.sw_fsdp_agg, True)
 
     slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
+    dense_ring, expert_ring = ring(ctx, group, stride), ring(ctx, e_group, e_stride)
 
-    def ring(params, size, stride_, bytes_per, *, all_reduce):
-        return slow * ring_time_s(ctx, params * bytes_per, size, stride_, all_reduce=all_reduce, aggregate=agg)
+    def dense_t(bytes_per, *, all_reduce):
+        return slow * ring_time_s(ctx, dense * bytes_per, group, stride, all_reduce=all_reduce, aggregate=agg,
+                                  geometry=dense_ring)
 
-    reduce = np.where(
-        lay.zero == 0,
-        ring(dense, group, stride, grad, all_reduce=True) + ring(experts, e_group, e_stride, grad, all_reduce=True),
-        ring(dense, group, stride, grad, all_reduce=False) + ring(experts, e_group, e_stride, grad, all_reduce=False),
-    )
-    gather = ring(dense, group, stride, WIRE_BYTES, all_reduce=False)
-    gather = gather + ring(experts, e_group, e_stride, WIRE_BYTES, all_reduce=False)
+    def experts_t(bytes_per, *, all_reduce):
+        return slow * ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, aggregate=agg,
+                                  geometry=expert_ring)
+
+    def reduction(all_reduce: bool) -> np.ndarray:
+        return dense_t(grad, all_reduce=all_reduce) + experts_t(grad, all_reduce=all_reduce)
+
+    unsharded = lay.zero == 0
+    # (each form only where some row uses it: one estimate's few rows usually share a ZeRO stage)
+    if unsharded.all():
+        reduce = reduction(True)
+    elif not unsharded.any():
+        reduce = reduction(False)
+    else:
+        reduce = np.where(unsharded, reduction(True), reduction(False))
+    if not (lay.zero >= 1).any():
+        return reduce, np.zeros(np.shape(reduce))
+    gather = dense_t(WIRE_BYTES, all_reduce=False) + experts_t(WIRE_BYTES, all_reduce=False)
     return reduce, np.where(lay.zero >= 1, gather, 0.0)
 
 
-def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray) -> np.ndarray:
+def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
+                 params: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Data-parallel communication that shows, bounded by the compute that can hide it."""
-    reduce, gather = dp_collectives(ctx, lay)
+    reduce, gather = dp_collectives(ctx, lay, params)
     contention = ctx.k["dp_contention"]
     fwd_mb = layers * lt.fwd_s
     bwd_mb = layers * (lt.bwd_s + lt.recompute_s)
@@ -154,6 +174,8 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray)
     overlapped = (_hidden(reduce, bwd_mb) + _hidden(gather, fwd_mb)
                   + contention * (np.minimum(reduce, bwd_mb) + np.minimum(gather, fwd_mb)))
     sharded = np.where(ctx.sw_dp_overlap, overlapped, reduce + gather)
+    if not (lay.zero >= 3).any():
+        return sharded
     # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter
     n = np.maximum(layers, 1)
     ag, rs = gather / n, reduce / n
@@ -165,21 +187,21 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray)
     return np.where(lay.zero >= 3, lay.m * per_mb, sharded)
 
 
-def optimizer_s(ctx: Context, lay: Layouts) -> np.ndarray:
-    """Adam step over this GPU's (possibly sharded) parameters, HBM-bound."""
-    dense, experts = stage_params(ctx, lay)
+def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Adam step over this GPU's (possibly sharded) parameters, HBM-bound (``params``: ``stage_params``)."""
+    dense, experts = stage_params(ctx, lay) if params is None else params
     shard = np.where(lay.zero >= 1, lay.dp * lay.cp, 1)
     e_shard = np.where(lay.zero >= 1, expert_dp(lay), 1)
-    params = dense / shard + experts / e_shard
-    return params * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
+    local = dense / shard + experts / e_shard
+    return local * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
 
 
-def step_parts(ctx: Context, lay: Layouts) -> StepParts:
-    """Seconds per step by part for every row."""
+def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepParts:
+    """Seconds per step by part for every row (``stage``: ``stage_of(ctx, lay)``, if known)."""
     lt = layer_times(ctx, lay)
-    layers = stage_layers(ctx, lay)
+    slots, layers, params = stage_of(ctx, lay) if stage is None else stage
     # a stack that counts the loss as a pipeline slot has the output layer inside the stage's budget
-    in_slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) != ctx.layers
+    in_slots = slots != ctx.layers
     logit_f, logit_b = logits_s(ctx, lay)
     compute_mb = layers * (lt.fwd_s + lt.bwd_s) + np.where(in_slots, 0.0, logit_f + logit_b)
     recompute_mb = layers * lt.recompute_s
@@ -195,11 +217,11 @@ def step_parts(ctx: Context, lay: Layouts) -> StepParts:
         ep_exposed_s=m * ep,
         pp_exposed_s=m * pp,
         bubble_s=(lay.pp - 1) / lay.v * per_mb,
-        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers),
-        optimizer_s=optimizer_s(ctx, lay),
-        other_s=np.broadcast_to(np.float64(ctx.k["step_overhead_s"]), m.shape).copy(),
+        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params),
+        optimizer_s=optimizer_s(ctx, lay, params),
+        other_s=np.full(m.shape, ctx.k["step_overhead_s"], dtype=np.float64),
     )
 
 
-def step_memory(ctx: Context, lay: Layouts) -> MemoryParts:
-    return memory_parts(ctx, lay)
+def step_memory(ctx: Context, lay: Layouts, stage: Stage | None = None) -> MemoryParts:
+    return memory_parts(ctx, lay, stage)

@@ -21,6 +21,7 @@ import numpy as np
 
 from colossus.errors import ColossusError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
+from colossus.perf.case_notes import case_note
 from colossus.perf.estimate import estimate_many
 from colossus.spec import RunSpec
 
@@ -135,7 +136,9 @@ def validate_runs(runs: Sequence[RunSpec], *, assumptions: PerfAssumptions | Non
         if isinstance(est, ColossusError):
             cases.append(Case(run.id, metric, value, None, reason=str(est)))
             continue
-        note = "" if est.fits else "predicted memory exceeds the GPU's HBM; estimated anyway"
+        notes = [] if est.fits else ["predicted memory exceeds the GPU's HBM; estimated anyway"]
+        notes += [case_note(run.id)] if case_note(run.id) else []
+        note = "; ".join(notes)
         assert run.measured is not None
         cases.append(Case(run.id, metric, value, est.metric(metric, run.measured.convention), note=note,
                           fits=est.fits, memory_per_gpu_bytes=est.memory_per_gpu_bytes,

@@ -54,6 +54,7 @@ class SelectiveRecompute(StrEnum):
     OP_LEVEL = "op_level"  # every second matmul and the element-wise work, not attention (torchtitan SAC "op")
     NORM_ACT = "norm_act"  # norms and the FFN activation (Megatron-core 2025 --recompute-modules layernorm moe_act)
     NORM_MOE = "norm_moe"  # norms and the whole MoE block (--recompute-modules layernorm moe)
+    MLA_UP = "mla_up"  # multi-head latent attention's up-projections and RoPE (--recompute-modules mla_up_proj)
 
 
 class SoftwareSpec(Spec):
@@ -108,6 +109,9 @@ class SoftwareProfileSpec(CatalogItem):
     parallel_block: bool
     async_tp: bool
     grad_reduce_dtype: GradReduceDtype
+    zero3_grad_reduce_dtype: GradReduceDtype | None = Field(
+        None, description="gradient-reduction dtype when the stack runs ZeRO-3/FSDP (null: grad_reduce_dtype)"
+    )
     sequence_parallel: bool = Field(description="sequence parallelism when tp > 1 and the run does not say")
     sequence_parallel_supported: bool = Field(description="the stack can run sequence parallelism at all")
     zero: int = Field(ge=0, le=3, description="ZeRO stage when the run does not say")
@@ -121,6 +125,11 @@ class SoftwareProfileSpec(CatalogItem):
     context_parallel: bool = Field(description="context (ring-attention) parallelism supported")
     expert_parallel: bool = Field(description="expert parallelism supported")
     selective_recompute: SelectiveRecompute
+    selective_recompute_options: list[SelectiveRecompute] = Field(
+        default_factory=list,
+        description="further selective-recompute policies the stack offers, each saving more memory than the"
+        " default; a run that says 'selective' without naming its modules gets the fastest that fits",
+    )
     ep_dispatcher: EpDispatcher
     ep_comm_overlap: bool = Field(description="expert all-to-all overlapped with another micro-batch's compute")
     fsdp_node_aggregation: bool = Field(

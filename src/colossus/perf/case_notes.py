@@ -1,0 +1,51 @@
+"""What a published validation run ran that its row cannot state, so the model cannot express it.
+
+``shared/validation`` is read-only and its format has no field for some of what
+these runs did (a recipe's token dispatcher, DeepSeek-V3's node-limited routing,
+a multi-token-prediction layer). Rather than work around a row in code, the
+model predicts it from what the row states and ``colossus validate`` shows
+these notes beside the case: what is missing, its source, and, where the model
+can express it when stated, what it then predicts. Nothing here changes a
+prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+CASE_NOTES: Mapping[str, str] = {
+    "mbridge2509-dsv3-671b-h100-1024gpu-fp8": (
+        "not stated in the row: the token dispatcher. The Megatron-Bridge DeepSeek-V3 H100 preset "
+        "(scripts/performance, 2025-26) runs the flex dispatcher (DeepEP, later HybridEP), and the row's "
+        "'dropless' footnote says routing was force-balanced, which that preset sets exactly when DeepEP is on; "
+        "the NeMo 25.x profile assumes alltoall, as its Qwen3-235B H100 preset names. With "
+        "software.ep_dispatcher: deepep the model predicts -2.7% instead. Not expressible at all: "
+        "DeepSeek-V3's node-limited routing (a token reaches at most 4 nodes; DeepSeek-V3 report "
+        "Sec. 2.1.2), the MTP layer (in the published FLOP count) and the preset's pipeline layout "
+        "'Et|(tt|)*30mL'."
+    ),
+    "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
+        "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
+        "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
+        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: fp32 stated it predicts +39.9%) nor how "
+        "Megatron FSDP accumulates gradients across micro-batches: the model reduce-scatters and gathers "
+        "every micro-batch, which at the NIC rate leaves the step about 20% too slow."
+    ),
+    "mzoo-qwen3-235b-h100-256gpu-a2a-pp32": (
+        "PP 32 x VPP 3 with 512 micro-batches of one sequence: 3,072 pipeline steps per GPU per optimizer "
+        "step. The model predicts 20% too fast and no mechanism with a source explains the gap (per-step "
+        "host and scheduling costs of a deep interleaved pipeline are not modelled)."
+    ),
+    "mzoo-qwen3-235b-h100-256gpu-tp4-ep8-norecompute": (
+        "the source calls TP 4 + EP 8 inside a server the slowest layout of its table; the model has it "
+        "among its two slowest of the table, but 16% too fast: no mechanism with a source found for the rest."
+    ),
+}
+
+
+def case_note(run_id: str) -> str:
+    """The note for a published run, or ''."""
+    return CASE_NOTES.get(run_id, "")
+
+
+__all__ = ["CASE_NOTES", "case_note"]
