@@ -108,8 +108,17 @@ def test_validate_without_cv_has_no_cv_error(tmp_path, capsys):
     assert all("cv_error" not in c and {"fits", "memory_per_gpu_bytes"} <= set(c) for c in doc["cases"])
 
 
-@pytest.mark.slow
-def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys):
+def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys, monkeypatch):
+    """The command's document (the fit's accuracy is the golden tests' business): the fit is held to the two
+    constants three A100 runs inform, so that the solver does not walk the flat directions of the others."""
+    import functools
+
+    from colossus.perf import calibrate
+
+    informed = {k: v for k, v in calibrate.FITTED.items()
+                if k in ("compute.gemm.ampere.bf16.eff_max", "compute.overheads.step_overhead_s")}
+    assert len(informed) == 2
+    monkeypatch.setattr(calibrate, "cross_validate", functools.partial(calibrate.cross_validate, parameters=informed))
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "family", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {"cases", "mape", "max_abs_error", "families", "cv_mape", "fitted"} <= set(doc)
