@@ -183,6 +183,28 @@ def test_a_draw_stops_when_its_job_finishes():
     assert short.summary["jobs"][0]["interruptions"] == full.summary["jobs"][0]["interruptions"]
 
 
+def test_a_draw_skips_the_rows_of_quiet_instants_and_keeps_its_answer():
+    """A draw records no telemetry row at an instant that changed nothing (a rejected failure candidate):
+    its job's finish, progress and the run's energy are the full recording's."""
+    from colossus.forecast.runner import simulate_until_done
+    from colossus.sim import engine as sim_engine
+
+    sc = doubtful()
+    short = simulate_until_done(sc, "grok2", seed=9, days=2.0, base_dir=None)
+
+    class Everything(sim_engine.Engine):
+        def _finish(self, job, t):
+            super()._finish(job, t)
+            if job.named and t < self.end_s:
+                self.end_s, self.days = t, t / 86400
+
+    full = Everything(sc, seed=9, days=2.0).run()
+    a, b = short.summary["jobs"][0], full.summary["jobs"][0]
+    assert a["finished_at_s"] == b["finished_at_s"] and a["tokens_trained"] == b["tokens_trained"]
+    assert a["energy_j"] == pytest.approx(b["energy_j"], rel=1e-9)
+    assert short.summary["energy_j"]["used"] == pytest.approx(full.summary["energy_j"]["used"], rel=1e-9)
+
+
 def test_a_job_that_fits_no_layout_is_said_at_once():
     from colossus.errors import InfeasibleError
 

@@ -143,6 +143,8 @@ def simulate_until_done(scenario: Scenario, job_name: str, *, seed: int, days: f
         return sim_engine.simulate(scenario, seed=seed, days=days, base_dir=base)
 
     class UntilDone(engine_cls):  # type: ignore[misc, valid-type]
+        record_quiet_instants = False  # a draw reads its job's progress and the totals, not every repeated row
+
         def _finish(self, job: Any, t: float) -> None:
             super()._finish(job, t)
             if job.named and job.name == job_name and t < float(getattr(self, "end_s", math.inf)):

@@ -65,6 +65,12 @@ from colossus.topology import cluster_inventory, comm_levels
 class Engine(Scheduling, SiteResponse, DomainFailures):
     """State of one simulated history. Build with a scenario and seed, then ``run()``."""
 
+    #: Record a telemetry row at an instant that changed nothing power or telemetry depends on (a rejected
+    #: failure candidate, a stale event)? Its row repeats the one before. A simulation keeps them, so its
+    #: files stay what they are; a forecast draw, which reads its job's progress and the run's totals,
+    #: skips them (``forecast.runner.simulate_until_done``).
+    record_quiet_instants: bool = True
+
     def __init__(self, scenario: Scenario, *, seed: int | None = None, days: float | None = None,
                  base_dir: Path | None = None) -> None:
         self.scenario = scenario
@@ -228,7 +234,8 @@ class Engine(Scheduling, SiteResponse, DomainFailures):
                 changed = True
             if changed:  # a quiet instant (a rejected failure candidate, a stale event) changes no power
                 self._power(t)
-            self._record(t)
+            if changed or self.record_quiet_instants:
+                self._record(t)
             if progress is not None and t >= next_report:
                 progress(min(1.0, t / self.end_s))
                 next_report = t + self.end_s / 200
