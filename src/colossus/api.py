@@ -518,13 +518,15 @@ def simulate(scenario: str | Path | Scenario, *, days: float | None = None, seed
         return _simulation(_located(lambda: run(spec, seed=seed, days=days, progress=progress, base_dir=base_dir),
                                     file), None)
     out_dir = Path(out)
+    # the report's writer (plotly) is loaded before the run, not after it: a Ctrl-C that lands in a module's
+    # first import is reported by Python itself ("Exception ignored in ... _get_module_lock", a traceback)
+    from colossus.report import write_report  # noqa: PLC0415
+
     with claim_folder(out_dir, option=option) as claim:
         try:
             result = _located(lambda: run(spec, seed=seed, days=days, progress=progress, base_dir=base_dir), file)
             writers = dict(extras or {})
             if report:
-                from colossus.report import write_report  # noqa: PLC0415
-
                 result.summary["report_path"] = report_path or str(out_dir / REPORT)
                 writers = {REPORT: lambda path: write_report(result, path), **writers}
             claim.write(result, extras=writers)

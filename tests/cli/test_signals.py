@@ -58,3 +58,33 @@ def test_the_next_run_cleans_up_after_a_killed_one(report: dict):
     assert killed["code"] == -9 and killed["state"] == "absent"
     assert any(name.startswith(".killed.tmp-") for name in killed["leftovers"]), killed
     assert after["code"] == 0 and after["state"] == "complete" and after["leftovers"] == []
+
+
+def test_an_interrupt_python_cannot_raise_is_delivered_again_not_printed(capsys):
+    """A Ctrl-C that lands in a callback (a module lock's during a first import) reaches
+    ``sys.unraisablehook``; under the CLI it is delivered again as a signal, so the command stops
+    where it can, with no "Exception ignored" traceback on stderr."""
+    import sys
+    import time
+    import types
+
+    import pytest
+
+    from colossus.cli import _terminate_as_interrupt
+
+    args = types.SimpleNamespace(exc_type=KeyboardInterrupt, exc_value=KeyboardInterrupt(), exc_traceback=None,
+                                 err_msg=None, object=None)
+    with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt():
+        sys.unraisablehook(args)
+        time.sleep(5)  # the re-delivered SIGINT interrupts this at once
+    assert "Exception ignored" not in capsys.readouterr().err
+    other = types.SimpleNamespace(exc_type=ValueError, exc_value=ValueError("x"), exc_traceback=None,
+                                  err_msg="boom", object=None)
+    seen: list[object] = []
+    previous, sys.unraisablehook = sys.unraisablehook, seen.append
+    try:
+        with _terminate_as_interrupt():
+            sys.unraisablehook(other)  # anything else goes to the hook that was there, as before
+        assert seen == [other] and sys.unraisablehook == seen.append  # and that hook is back afterwards
+    finally:
+        sys.unraisablehook = previous

@@ -52,6 +52,18 @@ def _terminate_as_interrupt() -> Iterator[type[_Stopped]]:
     """
     _Stopped.signum = None
     previous = {}
+    hook = sys.unraisablehook
+
+    def unraisable(args: Any) -> None:
+        if args.exc_type is not None and issubclass(args.exc_type, KeyboardInterrupt):
+            # Ctrl-C (or SIGTERM) landed in a callback Python cannot raise from (a module lock's, during a
+            # first import): Python would print "Exception ignored" and a traceback, and carry on. Deliver
+            # the signal again, so that it stops the command where it can, and say nothing here.
+            signal.raise_signal(_Stopped.signum or signal.SIGINT)
+            return
+        hook(args)
+
+    sys.unraisablehook = unraisable
     if threading.current_thread() is threading.main_thread():
         def stop(signum: int, _frame: object) -> None:
             _Stopped.signum = signum
@@ -63,6 +75,7 @@ def _terminate_as_interrupt() -> Iterator[type[_Stopped]]:
     try:
         yield _Stopped
     finally:
+        sys.unraisablehook = hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
