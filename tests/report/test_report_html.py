@@ -12,7 +12,6 @@ from results_synthetic import make_result
 
 from colossus.report import build_figures, render_report, summary_tables, write_report
 from colossus.report import format as fmt
-from colossus.report import html as report_html
 from colossus.results import write_result
 from colossus.sim.result import SimResult
 
@@ -68,7 +67,9 @@ def test_atomic_write_keeps_the_old_report(small_result: SimResult, tmp_path: Pa
     def fail(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report_html.os, "replace", fail)
+    import colossus.results.paths as paths  # the one atomic writer the report uses
+
+    monkeypatch.setattr(paths.os, "replace", fail)
     with pytest.raises(KeyboardInterrupt):
         write_report(small_result, target)
     assert target.read_text() == "old"

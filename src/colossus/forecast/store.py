@@ -17,13 +17,12 @@ reader never sees half of either.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-import tempfile
 
 from colossus.errors import SpecError
 from colossus.forecast.answer import Forecast
 from colossus.results import check_out_dir, safe_name
+from colossus.results.paths import write_text_atomic
 
 STORE_NAME = "draws.duckdb"
 JSON_NAME = "forecast.json"
@@ -43,22 +42,6 @@ def check_folder(folder: Path | str, *, option: str | None = None) -> Path:
     return target
 
 
-def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def write_outputs(result: Forecast, folder: Path | str) -> dict[str, Path]:
     """Write ``forecast.json`` and ``report.html`` into ``folder``; their paths."""
     from colossus.report.forecast import write_forecast_report  # noqa: PLC0415 (plotly: slow to import)
@@ -69,7 +52,7 @@ def write_outputs(result: Forecast, folder: Path | str) -> dict[str, Path]:
     # the file holds what --json prints: SI where a key names a human unit (units.si_document); the keys the
     # forecast is asked for (finish_day_p50, by_day, ...) say their unit, the day, and stay as they are
     text = json.dumps(si_document(doc), indent=2, sort_keys=True, allow_nan=False) + "\n"
-    return {"json": _write_text(root / JSON_NAME, text),
+    return {"json": write_text_atomic(root / JSON_NAME, text),
             "report": write_forecast_report(doc, root / REPORT_NAME)}
 
 

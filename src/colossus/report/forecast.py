@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
-import os
 from pathlib import Path
-import tempfile
 from typing import Any
 
 import plotly
@@ -22,6 +20,7 @@ import plotly.offline
 
 import colossus
 from colossus.report.html import _CSS
+from colossus.results.paths import write_text_atomic
 
 #: One line each on what a figure shows.
 FORECAST_CAPTIONS: dict[str, str] = {
@@ -239,19 +238,7 @@ def write_forecast_report(doc: Mapping[str, Any], path: Path | str) -> Path:
     """Write the forecast's self-contained HTML report to ``path`` atomically; returns the path."""
     target = Path(path)
     text = render_forecast_report(doc)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return write_text_atomic(target, text)
 
 
 __all__ = ["FORECAST_CAPTIONS", "finish_distribution", "forecast_figures", "forecast_section_html", "headline",

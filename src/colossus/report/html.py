@@ -14,9 +14,7 @@ Written atomically: a temporary file beside the target, then ``os.replace``.
 from __future__ import annotations
 
 from html import escape
-import os
 from pathlib import Path
-import tempfile
 
 import plotly
 import plotly.graph_objects as go
@@ -26,6 +24,7 @@ import colossus
 from colossus.report.downsample import MAX_POINTS
 from colossus.report.figures import CAPTIONS, build_figures
 from colossus.report.tables import Table, headline, summary_tables
+from colossus.results.paths import write_text_atomic
 from colossus.sim.result import SimResult
 
 _CSS = """
@@ -115,16 +114,4 @@ def write_report(result: SimResult, path: Path | str, max_points: int = MAX_POIN
     """Write the self-contained HTML report of ``result`` to ``path`` atomically; returns the path."""
     target = Path(path)
     text = render_report(result, max_points)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return write_text_atomic(target, text)

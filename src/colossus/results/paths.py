@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import os
 from pathlib import Path
 import re
+import tempfile
 
 import colossus
 from colossus.errors import (
@@ -109,4 +110,23 @@ def check_out_dir(path: Path | str, *, option: str | None = None, kind: str = "t
         raise ResultsError(given, f"{said}is inside colossus' source tree; write {kind} elsewhere (e.g. runs/NAME)")
     if exists and not is_dir:
         raise ResultsError(given, f"{said}exists and is not a folder; refusing to replace it")
+    return target
+
+
+def write_text_atomic(path: Path | str, text: str) -> Path:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` so that the file is either the old one or the whole
+    new one: a temporary file beside it, synced, made readable (0644) and renamed into place; returns the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
