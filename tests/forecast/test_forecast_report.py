@@ -25,6 +25,8 @@ def test_figures(doc):
     assert list(fan.data[2].y) == doc["fan"]["tokens_p50"]
     tornado = figs["tornado"]
     assert set(tornado.data[0].y) == {d["label"] for d in doc["drivers"]}
+    from colossus.report.figures import TRACE_KINDS
+    assert {trace.type for fig in figs.values() for trace in fig.data} <= set(TRACE_KINDS)  # the template has them
 
 
 def test_no_tornado_without_a_source_of_doubt(doc):

@@ -120,3 +120,19 @@ def test_bucket_last_takes_each_buckets_last_sample():
     assert bucket_last(x, 10).tolist() == x.tolist()
     assert bucket_mean(np.arange(10.0), 4).tolist() == [1.0, 4.0, 7.0, 9.0]
     assert bucket_last(np.arange(129_600) * 60.0 / DAY).size <= MAX_POINTS
+
+
+def test_the_template_has_the_defaults_of_every_trace_kind_drawn(long_result: SimResult):
+    """The shared template keeps plotly_white's per-trace defaults for ``TRACE_KINDS`` only: a figure drawing
+    another kind (a heatmap, say) would lose its defaults, so every kind drawn must be listed."""
+    import plotly.io as pio
+
+    figs = build_figures(long_result)
+    kinds = {trace.type for fig in figs.values() for trace in fig.data}
+    assert kinds <= set(F.TRACE_KINDS), kinds - set(F.TRACE_KINDS)
+    white = pio.templates["plotly_white"]
+    assert F.template().layout == white.layout
+    for kind in F.TRACE_KINDS:
+        assert getattr(F.template().data, kind) == getattr(white.data, kind)
+    fig = next(iter(figs.values()))
+    assert fig.layout.template.layout == white.layout  # each figure carries it

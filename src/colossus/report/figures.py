@@ -14,6 +14,7 @@ and sent as float32, which is ample for a plot and halves the bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
 import math
 
 import numpy as np
@@ -76,9 +77,27 @@ def _count(result: SimResult, name: str, max_points: int) -> np.ndarray:
     return bucket_last(_col(result.timeseries, name, "timeseries"), max_points).astype(np.int32)
 
 
+#: The trace kinds the reports and plots draw: the template keeps plotly_white's defaults for these only.
+TRACE_KINDS = ("scatter", "bar", "histogram")
+
+
+@functools.cache
+def template() -> go.layout.Template:
+    """plotly's "plotly_white" with the trace defaults of ``TRACE_KINDS`` only, built once.
+
+    Named in a figure, plotly reads and copies the whole template again each time (defaults for two
+    dozen trace kinds: about 70 ms a figure, most of a report's time, and 7 kB of every figure's JSON);
+    a figure takes its own copy of this one, a third of the size. A figure draws the same with it.
+    """
+    import plotly.io as pio
+
+    white = pio.templates["plotly_white"]
+    return go.layout.Template(layout=white.layout, data={kind: getattr(white.data, kind) for kind in TRACE_KINDS})
+
+
 def _layout(fig: go.Figure, title: str, yaxis: str, *, height: int = 380) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0.01), template="plotly_white", height=height,
+        title=dict(text=title, x=0.01), template=template(), height=height,
         margin=dict(l=70, r=20, t=60, b=45), hovermode="x unified",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
     )

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 import colossus
+from colossus.report.figures import template
 from colossus.report.html import _CSS
 from colossus.results.paths import write_text_atomic
 
@@ -36,7 +37,7 @@ _BLUE, _ORANGE, _GREEN, _RED = "#4c78a8", "#f58518", "#54a24b", "#e45756"
 
 
 def _layout(fig: go.Figure, title: str, xtitle: str, ytitle: str) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=xtitle, yaxis_title=ytitle, template="plotly_white",
+    fig.update_layout(title=title, xaxis_title=xtitle, yaxis_title=ytitle, template=template(),
                       margin={"l": 60, "r": 20, "t": 50, "b": 50}, height=380,
                       legend={"orientation": "h", "y": -0.2})
     return fig
