@@ -1,9 +1,11 @@
 """Interrupt ``colossus simulate`` with real signals at evenly spread moments; print what each left, as JSON.
 
 Run as a script (``python signal_driver.py WORKDIR MOMENTS``): it imports
-colossus once, then forks one child per run, so each run starts at once
-and the moments fall inside the simulation and the writing, not inside
-Python's start-up. A reference run gives the length ``T`` of a run; run
+colossus and runs the command once in its own process (a warm-up: the lazy
+imports and plotly's first figures cost a second), then forks one child per
+run, so each run starts at once and the moments fall inside the simulation
+and the writing, not inside Python's start-up. (A Ctrl-C that lands inside a
+first import is ``tests/cli/test_signals.py``'s own unit test.) A reference run gives the length ``T`` of a run; run
 ``k`` of ``MOMENTS`` gets SIGINT or SIGTERM (alternately) at ``k T / (MOMENTS + 1)``.
 Then one run is killed outright (SIGKILL, no clean-up possible) and the
 next run to the same folder must clean up after it.
@@ -11,6 +13,7 @@ next run to the same folder must clean up after it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -99,6 +102,8 @@ def state(out: Path) -> dict[str, object]:
 def main_driver(work: Path, moments: int) -> dict[str, object]:
     scenario = write_yaml(work / "tiny.yaml", tiny_doc())
     base = ["simulate", str(scenario), "--days", "0.5", "--json"]
+    with open(work / "warm-up.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        main([*base, "--out", str(work / "warm-up")])
     code, length_s = run([*base, "--out", str(work / "reference")], work / "reference.log")
     runs = []
     for k in range(1, moments + 1):

@@ -88,3 +88,25 @@ def test_an_interrupt_python_cannot_raise_is_delivered_again_not_printed(capsys)
         assert seen == [other] and sys.unraisablehook == seen.append  # and that hook is back afterwards
     finally:
         sys.unraisablehook = previous
+
+
+@pytest.mark.parametrize("after_the_answer", [True, False])
+def test_a_signal_after_the_whole_answer_stops_nothing(monkeypatch, capsys, after_the_answer):
+    """A signal that lands once the JSON answer is printed (the command is returning) leaves a complete
+    answer: exit 0 and no "interrupted" line under it; one that lands before it is an interrupt (130)."""
+    from colossus.cli import main, show
+
+    real = show.print_json
+
+    def answer_then_signal(document):
+        if after_the_answer:
+            real(document)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(show, "print_json", answer_then_signal)
+    code = main(["show", "--catalog", "--json"])
+    out, err = capsys.readouterr()
+    if after_the_answer:
+        assert code == 0 and json.loads(out) and "interrupted" not in err
+    else:
+        assert code == 130 and out == "" and err.startswith("interrupted:")

@@ -25,7 +25,14 @@ from colossus.cli import (
     simulate,  # noqa: F401
     sweep,  # noqa: F401
 )
-from colossus.cli.app import EXIT_BAD_INPUT, EXIT_INTERRUPTED, app, error_line, interrupt_was_reported
+from colossus.cli.app import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    answer_was_printed,
+    app,
+    error_line,
+    interrupt_was_reported,
+)
 from colossus.errors import ColossusError
 
 #: Exit code after SIGTERM (128 + 15, as shells report it).
@@ -104,6 +111,7 @@ def _bad_value(exc: Any) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (see ``colossus.cli.app`` for the error path)."""
     interrupt_was_reported(reset=True)
+    answer_was_printed(reset=True)
     with _terminate_as_interrupt() as stopped:
         try:
             code = _command().main(args=argv if argv is not None else sys.argv[1:], prog_name="colossus",
@@ -136,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             error_line(f"{where}{exc.strerror or exc}")
             return EXIT_BAD_INPUT
     code = 0 if code is None else code if isinstance(code, int) else 1
+    if code == EXIT_INTERRUPTED and answer_was_printed() and not interrupt_was_reported():
+        return 0  # the signal came after the whole answer was printed: nothing was left unfinished
     if code == EXIT_INTERRUPTED:
         if not interrupt_was_reported():
             error_line("stopped before finishing", label="interrupted")

@@ -105,6 +105,7 @@ def print_json(document: Any) -> None:
     """
     document = si_document(document)
     sys.stdout.write(json.dumps(_finite(document), indent=2, sort_keys=True, allow_nan=False) + "\n")
+    _answered.append(True)
 
 
 def _finite(value: Any) -> Any:
@@ -137,6 +138,18 @@ def interrupted(message: str) -> None:
 
 
 _reported: list[bool] = []
+
+
+_answered: list[bool] = []
+
+
+def answer_was_printed(*, reset: bool = False) -> bool:
+    """True once a command has printed its whole answer as JSON: a signal after it stops nothing, the command
+    is done (``main`` exits 0 without a word rather than print "interrupted" under a complete answer)."""
+    seen = bool(_answered)
+    if reset:
+        _answered.clear()
+    return seen
 
 
 def interrupt_was_reported(*, reset: bool = False) -> bool:

@@ -71,7 +71,7 @@ def write_store(path: Path, tables: dict[str, pa.Table]) -> None:
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _incoming')
             con.unregister("_incoming")
         con.execute("CHECKPOINT")
-    except (duckdb.InterruptException, RuntimeError) as exc:
+    except (duckdb.Error, RuntimeError) as exc:
         if is_interrupt(exc):  # Ctrl-C or SIGTERM during a query: an interrupt, not a DuckDB failure
             raise KeyboardInterrupt from None
         raise
@@ -80,10 +80,17 @@ def write_store(path: Path, tables: dict[str, pa.Table]) -> None:
 
 
 def is_interrupt(exc: BaseException) -> bool:
-    """DuckDB reports a signal that arrived during a query as its own error (``InterruptException``, or a
-    plain ``RuntimeError: Query interrupted``): it is still the user's Ctrl-C."""
-    return isinstance(exc, duckdb.InterruptException) or (
-        isinstance(exc, RuntimeError) and str(exc).strip().startswith(DUCKDB_INTERRUPTED))
+    """DuckDB reports a signal that arrived during a query as its own error: ``InterruptException``, a plain
+    ``RuntimeError: Query interrupted``, or, when the signal landed in Python code DuckDB was calling back
+    (counting the rows of a registered Arrow table), its error carrying the ``KeyboardInterrupt``'s name
+    (``Invalid Input Error: counting the rows of the object registered as '_incoming' failed:
+    KeyboardInterrupt:``). Each is still the user's Ctrl-C (or SIGTERM)."""
+    if isinstance(exc, duckdb.InterruptException):
+        return True
+    if not isinstance(exc, (duckdb.Error, RuntimeError)):
+        return False
+    text = str(exc).strip()
+    return text.startswith(DUCKDB_INTERRUPTED) or "KeyboardInterrupt" in text
 
 
 #: The text of the ``RuntimeError`` DuckDB raises when a signal arrives during a query.

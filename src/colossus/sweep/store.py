@@ -173,11 +173,11 @@ class RunStore:
                 self._types = self._read_types()  # columns added or widened in the batch are gone again
                 raise
             self._con.execute("COMMIT")
-        except (duckdb.InterruptException, RuntimeError) as exc:
+        except (duckdb.Error, RuntimeError) as exc:
             if is_interrupt(exc):
                 raise KeyboardInterrupt from None  # Ctrl-C during the write: the batch is in or out, whole
-            raise
-        except duckdb.Error as exc:
+            if not isinstance(exc, duckdb.Error):
+                raise
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ColossusError(f"{self.path}: cannot store a run ({reason})") from None
         self._pending = []
