@@ -54,12 +54,18 @@ class CheckedEngine(Engine):
             lo, hi = self.layout.pool_start[p], self.layout.pool_end[p]
             assert (np.bincount(st.state[lo:hi], minlength=6) == st.counts[p]).all()
         # every running job holds only busy servers it owns, and never more than it asked for
-        for job in self.jobs:
-            if job.status == RUNNING:
-                assert (st.state[job.servers] == 4 - 1).all()  # BUSY
-                assert (st.owner[job.servers] == job.idx).all()
-                assert job.servers.size <= job.want_servers
-                assert job.num_gpus == int(self.layout.gpus_per_server[self.layout.pool_of[job.servers]].sum())
+        running = [job for job in self.jobs if job.status == RUNNING]
+        if running:  # all running jobs at once (one numpy pass, not four per job)
+            sizes = np.array([job.servers.size for job in running])
+            servers = np.concatenate([job.servers for job in running])
+            assert (st.state[servers] == 4 - 1).all()  # BUSY
+            assert (st.owner[servers] == np.repeat([job.idx for job in running], sizes)).all()
+            assert (sizes <= np.array([job.want_servers for job in running])).all()
+            gpus = self.layout.gpus_per_server[self.layout.pool_of[servers]]
+            starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            held = np.add.reduceat(gpus, starts) if servers.size else np.zeros(len(running))
+            assert (held[sizes > 0] == np.array([job.num_gpus for job in running])[sizes > 0]).all()
+            assert all(job.num_gpus == 0 for job, n in zip(running, sizes) if n == 0)
         assert ((st.owner >= 0) == (st.state == 3)).all()
         # the build-out only adds servers: none goes back to not installed
         not_installed = int(st.counts[:, NOT_INSTALLED].sum())

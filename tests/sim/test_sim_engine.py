@@ -57,7 +57,7 @@ def test_small_scenario_invariants_at_every_event():
     assert set(r.events["kind"]) >= {"build", "burn_in_done", "submit", "start", "checkpoint", "failure", "finish"}
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), gens=st.integers(0, 4), rate=st.floats(0.0, 40.0),
        batteries=st.integers(0, 3), strategy=st.sampled_from(["cap", "park", "mix"]))
 @pytest.mark.slow
@@ -148,7 +148,7 @@ def test_failures_interrupt_and_lose_work_since_checkpoint():
 
 @pytest.mark.slow
 def test_preemption_makes_room_for_the_named_job():
-    doc = small_doc(days=2.0)
+    doc = small_doc(days=0.75)  # the job is due at day 0.5: what follows its start is not what this checks
     doc["jobs"][0]["start_day"] = 0.5
     doc["jobs"][0]["num_gpus"] = 3072
     doc["simulation"]["buildout"] = []
