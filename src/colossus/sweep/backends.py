@@ -77,8 +77,11 @@ def _call(task: Task) -> list[dict[str, Any]]:
 WORKER_MODULES = ("colossus.sweep.run", "colossus.sim", "colossus.perf.jobs", "colossus.forecast.runner")
 
 
-def _context() -> Any:
-    """The fork server (preloading ``WORKER_MODULES``) where the platform has one; else spawn."""
+def worker_context() -> Any:
+    """The fork server (preloading ``WORKER_MODULES``) where the platform has one; else spawn.
+
+    The web service's job pool uses it too: one server per process, whose first start fixes what it preloads.
+    """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
@@ -138,7 +141,7 @@ class LocalBackend:
         self.leftover = []
         if not tasks:
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=_context(),
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=worker_context(),
                                    initializer=_ignore_sigint)
         futures: list[Future[list[dict[str, Any]]]] = []
         handed: set[Future[list[dict[str, Any]]]] = set()

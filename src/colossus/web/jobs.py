@@ -3,9 +3,9 @@
 Why processes: a simulation is a Python event loop that runs for seconds to
 minutes; in a thread it would hold the interpreter lock and make every
 other request wait, and one that exhausts memory would take the server
-with it. The pool uses the ``spawn`` start method (a fresh interpreter per
-worker: safe with the server's threads and DuckDB's), as the sweep's local
-backend does.
+with it. The pool's workers are forked from a fork server, as the sweep's
+local backend's are (``sweep.backends.worker_context``: never forked from
+the server with its threads and DuckDB's, and a worker starts at once).
 
 How the bounds work (documented in the API):
 
@@ -32,13 +32,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 import functools
 import logging
-import multiprocessing
 import secrets
 import threading
 import time
 from typing import Any
 
 from colossus.errors import NotCancellable, QueueFull  # noqa: F401  (raised here, in the tree)
+from colossus.sweep.backends import worker_context
 from colossus.web.models import JobInfo, JobKind, JobStatus
 from colossus.web.worker import init_worker, one_line, run_forecast, run_simulation
 
@@ -86,7 +86,7 @@ class JobManager:
             raise ValueError("max_concurrent must be >= 1 and max_queued >= 0")
         self.max_concurrent = max_concurrent
         self.max_queued = max_queued
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context()
         self._lock = threading.RLock()  # a done-callback may run inside submit
         self._jobs: dict[str, Job] = {}
         self._waiting: deque[str] = deque()
