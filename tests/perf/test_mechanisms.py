@@ -142,6 +142,27 @@ def test_embedding_and_loss_may_count_as_pipeline_stages_where_the_stack_does():
         estimate(old)
 
 
+def test_a_loss_stage_heavier_than_a_layer_paces_the_pipeline():
+    """With the loss counted as a pipeline slot, the last GPU runs the output layer in place of a layer: a
+    vocabulary whose output layer outweighs a layer slows every micro-batch; a small one costs nothing extra."""
+    layout = {"tp": 2, "pp": 32, "dp": 4, "ep": 8, "interleave": 3, "global_batch": 2048}
+    sw = {"framework": "megatron-lm", "version": "2025"}
+    big, small = (estimate(run(layout, model={**QWEN3, "vocab": v}, gpus=256, software=sw)) for v in (151936, 4096))
+    assert big.step_time_s > 1.05 * small.step_time_s
+    assert big.parts_s["compute_s"] > small.parts_s["compute_s"]
+
+
+def test_many_small_experts_waste_gpu_waves():
+    """The same expert work as 16 experts of 512 rows fills the SMs worse than as 4 experts of 2048 rows
+    (one GEMM per expert over a few streams: wave quantisation), and a big dense GEMM loses almost nothing."""
+    from colossus.perf.compute import wave_eff
+
+    ctx = run_context(run({"tp": 1, "dp": 8, "global_batch": 8}))
+    small, large = float(wave_eff(ctx, 512.0, 3072.0, 16.0)[0]), float(wave_eff(ctx, 2048.0, 3072.0, 4.0)[0])
+    assert small < large <= 1.0
+    assert float(wave_eff(ctx, 8192.0, 28672.0, 1.0)[0]) > 0.98
+
+
 def test_a_left_out_interleave_is_the_fastest_with_whole_layers():
     model = {**LLAMA8B, "layers": 36}
     est = estimate(run({"tp": 8, "pp": 4, "dp": 1, "global_batch": 32}, model=model, gpus=32,

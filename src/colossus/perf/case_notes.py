@@ -33,12 +33,15 @@ CASE_NOTES: Mapping[str, str] = {
     ),
     "mzoo-qwen3-235b-h100-256gpu-a2a-pp32": (
         "PP 32 x VPP 3 with 512 micro-batches of one sequence: 3,072 pipeline steps per GPU per optimizer "
-        "step. The model predicts 20% too fast and no mechanism with a source explains the gap (per-step "
-        "host and scheduling costs of a deep interleaved pipeline are not modelled)."
+        "step. The loss stage (--account-for-loss-in-pipeline-split) runs the 151,936-token output layer in "
+        "place of a layer and paces the pipeline (modelled); about 15% of the step remains unexplained by any "
+        "mechanism with a source (per-step host and scheduling costs of a deep interleaved pipeline are not "
+        "modelled)."
     ),
     "mzoo-qwen3-235b-h100-256gpu-tp4-ep8-norecompute": (
         "the source calls TP 4 + EP 8 inside a server the slowest layout of its table; the model has it "
-        "among its two slowest of the table, but 16% too fast: no mechanism with a source found for the rest."
+        "among its two slowest of the table (16 local experts of 512 rows each: per-expert GEMM waves are "
+        "modelled), but 18% too fast: no mechanism with a source found for the rest."
     ),
 }
 

@@ -82,6 +82,7 @@ class Context:
     hbm_bytes_per_s: np.ndarray  # achievable (nominal x hbm_eff)
     hbm_bytes: np.ndarray
     clock_frac: np.ndarray  # compute speed at the power limit relative to TDP
+    sms: np.ndarray  # streaming multiprocessors (GEMM waves)
     # GEMM curves
     bf16_eff_max: np.ndarray
     bf16_dim_half: np.ndarray
@@ -236,6 +237,9 @@ def shared_constants(a: PerfAssumptions) -> dict[str, float]:
         "kernels_per_layer": float(c["overheads"]["kernels_per_layer_fwd"]),
         "step_overhead_s": float(c["overheads"]["step_overhead_s"]),
         "moe_permute_bytes": float(c["moe"]["permute_bytes_per_token_hidden"]),
+        "tile_m": float(c["moe"]["waves"]["tile_m"]),
+        "tile_n": float(c["moe"]["waves"]["tile_n"]),
+        "gemm_streams": float(c["moe"]["waves"]["streams"]),
         "grouped_gemm_eff": float(c["moe"]["grouped_gemm_eff"]),
         "expert_overhead_s": float(c["moe"]["expert_overhead_s"]),
         "tp_hide": float(o["tp"]["hide_frac"]),
@@ -325,6 +329,8 @@ def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions, stati
     for prec in ("bf16", "fp8"):
         cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))  # noqa: B023 (called now)
         cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))  # noqa: B023
+    sms = a.compute["moe"]["waves"]["sms"]
+    cols["sms"] = _per_key(st.arch, lambda arch: float(sms[arch]) if arch in sms else 132.0)
     pairs = np.char.add(np.char.add(st.kernel.astype(str), "/"), st.arch.astype(str))
     flash = cols["flash"]
     for name, key in (("attn_fwd_eff", "fwd_eff"), ("attn_bwd_eff", "bwd_eff"), ("attn_seq_half_full", "seq_half_full"),

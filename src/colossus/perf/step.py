@@ -203,9 +203,18 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
     # a stack that counts the loss as a pipeline slot has the output layer inside the stage's budget
     in_slots = slots != ctx.layers
     logit_f, logit_b = logits_s(ctx, lay)
-    compute_mb = layers * (lt.fwd_s + lt.bwd_s) + np.where(in_slots, 0.0, logit_f + logit_b)
+    # the slowest stage sets the pipeline's pace (Narayanan et al. 2021 Sec. 2.2): without loss slots the
+    # last stage carries the fullest stage's layers plus the output layer; with them (Megatron-core
+    # --account-for-loss-in-pipeline-split counts the loss as one layer) the last GPU's final virtual
+    # stage runs the output layer and the cross-entropy in place of a layer, which for a large vocabulary
+    # costs more than the layer it replaces, so the pace is the larger of the two stage kinds
+    layer_fb = lt.fwd_s + lt.bwd_s
+    tp1, cp1, ep1 = (f(ctx, lay, lt) for f in (tp_exposed_s, cp_exposed_s, ep_exposed_s))
+    per_layer = layer_fb + lt.recompute_s + tp1 + cp1 + ep1
+    loss_excess = np.where(in_slots, np.maximum(logit_f + logit_b - per_layer, 0.0), logit_f + logit_b)
+    compute_mb = layers * layer_fb + loss_excess
     recompute_mb = layers * lt.recompute_s
-    tp, cp, ep = (layers * f(ctx, lay, lt) for f in (tp_exposed_s, cp_exposed_s, ep_exposed_s))
+    tp, cp, ep = layers * tp1, layers * cp1, layers * ep1
     pp = pp_exposed_s(ctx, lay)
     per_mb = compute_mb + recompute_mb + tp + cp + ep + pp
     m = lay.m.astype(np.float64)
