@@ -293,3 +293,27 @@ def test_moe_recompute_modules_are_not_offered_to_a_dense_model():
     est = estimate(run({"tp": 2, "dp": 4, "global_batch": 8, "recompute": "selective"},
                        software={"framework": "megatron-lm", "version": "2025"}))
     assert "selective_recompute" not in est.assumed
+
+
+def test_deepspeed_zero3_gathers_a_recomputed_layer_again_when_it_exceeds_the_reuse_distance():
+    """DeepSpeed keeps a parameter gathered only if it is reused within stage3_max_reuse_distance (1e9)
+    parameters: a recomputed layer larger than that is gathered a third time for its backward; a smaller
+    one, or a stack that keeps the unit gathered (PyTorch FSDP), is not."""
+    from colossus.perf.software import resolve
+    from colossus.spec import SoftwareSpec
+
+    assert resolve(SoftwareSpec(framework="deepspeed"), "ampere", default_profile="megatron-core-2025"
+                   ).zero3_max_reuse_params == 1e9
+    layout = {"tp": 1, "pp": 1, "dp": 64, "micro_batch": 1, "global_batch": 64, "zero": 3}
+    big = {"layers": 8, "hidden": 12288, "heads": 96, "activation": "gelu", "vocab": 51200, "seq_len": 2048}
+    small = {**big, "hidden": 4096, "heads": 32}
+
+    def dp_s(model, recompute, software):
+        est = estimate(run({**layout, "recompute": recompute}, model=model, gpu="a100-sxm4-80gb", gpus=64,
+                           software=software))
+        return est.parts_s["dp_exposed_s"]
+
+    ds, fsdp = {"framework": "deepspeed"}, {"framework": "torchtitan"}
+    assert dp_s(big, "full", ds) > 1.2 * dp_s(big, "none", ds)  # 1.8e9 parameters a layer: a third gather
+    assert dp_s(small, "full", ds) <= dp_s(small, "none", ds)  # 0.2e9: kept, and more compute to hide under
+    assert dp_s(big, "full", fsdp) <= dp_s(big, "none", fsdp)

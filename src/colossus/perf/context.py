@@ -117,6 +117,7 @@ class Context:
     sw_sequence_parallel: np.ndarray
     sw_zero: np.ndarray
     sw_zero3_live_layers: np.ndarray
+    sw_zero3_reuse_params: np.ndarray  # inf where the stack keeps a recomputed layer gathered for its backward
     sw_compiled: np.ndarray
     # network
     num_gpus: np.ndarray
@@ -190,6 +191,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_embedding_loss=sw.embedding_loss_stages, sw_interleave=sw.interleave,
         sw_context_parallel=sw.context_parallel, sw_expert_parallel=sw.expert_parallel,
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
+        sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
     )
 
 

@@ -17,8 +17,10 @@ Composition (per GPU of the slowest pipeline stage):
   the backward of the last micro-batch (the parameter all-gather with the
   first forward): what the pipeline has left to hide it under, not a fixed
   fraction; ZeRO-3/FSDP gathers and reduces per layer and micro-batch, each
-  hidden at most under that layer's compute; every overlapped collective
-  slows the compute beside it by ``contention_frac``;
+  hidden at most under that layer's compute (a layer recomputed by a stack
+  that releases it before its backward is gathered a third time: DeepSpeed's
+  ``stage3_max_reuse_distance``); every overlapped collective slows the
+  compute beside it by ``contention_frac``;
 * then the optimizer step streams its state through HBM, and a fixed
   per-step cost (data loading, gradient-norm, logging) is paid.
 """
@@ -176,14 +178,19 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     sharded = np.where(ctx.sw_dp_overlap, overlapped, reduce + gather)
     if not (lay.zero >= 3).any():
         return sharded
-    # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter
+    # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter;
+    # with full recompute a stack that releases a layer between its recomputed forward and its backward
+    # gathers it a third time (DeepSpeed: a layer of more parameters than stage3_max_reuse_distance)
     n = np.maximum(layers, 1)
     ag, rs = gather / n, reduce / n
+    dense = stage_params(ctx, lay)[0] if params is None else params[0]
+    regather = (lay.rc == RC_FULL) & (dense * lay.tp / n > ctx.sw_zero3_reuse_params)
+    bwd_comm = np.where(regather, 2.0 * ag, ag) + rs
     contention_fsdp = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
     f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s
-    per_mb_overlapped = (n * (_hidden(ag, f) + _hidden(ag + rs, b)) + ag
-                         + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(ag + rs, b)))
-    per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (2 * ag + rs))
+    per_mb_overlapped = (n * (_hidden(ag, f) + _hidden(bwd_comm, b)) + ag
+                         + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(bwd_comm, b)))
+    per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (ag + bwd_comm))
     return np.where(lay.zero >= 3, lay.m * per_mb, sharded)
 
 
