@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.powercap import compute_clock_frac
 from colossus.perf.software import Software
@@ -332,7 +333,10 @@ def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions, stati
         cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))  # noqa: B023 (called now)
         cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))  # noqa: B023
     sms = a.compute["moe"]["waves"]["sms"]
-    cols["sms"] = _per_key(st.arch, lambda arch: float(sms[arch]) if arch in sms else 132.0)
+    for arch in np.unique(st.arch):
+        if str(arch) not in sms:
+            raise SpecError(f"no SM count for {arch} GPUs in catalog/data/perf_compute.toml [moe.waves] sms")
+    cols["sms"] = _per_key(st.arch, lambda arch: float(sms[arch]))
     pairs = np.char.add(np.char.add(st.kernel.astype(str), "/"), st.arch.astype(str))
     flash = cols["flash"]
     for name, key in (("attn_fwd_eff", "fwd_eff"), ("attn_bwd_eff", "bwd_eff"), ("attn_seq_half_full", "seq_half_full"),
