@@ -317,3 +317,20 @@ def test_deepspeed_zero3_gathers_a_recomputed_layer_again_when_it_exceeds_the_re
     assert dp_s(big, "full", ds) > 1.2 * dp_s(big, "none", ds)  # 1.8e9 parameters a layer: a third gather
     assert dp_s(small, "full", ds) <= dp_s(small, "none", ds)  # 0.2e9: kept, and more compute to hide under
     assert dp_s(big, "full", fsdp) <= dp_s(big, "none", fsdp)
+
+
+def test_an_fsdp_gather_hides_under_the_whole_previous_layer_pass():
+    """A prefetched ZeRO-3 gather runs beside everything the layer before does, its exposed collectives
+    included: more such time can only hide more of it, and never below zero."""
+    from colossus.perf.compute import layer_times
+    from colossus.perf.memory import stage_of
+    from colossus.perf.step import dp_exposed_s
+
+    r = run({"tp": 2, "dp": 64, "micro_batch": 1, "global_batch": 64, "zero": 3, "recompute": "none"},
+            model={**LLAMA8B, "seq_len": 1024}, gpus=128, nic_gbit_per_s=100)
+    ctx, lay = run_context(r), from_spec(r.layout)
+    lt = layer_times(ctx, lay)
+    _, layers, params = stage_of(ctx, lay)
+    alone = dp_exposed_s(ctx, lay, lt, layers, params)
+    beside = dp_exposed_s(ctx, lay, lt, layers, params, layer_comm_s=10 * lt.fwd_s)
+    assert 0.0 <= float(beside[0]) < float(alone[0])

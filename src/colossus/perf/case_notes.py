@@ -27,9 +27,9 @@ CASE_NOTES: Mapping[str, str] = {
     "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
         "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
         "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
-        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: fp32 stated it predicts +39.9%) nor how "
-        "Megatron FSDP accumulates gradients across micro-batches: the model reduce-scatters and gathers "
-        "every micro-batch, which at the NIC rate leaves the step about 20% too slow."
+        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: fp32 stated it predicts +26.3%). Megatron "
+        "FSDP reduce-scatters every micro-batch in this mode (its no_sync: 'for grads shard mode there will "
+        "actually always be gradient sync happening'), and the model does; the step is still 14% too slow."
     ),
     "mzoo-qwen3-235b-h100-256gpu-a2a-pp32": (
         "PP 32 x VPP 3 with 512 micro-batches of one sequence: 3,072 pipeline steps per GPU per optimizer "

@@ -166,8 +166,14 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
 
 
 def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
-                 params: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Data-parallel communication that shows, bounded by the compute that can hide it."""
+                 params: tuple[np.ndarray, np.ndarray] | None = None, layer_comm_s=0.0) -> np.ndarray:
+    """Data-parallel communication that shows, bounded by the compute that can hide it.
+
+    ``layer_comm_s``: one layer's exposed TP/CP/EP time per micro-batch (all passes). A ZeRO-3/FSDP
+    gather is prefetched while the layer before runs (PyTorch FSDP ``forward_prefetch`` /
+    ``backward_prefetch``, Megatron FSDP's parameter prefetch), so it hides under that layer's whole
+    pass, its own exposed collectives included, not under its compute alone.
+    """
     reduce, gather = dp_collectives(ctx, lay, params)
     contention = ctx.k["dp_contention"]
     fwd_mb = layers * lt.fwd_s
@@ -187,8 +193,10 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     regather = (lay.rc == RC_FULL) & (dense * lay.tp / n > ctx.sw_zero3_reuse_params)
     bwd_comm = np.where(regather, 2.0 * ag, ag) + rs
     contention_fsdp = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
-    f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s
-    per_mb_overlapped = (n * (_hidden(ag, f) + _hidden(bwd_comm, b)) + ag
+    f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s  # compute, which the collectives slow
+    passes = 2.0 + (lay.rc == RC_FULL)
+    f_pass, b_pass = f + layer_comm_s / passes, b + layer_comm_s * (passes - 1.0) / passes  # what hides them
+    per_mb_overlapped = (n * (_hidden(ag, f_pass) + _hidden(bwd_comm, b_pass)) + ag
                          + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(bwd_comm, b)))
     per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (ag + bwd_comm))
     return np.where(lay.zero >= 3, lay.m * per_mb, sharded)
@@ -233,7 +241,7 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
         ep_exposed_s=m * ep,
         pp_exposed_s=m * pp,
         bubble_s=(lay.pp - 1) / lay.v * per_mb,
-        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params),
+        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params, tp1 + cp1 + ep1),
         optimizer_s=optimizer_s(ctx, lay, params),
         other_s=np.full(m.shape, ctx.k["step_overhead_s"], dtype=np.float64),
     )
