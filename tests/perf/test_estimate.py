@@ -61,3 +61,19 @@ def test_invalid_layout_is_infeasible():
 def test_fp8_on_a100_is_a_spec_error():
     with pytest.raises(SpecError, match="fp8"):
         estimate(make_run(precision="fp8"))
+
+
+def test_an_estimate_asked_again_is_the_same_and_its_own():
+    """A run estimated again reuses its frozen evaluation: equal numbers, a fresh object (notes its own);
+    other assumptions are evaluated afresh, never served the first answer."""
+    from colossus.perf.assumptions import default_assumptions
+
+    run = make_run()
+    first, again = estimate(run), estimate(run)
+    assert again.as_dict() == first.as_dict() and again is not first
+    first.notes.append("mine")
+    assert "mine" not in estimate(run).notes
+    base = default_assumptions()
+    slower = base.with_overrides({"compute.gemm.ampere.bf16.eff_max": 0.5 * base.f("compute.gemm.ampere.bf16.eff_max")})
+    assert estimate(run, assumptions=slower).step_time_s > first.step_time_s
+    assert estimate(run).step_time_s == first.step_time_s

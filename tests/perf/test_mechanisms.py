@@ -142,6 +142,27 @@ def test_embedding_and_loss_may_count_as_pipeline_stages_where_the_stack_does():
         estimate(old)
 
 
+def test_a_loss_stage_heavier_than_a_layer_paces_the_pipeline():
+    """With the loss counted as a pipeline slot, the last GPU runs the output layer in place of a layer: a
+    vocabulary whose output layer outweighs a layer slows every micro-batch; a small one costs nothing extra."""
+    layout = {"tp": 2, "pp": 32, "dp": 4, "ep": 8, "interleave": 3, "global_batch": 2048}
+    sw = {"framework": "megatron-lm", "version": "2025"}
+    big, small = (estimate(run(layout, model={**QWEN3, "vocab": v}, gpus=256, software=sw)) for v in (151936, 4096))
+    assert big.step_time_s > 1.05 * small.step_time_s
+    assert big.parts_s["compute_s"] > small.parts_s["compute_s"]
+
+
+def test_many_small_experts_waste_gpu_waves():
+    """The same expert work as 16 experts of 512 rows fills the SMs worse than as 4 experts of 2048 rows
+    (one GEMM per expert over a few streams: wave quantisation), and a big dense GEMM loses almost nothing."""
+    from colossus.perf.compute import wave_eff
+
+    ctx = run_context(run({"tp": 1, "dp": 8, "global_batch": 8}))
+    small, large = float(wave_eff(ctx, 512.0, 3072.0, 16.0)[0]), float(wave_eff(ctx, 2048.0, 3072.0, 4.0)[0])
+    assert small < large <= 1.0
+    assert float(wave_eff(ctx, 8192.0, 28672.0, 1.0)[0]) > 0.98
+
+
 def test_a_left_out_interleave_is_the_fastest_with_whole_layers():
     model = {**LLAMA8B, "layers": 36}
     est = estimate(run({"tp": 8, "pp": 4, "dp": 1, "global_batch": 32}, model=model, gpus=32,
@@ -272,3 +293,44 @@ def test_moe_recompute_modules_are_not_offered_to_a_dense_model():
     est = estimate(run({"tp": 2, "dp": 4, "global_batch": 8, "recompute": "selective"},
                        software={"framework": "megatron-lm", "version": "2025"}))
     assert "selective_recompute" not in est.assumed
+
+
+def test_deepspeed_zero3_gathers_a_recomputed_layer_again_when_it_exceeds_the_reuse_distance():
+    """DeepSpeed keeps a parameter gathered only if it is reused within stage3_max_reuse_distance (1e9)
+    parameters: a recomputed layer larger than that is gathered a third time for its backward; a smaller
+    one, or a stack that keeps the unit gathered (PyTorch FSDP), is not."""
+    from colossus.perf.software import resolve
+    from colossus.spec import SoftwareSpec
+
+    assert resolve(SoftwareSpec(framework="deepspeed"), "ampere", default_profile="megatron-core-2025"
+                   ).zero3_max_reuse_params == 1e9
+    layout = {"tp": 1, "pp": 1, "dp": 64, "micro_batch": 1, "global_batch": 64, "zero": 3}
+    big = {"layers": 8, "hidden": 12288, "heads": 96, "activation": "gelu", "vocab": 51200, "seq_len": 2048}
+    small = {**big, "hidden": 4096, "heads": 32}
+
+    def dp_s(model, recompute, software):
+        est = estimate(run({**layout, "recompute": recompute}, model=model, gpu="a100-sxm4-80gb", gpus=64,
+                           software=software))
+        return est.parts_s["dp_exposed_s"]
+
+    ds, fsdp = {"framework": "deepspeed"}, {"framework": "torchtitan"}
+    assert dp_s(big, "full", ds) > 1.2 * dp_s(big, "none", ds)  # 1.8e9 parameters a layer: a third gather
+    assert dp_s(small, "full", ds) <= dp_s(small, "none", ds)  # 0.2e9: kept, and more compute to hide under
+    assert dp_s(big, "full", fsdp) <= dp_s(big, "none", fsdp)
+
+
+def test_an_fsdp_gather_hides_under_the_whole_previous_layer_pass():
+    """A prefetched ZeRO-3 gather runs beside everything the layer before does, its exposed collectives
+    included: more such time can only hide more of it, and never below zero."""
+    from colossus.perf.compute import layer_times
+    from colossus.perf.memory import stage_of
+    from colossus.perf.step import dp_exposed_s
+
+    r = run({"tp": 2, "dp": 64, "micro_batch": 1, "global_batch": 64, "zero": 3, "recompute": "none"},
+            model={**LLAMA8B, "seq_len": 1024}, gpus=128, nic_gbit_per_s=100)
+    ctx, lay = run_context(r), from_spec(r.layout)
+    lt = layer_times(ctx, lay)
+    _, layers, params = stage_of(ctx, lay)
+    alone = dp_exposed_s(ctx, lay, lt, layers, params)
+    beside = dp_exposed_s(ctx, lay, lt, layers, params, layer_comm_s=10 * lt.fwd_s)
+    assert 0.0 <= float(beside[0]) < float(alone[0])

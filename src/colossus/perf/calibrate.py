@@ -43,7 +43,6 @@ FITTED: Mapping[str, tuple[float, float, float]] = {
     "network.nccl.a2a_busbw_eff": (0.2, 1.0, 0.6),  # prior: DeepSpeed-MoE's ~50-70% of link rate
     "compute.moe.grouped_gemm_eff": (0.3, 1.0, 0.8),  # prior: grouped GEMMs a little behind dense ones
     "compute.moe.expert_overhead_s": (0.0, 1e-3, 0.0),  # prior: no fixed per-expert cost
-    "overlap.zero3.unaggregated_bus_eff": (0.2, 1.0, 1.0),  # prior: no penalty for per-rank rings
     "overlap.zero3.unaggregated_contention_frac": (0.0, 1.0, 0.1),  # prior: as overlap.dp.contention_frac
 }
 #: Constants of the mixture-of-experts mechanisms: fitted on MoE runs only, after the dense ones (``fit_predictor``).

@@ -27,18 +27,21 @@ CASE_NOTES: Mapping[str, str] = {
     "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
         "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
         "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
-        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: fp32 stated it predicts +39.9%) nor how "
-        "Megatron FSDP accumulates gradients across micro-batches: the model reduce-scatters and gathers "
-        "every micro-batch, which at the NIC rate leaves the step about 20% too slow."
+        "--grad-reduce-in-bf16; with software.grad_reduce_dtype: fp32 stated it predicts +26.3%). Megatron "
+        "FSDP reduce-scatters every micro-batch in this mode (its no_sync: 'for grads shard mode there will "
+        "actually always be gradient sync happening'), and the model does; the step is still 14% too slow."
     ),
     "mzoo-qwen3-235b-h100-256gpu-a2a-pp32": (
         "PP 32 x VPP 3 with 512 micro-batches of one sequence: 3,072 pipeline steps per GPU per optimizer "
-        "step. The model predicts 20% too fast and no mechanism with a source explains the gap (per-step "
-        "host and scheduling costs of a deep interleaved pipeline are not modelled)."
+        "step. The loss stage (--account-for-loss-in-pipeline-split) runs the 151,936-token output layer in "
+        "place of a layer and paces the pipeline (modelled); about 15% of the step remains unexplained by any "
+        "mechanism with a source (per-step host and scheduling costs of a deep interleaved pipeline are not "
+        "modelled)."
     ),
     "mzoo-qwen3-235b-h100-256gpu-tp4-ep8-norecompute": (
         "the source calls TP 4 + EP 8 inside a server the slowest layout of its table; the model has it "
-        "among its two slowest of the table, but 16% too fast: no mechanism with a source found for the rest."
+        "among its two slowest of the table (16 local experts of 512 rows each: per-expert GEMM waves are "
+        "modelled), but 18% too fast: no mechanism with a source found for the rest."
     ),
 }
 

@@ -194,8 +194,22 @@ def ffn_dense_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     return _ffn_gemms(r, tokens_per_rank(ctx, lay), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, 1.0)
 
 
+def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
+    """Share of the SMs busy over the waves of ``local`` expert GEMMs with ``(m x n)`` outputs.
+
+    Wave quantisation (NVIDIA Deep Learning Performance Guide, "Matrix
+    Multiplication Background"): a GEMM runs ``ceil(m / tile_m) ceil(n / tile_n)``
+    output tiles, one per SM at a time; Transformer Engine's GroupedLinear runs
+    one GEMM per local expert over ``streams`` streams, so at most that many
+    experts' tiles share a wave, and a last partial wave costs a whole one.
+    """
+    k = ctx.k
+    tiles = np.ceil(m / k["tile_m"]) * np.ceil(n / k["tile_n"]) * np.minimum(local, k["gemm_streams"])
+    return tiles / (np.ceil(tiles / ctx.sms) * ctx.sms)
+
+
 def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
-    """Router + routed experts (grouped GEMMs, balanced routing) + shared experts, forward.
+    """Router + routed experts (grouped GEMMs, balanced routing, ``wave_eff``) + shared experts, forward.
 
     The stage's ``tp x cp x dp`` ranks each hold ``T`` distinct tokens and send
     ``top_k`` copies; ``E / ep`` local experts each see ``T k ep etp / E`` rows of
@@ -205,8 +219,11 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     tk = expert_tokens(ctx, lay) * ctx.top_k
     local = ctx.experts / lay.ep
     rows = np.maximum(tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
-    routed = _ffn_gemms(r, rows, ctx.hidden, ctx.expert_ffn_hidden / lay.etp, ctx.ffn_mats, local)
-    routed = routed / ctx.k["grouped_gemm_eff"]
+    width = ctx.expert_ffn_hidden / lay.etp
+    up_cols = (ctx.ffn_mats - 1) * width
+    up = gemm_time_s(r, rows, up_cols, ctx.hidden, local) / wave_eff(ctx, rows, up_cols, local)
+    down = gemm_time_s(r, rows, ctx.hidden, width, local) / wave_eff(ctx, rows, ctx.hidden, local)
+    routed = (up + down) / ctx.k["grouped_gemm_eff"]
     router = gemm_time_s(bf16_rates(ctx), t, ctx.experts.astype(np.float64), ctx.hidden)
     shared = np.where(
         ctx.shared_experts > 0,

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.powercap import compute_clock_frac
 from colossus.perf.software import Software
@@ -82,6 +83,7 @@ class Context:
     hbm_bytes_per_s: np.ndarray  # achievable (nominal x hbm_eff)
     hbm_bytes: np.ndarray
     clock_frac: np.ndarray  # compute speed at the power limit relative to TDP
+    sms: np.ndarray  # streaming multiprocessors (GEMM waves)
     # GEMM curves
     bf16_eff_max: np.ndarray
     bf16_dim_half: np.ndarray
@@ -116,6 +118,7 @@ class Context:
     sw_sequence_parallel: np.ndarray
     sw_zero: np.ndarray
     sw_zero3_live_layers: np.ndarray
+    sw_zero3_reuse_params: np.ndarray  # inf where the stack keeps a recomputed layer gathered for its backward
     sw_compiled: np.ndarray
     # network
     num_gpus: np.ndarray
@@ -189,6 +192,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_embedding_loss=sw.embedding_loss_stages, sw_interleave=sw.interleave,
         sw_context_parallel=sw.context_parallel, sw_expert_parallel=sw.expert_parallel,
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
+        sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
     )
 
 
@@ -236,6 +240,9 @@ def shared_constants(a: PerfAssumptions) -> dict[str, float]:
         "kernels_per_layer": float(c["overheads"]["kernels_per_layer_fwd"]),
         "step_overhead_s": float(c["overheads"]["step_overhead_s"]),
         "moe_permute_bytes": float(c["moe"]["permute_bytes_per_token_hidden"]),
+        "tile_m": float(c["moe"]["waves"]["tile_m"]),
+        "tile_n": float(c["moe"]["waves"]["tile_n"]),
+        "gemm_streams": float(c["moe"]["waves"]["streams"]),
         "grouped_gemm_eff": float(c["moe"]["grouped_gemm_eff"]),
         "expert_overhead_s": float(c["moe"]["expert_overhead_s"]),
         "tp_hide": float(o["tp"]["hide_frac"]),
@@ -325,6 +332,11 @@ def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions, stati
     for prec in ("bf16", "fp8"):
         cols[f"{prec}_eff_max"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 0))  # noqa: B023 (called now)
         cols[f"{prec}_dim_half"] = _per_key(st.arch, lambda arch: _curve(a, arch, prec, 1))  # noqa: B023
+    sms = a.compute["moe"]["waves"]["sms"]
+    for arch in np.unique(st.arch):
+        if str(arch) not in sms:
+            raise SpecError(f"no SM count for {arch} GPUs in catalog/data/perf_compute.toml [moe.waves] sms")
+    cols["sms"] = _per_key(st.arch, lambda arch: float(sms[arch]))
     pairs = np.char.add(np.char.add(st.kernel.astype(str), "/"), st.arch.astype(str))
     flash = cols["flash"]
     for name, key in (("attn_fwd_eff", "fwd_eff"), ("attn_bwd_eff", "bwd_eff"), ("attn_seq_half_full", "seq_half_full"),

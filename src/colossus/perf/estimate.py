@@ -28,7 +28,7 @@ from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.context import SELECTIVE_CODES, Context, RunInputs, StaticRows, build_context, static_rows
-from colossus.perf.flops import token_flops
+from colossus.perf.flops import TokenFlops, token_flops
 from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, from_spec, whole_layers
 from colossus.perf.memory import stage_of
 from colossus.perf.network import default_fabric
@@ -355,6 +355,11 @@ class PreparedRuns:
     ctx: Context | None = None  # the context under the assumptions ``prepare`` was given
     assumptions: PerfAssumptions | None = None
     valid: np.ndarray | None = None  # reasons == '' (rows valid whatever the assumptions)
+    #: what an evaluation under ``assumptions`` produced (the batch, each picked row's layout spec, each run's
+    #: FLOP counts): every input is frozen, so the same prepared runs under the same assumptions give the
+    #: same numbers, and an estimate asked again only builds its ``Estimate`` (other assumptions, as a
+    #: calibration passes, are evaluated afresh and not kept)
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @staticmethod
     def prepare(
@@ -399,9 +404,9 @@ class PreparedRuns:
                     results[i] = InfeasibleError(f"{self.runs[i].id}: invalid layout: {reasons[first]}")
                     continue
                 inp = self.inputs[j]
-                spec = batch.lay.spec(pick)
+                spec, flops = self._spec_flops(batch, pick, j, assumptions)
                 resolved = _resolve_assumed(assumed, spec, int(batch.lay.sel[pick]), inp.software)
-                est = make_estimate(self.runs[i].id, inp, batch, pick, resolved, spec)
+                est = make_estimate(self.runs[i].id, inp, batch, pick, resolved, spec, flops)
                 several = int((batch.owner == j).sum()) > 1
                 notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
                 est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
@@ -409,14 +414,31 @@ class PreparedRuns:
         return [r for r in results if r is not None]
 
 
+    def _spec_flops(self, batch: _Batch, pick: int, j: int,
+                    assumptions: PerfAssumptions) -> tuple[LayoutSpec, TokenFlops]:
+        """The picked row's layout spec and run ``j``'s FLOP counts (kept under the prepared assumptions)."""
+        key = ("spec", pick, j)
+        hit = self.memo.get(key) if assumptions is self.assumptions else None
+        if hit is None:
+            hit = (batch.lay.spec(pick), token_flops(self.inputs[j].model))
+            if assumptions is self.assumptions:
+                self.memo[key] = hit
+        return hit
+
     def evaluate_batch(self, assumptions: PerfAssumptions) -> tuple[_Batch, np.ndarray, np.ndarray, np.ndarray]:
         """(every candidate row evaluated, invalidity reasons, the row picked per prepared run, none fit)."""
         assert self.lay is not None
-        cached = self.ctx if assumptions is self.assumptions else None
+        own = assumptions is self.assumptions
+        if own and "batch" in self.memo:
+            return self.memo["batch"]
+        cached = self.ctx if own else None
         batch = _evaluate(self.inputs, self.lay, self.owner, self.preferred, assumptions, self.static, cached)
         valid = self.valid if self.valid is not None else self.reasons == ""
         picks, none_fit = pick_rows(batch, valid, len(self.inputs))
-        return batch, self.reasons, picks, none_fit
+        result = batch, self.reasons, picks, none_fit
+        if own:
+            self.memo["batch"] = result
+        return result
 
 
 def estimate_many(
@@ -474,9 +496,10 @@ def estimate(run: RunSpec, *, assumptions: PerfAssumptions | None = None, fabric
 
 
 def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assumed: dict[str, Any],
-                  spec: LayoutSpec | None = None) -> Estimate:
-    """One row of an evaluated batch as an ``Estimate`` (``spec``: that row's layout, if built already)."""
-    flops = token_flops(inputs.model)
+                  spec: LayoutSpec | None = None, flops: TokenFlops | None = None) -> Estimate:
+    """One row of an evaluated batch as an ``Estimate`` (``spec``, ``flops``: that row's layout and the
+    run's FLOP counts, if known already)."""
+    flops = token_flops(inputs.model) if flops is None else flops
     parts_s = {name: float(getattr(batch.parts, name)[row]) for name in PART_NAMES}
     memory_bytes = {name: float(getattr(batch.memory, name)[row]) for name in MEMORY_NAMES}
     spec = batch.lay.spec(row) if spec is None else spec

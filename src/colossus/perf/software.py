@@ -63,6 +63,7 @@ class Software:
     zero: int
     zero_stages: tuple[int, ...]
     zero3_live_layers: float
+    zero3_max_reuse_params: float | None
     interleave: bool
     context_parallel: bool
     expert_parallel: bool

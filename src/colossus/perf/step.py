@@ -17,8 +17,10 @@ Composition (per GPU of the slowest pipeline stage):
   the backward of the last micro-batch (the parameter all-gather with the
   first forward): what the pipeline has left to hide it under, not a fixed
   fraction; ZeRO-3/FSDP gathers and reduces per layer and micro-batch, each
-  hidden at most under that layer's compute; every overlapped collective
-  slows the compute beside it by ``contention_frac``;
+  hidden at most under that layer's compute (a layer recomputed by a stack
+  that releases it before its backward is gathered a third time: DeepSpeed's
+  ``stage3_max_reuse_distance``); every overlapped collective slows the
+  compute beside it by ``contention_frac``;
 * then the optimizer step streams its state through HBM, and a fixed
   per-step cost (data loading, gradient-norm, logging) is paid.
 """
@@ -164,8 +166,14 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
 
 
 def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
-                 params: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Data-parallel communication that shows, bounded by the compute that can hide it."""
+                 params: tuple[np.ndarray, np.ndarray] | None = None, layer_comm_s=0.0) -> np.ndarray:
+    """Data-parallel communication that shows, bounded by the compute that can hide it.
+
+    ``layer_comm_s``: one layer's exposed TP/CP/EP time per micro-batch (all passes). A ZeRO-3/FSDP
+    gather is prefetched while the layer before runs (PyTorch FSDP ``forward_prefetch`` /
+    ``backward_prefetch``, Megatron FSDP's parameter prefetch), so it hides under that layer's whole
+    pass, its own exposed collectives included, not under its compute alone.
+    """
     reduce, gather = dp_collectives(ctx, lay, params)
     contention = ctx.k["dp_contention"]
     fwd_mb = layers * lt.fwd_s
@@ -176,14 +184,21 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     sharded = np.where(ctx.sw_dp_overlap, overlapped, reduce + gather)
     if not (lay.zero >= 3).any():
         return sharded
-    # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter
+    # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter;
+    # with full recompute a stack that releases a layer between its recomputed forward and its backward
+    # gathers it a third time (DeepSpeed: a layer of more parameters than stage3_max_reuse_distance)
     n = np.maximum(layers, 1)
     ag, rs = gather / n, reduce / n
+    dense = stage_params(ctx, lay)[0] if params is None else params[0]
+    regather = (lay.rc == RC_FULL) & (dense * lay.tp / n > ctx.sw_zero3_reuse_params)
+    bwd_comm = np.where(regather, 2.0 * ag, ag) + rs
     contention_fsdp = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
-    f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s
-    per_mb_overlapped = (n * (_hidden(ag, f) + _hidden(ag + rs, b)) + ag
-                         + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(ag + rs, b)))
-    per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (2 * ag + rs))
+    f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s  # compute, which the collectives slow
+    passes = 2.0 + (lay.rc == RC_FULL)
+    f_pass, b_pass = f + layer_comm_s / passes, b + layer_comm_s * (passes - 1.0) / passes  # what hides them
+    per_mb_overlapped = (n * (_hidden(ag, f_pass) + _hidden(bwd_comm, b_pass)) + ag
+                         + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(bwd_comm, b)))
+    per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (ag + bwd_comm))
     return np.where(lay.zero >= 3, lay.m * per_mb, sharded)
 
 
@@ -203,9 +218,18 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
     # a stack that counts the loss as a pipeline slot has the output layer inside the stage's budget
     in_slots = slots != ctx.layers
     logit_f, logit_b = logits_s(ctx, lay)
-    compute_mb = layers * (lt.fwd_s + lt.bwd_s) + np.where(in_slots, 0.0, logit_f + logit_b)
+    # the slowest stage sets the pipeline's pace (Narayanan et al. 2021 Sec. 2.2): without loss slots the
+    # last stage carries the fullest stage's layers plus the output layer; with them (Megatron-core
+    # --account-for-loss-in-pipeline-split counts the loss as one layer) the last GPU's final virtual
+    # stage runs the output layer and the cross-entropy in place of a layer, which for a large vocabulary
+    # costs more than the layer it replaces, so the pace is the larger of the two stage kinds
+    layer_fb = lt.fwd_s + lt.bwd_s
+    tp1, cp1, ep1 = (f(ctx, lay, lt) for f in (tp_exposed_s, cp_exposed_s, ep_exposed_s))
+    per_layer = layer_fb + lt.recompute_s + tp1 + cp1 + ep1
+    loss_excess = np.where(in_slots, np.maximum(logit_f + logit_b - per_layer, 0.0), logit_f + logit_b)
+    compute_mb = layers * layer_fb + loss_excess
     recompute_mb = layers * lt.recompute_s
-    tp, cp, ep = (layers * f(ctx, lay, lt) for f in (tp_exposed_s, cp_exposed_s, ep_exposed_s))
+    tp, cp, ep = layers * tp1, layers * cp1, layers * ep1
     pp = pp_exposed_s(ctx, lay)
     per_mb = compute_mb + recompute_mb + tp + cp + ep + pp
     m = lay.m.astype(np.float64)
@@ -217,7 +241,7 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
         ep_exposed_s=m * ep,
         pp_exposed_s=m * pp,
         bubble_s=(lay.pp - 1) / lay.v * per_mb,
-        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params),
+        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params, tp1 + cp1 + ep1),
         optimizer_s=optimizer_s(ctx, lay, params),
         other_s=np.full(m.shape, ctx.k["step_overhead_s"], dtype=np.float64),
     )

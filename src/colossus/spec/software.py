@@ -119,6 +119,12 @@ class SoftwareProfileSpec(CatalogItem):
     zero3_live_layers: float = Field(
         gt=0, description="transformer layers' worth of parameters ZeRO-3/FSDP holds gathered at once (unit + prefetch)"
     )
+    zero3_max_reuse_params: float | None = Field(
+        default=None, gt=0,
+        description="parameters a ZeRO-3 stack keeps gathered between a layer's recomputed forward and its"
+        " backward (DeepSpeed stage3_max_reuse_distance); a layer larger than this is gathered a third time;"
+        " absent: kept (PyTorch FSDP and Megatron FSDP unshard the unit once for both)",
+    )
     interleave: bool = Field(
         description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)"
     )
