@@ -16,7 +16,7 @@ values = st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 62), 2 ** 62),
                    st.floats(allow_nan=False, allow_infinity=False, width=64), st.text(max_size=5))
 rows = st.lists(st.fixed_dictionaries(
     {"content_hash": st.sampled_from(["a", "b"]), "seed": st.integers(0, 3), "error": st.none() | st.just("x")},
-    optional={"x": values, "y": values, "z.w": values}), min_size=1, max_size=8)
+    optional={"x": values, "y": values, "z.w": values}), min_size=1, max_size=6)
 
 
 def _stored(batch: list[dict[str, Any]], *, flush_interval_s: float,
@@ -32,7 +32,7 @@ def _stored(batch: list[dict[str, Any]], *, flush_interval_s: float,
     return list(types.items()), got
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(batch=rows, flush_every=st.integers(2, 5))
 def test_batches_store_what_row_by_row_writes_store(batch, flush_every):
     one_by_one = _stored(batch, flush_interval_s=0.0)
