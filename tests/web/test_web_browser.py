@@ -51,6 +51,9 @@ def browser_page(chromium: str, base_url: str) -> Iterator[tuple[Any, list[str],
         browser = pw.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # Every wait bounds behaviour (the answer arrives), not speed: playwright's 30 s default was passed
+            # once on a loaded CI machine while a sweep plot was still drawing.
+            page.set_default_timeout(120_000)
             page.on("request", lambda r: requests.append(r.url))
             page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
             page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
