@@ -62,6 +62,8 @@ def figure(plan: SweepPlan, rows: Sequence[Mapping[str, Any]], main: str) -> Any
     import plotly.graph_objects as go  # noqa: PLC0415
     from plotly.subplots import make_subplots  # noqa: PLC0415 (plotly is slow to import)
 
+    from colossus.report.figures import template  # noqa: PLC0415 (plotly's, loaded with it)
+
     inputs_of = {p.content_hash: dict(p.inputs) for p in plan.points}
     varied = [(target.column, list(vary.values)) for vary, target in plan.varied]
     fig = make_subplots(rows=len(varied), cols=1, subplot_titles=[f"{main} vs {c}" for c, _ in varied],
@@ -88,7 +90,7 @@ def figure(plan: SweepPlan, rows: Sequence[Mapping[str, Any]], main: str) -> Any
         fig.update_yaxes(title_text=main, row=index, col=1)
     fig.update_layout(
         title=f"{plan.scenario}: {plan.kind} sweep, {main} (mean ± 1 std over {plan.seeds} seed(s) per point)",
-        height=max(420, 380 * len(varied)), template="plotly_white",
+        height=max(420, 380 * len(varied)), template=template(),
     )
     return fig
 
