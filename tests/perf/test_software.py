@@ -87,3 +87,65 @@ def test_each_framework_has_exactly_one_default_profile_where_it_has_several():
         prof = profile(name)
         frameworks[prof.framework.value] = frameworks.get(prof.framework.value, 0) + prof.framework_default
     assert all(count == 1 for count in frameworks.values()), frameworks
+
+
+# --- a stated layout is evidence of what an assumed stack can run ---------------------------------------
+
+
+def _run(software: dict, **layout):
+    from colossus.spec import RunSpec
+
+    base = {"tp": 8, "pp": 8, "dp": 4, "micro_batch": 1, "global_batch": 512, "recompute": "full"}
+    base.update(layout)
+    return RunSpec.model_validate({
+        "id": "stated",
+        "model": {"layers": 96, "hidden": 12288, "heads": 96, "activation": "gelu", "vocab": 51200, "seq_len": 4096},
+        "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8 * 8 * 4 * base.get("cp", 1)},
+        "software": software,
+        "layout": base,
+    })
+
+
+def test_which_profiles_are_chosen_and_which_assumed():
+    def assumed(**fields) -> bool:
+        return resolve(SoftwareSpec(**fields), "hopper", default_profile=DEFAULT).profile_assumed
+
+    assert not assumed(framework="megatron-lm", version="2021")  # the version matched a pattern
+    assert not assumed(profile="torchtitan")  # named
+    assert assumed(framework="torchtitan", version="2026 release")  # the framework's default
+    assert assumed(framework="maxtext")  # no profile for the framework: the generic stack
+    assert assumed()  # no software block at all
+
+
+@pytest.mark.parametrize(
+    ("layout", "said"),
+    [
+        ({"interleave": 3}, "interleaved pipeline schedule"),
+        ({"cp": 2, "dp": 4}, "context parallelism"),
+    ],
+)
+def test_a_layout_a_team_ran_on_a_guessed_stack_is_estimated_with_a_note(layout, said):
+    from colossus.perf import estimate
+
+    # DeepSpeed's only profile (2021 ZeRO-3) has neither; a run of a later DeepSpeed that states them ran them
+    est = estimate(_run({"framework": "deepspeed", "version": "0.14 (2024)"}, **layout))
+    assert est.step_time_s > 0 and any(said in n and "deepspeed-zero3-2021" in n for n in est.notes)
+
+
+def test_a_chosen_profile_still_rejects_what_its_stack_could_not_run():
+    from colossus.errors import ColossusError
+    from colossus.perf import estimate
+
+    # Megatron-LM 2021 had no context parallelism: a run saying both is contradictory, not widened
+    with pytest.raises(ColossusError, match="context parallelism"):
+        estimate(_run({"framework": "megatron-lm", "version": "2021"}, cp=2))
+    with pytest.raises(ColossusError, match="interleaved"):
+        estimate(_run({"profile": "deepspeed-zero3-2021"}, interleave=3))
+
+
+def test_widening_needs_the_layout_to_state_it():
+    from colossus.perf import estimate
+
+    # left out, the interleave is the stack's default (1 for this profile), and nothing is noted
+    est = estimate(_run({"framework": "deepspeed", "version": "0.14 (2024)"}))
+    assert est.layout.interleave == 1 and not any("does not offer" in n for n in est.notes)

@@ -32,7 +32,7 @@ from colossus.perf.flops import TokenFlops, token_flops
 from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, from_spec, whole_layers
 from colossus.perf.memory import stage_of
 from colossus.perf.network import default_fabric
-from colossus.perf.software import Software, resolve
+from colossus.perf.software import Software, resolve, widened_by_layout
 from colossus.perf.step import StepParts, step_memory, step_parts
 from colossus.spec import (
     Convention,
@@ -195,7 +195,7 @@ def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | 
     if not gpu.supports(run.layout.precision):
         raise SpecError(f"{gpu.name} has no {run.layout.precision.value} tensor cores", path=["layout", "precision"])
     fabric = fabric or _default_fabric(gpu, c.nic_gbit_per_s, assumptions)
-    sw = software_for(run.software, gpu, assumptions)
+    sw = widened_by_layout(software_for(run.software, gpu, assumptions), run.layout)
     return RunInputs(run.model, gpu, sw, fabric, c.gpus, c.gpus_per_node, c.power_limit_w)
 
 

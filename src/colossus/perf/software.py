@@ -19,7 +19,7 @@ estimate can report what it assumed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cache, lru_cache
 import re
 
@@ -30,6 +30,7 @@ from colossus.spec import (
     EpDispatcher,
     Framework,
     GradReduceDtype,
+    LayoutSpec,
     SelectiveRecompute,
     SoftwareProfileSpec,
     SoftwareSpec,
@@ -76,6 +77,9 @@ class Software:
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
+    # True when nothing the run said picked the profile (no framework, no version pattern matched, or no
+    # profile for the framework): its capabilities are then a guess, which a stated layout may widen
+    profile_assumed: bool = False
 
     @property
     def flash(self) -> bool:
@@ -117,8 +121,13 @@ def profile_names(framework: Framework | None = None) -> tuple[str, ...]:
     return tuple(n for n in names if profile(n).framework is framework)
 
 
-def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareProfileSpec, str]:
-    """The profile a software block selects, and a note when it had to fall back."""
+def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareProfileSpec, str, bool]:
+    """The profile a software block selects, a note when it had to fall back, and whether it was assumed.
+
+    A profile is *chosen* when the block names it or the run's version matches one of its patterns;
+    otherwise (no framework, a framework's default, or the generic stack for a framework without a
+    profile) it is *assumed*.
+    """
     if spec.profile is not None:
         prof = (
             profile(spec.profile) if catalog.has_entry("software", spec.profile) else lookup("software", spec.profile)
@@ -128,19 +137,19 @@ def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareP
                 f"profile '{prof.name}' is {prof.framework.value}, not {spec.framework.value}",
                 path=["software", "framework"],
             )
-        return prof, ""
+        return prof, "", False
     if spec.framework is None:
-        return profile(default_profile), ""
+        return profile(default_profile), "", True
     candidates = [profile(n) for n in profile_names(spec.framework)]
     version = spec.version or ""
     for prof in candidates:
         if version and any(re.search(p, version, flags=re.IGNORECASE) for p in prof.versions):
-            return prof, ""
+            return prof, "", False
     for prof in candidates:
         if prof.framework_default:
-            return prof, ""
+            return prof, "", True
     other = next(profile(n) for n in profile_names(Framework.OTHER) if profile(n).framework_default)
-    return other, f"no software profile for {spec.framework.value}; assumed '{other.name}'"
+    return other, f"no software profile for {spec.framework.value}; assumed '{other.name}'", True
 
 
 @lru_cache(maxsize=256)
@@ -148,7 +157,7 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     """The concrete stack of a run on GPUs of ``architecture``."""
     # (cached: the specs are frozen and hashable, the catalog is read once; a SpecError is not cached)
     spec = spec or SoftwareSpec()
-    prof, note = pick_profile(spec, default_profile=default_profile)
+    prof, note, assumed = pick_profile(spec, default_profile=default_profile)
     if architecture not in prof.attention:
         raise SpecError(
             f"software profile '{prof.name}' names no attention kernel for {architecture} GPUs",
@@ -168,6 +177,42 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
         raise SpecError(
             f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"]
         )
-    return Software(profile=prof.name, framework=prof.framework, stated=stated, note=note, **{
-        k: v for k, v in values.items() if k not in ("profile", "framework", "stated", "note")
-    })
+    return Software(profile=prof.name, framework=prof.framework, stated=stated, note=note, profile_assumed=assumed,
+                    **{k: v for k, v in values.items() if k not in ("profile", "framework", "stated", "note")})
+
+
+def widened_by_layout(sw: Software, layout: LayoutSpec) -> Software:
+    """The stack a run's stated layout shows it had, where its profile was only assumed.
+
+    A profile picked by a framework's default, or the generic stack standing in for a framework
+    without a profile, guesses what the stack can run. A run that states an interleaved schedule,
+    context or expert parallelism, sequence parallelism or a ZeRO stage ran it: the layout is the
+    evidence, and the guess gives way (with a note saying so) instead of rejecting a layout a team
+    ran. A profile the run named, or whose version pattern it matched, keeps its capabilities: a
+    contradiction with it is an error of the run (``perf.layout`` rules). The planner, which has no
+    stated layout, searches only what the profile offers.
+    """
+    if not sw.profile_assumed:
+        return sw
+    given = layout.model_fields_set
+    widen: dict[str, object] = {}
+    if "interleave" in given and layout.interleave > 1 and not sw.interleave:
+        widen["interleave"] = True
+    if "cp" in given and layout.cp > 1 and not sw.context_parallel:
+        widen["context_parallel"] = True
+    if "ep" in given and layout.ep > 1 and not sw.expert_parallel:
+        widen["expert_parallel"] = True
+    if "sequence_parallel" in given and layout.sequence_parallel and not sw.sequence_parallel_supported:
+        widen["sequence_parallel_supported"] = True
+    if "zero" in given and layout.zero not in sw.zero_stages:
+        widen["zero_stages"] = tuple(sorted({*sw.zero_stages, layout.zero}))
+    if not widen:
+        return sw
+    names = {"interleave": "an interleaved pipeline schedule", "context_parallel": "context parallelism",
+             "expert_parallel": "expert parallelism", "sequence_parallel_supported": "sequence parallelism",
+             "zero_stages": f"ZeRO stage {layout.zero}"}
+    said = ", ".join(names[k] for k in widen)
+    note = (f"the run's layout states {said}, which the assumed profile '{sw.profile}' does not offer: "
+            "taken as what its stack ran")
+    return replace(sw, note="; ".join(n for n in (sw.note, note) if n), **widen)  # type: ignore[arg-type]
+
