@@ -61,9 +61,29 @@ def test_the_gpu_generation_picks_the_profiles_attention_kernel():
     assert resolve(spec, "ampere", default_profile=DEFAULT).attention is AttentionKernel.FLASH2
 
 
-def test_a_framework_without_a_profile_falls_back_with_a_note():
+def test_every_framework_the_format_names_has_a_default_profile():
+    from colossus.perf.software import profile_names
+    from colossus.spec import Framework
+
+    for fw in Framework:
+        assert sum(profile(n).framework_default for n in profile_names(fw)) == 1, fw
     sw = resolve(SoftwareSpec(framework="maxtext"), "hopper", default_profile=DEFAULT)
-    assert sw.profile == "generic-pytorch" and "maxtext" in sw.note
+    assert sw.profile == "maxtext" and sw.compiled and sw.zero == 3 and not sw.note
+
+
+def test_a_framework_without_a_profile_falls_back_with_a_note(monkeypatch):
+    from colossus.perf import software
+    from colossus.spec import Framework
+
+    names = software.profile_names()
+    monkeypatch.setattr(software, "profile_names", lambda fw=None: tuple(
+        n for n in names if fw is None or (fw is not Framework.MAXTEXT and profile(n).framework is fw)))
+    resolve.cache_clear()
+    try:
+        sw = resolve(SoftwareSpec(framework="maxtext"), "hopper", default_profile=DEFAULT)
+    finally:
+        resolve.cache_clear()
+    assert sw.profile == "generic-pytorch" and "maxtext" in sw.note and sw.profile_assumed
 
 
 def test_contradictions_are_errors():
