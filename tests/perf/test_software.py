@@ -152,15 +152,18 @@ def test_a_layout_a_team_ran_on_a_guessed_stack_is_estimated_with_a_note(layout,
     assert est.step_time_s > 0 and any(said in n and "deepspeed-zero3-2021" in n for n in est.notes)
 
 
-def test_a_chosen_profile_still_rejects_what_its_stack_could_not_run():
-    from colossus.errors import ColossusError
+def test_a_chosen_profile_is_widened_too_with_the_contradiction_noted():
     from colossus.perf import estimate
+    from colossus.perf.search import plan
+    from colossus.spec import SoftwareSpec, lookup
 
-    # Megatron-LM 2021 had no context parallelism: a run saying both is contradictory, not widened
-    with pytest.raises(ColossusError, match="context parallelism"):
-        estimate(_run({"framework": "megatron-lm", "version": "2021"}, cp=2))
-    with pytest.raises(ColossusError, match="interleaved"):
-        estimate(_run({"profile": "deepspeed-zero3-2021"}, interleave=3))
+    # Megatron-LM 2021 had no context parallelism: a run saying both is estimated, and the note says so
+    est = estimate(_run({"framework": "megatron-lm", "version": "2021"}, cp=2))
+    assert any("'megatron-lm-2021' (its stack at that version) does not offer" in n for n in est.notes)
+    # the planner, with nothing stated, keeps to what the profile offers
+    result = plan(lookup("models", "gpt3-175b"), lookup("gpus", "a100-sxm4-80gb"), num_gpus=512,
+                  global_batch_tokens=2**21, software=SoftwareSpec(framework="megatron-lm", version="2021"))
+    assert all(r.layout.cp == 1 and r.layout.interleave >= 1 for r in result.best)
 
 
 def test_widening_needs_the_layout_to_state_it():

@@ -182,18 +182,17 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
 
 
 def widened_by_layout(sw: Software, layout: LayoutSpec) -> Software:
-    """The stack a run's stated layout shows it had, where its profile was only assumed.
+    """The stack a run's stated layout shows it had, beyond what its profile offers.
 
-    A profile picked by a framework's default, or the generic stack standing in for a framework
-    without a profile, guesses what the stack can run. A run that states an interleaved schedule,
-    context or expert parallelism, sequence parallelism or a ZeRO stage ran it: the layout is the
-    evidence, and the guess gives way (with a note saying so) instead of rejecting a layout a team
-    ran. A profile the run named, or whose version pattern it matched, keeps its capabilities: a
-    contradiction with it is an error of the run (``perf.layout`` rules). The planner, which has no
-    stated layout, searches only what the profile offers.
+    A profile says what a framework could run at a release, as far as its sources go; a run that
+    states an interleaved schedule, context or expert parallelism, sequence parallelism or a ZeRO
+    stage beyond that ran it (a published run), or asks what it would take (a user's job): the
+    layout is the evidence, and the estimate models the stack running it, with a note, instead of
+    rejecting it. Where the profile was only assumed (a framework's default, the generic stack) the
+    note says so; where the run's version matched the profile, the note flags the contradiction for
+    the reader to judge. The planner, which has no stated layout, searches only what the profile
+    offers.
     """
-    if not sw.profile_assumed:
-        return sw
     given = layout.model_fields_set
     widen: dict[str, object] = {}
     if "interleave" in given and layout.interleave > 1 and not sw.interleave:
@@ -212,7 +211,10 @@ def widened_by_layout(sw: Software, layout: LayoutSpec) -> Software:
              "expert_parallel": "expert parallelism", "sequence_parallel_supported": "sequence parallelism",
              "zero_stages": f"ZeRO stage {layout.zero}"}
     said = ", ".join(names[k] for k in widen)
-    note = (f"the run's layout states {said}, which the assumed profile '{sw.profile}' does not offer: "
-            "taken as what its stack ran")
+    if sw.profile_assumed:
+        note = (f"the run's layout states {said}, which the assumed profile '{sw.profile}' does not offer: "
+                "taken as what its stack ran")
+    else:
+        note = (f"the run's layout states {said}, which profile '{sw.profile}' (its stack at that version) "
+                "does not offer: estimated as if the stack ran it")
     return replace(sw, note="; ".join(n for n in (sw.note, note) if n), **widen)  # type: ignore[arg-type]
-
