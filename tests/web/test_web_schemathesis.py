@@ -17,6 +17,7 @@ Bounded for CI: a few examples per operation (``MAX_EXAMPLES``).
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from pathlib import Path
 import shutil
@@ -48,6 +49,7 @@ ALL_CHECKS = list(CHECKS.get_all())
 # valid analysis requests the checks send (power, plan, reliability) take milliseconds, not seconds: what is
 # tested is the API's conformance, not the models.
 _ROOT = Path(tempfile.mkdtemp(prefix="colossus-fuzz-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 _SCENARIOS = make_scenarios(_ROOT / "scenarios")
 write_yaml(_SCENARIOS / "colossus-memphis.yaml", {**tiny_doc(), "name": "colossus-memphis"})
 for _big in ("colossus-200k.yaml",):
@@ -66,7 +68,8 @@ def stored_run() -> Iterator[None]:
         assert wait_for_job(client, job["id"])[0]["status"] == "done"
         yield
     APP.state.web.jobs.close()  # stop what the fuzzing queued (schemathesis ends its lifespan only at exit)
-    shutil.rmtree(_ROOT, ignore_errors=True)
+    # (the scenarios stay until the process exits: with --dist worksteal this module's tests may be split,
+    # and the fixture set up again on this worker after its first teardown)
 
 
 @pytest.mark.slow
