@@ -11,8 +11,8 @@ def test_plan_llama3_405b_16k_h100():
     model, gpu = lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb")
     result = plan(model, gpu, num_gpus=16384, global_batch_tokens=16 * 2**20)
     assert result.num_explored > 10_000
-    times = [e.step_time_s for e in result.best]
-    assert times == sorted(times) and len(result.best) == 10
+    rates = [e.tokens_per_s_per_gpu for e in result.best]
+    assert rates == sorted(rates, reverse=True) and len(result.best) == 10
     assert all(e.fits for e in result.best)
     assert all(e.layout.tp * e.layout.pp * e.layout.cp * e.layout.dp == 16384 for e in result.best)
     assert "bound by" in result.why
@@ -39,8 +39,9 @@ def test_no_valid_layout_says_why():
     from colossus.errors import InfeasibleError
 
     model, gpu = lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb")
+    # one sequence a step cannot be split over 100,000 GPUs: every layout needs dp >= 3
     with pytest.raises(InfeasibleError, match="multiple of dp x micro_batch"):
-        plan(model, gpu, num_gpus=100_000, global_batch_tokens=64 * 2**20)
+        plan(model, gpu, num_gpus=100_000, global_batch_tokens=8192)
 
 
 def test_public_api_exported():
@@ -48,3 +49,22 @@ def test_public_api_exported():
 
     for name in colossus.perf.__all__:
         assert hasattr(colossus.perf, name)
+
+
+def test_a_round_figure_batch_is_a_target_each_layout_rounds():
+    """'16M tokens' at 8k is 1,953.1 sequences, which almost no dp divides: the plan must not collapse to dp 1."""
+    from colossus.perf.search import BATCH_TOLERANCE, layout_batch
+
+    assert layout_batch(1953, 128, 1) == 1920 and layout_batch(1953, 64, 2) == 1920
+    assert layout_batch(1953, 1, 1) == 1953 and layout_batch(1953, 2048, 2) is None
+    model, gpu = lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb")
+    decimal = plan(model, gpu, num_gpus=16384, global_batch_tokens=16e6)
+    binary = plan(model, gpu, num_gpus=16384, global_batch_tokens=16 * 2**20)
+    for est in decimal.best:
+        lay = est.layout
+        assert lay.global_batch % (lay.dp * lay.micro_batch) == 0
+        assert abs(lay.global_batch - 1953) <= BATCH_TOLERANCE * 1953
+    assert decimal.best[0].layout.dp > 1
+    assert decimal.best[0].tokens_per_s_per_gpu > 0.95 * binary.best[0].tokens_per_s_per_gpu
+    if decimal.best[0].layout.global_batch != 1953:
+        assert "rounded to a multiple of dp x micro-batch" in decimal.why

@@ -265,10 +265,11 @@ def _print_estimate(est: Estimate, tokens: float) -> None:
 
 def _print_plan(result: Plan) -> None:
     from rich.table import Table  # noqa: PLC0415
-    table = Table("#", "layout", "step s", "TFLOP/s/GPU", "MFU", "tokens/s/GPU", "GiB", "bound")
+    table = Table("#", "layout", "batch", "step s", "TFLOP/s/GPU", "MFU", "tokens/s/GPU", "GiB", "bound")
     for i, est in enumerate(result.best, 1):
         table.add_row(
-            str(i), _layout_text(est), f"{est.step_time_s:.3f}", f"{est.tflops_per_gpu:.0f}", f"{est.mfu:.1%}",
+            str(i), _layout_text(est), f"{est.layout.global_batch:,}", f"{est.step_time_s:.3f}",
+            f"{est.tflops_per_gpu:.0f}", f"{est.mfu:.1%}",
             f"{est.tokens_per_s_per_gpu:,.0f}", f"{est.memory_per_gpu_bytes / units.GIB:.1f}", est.bound,
         )
     console.print(table)

@@ -3,8 +3,9 @@
 A job names a token batch (``global_batch_tokens``); a layout needs a whole
 number of sequences that its data parallelism divides. Training practice
 rounds the batch to fit the layout, so when the job leaves the layout to the
-planner, the batch is a *target*: the planner may round it to a multiple of
-``dp`` within ``BATCH_TOLERANCE_FRAC`` and keeps the fastest result.
+planner, the batch is a *target*: each layout the planner weighs rounds it to
+its nearest multiple of ``dp x micro-batch`` within ``perf.search.BATCH_TOLERANCE``
+(``perf.search.layout_batch``), and the fastest wins.
 """
 
 from __future__ import annotations
@@ -18,12 +19,6 @@ from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.estimate import Estimate, estimate
 from colossus.perf.search import Plan, plan
 from colossus.spec import ClusterSpec, JobSpec, PoolSpec, RunClusterSpec, RunSpec, SoftwareSpec
-
-#: How far (as a fraction of the requested batch) the planner may move a job's
-#: global batch so that data parallelism divides it. Ten per cent keeps the
-#: optimisation dynamics close to what was asked (batch-size schedules in
-#: published runs move in much larger steps).
-BATCH_TOLERANCE_FRAC = 0.10
 
 
 @dataclass(frozen=True)
@@ -106,33 +101,12 @@ def _job_perf(cluster: ClusterSpec, job: JobSpec, *, assumptions: PerfAssumption
         est = estimate(run, assumptions=assumptions, fabric=cluster.fabric)
         return JobPerf(est, pool.name, planned=False,
                        global_batch_tokens=job.layout.global_batch * job.model.seq_len)
-    best: tuple[float, Plan, float] | None = None
-    reasons: list[str] = []
-    for batch_tokens in batch_targets(job.global_batch_tokens, seq_len=job.model.seq_len, num_gpus=job.num_gpus):
-        try:
-            found = plan(job.model, pool.gpu, num_gpus=job.num_gpus, global_batch_tokens=batch_tokens,
-                         gpus_per_server=pool.server.gpus_per_server, fabric=cluster.fabric,
-                         software=job.software, power_limit_w=pool.power_limit_w, assumptions=assumptions, top=10)
-        except InfeasibleError as exc:
-            reasons.append(str(exc))
-            continue
-        rate = found.best[0].tokens_per_s_per_gpu
-        if best is None or rate > best[0]:
-            best = (rate, found, batch_tokens)
-    if best is None:
-        why = reasons[0] if reasons else "no batch near the target"
-        raise InfeasibleError(f"job '{job.name}': no layout fits within {BATCH_TOLERANCE_FRAC:.0%} of its batch: {why}")
-    _, found, batch_tokens = best
-    return JobPerf(found.best[0], pool.name, planned=True, global_batch_tokens=batch_tokens, plan=found)
-
-
-def batch_targets(target_tokens: float, *, seq_len: int, num_gpus: int) -> list[float]:
-    """Token batches near the target that some data-parallel degree divides, nearest first."""
-    target_seqs = target_tokens / seq_len
-    batches: set[int] = set()
-    for dp in (d for d in range(1, num_gpus + 1) if num_gpus % d == 0):
-        seqs = max(1, round(target_seqs / dp)) * dp
-        if abs(seqs - target_seqs) <= BATCH_TOLERANCE_FRAC * target_seqs:
-            batches.add(seqs)
-    ordered = sorted(batches, key=lambda b: (abs(b - target_seqs), b))
-    return [float(b * seq_len) for b in ordered]
+    try:
+        found = plan(job.model, pool.gpu, num_gpus=job.num_gpus, global_batch_tokens=job.global_batch_tokens,
+                     gpus_per_server=pool.server.gpus_per_server, fabric=cluster.fabric,
+                     software=job.software, power_limit_w=pool.power_limit_w, assumptions=assumptions, top=10)
+    except InfeasibleError as exc:
+        raise InfeasibleError(f"job '{job.name}': no layout fits: {exc}") from None
+    best = found.best[0]
+    return JobPerf(best, pool.name, planned=True, global_batch_tokens=best.layout.global_batch * job.model.seq_len,
+                   plan=found)

@@ -9,7 +9,12 @@ stages it implements, sequence parallelism only with tp > 1, and interleaving
 only with whole layers per virtual stage. All candidates are built as numpy
 arrays and estimated in one vectorised pass (the same code ``estimate`` runs),
 invalid ones dropped by ``layout.check``, those that do not fit in HBM next,
-and the rest ranked by step time (the batch is fixed, so by tokens/s).
+and the rest ranked by tokens/s.
+
+The batch is a target, not an exact count: a batch given as "16M tokens" is a
+round figure (16e6 / 8,192 = 1,953.1 sequences, divisible by almost no data-
+parallel degree), so each layout runs the multiple of its ``dp x micro-batch``
+nearest the target, within ``BATCH_TOLERANCE`` of it, and says so.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ MICRO_BATCHES = (1, 2, 4, 8)
 INTERLEAVES = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16)
 CONTEXT_PARALLEL = (1, 2, 4, 8, 16, 32)
 MAX_PP = 128
+#: How far a layout may round the target batch to a multiple of its dp x micro-batch (a planning choice:
+#: the batch a user gives is a round figure, and a layout that cannot come near it is not offered).
+BATCH_TOLERANCE = 0.10
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,21 @@ def _divisors(n: int, limit: int) -> list[int]:
     return [d for d in range(1, min(n, limit) + 1) if n % d == 0]
 
 
+def layout_batch(global_batch: int, dp: int, mb: int) -> int | None:
+    """The multiple of ``dp x mb`` sequences nearest the target batch, or None beyond ``BATCH_TOLERANCE``."""
+    unit = dp * mb
+    batch = max(1, round(global_batch / unit)) * unit
+    return batch if abs(batch - global_batch) <= BATCH_TOLERANCE * global_batch else None
+
+
 def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server: int, global_batch: int,
                precision: Precision) -> Layouts:
     """Every combination of degrees and options the stack offers whose product of degrees is ``num_gpus``.
 
     Rules that depend on one degree at a time are applied while the product is built (tp divides the
-    heads, dp x micro-batch divides the batch, interleaving keeps whole layers and needs pp micro-batches),
-    so the arrays hold only plausible rows; ``layout.check`` applies every rule again afterwards.
+    heads, dp x micro-batch comes within ``BATCH_TOLERANCE`` of the batch, interleaving keeps whole layers
+    and needs pp micro-batches), so the arrays hold only plausible rows; ``layout.check`` applies every
+    rule again afterwards. Each row carries its own batch (``layout_batch``).
     """
     rows = []
     rejected: Counter[str] = Counter()
@@ -83,10 +99,11 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
             for pp in _divisors(num_gpus // (tp * cp), min(model.layers, MAX_PP)):
                 dp = num_gpus // (tp * cp * pp)
                 for mb in MICRO_BATCHES:
-                    if global_batch % (dp * mb):
-                        rejected["global_batch must be a multiple of dp x micro_batch"] += 1
+                    gb = layout_batch(global_batch, dp, mb)
+                    if gb is None:
+                        rejected[f"no multiple of dp x micro_batch within {BATCH_TOLERANCE:.0%} of the batch"] += 1
                         continue
-                    m = global_batch // (dp * mb)
+                    m = gb // (dp * mb)
                     for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
                         whole = model.layers % (pp * v) == 0 or (
                             pp > 1 and (model.layers + slots_extra) % (pp * v) == 0
@@ -103,7 +120,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                             for etp in sorted({1, tp}) if ep > 1 or experts > 1 else (1,):
                                 if (tp * cp * dp) % (ep * etp) == 0 and (model.moe is None or
                                                                         model.moe.expert_ffn_hidden % etp == 0):
-                                    rows.append((tp, cp, pp, dp, ep, mb, v, etp))
+                                    rows.append((tp, cp, pp, dp, ep, mb, v, etp, gb))
     if not rows:
         why = rejected.most_common(1)[0][0] if rejected else "tp must divide the heads and the server's GPUs"
         raise InfeasibleError(
@@ -117,7 +134,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
     n = b.shape[0]
     lay = Layouts(tp=b[:, 0], pp=b[:, 2], dp=b[:, 3], cp=b[:, 1], ep=b[:, 4], etp=b[:, 7],
                   mb=b[:, 5], v=b[:, 6], rc=o[:, 0], sp=o[:, 1].astype(bool), zero=o[:, 2],
-                  gb=np.full(n, global_batch, dtype=np.int64),
+                  gb=b[:, 8],
                   prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64),
                   sel=np.full(n, STACK_DEFAULT, dtype=np.int64))
     # sequence parallelism is a no-op at tp = 1, and TE's TP overlap needs it
@@ -173,11 +190,15 @@ def plan(
         raise InfeasibleError(
             f"none of {lay.size} valid layouts of {model.name} fits in {gpu.name} memory on {num_gpus} GPUs"
         )
-    times = np.where(fits, batch.parts.step_time_s, np.inf)
-    order = np.argsort(times, kind="stable")[: min(top, int(fits.sum()))]
+    # ranked by throughput: layouts may round the batch differently (with one batch, the same as step time)
+    rate = np.where(fits, lay.gb / batch.parts.step_time_s, -np.inf)
+    order = np.argsort(-rate, kind="stable")[: min(top, int(fits.sum()))]
     best = tuple(make_estimate(f"plan-{i}", inputs, batch, int(i), {}) for i in order)
-    return Plan(best, lay.size, int(fits.sum()), every.size, time.perf_counter() - t0,
-                explain(best, num_valid=lay.size, num_fitting=int(fits.sum())), sw)
+    why = explain(best, num_valid=lay.size, num_fitting=int(fits.sum()))
+    if best[0].layout.global_batch != global_batch:
+        why += (f" It runs {best[0].layout.global_batch:,} sequences a step: the {global_batch:,} asked,"
+                " rounded to a multiple of dp x micro-batch.")
+    return Plan(best, lay.size, int(fits.sum()), every.size, time.perf_counter() - t0, why, sw)
 
 
 def _commonest(reasons: np.ndarray) -> str:
