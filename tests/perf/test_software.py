@@ -35,7 +35,10 @@ def pick(arch: str = "hopper", **fields) -> str:
         ("torchtitan", "9dec370, Dec 2024", "torchtitan"),
         ("other", "llm-foundry/Composer with PyTorch FSDP (MPT model)", "llm-foundry"),
         ("other", "something in-house", "generic-pytorch"),
-        ("deepspeed", None, "deepspeed-zero3-2021"),
+        ("deepspeed", None, "deepspeed-2023"),
+        ("deepspeed", "DeepSpeed ZeRO-3 in the Megatron-LM codebase (2021, arXiv:2104.04473)", "deepspeed-zero3-2021"),
+        ("deepspeed", "0.14.2", "deepspeed-2023"),
+        ("maxtext", None, "maxtext"),
     ],
 )
 def test_framework_and_version_pick_the_profile(framework, version, expected):
@@ -147,9 +150,9 @@ def test_which_profiles_are_chosen_and_which_assumed():
 def test_a_layout_a_team_ran_on_a_guessed_stack_is_estimated_with_a_note(layout, said):
     from colossus.perf import estimate
 
-    # DeepSpeed's only profile (2021 ZeRO-3) has neither; a run of a later DeepSpeed that states them ran them
-    est = estimate(_run({"framework": "deepspeed", "version": "0.14 (2024)"}, **layout))
-    assert est.step_time_s > 0 and any(said in n and "deepspeed-zero3-2021" in n for n in est.notes)
+    # DeepSpeed's profiles have neither; a run of an unnamed DeepSpeed fork that states them ran them
+    est = estimate(_run({"framework": "deepspeed", "version": "in-house fork"}, **layout))
+    assert est.step_time_s > 0 and any(said in n and "assumed profile 'deepspeed-2023'" in n for n in est.notes)
 
 
 def test_a_chosen_profile_is_widened_too_with_the_contradiction_noted():
@@ -170,5 +173,5 @@ def test_widening_needs_the_layout_to_state_it():
     from colossus.perf import estimate
 
     # left out, the interleave is the stack's default (1 for this profile), and nothing is noted
-    est = estimate(_run({"framework": "deepspeed", "version": "0.14 (2024)"}))
+    est = estimate(_run({"framework": "deepspeed", "version": "in-house fork"}))
     assert est.layout.interleave == 1 and not any("does not offer" in n for n in est.notes)
