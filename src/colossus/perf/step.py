@@ -134,19 +134,22 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
     dense, experts = stage_params(ctx, lay) if params is None else params
     group, stride = lay.dp * lay.cp, lay.tp
     e_group, e_stride = expert_dp(lay), lay.ep * lay.etp
-    grad = np.where(lay.zero >= 3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)
-    agg = np.where(lay.zero >= 3, ctx.sw_fsdp_agg, True)
-
-    slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
-    dense_ring, expert_ring = ring(ctx, group, stride), ring(ctx, e_group, e_stride)
+    zero3 = lay.zero >= 3
+    if zero3.any():
+        grad = np.where(zero3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)
+        agg = np.where(zero3, ctx.sw_fsdp_agg, True)
+        slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
+    else:  # (no row shards its parameters: every rank aggregates, at full speed)
+        grad, agg, slow = ctx.sw_grad_bytes, True, None
+    dense_ring, expert_ring = ring(ctx, group, stride, agg), ring(ctx, e_group, e_stride, agg)
 
     def dense_t(bytes_per, *, all_reduce):
-        return slow * ring_time_s(ctx, dense * bytes_per, group, stride, all_reduce=all_reduce, aggregate=agg,
-                                  geometry=dense_ring)
+        t = ring_time_s(ctx, dense * bytes_per, group, stride, all_reduce=all_reduce, geometry=dense_ring)
+        return t if slow is None else slow * t
 
     def experts_t(bytes_per, *, all_reduce):
-        return slow * ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, aggregate=agg,
-                                  geometry=expert_ring)
+        t = ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, geometry=expert_ring)
+        return t if slow is None else slow * t
 
     def reduction(all_reduce: bool) -> np.ndarray:
         return dense_t(grad, all_reduce=all_reduce) + experts_t(grad, all_reduce=all_reduce)
