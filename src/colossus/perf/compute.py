@@ -29,7 +29,8 @@ rows (``perf.context.Context``) and layouts (``perf.layout.Layouts``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,10 +51,18 @@ class Rates:
     operand_bytes: np.ndarray
     cast_bytes: np.ndarray  # FP8 casts of GEMM inputs
     hbm_bytes_per_s: np.ndarray
+    casts: bool = True  # False where no row casts (cast_bytes all 0: the term is left out)
+    #: ``2 / (flop_per_s x eff_max)``, the seconds per ``(m + d_half)(n + d_half)(k + d_half)``
+    s_per_padded_mnk: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "s_per_padded_mnk", 2.0 / (self.flop_per_s * self.eff_max))
 
 
 def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
     fp8 = lay.fp8
+    if not fp8.any():  # (every row in 16 bit, the usual case: the FP8 columns are not looked at)
+        return bf16_rates(ctx)
     return Rates(
         flop_per_s=peak_gemm_flop_per_s(ctx, fp8) * ctx.clock_frac,
         eff_max=np.where(fp8, ctx.fp8_eff_max, ctx.bf16_eff_max),
@@ -67,21 +76,25 @@ def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
 def bf16_rates(ctx: Context) -> Rates:
     """The same GPU running GEMMs in 16 bit (the output layer and attention stay there in FP8 runs)."""
     return Rates(ctx.peak_bf16_flop_per_s * ctx.clock_frac, ctx.bf16_eff_max, ctx.bf16_dim_half,
-                 np.asarray(2.0), np.asarray(0.0), ctx.hbm_bytes_per_s)
+                 np.asarray(2.0), np.asarray(0.0), ctx.hbm_bytes_per_s, casts=False)
 
 
-def gemm_time_s(r: Rates, m, n, k, count=1.0) -> np.ndarray:
-    """Forward time of ``count`` GEMMs ``(m x k) @ (k x n)``: compute- or HBM-bound, whichever is slower.
+def gemm_time_s(r: Rates, m, n, k, count=None) -> np.ndarray:
+    """Forward time of ``count`` GEMMs ``(m x k) @ (k x n)`` (one if None): compute- or HBM-bound, whichever
+    is slower.
 
     ``2 m n k / (peak eff)`` with ``eff = eff_max f(m) f(n) f(k)``, ``f(d) = d / (d + d_half)``, is
     ``2 (m + d_half)(n + d_half)(k + d_half) / (peak eff_max)``: written so, it costs half the
     array operations (one estimate evaluates a dozen GEMM shapes).
     """
     f = r.dim_half
-    t_flop = (m + f) * (n + f) * (k + f) * (2.0 / (r.flop_per_s * r.eff_max))
+    t_flop = (m + f) * (n + f) * (k + f) * r.s_per_padded_mnk
     mk = m * k
-    traffic = r.operand_bytes * (mk + k * n) + 2.0 * m * n + r.cast_bytes * mk
-    return count * np.maximum(t_flop, traffic / r.hbm_bytes_per_s)
+    traffic = r.operand_bytes * (mk + k * n) + 2.0 * m * n
+    if r.casts:
+        traffic = traffic + r.cast_bytes * mk
+    t = np.maximum(t_flop, traffic / r.hbm_bytes_per_s)
+    return t if count is None else count * t
 
 
 def tokens_per_rank(ctx: Context, lay: Layouts) -> np.ndarray:
@@ -126,6 +139,20 @@ def mla_up_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
 def selective_code(ctx: Context, lay: Layouts) -> np.ndarray:
     """Each row's selective-recompute policy: its layout's, else its stack's default."""
     return np.where(lay.sel >= 0, lay.sel, ctx.sw_selective)
+
+
+def by_selective_code(ctx: Context, lay: Layouts, value: Callable[[int], np.ndarray | float]) -> np.ndarray | float:
+    """``value(code)`` of each row's selective-recompute policy (``selective_code``), 0 where no row
+    recomputes selectively; ``value`` is called only for the codes some row has (one estimate's rows
+    usually share one: its stack's)."""
+    if not (lay.rc == RC_SELECTIVE).any():
+        return 0.0
+    code = selective_code(ctx, lay)
+    lo, hi = int(code.min()), int(code.max())
+    if lo == hi:
+        return value(lo)
+    present = set(code.tolist())
+    return np.choose(code, [value(c) if c in present else 0.0 for c in range(hi + 1)])
 
 
 def _hd_factor(ctx: Context) -> np.ndarray:
@@ -191,7 +218,7 @@ def expert_tokens(ctx: Context, lay: Layouts) -> np.ndarray:
 
 
 def ffn_dense_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
-    return _ffn_gemms(r, tokens_per_rank(ctx, lay), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, 1.0)
+    return _ffn_gemms(r, tokens_per_rank(ctx, lay), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, None)
 
 
 def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
@@ -228,7 +255,7 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     shared = np.where(
         ctx.shared_experts > 0,
         _ffn_gemms(r, t, ctx.hidden, np.maximum(ctx.shared_experts, 1) * ctx.expert_ffn_hidden / lay.tp,
-                   ctx.ffn_mats, 1.0),
+                   ctx.ffn_mats, None),
         0.0,
     )
     permute = ctx.k["moe_permute_bytes"] * tk * ctx.hidden / ctx.hbm_bytes_per_s
@@ -286,11 +313,20 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
     # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
     bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
-    code = selective_code(ctx, lay)
-    mla_up = mla_up_s(ctx, lay, r) if (code == SEL_MLA_UP).any() else 0.0
-    by_code = {SEL_ATTENTION_CORE: core_fwd, SEL_OP_LEVEL: 0.5 * linear + ew, SEL_NORM_ACT: ew,
-               SEL_NORM_MOE: ew + frac * moe_ffn, SEL_MLA_UP: mla_up}
-    selective = np.choose(code, [by_code[c] for c in range(len(by_code))])
+
+    def repeated(code: int) -> np.ndarray:
+        """What a selective-recompute policy repeats of the forward pass."""
+        if code == SEL_ATTENTION_CORE:
+            return core_fwd
+        if code == SEL_OP_LEVEL:
+            return 0.5 * linear + ew
+        if code == SEL_NORM_ACT:
+            return ew
+        if code == SEL_NORM_MOE:
+            return ew + frac * moe_ffn
+        return mla_up_s(ctx, lay, r)  # SEL_MLA_UP
+
+    selective = by_selective_code(ctx, lay, repeated)
     recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))
     return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
 

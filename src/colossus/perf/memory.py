@@ -28,7 +28,7 @@ from colossus.perf.compute import (
     SEL_NORM_ACT,
     SEL_NORM_MOE,
     SEL_OP_LEVEL,
-    selective_code,
+    by_selective_code,
 )
 from colossus.perf.context import Context
 from colossus.perf.layout import RC_FULL, RC_NONE, RC_SELECTIVE, Layouts, stage_layer_slots
@@ -105,24 +105,28 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
     width = (1 - frac) * dense_w + frac * routed_w
     act_in = a16 * (mats - 1) * width  # activation-function input(s)
     fc2_in = g8 * width
-    routed_share = frac * routed_w / np.maximum(width, 1e-9)  # share of the FFN activations inside MoE blocks
     permuted = frac * ctx.top_k * a16 * h / tp  # tokens copied for the experts
     scores = np.where(ctx.flash, 0.0, (2 * a16 + mask) * ctx.heads * ctx.seq / lay.cp / tp)
     full = norm_in + gemm_in + masks + attn + act_in + fc2_in + permuted + scores
-    by_code = {
-        SEL_ATTENTION_CORE: full - scores,
-        # norms/activations recomputed, half the matmul outputs kept
-        SEL_OP_LEVEL: full - scores - gemm_in - 0.5 * (attn + act_in + fc2_in),
-        SEL_NORM_ACT: full - scores - gemm_in - fc2_in,
-        # the MoE block keeps only its input
-        SEL_NORM_MOE: full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted,
-        # MLA keeps its compressed latents (replicated over tp) instead of the up-projected Q, K, V
-        SEL_MLA_UP: full - scores - np.where(ctx.mla, a16 * (q + kv) / tp
-                                             - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0),
-    }
-    selective = np.choose(selective_code(ctx, lay), [by_code[c] for c in range(len(by_code))])
-    kept = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))
-    return np.where(lay.rc == RC_FULL, a16 * h / split_h, kept), full
+    unscored = full - scores
+
+    def kept(code: int) -> np.ndarray:
+        """What a selective-recompute policy keeps."""
+        if code == SEL_ATTENTION_CORE:
+            return unscored
+        if code == SEL_OP_LEVEL:  # norms/activations recomputed, half the matmul outputs kept
+            return unscored - gemm_in - 0.5 * (attn + act_in + fc2_in)
+        if code == SEL_NORM_ACT:
+            return unscored - gemm_in - fc2_in
+        if code == SEL_NORM_MOE:  # the MoE block keeps only its input
+            routed_share = frac * routed_w / np.maximum(width, 1e-9)  # share of the FFN activations inside MoE blocks
+            return unscored - gemm_in - routed_share * (act_in + fc2_in) - permuted
+        # SEL_MLA_UP: MLA keeps its compressed latents (replicated over tp) instead of the up-projected Q, K, V
+        return unscored - np.where(ctx.mla, a16 * (q + kv) / tp - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0)
+
+    selective = by_selective_code(ctx, lay, kept)
+    stored = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))
+    return np.where(lay.rc == RC_FULL, a16 * h / split_h, stored), full
 
 
 def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None) -> np.ndarray:
