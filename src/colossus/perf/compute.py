@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from colossus.perf.context import Context, peak_gemm_flop_per_s
-from colossus.perf.layout import RC_FULL, RC_SELECTIVE, Layouts
+from colossus.perf.layout import Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
 SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP = 0, 1, 2, 3, 4
@@ -60,9 +60,9 @@ class Rates:
 
 
 def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
-    fp8 = lay.fp8
-    if not fp8.any():  # (every row in 16 bit, the usual case: the FP8 columns are not looked at)
+    if not lay.any_fp8:  # (every row in 16 bit, the usual case: the FP8 columns are not looked at)
         return bf16_rates(ctx)
+    fp8 = lay.fp8
     return Rates(
         flop_per_s=peak_gemm_flop_per_s(ctx, fp8) * ctx.clock_frac,
         eff_max=np.where(fp8, ctx.fp8_eff_max, ctx.bf16_eff_max),
@@ -75,6 +75,10 @@ def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
 
 def bf16_rates(ctx: Context) -> Rates:
     """The same GPU running GEMMs in 16 bit (the output layer and attention stay there in FP8 runs)."""
+    return ctx.kept("bf16_rates", _bf16_rates)
+
+
+def _bf16_rates(ctx: Context) -> Rates:
     return Rates(ctx.peak_bf16_flop_per_s * ctx.clock_frac, ctx.bf16_eff_max, ctx.bf16_dim_half,
                  np.asarray(2.0), np.asarray(0.0), ctx.hbm_bytes_per_s, casts=False)
 
@@ -108,10 +112,10 @@ def tokens_per_rank(ctx: Context, lay: Layouts) -> np.ndarray:
 def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     """Q, K, V and output projections (or MLA's low-rank ones), forward."""
     t, h, tp = tokens_per_rank(ctx, lay), ctx.hidden, lay.tp
-    q_cols = ctx.heads * ctx.head_dim / tp
+    q_cols = ctx.kept("q_width", _q_width) / tp
     kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
     standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
-    if not ctx.mla.any():  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
+    if not ctx.any_mla:  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
         return standard
     # MLA (DeepSeek-V2 Sec. 2.1): down-projections replicated over tp, up-projections and output split by heads
     heads_l = ctx.heads / tp
@@ -125,9 +129,13 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     return np.where(ctx.mla, mla, standard)
 
 
+def _q_width(ctx: Context) -> np.ndarray:
+    return ctx.heads * ctx.head_dim
+
+
 def mla_up_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     """MLA's up-projections, forward: what ``--recompute-modules mla_up_proj`` repeats (0 without MLA)."""
-    if not ctx.mla.any():
+    if not ctx.any_mla:
         return np.zeros(lay.size)
     t, heads_l = tokens_per_rank(ctx, lay), ctx.heads / lay.tp
     q_up = np.where(ctx.q_lora > 0, gemm_time_s(r, t, heads_l * ctx.qk_dim, np.maximum(ctx.q_lora, 1)), 0.0)
@@ -145,7 +153,7 @@ def by_selective_code(ctx: Context, lay: Layouts, value: Callable[[int], np.ndar
     """``value(code)`` of each row's selective-recompute policy (``selective_code``), 0 where no row
     recomputes selectively; ``value`` is called only for the codes some row has (one estimate's rows
     usually share one: its stack's)."""
-    if not (lay.rc == RC_SELECTIVE).any():
+    if not lay.any_rc_selective:
         return 0.0
     code = selective_code(ctx, lay)
     lo, hi = int(code.min()), int(code.max())
@@ -166,7 +174,7 @@ def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray
     q_tok = tokens_per_rank(ctx, lay)
     heads_l = ctx.heads / lay.tp
     flash = ctx.flash
-    if flash.all():  # (one kernel for every row, the usual case: the other is not computed)
+    if ctx.all_flash:  # (one kernel for every row, the usual case: the other is not computed)
         return _flash_core_s(ctx, lay, q_tok, heads_l)
     if not flash.any():
         return _unfused_core_s(ctx, lay, q_tok, heads_l)
@@ -175,19 +183,42 @@ def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray
     return np.where(flash, fwd_flash, fwd_unfused), np.where(flash, bwd_flash, bwd_unfused)
 
 
-def _flash_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
-    """Fused kernel, with ring attention's blocks when ``cp > 1``."""
-    s, cp = ctx.seq, lay.cp
-    full = 2.0 * q_tok * s * heads_l * (ctx.qk_dim + ctx.v_dim)  # counted FLOPs over all ring steps
-    executed = full * ctx.k["causal_frac"]
+@dataclass(frozen=True)
+class _FlashRun:
+    """What the fused kernel's time needs of the run alone (``Context.kept``)."""
+
+    qkv_width: np.ndarray  # qk + v width per head
+    fwd_flop_per_s: np.ndarray  # peak x clock x efficiency x head-dim factor, forward
+    bwd_flop_per_s: np.ndarray  # the same, backward
+    slow_whole: np.ndarray  # slowdown of one causal block of the whole sequence (cp = 1)
+
+
+def _flash_run(ctx: Context) -> _FlashRun:
     peak = ctx.peak_bf16_flop_per_s * ctx.clock_frac
     hd = _hd_factor(ctx)
-    diag_block, ring_block = s / cp, s / (2.0 * cp)
-    diag_share = 1.0 / cp
-    slow_fwd = (diag_share / (diag_block / (diag_block + ctx.attn_seq_half_causal))
-                + (1 - diag_share) / (ring_block / (ring_block + ctx.attn_seq_half_full)))
-    fwd_flash = executed * slow_fwd / (peak * ctx.attn_fwd_eff * hd)
-    bwd_flash = ctx.k["attn_bwd_flop_per_fwd"] * executed * slow_fwd / (peak * ctx.attn_bwd_eff * hd)
+    s = ctx.seq / 1  # (as s / cp at cp = 1)
+    return _FlashRun(ctx.qk_dim + ctx.v_dim, peak * ctx.attn_fwd_eff * hd, peak * ctx.attn_bwd_eff * hd,
+                     1.0 / (s / (s + ctx.attn_seq_half_causal)))
+
+
+def _flash_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
+    """Fused kernel, with ring attention's blocks when ``cp > 1``."""
+    run: _FlashRun = ctx.kept("flash", _flash_run)
+    s, cp = ctx.seq, lay.cp
+    full = 2.0 * q_tok * s * heads_l * run.qkv_width  # counted FLOPs over all ring steps
+    executed = full * ctx.k["causal_frac"]
+    ring_attention = lay.bounds("cp")[1] > 1
+    if ring_attention:
+        diag_block, ring_block = s / cp, s / (2.0 * cp)
+        diag_share = 1.0 / cp
+        slow_fwd = (diag_share / (diag_block / (diag_block + ctx.attn_seq_half_causal))
+                    + (1 - diag_share) / (ring_block / (ring_block + ctx.attn_seq_half_full)))
+    else:  # (no row splits the sequence: one causal block each, and nothing to merge)
+        slow_fwd = run.slow_whole
+    fwd_flash = executed * slow_fwd / run.fwd_flop_per_s
+    bwd_flash = ctx.k["attn_bwd_flop_per_fwd"] * executed * slow_fwd / run.bwd_flop_per_s
+    if not ring_attention:
+        return fwd_flash, bwd_flash
     merge = (cp - 1) * q_tok * heads_l * ctx.v_dim * ctx.k["merge_bytes"] / ctx.hbm_bytes_per_s
     return fwd_flash + merge, bwd_flash + 2.0 * merge
 
@@ -268,15 +299,18 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
 def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool) -> np.ndarray:
     """Memory-bound forward work: norms, residuals, rotary, activation (split by tp only with SP)."""
     t = tokens_per_rank(ctx, lay)
-    hidden_split = np.where(lay.sp, lay.tp, 1)
-    gated = 1.0 + 0.5 * (ctx.ffn_mats - 2)
-    traffic = ctx.ew_hidden_bytes * t * ctx.hidden / hidden_split
+    traffic = ctx.ew_hidden_bytes * t * ctx.hidden / lay.hidden_split
     if moe_layer:
         ffn_units = expert_tokens(ctx, lay) * ctx.top_k * ctx.expert_ffn_hidden
         ffn_units = ffn_units + t * ctx.shared_experts * ctx.expert_ffn_hidden / lay.tp
     else:
         ffn_units = t * ctx.ffn_hidden / lay.tp
-    return (traffic + ctx.ew_ffn_bytes * gated * ffn_units) / ctx.hbm_bytes_per_s
+    return (traffic + ctx.kept("ew_ffn_bytes_gated", _ew_ffn_bytes_gated) * ffn_units) / ctx.hbm_bytes_per_s
+
+
+def _ew_ffn_bytes_gated(ctx: Context) -> np.ndarray:
+    """Element-wise bytes per FFN unit, with a gated FFN's extra half."""
+    return ctx.ew_ffn_bytes * (1.0 + 0.5 * (ctx.ffn_mats - 2))
 
 
 # --- one layer -----------------------------------------------------------------------
@@ -301,18 +335,20 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     core_fwd, core_bwd = attention_core_s(ctx, lay)
     frac = ctx.moe_frac
     dense_ffn = ffn_dense_s(ctx, lay, r)
-    any_moe = bool(ctx.is_moe.any())
-    moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0) if any_moe else np.zeros_like(dense_ffn)
-    ffn = (1 - frac) * dense_ffn + frac * moe_ffn
+    any_moe = ctx.any_moe
     ew = elementwise_s(ctx, lay, moe_layer=False)
     if any_moe:
+        moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0)
+        ffn = (1 - frac) * dense_ffn + frac * moe_ffn
         ew = (1 - frac) * ew + frac * elementwise_s(ctx, lay, moe_layer=True)
+    else:  # (dense rows only: the MoE share is 0, and its terms exactly nothing)
+        moe_ffn, ffn = np.zeros_like(dense_ffn), dense_ffn
     linear = attn_lin + ffn
     floor = ctx.k["kernels_per_layer"] * ctx.k["launch_s"]
     fwd = np.maximum(linear + core_fwd + ew, floor)
     bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
-    # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
-    bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
+    if any_moe:  # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
+        bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
 
     def repeated(code: int) -> np.ndarray:
         """What a selective-recompute policy repeats of the forward pass."""
@@ -327,7 +363,7 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
         return mla_up_s(ctx, lay, r)  # SEL_MLA_UP
 
     selective = by_selective_code(ctx, lay, repeated)
-    recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))
+    recompute = np.where(lay.rc_full, fwd, np.where(lay.rc_selective, selective, 0.0))
     return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
 
 
