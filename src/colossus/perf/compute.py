@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from colossus.perf.context import Context, peak_gemm_flop_per_s
-from colossus.perf.layout import Layouts
+from colossus.perf.layout import STACK_DEFAULT, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
 SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP = 0, 1, 2, 3, 4
@@ -101,17 +101,17 @@ def gemm_time_s(r: Rates, m, n, k, count=None) -> np.ndarray:
     return t if count is None else count * t
 
 
-def tokens_per_rank(ctx: Context, lay: Layouts) -> np.ndarray:
-    """Tokens of one micro-batch on one rank of the attention part (after the context split)."""
-    return lay.mb * ctx.seq / lay.cp
+def tokens_per_rank(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> np.ndarray:
+    """Tokens of one micro-batch on one rank of the attention part (after the context split); ``t``, if known."""
+    return lay.mb * ctx.seq / lay.cp if t is None else t
 
 
 # --- attention ---------------------------------------------------------------------
 
 
-def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
-    """Q, K, V and output projections (or MLA's low-rank ones), forward."""
-    t, h, tp = tokens_per_rank(ctx, lay), ctx.hidden, lay.tp
+def attention_linear_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
+    """Q, K, V and output projections (or MLA's low-rank ones), forward (``t``: ``tokens_per_rank``, if known)."""
+    t, h, tp = tokens_per_rank(ctx, lay, t), ctx.hidden, lay.tp
     q_cols = ctx.kept("q_width", _q_width) / tp
     kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
     standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
@@ -133,11 +133,11 @@ def _q_width(ctx: Context) -> np.ndarray:
     return ctx.heads * ctx.head_dim
 
 
-def mla_up_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+def mla_up_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
     """MLA's up-projections, forward: what ``--recompute-modules mla_up_proj`` repeats (0 without MLA)."""
     if not ctx.any_mla:
         return np.zeros(lay.size)
-    t, heads_l = tokens_per_rank(ctx, lay), ctx.heads / lay.tp
+    t, heads_l = tokens_per_rank(ctx, lay, t), ctx.heads / lay.tp
     q_up = np.where(ctx.q_lora > 0, gemm_time_s(r, t, heads_l * ctx.qk_dim, np.maximum(ctx.q_lora, 1)), 0.0)
     kv_up = gemm_time_s(r, t, heads_l * (np.maximum(ctx.qk_dim - ctx.qk_rope, 1) + ctx.v_dim),
                         np.maximum(ctx.kv_lora, 1))
@@ -155,6 +155,10 @@ def by_selective_code(ctx: Context, lay: Layouts, value: Callable[[int], np.ndar
     usually share one: its stack's)."""
     if not lay.any_rc_selective:
         return 0.0
+    if lay.bounds("sel")[1] == STACK_DEFAULT:  # every row keeps its stack's policy
+        lo, hi = ctx.kept("selective_bounds", lambda c: (int(c.sw_selective.min()), int(c.sw_selective.max())))
+        if lo == hi:
+            return value(lo)
     code = selective_code(ctx, lay)
     lo, hi = int(code.min()), int(code.max())
     if lo == hi:
@@ -169,9 +173,9 @@ def _hd_factor(ctx: Context) -> np.ndarray:
     return (d / (d + half)) / (128.0 / (128.0 + half))
 
 
-def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+def attention_core_s(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward time of ``softmax(Q K^T) V`` for one micro-batch on one GPU."""
-    q_tok = tokens_per_rank(ctx, lay)
+    q_tok = tokens_per_rank(ctx, lay, t)
     heads_l = ctx.heads / lay.tp
     flash = ctx.flash
     if ctx.all_flash:  # (one kernel for every row, the usual case: the other is not computed)
@@ -243,13 +247,13 @@ def _ffn_gemms(r: Rates, tokens, hidden, width, mats, count) -> np.ndarray:
     return gemm_time_s(r, tokens, (mats - 1) * width, hidden, count) + gemm_time_s(r, tokens, hidden, width, count)
 
 
-def expert_tokens(ctx: Context, lay: Layouts) -> np.ndarray:
+def expert_tokens(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> np.ndarray:
     """Distinct tokens one rank sends to the experts (sequence-parallel split over tp)."""
-    return tokens_per_rank(ctx, lay) / lay.tp
+    return tokens_per_rank(ctx, lay, t) / lay.tp
 
 
-def ffn_dense_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
-    return _ffn_gemms(r, tokens_per_rank(ctx, lay), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, None)
+def ffn_dense_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
+    return _ffn_gemms(r, tokens_per_rank(ctx, lay, t), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, None)
 
 
 def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
@@ -266,15 +270,15 @@ def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
     return tiles / (np.ceil(tiles / ctx.sms) * ctx.sms)
 
 
-def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
     """Router + routed experts (grouped GEMMs, balanced routing, ``wave_eff``) + shared experts, forward.
 
     The stage's ``tp x cp x dp`` ranks each hold ``T`` distinct tokens and send
     ``top_k`` copies; ``E / ep`` local experts each see ``T k ep etp / E`` rows of
     an FFN split ``etp`` ways, so a rank does ``T k`` token-experts of work.
     """
-    t = tokens_per_rank(ctx, lay)
-    tk = expert_tokens(ctx, lay) * ctx.top_k
+    t = tokens_per_rank(ctx, lay, t)
+    tk = expert_tokens(ctx, lay, t) * ctx.top_k
     local = ctx.experts / lay.ep
     rows = np.maximum(tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
     width = ctx.expert_ffn_hidden / lay.etp
@@ -296,12 +300,12 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
 # --- element-wise ------------------------------------------------------------------
 
 
-def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool) -> np.ndarray:
+def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool, t: np.ndarray | None = None) -> np.ndarray:
     """Memory-bound forward work: norms, residuals, rotary, activation (split by tp only with SP)."""
-    t = tokens_per_rank(ctx, lay)
+    t = tokens_per_rank(ctx, lay, t)
     traffic = ctx.ew_hidden_bytes * t * ctx.hidden / lay.hidden_split
     if moe_layer:
-        ffn_units = expert_tokens(ctx, lay) * ctx.top_k * ctx.expert_ffn_hidden
+        ffn_units = expert_tokens(ctx, lay, t) * ctx.top_k * ctx.expert_ffn_hidden
         ffn_units = ffn_units + t * ctx.shared_experts * ctx.expert_ffn_hidden / lay.tp
     else:
         ffn_units = t * ctx.ffn_hidden / lay.tp
@@ -326,21 +330,23 @@ class LayerTimes:
     linear_fwd_s: np.ndarray  # the GEMMs a TP overlap can hide communication under
     attn_core_fwd_s: np.ndarray
     moe_fwd_s: np.ndarray  # expert part of an MoE layer (0 for dense), for EP overlap
+    tokens_per_rank: np.ndarray | None = None  # ``tokens_per_rank`` of the rows, as the layer saw them
 
 
 def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     """Compute time of one layer for one micro-batch: forward, backward, recompute."""
     r = gemm_rates(ctx, lay)
-    attn_lin = attention_linear_s(ctx, lay, r)
-    core_fwd, core_bwd = attention_core_s(ctx, lay)
+    t = tokens_per_rank(ctx, lay)
+    attn_lin = attention_linear_s(ctx, lay, r, t)
+    core_fwd, core_bwd = attention_core_s(ctx, lay, t)
     frac = ctx.moe_frac
-    dense_ffn = ffn_dense_s(ctx, lay, r)
+    dense_ffn = ffn_dense_s(ctx, lay, r, t)
     any_moe = ctx.any_moe
-    ew = elementwise_s(ctx, lay, moe_layer=False)
+    ew = elementwise_s(ctx, lay, moe_layer=False, t=t)
     if any_moe:
-        moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0)
+        moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r, t), 0.0)
         ffn = (1 - frac) * dense_ffn + frac * moe_ffn
-        ew = (1 - frac) * ew + frac * elementwise_s(ctx, lay, moe_layer=True)
+        ew = (1 - frac) * ew + frac * elementwise_s(ctx, lay, moe_layer=True, t=t)
     else:  # (dense rows only: the MoE share is 0, and its terms exactly nothing)
         moe_ffn, ffn = np.zeros_like(dense_ffn), dense_ffn
     linear = attn_lin + ffn
@@ -360,16 +366,16 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
             return ew
         if code == SEL_NORM_MOE:
             return ew + frac * moe_ffn
-        return mla_up_s(ctx, lay, r)  # SEL_MLA_UP
+        return mla_up_s(ctx, lay, r, t)  # SEL_MLA_UP
 
     selective = by_selective_code(ctx, lay, repeated)
     recompute = np.where(lay.rc_full, fwd, np.where(lay.rc_selective, selective, 0.0))
-    return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
+    return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn, t)
 
 
-def logits_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+def logits_s(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward time of the output layer and the cross-entropy loss, one micro-batch."""
-    t = tokens_per_rank(ctx, lay)
+    t = tokens_per_rank(ctx, lay, t)
     cols = ctx.vocab / lay.tp
     gemm = gemm_time_s(bf16_rates(ctx), t, cols, ctx.hidden)
     loss = t * cols * ctx.k["logits_bytes"] / ctx.hbm_bytes_per_s

@@ -122,14 +122,20 @@ class Layouts:
         """The layouts at ``index`` (a boolean mask or integer indices)."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
-    def spec(self, i: int) -> LayoutSpec:
-        """Layout ``i`` as a ``LayoutSpec``."""
-        return LayoutSpec(
+    def spec(self, i: int, *, validated: bool = False) -> LayoutSpec:
+        """Layout ``i`` as a ``LayoutSpec``.
+
+        ``validated``: the caller knows row ``i`` holds what a ``LayoutSpec`` accepts (a candidate of a
+        validated run layout with options from its stack, as ``estimate`` picks), so pydantic does not
+        check it again.
+        """
+        values: dict[str, Any] = dict(
             tp=int(self.tp[i]), pp=int(self.pp[i]), dp=int(self.dp[i]), cp=int(self.cp[i]),
             ep=int(self.ep[i]), etp=int(self.etp[i]), micro_batch=int(self.mb[i]), global_batch=int(self.gb[i]),
             interleave=int(self.v[i]), recompute=RECOMPUTE_CODES[int(self.rc[i])],
             sequence_parallel=bool(self.sp[i]), zero=int(self.zero[i]), precision=PRECISIONS[int(self.prec[i])],
         )
+        return LayoutSpec.model_construct(**values) if validated else LayoutSpec(**values)
 
     @staticmethod
     def concat(parts: list[Layouts]) -> Layouts:

@@ -241,7 +241,10 @@ class Stage(NamedTuple):
 
 def stage_of(ctx: Context, lay: Layouts) -> Stage:
     """What the step and the memory model both need of the fullest stage (computed once per evaluation)."""
-    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
+    if ctx.flag("sw_embedding_loss") is False:  # (no stack counts the embedding and loss as slots)
+        slots = ctx.layers
+    else:
+        slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
     layers = stage_layers(ctx, lay, slots)
     return Stage(slots, layers, stage_params(ctx, lay, layers))
 

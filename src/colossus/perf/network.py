@@ -52,6 +52,8 @@ def default_fabric(gpu: GpuSpec, nic_gbit_per_s: float | None, assumptions: Perf
 
 def group_local(ctx: Context, size, stride) -> np.ndarray:
     """GPUs of the group inside one server."""
+    if isinstance(stride, int) and stride == 1:  # (adjacent ranks: a whole server's GPUs)
+        return np.minimum(size, ctx.gpus_per_server)
     per_server = np.maximum(ctx.gpus_per_server // np.maximum(stride, 1), 1)
     return np.minimum(size, per_server)
 
@@ -81,7 +83,8 @@ class Ring:
     share through its own NIC, as an implementation without node-level rings does.
     """
 
-    __slots__ = ("n", "local", "nodes", "bw", "lat", "_ctx", "_aggregate", "_link", "_frac", "_latency")
+    __slots__ = ("n", "local", "nodes", "bw", "lat", "_ctx", "_aggregate", "_link", "_frac", "_frac_all_reduce",
+                 "_latency")
 
     def __init__(self, ctx: Context, n: np.ndarray, local: np.ndarray, nodes: np.ndarray, bw: np.ndarray,
                  lat: np.ndarray, aggregate=True):
@@ -94,13 +97,18 @@ class Ring:
         self._aggregate = aggregate
         self._link: np.ndarray | None = None
         self._frac: np.ndarray | None = None
+        self._frac_all_reduce: np.ndarray | None = None
         self._latency: dict[bool, np.ndarray] = {}
 
     def factor(self, all_reduce: bool) -> np.ndarray:
         """Bytes each rank sends per byte of buffer: ``(n-1)/n``, twice that for an all-reduce."""
         if self._frac is None:
             self._frac = (self.n - 1) / self.n
-        return 2.0 * self._frac if all_reduce else self._frac
+        if not all_reduce:
+            return self._frac
+        if self._frac_all_reduce is None:
+            self._frac_all_reduce = 2.0 * self._frac
+        return self._frac_all_reduce
 
     def link_bytes_per_s(self) -> np.ndarray:
         """Rate of the slowest link the ring crosses, per GPU: NVLink inside a server, and each server's

@@ -98,7 +98,7 @@ def _passes(lay: Layouts) -> np.ndarray:
 
 def tp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """TP/SP collectives of one layer and micro-batch (forward, backward, recomputed forward)."""
-    act = tokens_per_rank(ctx, lay) * ctx.hidden * WIRE_BYTES
+    act = tokens_per_rank(ctx, lay, lt.tokens_per_rank) * ctx.hidden * WIRE_BYTES
     unit = ring_time_s(ctx, act, lay.tp, 1, all_reduce=False)
     comm = ctx.kept("tp_units", _tp_units) * _passes(lay) * unit
 
@@ -124,7 +124,7 @@ def _cp_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None
     """``cp_exposed_s``, None where no row splits the sequence."""
     if lay.bounds("cp")[1] == 1:
         return None
-    t = tokens_per_rank(ctx, lay)
+    t = tokens_per_rank(ctx, lay, lt.tokens_per_rank)
     kv_width = np.where(ctx.mla, ctx.heads / lay.tp * (ctx.qk_dim + ctx.v_dim),
                         2 * np.maximum(ctx.kv_heads / lay.tp, 1) * ctx.head_dim)
     hop = ring_hop_time_s(ctx, t * kv_width * WIRE_BYTES, lay.cp, lay.tp)
@@ -145,7 +145,7 @@ def _ep_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None
     """``ep_exposed_s``, None where no row splits its experts."""
     if not ctx.any_moe or lay.bounds("ep")[1] == 1:
         return None
-    tokens = expert_tokens(ctx, lay)
+    tokens = expert_tokens(ctx, lay, lt.tokens_per_rank)
     dispatch_bytes = np.where(lay.fp8, 1.0, WIRE_BYTES) if lay.any_fp8 else WIRE_BYTES
     size, stride = lay.ep, lay.etp
     geometry = ring(ctx, size, stride)
@@ -169,7 +169,7 @@ def ep_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     return np.zeros(lay.size) if out is None else out
 
 
-def _pp_exposed(ctx: Context, lay: Layouts) -> np.ndarray | None:
+def _pp_exposed(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> np.ndarray | None:
     """``pp_exposed_s``, None where no row is pipelined."""
     lo, hi = lay.bounds("pp")
     if hi == 1:
@@ -180,7 +180,7 @@ def _pp_exposed(ctx: Context, lay: Layouts) -> np.ndarray | None:
     else:
         split = lay.tp if scatter else lay.hidden_split
     stage_ranks = lay.kept("stage_ranks", lambda x: x.tp * x.cp * x.dp)
-    p2p = p2p_time_s(ctx, tokens_per_rank(ctx, lay) * ctx.hidden * WIRE_BYTES / split, stage_ranks)
+    p2p = p2p_time_s(ctx, tokens_per_rank(ctx, lay, t) * ctx.hidden * WIRE_BYTES / split, stage_ranks)
     exposed = ctx.kept("pp_exposed_per_v", _pp_exposed_per_v) * lay.v * p2p
     return exposed if lo > 1 else np.where(lay.pp > 1, exposed, 0.0)
 
@@ -300,7 +300,7 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
     """
     lt = layer_times(ctx, lay)
     slots, layers, params = stage_of(ctx, lay) if stage is None else stage
-    logit_f, logit_b = logits_s(ctx, lay)
+    logit_f, logit_b = logits_s(ctx, lay, lt.tokens_per_rank)
     layer_fb = lt.fwd_s + lt.bwd_s
     tp1, cp1, ep1 = tp_exposed_s(ctx, lay, lt), _cp_exposed(ctx, lay, lt), _ep_exposed(ctx, lay, lt)
     layer_comm = tp1
@@ -335,7 +335,7 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
     if ep1 is not None:
         ep = layers * ep1
         per_mb = per_mb + ep
-    pp1 = _pp_exposed(ctx, lay)
+    pp1 = _pp_exposed(ctx, lay, lt.tokens_per_rank)
     if pp1 is not None:
         pp = pp1
         per_mb = per_mb + pp
