@@ -224,11 +224,14 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
     slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) if slots is None else slots
     base = np.floor(slots / lay.pp)
     extra = slots - base * lay.pp
-    first = base * np.minimum(lay.m, lay.pp)
+    first = base * lay.kept("in_flight", lambda x: np.minimum(x.m, x.pp))
     later = (base + 1) * np.minimum(lay.m, extra)
     micro_layers = np.maximum(first, later)
-    interleave = np.where((lay.v > 1) & (lay.m >= lay.pp), 1 + (lay.pp - 1) / (lay.pp * lay.v), 1.0)
-    return micro_layers * interleave
+    return micro_layers * lay.kept("interleave_in_flight", _interleave_in_flight)
+
+
+def _interleave_in_flight(lay: Layouts) -> np.ndarray:
+    return np.where((lay.v > 1) & (lay.m >= lay.pp), 1 + (lay.pp - 1) / (lay.pp * lay.v), 1.0)
 
 
 class Stage(NamedTuple):

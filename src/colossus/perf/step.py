@@ -222,7 +222,10 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
         return t if slow is None else slow * t
 
     def experts_t(bytes_per, *, all_reduce):
-        t = ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, geometry=expert_ring)
+        if ctx.any_moe:
+            t = ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, geometry=expert_ring)
+        else:  # (no row has experts: an empty buffer, which still waits the ring's steps)
+            t = expert_ring.latency_s(all_reduce)
         return t if slow is None else slow * t
 
     def reduction(all_reduce: bool) -> np.ndarray:
