@@ -29,12 +29,13 @@ rows (``perf.context.Context``) and layouts (``perf.layout.Layouts``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from colossus.perf.context import Context, peak_gemm_flop_per_s
-from colossus.perf.layout import RC_FULL, RC_SELECTIVE, Layouts
+from colossus.perf.layout import STACK_DEFAULT, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
 SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP = 0, 1, 2, 3, 4
@@ -50,9 +51,17 @@ class Rates:
     operand_bytes: np.ndarray
     cast_bytes: np.ndarray  # FP8 casts of GEMM inputs
     hbm_bytes_per_s: np.ndarray
+    casts: bool = True  # False where no row casts (cast_bytes all 0: the term is left out)
+    #: ``2 / (flop_per_s x eff_max)``, the seconds per ``(m + d_half)(n + d_half)(k + d_half)``
+    s_per_padded_mnk: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "s_per_padded_mnk", 2.0 / (self.flop_per_s * self.eff_max))
 
 
 def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
+    if not lay.any_fp8:  # (every row in 16 bit, the usual case: the FP8 columns are not looked at)
+        return bf16_rates(ctx)
     fp8 = lay.fp8
     return Rates(
         flop_per_s=peak_gemm_flop_per_s(ctx, fp8) * ctx.clock_frac,
@@ -66,39 +75,47 @@ def gemm_rates(ctx: Context, lay: Layouts) -> Rates:
 
 def bf16_rates(ctx: Context) -> Rates:
     """The same GPU running GEMMs in 16 bit (the output layer and attention stay there in FP8 runs)."""
+    return ctx.kept("bf16_rates", _bf16_rates)
+
+
+def _bf16_rates(ctx: Context) -> Rates:
     return Rates(ctx.peak_bf16_flop_per_s * ctx.clock_frac, ctx.bf16_eff_max, ctx.bf16_dim_half,
-                 np.asarray(2.0), np.asarray(0.0), ctx.hbm_bytes_per_s)
+                 np.asarray(2.0), np.asarray(0.0), ctx.hbm_bytes_per_s, casts=False)
 
 
-def gemm_time_s(r: Rates, m, n, k, count=1.0) -> np.ndarray:
-    """Forward time of ``count`` GEMMs ``(m x k) @ (k x n)``: compute- or HBM-bound, whichever is slower.
+def gemm_time_s(r: Rates, m, n, k, count=None) -> np.ndarray:
+    """Forward time of ``count`` GEMMs ``(m x k) @ (k x n)`` (one if None): compute- or HBM-bound, whichever
+    is slower.
 
     ``2 m n k / (peak eff)`` with ``eff = eff_max f(m) f(n) f(k)``, ``f(d) = d / (d + d_half)``, is
     ``2 (m + d_half)(n + d_half)(k + d_half) / (peak eff_max)``: written so, it costs half the
     array operations (one estimate evaluates a dozen GEMM shapes).
     """
     f = r.dim_half
-    t_flop = (m + f) * (n + f) * (k + f) * (2.0 / (r.flop_per_s * r.eff_max))
+    t_flop = (m + f) * (n + f) * (k + f) * r.s_per_padded_mnk
     mk = m * k
-    traffic = r.operand_bytes * (mk + k * n) + 2.0 * m * n + r.cast_bytes * mk
-    return count * np.maximum(t_flop, traffic / r.hbm_bytes_per_s)
+    traffic = r.operand_bytes * (mk + k * n) + 2.0 * m * n
+    if r.casts:
+        traffic = traffic + r.cast_bytes * mk
+    t = np.maximum(t_flop, traffic / r.hbm_bytes_per_s)
+    return t if count is None else count * t
 
 
-def tokens_per_rank(ctx: Context, lay: Layouts) -> np.ndarray:
-    """Tokens of one micro-batch on one rank of the attention part (after the context split)."""
-    return lay.mb * ctx.seq / lay.cp
+def tokens_per_rank(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> np.ndarray:
+    """Tokens of one micro-batch on one rank of the attention part (after the context split); ``t``, if known."""
+    return lay.mb * ctx.seq / lay.cp if t is None else t
 
 
 # --- attention ---------------------------------------------------------------------
 
 
-def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
-    """Q, K, V and output projections (or MLA's low-rank ones), forward."""
-    t, h, tp = tokens_per_rank(ctx, lay), ctx.hidden, lay.tp
-    q_cols = ctx.heads * ctx.head_dim / tp
+def attention_linear_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
+    """Q, K, V and output projections (or MLA's low-rank ones), forward (``t``: ``tokens_per_rank``, if known)."""
+    t, h, tp = tokens_per_rank(ctx, lay, t), ctx.hidden, lay.tp
+    q_cols = ctx.kept("q_width", _q_width) / tp
     kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
     standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
-    if not ctx.mla.any():  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
+    if not ctx.any_mla:  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
         return standard
     # MLA (DeepSeek-V2 Sec. 2.1): down-projections replicated over tp, up-projections and output split by heads
     heads_l = ctx.heads / tp
@@ -112,11 +129,15 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     return np.where(ctx.mla, mla, standard)
 
 
-def mla_up_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+def _q_width(ctx: Context) -> np.ndarray:
+    return ctx.heads * ctx.head_dim
+
+
+def mla_up_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
     """MLA's up-projections, forward: what ``--recompute-modules mla_up_proj`` repeats (0 without MLA)."""
-    if not ctx.mla.any():
+    if not ctx.any_mla:
         return np.zeros(lay.size)
-    t, heads_l = tokens_per_rank(ctx, lay), ctx.heads / lay.tp
+    t, heads_l = tokens_per_rank(ctx, lay, t), ctx.heads / lay.tp
     q_up = np.where(ctx.q_lora > 0, gemm_time_s(r, t, heads_l * ctx.qk_dim, np.maximum(ctx.q_lora, 1)), 0.0)
     kv_up = gemm_time_s(r, t, heads_l * (np.maximum(ctx.qk_dim - ctx.qk_rope, 1) + ctx.v_dim),
                         np.maximum(ctx.kv_lora, 1))
@@ -128,18 +149,36 @@ def selective_code(ctx: Context, lay: Layouts) -> np.ndarray:
     return np.where(lay.sel >= 0, lay.sel, ctx.sw_selective)
 
 
+def by_selective_code(ctx: Context, lay: Layouts, value: Callable[[int], np.ndarray | float]) -> np.ndarray | float:
+    """``value(code)`` of each row's selective-recompute policy (``selective_code``), 0 where no row
+    recomputes selectively; ``value`` is called only for the codes some row has (one estimate's rows
+    usually share one: its stack's)."""
+    if not lay.any_rc_selective:
+        return 0.0
+    if lay.bounds("sel")[1] == STACK_DEFAULT:  # every row keeps its stack's policy
+        lo, hi = ctx.kept("selective_bounds", lambda c: (int(c.sw_selective.min()), int(c.sw_selective.max())))
+        if lo == hi:
+            return value(lo)
+    code = selective_code(ctx, lay)
+    lo, hi = int(code.min()), int(code.max())
+    if lo == hi:
+        return value(lo)
+    present = set(code.tolist())
+    return np.choose(code, [value(c) if c in present else 0.0 for c in range(hi + 1)])
+
+
 def _hd_factor(ctx: Context) -> np.ndarray:
     d = np.minimum((ctx.qk_dim + ctx.v_dim) / 2.0, 128.0)
     half = ctx.attn_hd_half
     return (d / (d + half)) / (128.0 / (128.0 + half))
 
 
-def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+def attention_core_s(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward time of ``softmax(Q K^T) V`` for one micro-batch on one GPU."""
-    q_tok = tokens_per_rank(ctx, lay)
+    q_tok = tokens_per_rank(ctx, lay, t)
     heads_l = ctx.heads / lay.tp
     flash = ctx.flash
-    if flash.all():  # (one kernel for every row, the usual case: the other is not computed)
+    if ctx.all_flash:  # (one kernel for every row, the usual case: the other is not computed)
         return _flash_core_s(ctx, lay, q_tok, heads_l)
     if not flash.any():
         return _unfused_core_s(ctx, lay, q_tok, heads_l)
@@ -148,19 +187,42 @@ def attention_core_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray
     return np.where(flash, fwd_flash, fwd_unfused), np.where(flash, bwd_flash, bwd_unfused)
 
 
-def _flash_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
-    """Fused kernel, with ring attention's blocks when ``cp > 1``."""
-    s, cp = ctx.seq, lay.cp
-    full = 2.0 * q_tok * s * heads_l * (ctx.qk_dim + ctx.v_dim)  # counted FLOPs over all ring steps
-    executed = full * ctx.k["causal_frac"]
+@dataclass(frozen=True)
+class _FlashRun:
+    """What the fused kernel's time needs of the run alone (``Context.kept``)."""
+
+    qkv_width: np.ndarray  # qk + v width per head
+    fwd_flop_per_s: np.ndarray  # peak x clock x efficiency x head-dim factor, forward
+    bwd_flop_per_s: np.ndarray  # the same, backward
+    slow_whole: np.ndarray  # slowdown of one causal block of the whole sequence (cp = 1)
+
+
+def _flash_run(ctx: Context) -> _FlashRun:
     peak = ctx.peak_bf16_flop_per_s * ctx.clock_frac
     hd = _hd_factor(ctx)
-    diag_block, ring_block = s / cp, s / (2.0 * cp)
-    diag_share = 1.0 / cp
-    slow_fwd = (diag_share / (diag_block / (diag_block + ctx.attn_seq_half_causal))
-                + (1 - diag_share) / (ring_block / (ring_block + ctx.attn_seq_half_full)))
-    fwd_flash = executed * slow_fwd / (peak * ctx.attn_fwd_eff * hd)
-    bwd_flash = ctx.k["attn_bwd_flop_per_fwd"] * executed * slow_fwd / (peak * ctx.attn_bwd_eff * hd)
+    s = ctx.seq / 1  # (as s / cp at cp = 1)
+    return _FlashRun(ctx.qk_dim + ctx.v_dim, peak * ctx.attn_fwd_eff * hd, peak * ctx.attn_bwd_eff * hd,
+                     1.0 / (s / (s + ctx.attn_seq_half_causal)))
+
+
+def _flash_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarray, np.ndarray]:
+    """Fused kernel, with ring attention's blocks when ``cp > 1``."""
+    run: _FlashRun = ctx.kept("flash", _flash_run)
+    s, cp = ctx.seq, lay.cp
+    full = 2.0 * q_tok * s * heads_l * run.qkv_width  # counted FLOPs over all ring steps
+    executed = full * ctx.k["causal_frac"]
+    ring_attention = lay.bounds("cp")[1] > 1
+    if ring_attention:
+        diag_block, ring_block = s / cp, s / (2.0 * cp)
+        diag_share = 1.0 / cp
+        slow_fwd = (diag_share / (diag_block / (diag_block + ctx.attn_seq_half_causal))
+                    + (1 - diag_share) / (ring_block / (ring_block + ctx.attn_seq_half_full)))
+    else:  # (no row splits the sequence: one causal block each, and nothing to merge)
+        slow_fwd = run.slow_whole
+    fwd_flash = executed * slow_fwd / run.fwd_flop_per_s
+    bwd_flash = ctx.k["attn_bwd_flop_per_fwd"] * executed * slow_fwd / run.bwd_flop_per_s
+    if not ring_attention:
+        return fwd_flash, bwd_flash
     merge = (cp - 1) * q_tok * heads_l * ctx.v_dim * ctx.k["merge_bytes"] / ctx.hbm_bytes_per_s
     return fwd_flash + merge, bwd_flash + 2.0 * merge
 
@@ -185,13 +247,13 @@ def _ffn_gemms(r: Rates, tokens, hidden, width, mats, count) -> np.ndarray:
     return gemm_time_s(r, tokens, (mats - 1) * width, hidden, count) + gemm_time_s(r, tokens, hidden, width, count)
 
 
-def expert_tokens(ctx: Context, lay: Layouts) -> np.ndarray:
+def expert_tokens(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> np.ndarray:
     """Distinct tokens one rank sends to the experts (sequence-parallel split over tp)."""
-    return tokens_per_rank(ctx, lay) / lay.tp
+    return tokens_per_rank(ctx, lay, t) / lay.tp
 
 
-def ffn_dense_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
-    return _ffn_gemms(r, tokens_per_rank(ctx, lay), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, 1.0)
+def ffn_dense_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
+    return _ffn_gemms(r, tokens_per_rank(ctx, lay, t), ctx.hidden, ctx.ffn_hidden / lay.tp, ctx.ffn_mats, None)
 
 
 def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
@@ -208,15 +270,15 @@ def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
     return tiles / (np.ceil(tiles / ctx.sms) * ctx.sms)
 
 
-def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
+def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
     """Router + routed experts (grouped GEMMs, balanced routing, ``wave_eff``) + shared experts, forward.
 
     The stage's ``tp x cp x dp`` ranks each hold ``T`` distinct tokens and send
     ``top_k`` copies; ``E / ep`` local experts each see ``T k ep etp / E`` rows of
     an FFN split ``etp`` ways, so a rank does ``T k`` token-experts of work.
     """
-    t = tokens_per_rank(ctx, lay)
-    tk = expert_tokens(ctx, lay) * ctx.top_k
+    t = tokens_per_rank(ctx, lay, t)
+    tk = expert_tokens(ctx, lay, t) * ctx.top_k
     local = ctx.experts / lay.ep
     rows = np.maximum(tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
     width = ctx.expert_ffn_hidden / lay.etp
@@ -228,7 +290,7 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
     shared = np.where(
         ctx.shared_experts > 0,
         _ffn_gemms(r, t, ctx.hidden, np.maximum(ctx.shared_experts, 1) * ctx.expert_ffn_hidden / lay.tp,
-                   ctx.ffn_mats, 1.0),
+                   ctx.ffn_mats, None),
         0.0,
     )
     permute = ctx.k["moe_permute_bytes"] * tk * ctx.hidden / ctx.hbm_bytes_per_s
@@ -238,18 +300,21 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates) -> np.ndarray:
 # --- element-wise ------------------------------------------------------------------
 
 
-def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool) -> np.ndarray:
+def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool, t: np.ndarray | None = None) -> np.ndarray:
     """Memory-bound forward work: norms, residuals, rotary, activation (split by tp only with SP)."""
-    t = tokens_per_rank(ctx, lay)
-    hidden_split = np.where(lay.sp, lay.tp, 1)
-    gated = 1.0 + 0.5 * (ctx.ffn_mats - 2)
-    traffic = ctx.ew_hidden_bytes * t * ctx.hidden / hidden_split
+    t = tokens_per_rank(ctx, lay, t)
+    traffic = ctx.ew_hidden_bytes * t * ctx.hidden / lay.hidden_split
     if moe_layer:
-        ffn_units = expert_tokens(ctx, lay) * ctx.top_k * ctx.expert_ffn_hidden
+        ffn_units = expert_tokens(ctx, lay, t) * ctx.top_k * ctx.expert_ffn_hidden
         ffn_units = ffn_units + t * ctx.shared_experts * ctx.expert_ffn_hidden / lay.tp
     else:
         ffn_units = t * ctx.ffn_hidden / lay.tp
-    return (traffic + ctx.ew_ffn_bytes * gated * ffn_units) / ctx.hbm_bytes_per_s
+    return (traffic + ctx.kept("ew_ffn_bytes_gated", _ew_ffn_bytes_gated) * ffn_units) / ctx.hbm_bytes_per_s
+
+
+def _ew_ffn_bytes_gated(ctx: Context) -> np.ndarray:
+    """Element-wise bytes per FFN unit, with a gated FFN's extra half."""
+    return ctx.ew_ffn_bytes * (1.0 + 0.5 * (ctx.ffn_mats - 2))
 
 
 # --- one layer -----------------------------------------------------------------------
@@ -265,39 +330,52 @@ class LayerTimes:
     linear_fwd_s: np.ndarray  # the GEMMs a TP overlap can hide communication under
     attn_core_fwd_s: np.ndarray
     moe_fwd_s: np.ndarray  # expert part of an MoE layer (0 for dense), for EP overlap
+    tokens_per_rank: np.ndarray | None = None  # ``tokens_per_rank`` of the rows, as the layer saw them
 
 
 def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
     """Compute time of one layer for one micro-batch: forward, backward, recompute."""
     r = gemm_rates(ctx, lay)
-    attn_lin = attention_linear_s(ctx, lay, r)
-    core_fwd, core_bwd = attention_core_s(ctx, lay)
+    t = tokens_per_rank(ctx, lay)
+    attn_lin = attention_linear_s(ctx, lay, r, t)
+    core_fwd, core_bwd = attention_core_s(ctx, lay, t)
     frac = ctx.moe_frac
-    dense_ffn = ffn_dense_s(ctx, lay, r)
-    any_moe = bool(ctx.is_moe.any())
-    moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r), 0.0) if any_moe else np.zeros_like(dense_ffn)
-    ffn = (1 - frac) * dense_ffn + frac * moe_ffn
-    ew = elementwise_s(ctx, lay, moe_layer=False)
+    dense_ffn = ffn_dense_s(ctx, lay, r, t)
+    any_moe = ctx.any_moe
+    ew = elementwise_s(ctx, lay, moe_layer=False, t=t)
     if any_moe:
-        ew = (1 - frac) * ew + frac * elementwise_s(ctx, lay, moe_layer=True)
+        moe_ffn = np.where(ctx.is_moe, ffn_moe_s(ctx, lay, r, t), 0.0)
+        ffn = (1 - frac) * dense_ffn + frac * moe_ffn
+        ew = (1 - frac) * ew + frac * elementwise_s(ctx, lay, moe_layer=True, t=t)
+    else:  # (dense rows only: the MoE share is 0, and its terms exactly nothing)
+        moe_ffn, ffn = np.zeros_like(dense_ffn), dense_ffn
     linear = attn_lin + ffn
     floor = ctx.k["kernels_per_layer"] * ctx.k["launch_s"]
     fwd = np.maximum(linear + core_fwd + ew, floor)
     bwd = np.maximum(2.0 * linear + core_bwd + ctx.k["ew_bwd_per_fwd"] * ew, 2 * floor)
-    # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
-    bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
-    code = selective_code(ctx, lay)
-    mla_up = mla_up_s(ctx, lay, r) if (code == SEL_MLA_UP).any() else 0.0
-    by_code = {SEL_ATTENTION_CORE: core_fwd, SEL_OP_LEVEL: 0.5 * linear + ew, SEL_NORM_ACT: ew,
-               SEL_NORM_MOE: ew + frac * moe_ffn, SEL_MLA_UP: mla_up}
-    selective = np.choose(code, [by_code[c] for c in range(len(by_code))])
-    recompute = np.where(lay.rc == RC_FULL, fwd, np.where(lay.rc == RC_SELECTIVE, selective, 0.0))
-    return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn)
+    if any_moe:  # the fixed per-expert cost is paid once per pass, not twice like the GEMMs
+        bwd = bwd - frac * np.where(ctx.is_moe, ctx.experts / lay.ep * ctx.k["expert_overhead_s"], 0.0)
+
+    def repeated(code: int) -> np.ndarray:
+        """What a selective-recompute policy repeats of the forward pass."""
+        if code == SEL_ATTENTION_CORE:
+            return core_fwd
+        if code == SEL_OP_LEVEL:
+            return 0.5 * linear + ew
+        if code == SEL_NORM_ACT:
+            return ew
+        if code == SEL_NORM_MOE:
+            return ew + frac * moe_ffn
+        return mla_up_s(ctx, lay, r, t)  # SEL_MLA_UP
+
+    selective = by_selective_code(ctx, lay, repeated)
+    recompute = np.where(lay.rc_full, fwd, np.where(lay.rc_selective, selective, 0.0))
+    return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn, t)
 
 
-def logits_s(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
+def logits_s(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward time of the output layer and the cross-entropy loss, one micro-batch."""
-    t = tokens_per_rank(ctx, lay)
+    t = tokens_per_rank(ctx, lay, t)
     cols = ctx.vocab / lay.tp
     gemm = gemm_time_s(bf16_rates(ctx), t, cols, ctx.hidden)
     loss = t * cols * ctx.k["logits_bytes"] / ctx.hbm_bytes_per_s

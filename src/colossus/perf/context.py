@@ -14,9 +14,9 @@ are the resolved software stack (``perf.software``), as numbers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -134,9 +134,47 @@ class Context:
     def size(self) -> int:
         return int(self.layers.shape[0])
 
+    @cached_property
+    def any_mla(self) -> bool:
+        return bool(self.mla.any())
+
+    @cached_property
+    def any_moe(self) -> bool:
+        return bool(self.is_moe.any())
+
+    @cached_property
+    def all_flash(self) -> bool:
+        return bool(self.flash.all())
+
+    def flag(self, name: str) -> bool | None:
+        """True (False) where every row has boolean field ``name`` set (unset); None where the rows differ."""
+        return self.kept("flag:" + name, lambda ctx: _agreed(getattr(ctx, name)))
+
+    @cached_property
+    def _kept(self) -> dict[str, Any]:
+        return {}
+
+    def kept(self, name: str, make: Callable[[Context], Any]) -> Any:
+        """``make(self)``, computed once per context and kept with it under ``name``.
+
+        For what depends on the rows alone (model, GPU, stack, network and the assumptions), not on a
+        layout: the model evaluates it once per context, however many layouts or evaluations use it.
+        The fields are never written in place (``take`` makes a new context, which derives afresh).
+        """
+        kept = self._kept
+        if name not in kept:
+            kept[name] = make(self)
+        return kept[name]
+
     def take(self, index: np.ndarray) -> Context:
         """Rows at ``index``."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self) if f.name != "k"})
+
+
+def _agreed(values: np.ndarray) -> bool | None:
+    if values.all():
+        return True
+    return None if values.any() else False
 
 
 def _pad_levels(rows: list[np.ndarray]) -> np.ndarray:

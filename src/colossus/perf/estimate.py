@@ -313,12 +313,14 @@ def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.nda
 
     Returns (row per run, True where no valid row fits in memory). One lexsort for every run at once.
     """
-    fits = batch.memory.total_bytes <= batch.ctx.hbm_bytes
-    preferred = batch.preferred if batch.preferred is not None else np.ones_like(fits)
-    tier = np.where(fits, 0, 1)
+    total = batch.memory.total_bytes
+    fits = total <= batch.ctx.hbm_bytes
+    tier = ~fits  # rows that fit first
     # the stack's own defaults win ties (within TIE_FRAC): a tuned run keeps a default that costs nothing
-    time = batch.parts.step_time_s * np.where(preferred, 1.0, 1.0 + TIE_FRAC)
-    key = np.where(tier < 1, time, batch.memory.total_bytes)
+    time = batch.parts.step_time_s
+    if batch.preferred is not None:
+        time = time * np.where(batch.preferred, 1.0, 1.0 + TIE_FRAC)
+    key = np.where(fits, time, total)
     if num_owners == 1:  # one run (estimate): its best row, without grouping by owner
         best = int(np.lexsort((key, tier, ~valid))[0])
         none_fit = bool(valid[best] and not fits[best])
@@ -407,7 +409,7 @@ class PreparedRuns:
                 spec, flops = self._spec_flops(batch, pick, j, assumptions)
                 resolved = _resolve_assumed(assumed, spec, int(batch.lay.sel[pick]), inp.software)
                 est = make_estimate(self.runs[i].id, inp, batch, pick, resolved, spec, flops)
-                several = int((batch.owner == j).sum()) > 1
+                several = self.lays[j].size > 1
                 notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
                 est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
                 results[i] = est
@@ -420,7 +422,8 @@ class PreparedRuns:
         key = ("spec", pick, j)
         hit = self.memo.get(key) if assumptions is self.assumptions else None
         if hit is None:
-            hit = (batch.lay.spec(pick), token_flops(self.inputs[j].model))
+            # (a picked row is the run's validated layout with options its stack offers)
+            hit = (batch.lay.spec(pick, validated=True), token_flops(self.inputs[j].model))
             if assumptions is self.assumptions:
                 self.memo[key] = hit
         return hit

@@ -15,7 +15,10 @@ Liu et al. 2025): ``ep x etp`` must divide ``tp x cp x dp``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +35,13 @@ PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
 @dataclass(frozen=True)
 class Layouts:
-    """Parallel degrees and options of N layouts (arrays of length N)."""
+    """Parallel degrees and options of N layouts (arrays of length N).
+
+    What is derived from the degrees alone (``m``, ``fp8``, ``rc_full``, ``hidden_split``, ``bounds``,
+    ``kept``) is computed on first use and kept with them: the arrays are never written in place, so one
+    set of candidate layouts evaluated again (under other assumptions, or after its evaluation was
+    dropped) does not derive them again.
+    """
 
     tp: np.ndarray
     pp: np.ndarray
@@ -57,31 +66,84 @@ class Layouts:
     def num_gpus(self) -> np.ndarray:
         return self.tp * self.pp * self.cp * self.dp
 
-    @property
+    @cached_property
     def m(self) -> np.ndarray:
         """Micro-batches per replica per optimizer step."""
         return self.gb // (self.dp * self.mb)
 
-    @property
+    @cached_property
     def fp8(self) -> np.ndarray:
         return self.prec == PRECISIONS.index(Precision.FP8)
+
+    @cached_property
+    def any_fp8(self) -> bool:
+        return bool(self.fp8.any())
+
+    @cached_property
+    def rc_none(self) -> np.ndarray:
+        """True where the layout recomputes nothing."""
+        return self.rc == RC_NONE
+
+    @cached_property
+    def rc_selective(self) -> np.ndarray:
+        """True where the layout recomputes selectively."""
+        return self.rc == RC_SELECTIVE
+
+    @cached_property
+    def any_rc_selective(self) -> bool:
+        return bool(self.rc_selective.any())
+
+    @cached_property
+    def rc_full(self) -> np.ndarray:
+        """True where the layout recomputes whole layers."""
+        return self.rc == RC_FULL
+
+    @cached_property
+    def hidden_split(self) -> np.ndarray:
+        """Ranks a layer's hidden-sized activations are split over: tp with sequence parallelism, else 1."""
+        return np.where(self.sp, self.tp, 1)
+
+    @cached_property
+    def _kept(self) -> dict[str, Any]:
+        return {}
+
+    def kept(self, name: str, make: Callable[[Layouts], Any]) -> Any:
+        """``make(self)``, computed once per set of layouts and kept with it under ``name``."""
+        kept = self._kept
+        if name not in kept:
+            kept[name] = make(self)
+        return kept[name]
+
+    def bounds(self, name: str) -> tuple[int, int]:
+        """(least, largest) value of field ``name`` over the layouts: whether any row uses an option, or all do."""
+        return self.kept("bounds:" + name, lambda lay: _bounds(getattr(lay, name)))
 
     def take(self, index: np.ndarray) -> Layouts:
         """The layouts at ``index`` (a boolean mask or integer indices)."""
         return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
-    def spec(self, i: int) -> LayoutSpec:
-        """Layout ``i`` as a ``LayoutSpec``."""
-        return LayoutSpec(
+    def spec(self, i: int, *, validated: bool = False) -> LayoutSpec:
+        """Layout ``i`` as a ``LayoutSpec``.
+
+        ``validated``: the caller knows row ``i`` holds what a ``LayoutSpec`` accepts (a candidate of a
+        validated run layout with options from its stack, as ``estimate`` picks), so pydantic does not
+        check it again.
+        """
+        values: dict[str, Any] = dict(
             tp=int(self.tp[i]), pp=int(self.pp[i]), dp=int(self.dp[i]), cp=int(self.cp[i]),
             ep=int(self.ep[i]), etp=int(self.etp[i]), micro_batch=int(self.mb[i]), global_batch=int(self.gb[i]),
             interleave=int(self.v[i]), recompute=RECOMPUTE_CODES[int(self.rc[i])],
             sequence_parallel=bool(self.sp[i]), zero=int(self.zero[i]), precision=PRECISIONS[int(self.prec[i])],
         )
+        return LayoutSpec.model_construct(**values) if validated else LayoutSpec(**values)
 
     @staticmethod
     def concat(parts: list[Layouts]) -> Layouts:
         return Layouts(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Layouts)})
+
+
+def _bounds(x: np.ndarray) -> tuple[int, int]:
+    return (int(x.min()), int(x.max())) if x.size else (0, 0)
 
 
 def from_spec(layout: LayoutSpec, selective: SelectiveRecompute | None = None) -> Layouts:

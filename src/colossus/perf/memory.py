@@ -18,20 +18,20 @@ first pipeline stage holds ``pp`` micro-batches in flight (1F1B),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
 from colossus.perf.compute import (
     SEL_ATTENTION_CORE,
-    SEL_MLA_UP,
     SEL_NORM_ACT,
     SEL_NORM_MOE,
     SEL_OP_LEVEL,
-    selective_code,
+    by_selective_code,
 )
 from colossus.perf.context import Context
-from colossus.perf.layout import RC_FULL, RC_NONE, RC_SELECTIVE, Layouts, stage_layer_slots
+from colossus.perf.layout import RC_NONE, Layouts, stage_layer_slots
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class MemoryParts:
     comm_buffers_bytes: np.ndarray
     reserved_bytes: np.ndarray  # framework, workspaces, allocator fragmentation
 
-    @property
+    @cached_property
     def total_bytes(self) -> np.ndarray:
         return (
             self.weights_bytes + self.gradients_bytes + self.optimizer_bytes
@@ -65,20 +65,55 @@ def stage_params(ctx: Context, lay: Layouts, layers: np.ndarray | None = None) -
     ``layers``: ``stage_layers(ctx, lay)`` when the caller has it already.
     """
     layers = stage_layers(ctx, lay) if layers is None else layers
+    run = ctx.kept("params", _params_run)
+    embed = run.embed * np.where(lay.pp == 1, run.untied, 1)
+    dense = (layers * run.per_layer + embed) / lay.tp
+    if not ctx.any_moe:  # (no row has experts: none to hold)
+        return dense, np.zeros_like(dense)
+    experts = layers * ctx.moe_frac * ctx.experts * ctx.expert_params / expert_ranks(lay)
+    return dense, experts
+
+
+class _ParamsRun(NamedTuple):
+    """A run's parameter counts that do not depend on the layout (``Context.kept``)."""
+
+    #: dense parameters of one (average) layer: attention, norms, the dense FFN or the shared experts and router
+    per_layer: np.ndarray
+    embed: np.ndarray  # one embedding matrix
+    untied: np.ndarray  # embedding matrices: 1 tied, 2 untied
+
+
+def _params_run(ctx: Context) -> _ParamsRun:
     frac = ctx.moe_frac
     norms = 2 * ctx.hidden
     moe_dense = ctx.shared_experts * ctx.expert_params + ctx.hidden * ctx.experts  # shared experts + router
     per_layer = ctx.attn_params + norms + (1 - frac) * ctx.dense_ffn_params + frac * moe_dense
-    untied = np.where(ctx.tied, 1, 2)
-    embed = ctx.vocab * ctx.hidden * np.where(lay.pp == 1, untied, 1)
-    dense = (layers * per_layer + embed) / lay.tp
-    experts = layers * frac * ctx.experts * ctx.expert_params / (lay.ep * lay.etp)
-    return dense, experts
+    return _ParamsRun(per_layer, ctx.vocab * ctx.hidden, np.where(ctx.tied, 1, 2))
+
+
+def expert_ranks(lay: Layouts) -> np.ndarray:
+    """Ranks one MoE layer's experts are split over: ep x etp."""
+    return lay.kept("expert_ranks", lambda x: x.ep * x.etp)
+
+
+def dense_dp(lay: Layouts) -> np.ndarray:
+    """Ranks one dense parameter shard is replicated over (data and context parallelism): dp x cp."""
+    return lay.kept("dense_dp", lambda x: x.dp * x.cp)
 
 
 def expert_dp(lay: Layouts) -> np.ndarray:
     """Ranks one expert shard is replicated over (expert data parallelism)."""
-    return np.maximum(lay.tp * lay.cp * lay.dp // (lay.ep * lay.etp), 1)
+    return lay.kept("expert_dp", lambda x: np.maximum(x.tp * x.cp * x.dp // (x.ep * x.etp), 1))
+
+
+def zero_sharded(lay: Layouts, stage: int, sharded, whole):
+    """``sharded`` where a row's ZeRO stage is ``stage`` or more, else ``whole`` (either, where all rows agree)."""
+    lo, hi = lay.bounds("zero")
+    if lo >= stage:
+        return sharded
+    if hi < stage:
+        return whole
+    return np.where(lay.zero >= stage, sharded, whole)
 
 
 def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
@@ -89,40 +124,93 @@ def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
 def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarray]:
     """(``activation_bytes_per_token_layer``, the same without recompute: what the layer being recomputed holds)."""
     k = ctx.k
-    a16, mask = k["mem_activation_bytes"], k["mem_dropout_mask_bytes"]
-    g8 = np.where(lay.fp8, k["mem_fp8_gemm_input_bytes"], a16)
+    a16 = k["mem_activation_bytes"]
+    run = ctx.kept("activations", _activations_run)
+    fp8 = lay.any_fp8
+    g8 = np.where(lay.fp8, k["mem_fp8_gemm_input_bytes"], a16) if fp8 else a16
     h, d, tp = ctx.hidden, ctx.head_dim, lay.tp
-    split_h = np.where(lay.sp, tp, 1)
-    norm_in = 2 * a16 * h / split_h  # inputs of the two norms (residual stream)
-    gemm_in = 2 * g8 * h / split_h  # norm outputs = inputs of QKV and FC1 (weight gradients)
-    masks = 2 * mask * h / split_h
-    q = ctx.heads * np.where(ctx.mla, ctx.qk_dim, d)
-    kv = np.where(ctx.mla, ctx.heads * (ctx.qk_dim + ctx.v_dim), 2 * np.maximum(ctx.kv_heads / tp, 1) * d * tp)
-    attn = (a16 * (q + kv) + g8 * ctx.heads * np.where(ctx.mla, ctx.v_dim, d)) / tp  # Q, K, V, attention output
-    mats, frac = ctx.ffn_mats, ctx.moe_frac
+    split_h = lay.hidden_split
+    norm_in = run.norm_in / split_h  # inputs of the two norms (residual stream)
+    gemm_in = (2 * g8 * h if fp8 else run.norm_in) / split_h  # norm outputs = inputs of QKV and FC1 (weight gradients)
+    masks = run.masks / split_h
+    q = run.q
+    kv = 2 * np.maximum(ctx.kv_heads / tp, 1) * d * tp
+    if ctx.any_mla:
+        kv = np.where(ctx.mla, run.mla_kv, kv)
+    out = g8 * ctx.heads * run.out_width if fp8 else run.out  # attention output
+    attn = (a16 * (q + kv) + out) / tp  # Q, K, V, attention output
+    frac = ctx.moe_frac
     dense_w = ctx.ffn_hidden / tp
-    routed_w = ctx.top_k * ctx.expert_ffn_hidden / tp + ctx.shared_experts * ctx.expert_ffn_hidden / tp
-    width = (1 - frac) * dense_w + frac * routed_w
-    act_in = a16 * (mats - 1) * width  # activation-function input(s)
+    moe = ctx.any_moe
+    if moe:
+        routed_w = run.routed_w / tp + run.shared_w / tp
+        width = (1 - frac) * dense_w + frac * routed_w
+    else:  # (no MoE share: the width is the dense FFN's)
+        width = dense_w
+    act_in = run.act_in * width  # activation-function input(s)
     fc2_in = g8 * width
-    routed_share = frac * routed_w / np.maximum(width, 1e-9)  # share of the FFN activations inside MoE blocks
-    permuted = frac * ctx.top_k * a16 * h / tp  # tokens copied for the experts
-    scores = np.where(ctx.flash, 0.0, (2 * a16 + mask) * ctx.heads * ctx.seq / lay.cp / tp)
-    full = norm_in + gemm_in + masks + attn + act_in + fc2_in + permuted + scores
-    by_code = {
-        SEL_ATTENTION_CORE: full - scores,
-        # norms/activations recomputed, half the matmul outputs kept
-        SEL_OP_LEVEL: full - scores - gemm_in - 0.5 * (attn + act_in + fc2_in),
-        SEL_NORM_ACT: full - scores - gemm_in - fc2_in,
-        # the MoE block keeps only its input
-        SEL_NORM_MOE: full - scores - gemm_in - routed_share * (act_in + fc2_in) - permuted,
-        # MLA keeps its compressed latents (replicated over tp) instead of the up-projected Q, K, V
-        SEL_MLA_UP: full - scores - np.where(ctx.mla, a16 * (q + kv) / tp
-                                             - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0),
-    }
-    selective = np.choose(selective_code(ctx, lay), [by_code[c] for c in range(len(by_code))])
-    kept = np.where(lay.rc == RC_SELECTIVE, selective, np.where(lay.rc == RC_NONE, full, 0.0))
-    return np.where(lay.rc == RC_FULL, a16 * h / split_h, kept), full
+    full = norm_in + gemm_in + masks + attn + act_in + fc2_in
+    if moe:
+        permuted = run.permuted / tp  # tokens copied for the experts
+        full = full + permuted
+    if not ctx.all_flash:  # the unfused kernel's scores (a fused one keeps them on chip)
+        scores = np.where(ctx.flash, 0.0, run.scores / lay.cp / tp)
+        full = full + scores
+        unscored = full - scores
+    else:
+        unscored = full
+
+    def kept(code: int) -> np.ndarray:
+        """What a selective-recompute policy keeps."""
+        if code == SEL_ATTENTION_CORE:
+            return unscored
+        if code == SEL_OP_LEVEL:  # norms/activations recomputed, half the matmul outputs kept
+            return unscored - gemm_in - 0.5 * (attn + act_in + fc2_in)
+        if code == SEL_NORM_ACT:
+            return unscored - gemm_in - fc2_in
+        if code == SEL_NORM_MOE:  # the MoE block keeps only its input
+            if not moe:  # (no row has an MoE block: nothing of it to drop)
+                return unscored - gemm_in
+            routed_share = frac * routed_w / np.maximum(width, 1e-9)  # share of the FFN activations inside MoE blocks
+            return unscored - gemm_in - routed_share * (act_in + fc2_in) - permuted
+        # SEL_MLA_UP: MLA keeps its compressed latents (replicated over tp) instead of the up-projected Q, K, V
+        return unscored - np.where(ctx.mla, a16 * (q + kv) / tp - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0)
+
+    selective = by_selective_code(ctx, lay, kept)
+    stored = np.where(lay.rc_selective, selective, np.where(lay.rc_none, full, 0.0))
+    return np.where(lay.rc_full, run.layer_input / split_h, stored), full
+
+
+class _ActivationsRun(NamedTuple):
+    """Activation bytes per token that do not depend on the layout (``Context.kept``): numerators of the
+    per-rank figures, each as the layout-dependent formula starts it."""
+
+    norm_in: np.ndarray  # 2 a16 h: the two norms' inputs
+    masks: np.ndarray  # 2 mask h: dropout masks
+    q: np.ndarray  # query width
+    mla_kv: np.ndarray  # MLA's K and V widths
+    out_width: np.ndarray  # attention output width per head
+    out: np.ndarray  # a16 heads x that width: the attention output in 16 bit
+    routed_w: np.ndarray  # top_k x expert FFN width
+    shared_w: np.ndarray  # shared experts x expert FFN width
+    act_in: np.ndarray  # a16 (mats - 1): activation-function inputs per FFN unit
+    permuted: np.ndarray  # frac top_k a16 h: tokens copied for the experts
+    scores: np.ndarray  # (2 a16 + mask) heads s: the unfused kernel's scores
+    layer_input: np.ndarray  # a16 h: what full recompute keeps of a layer
+
+
+def _activations_run(ctx: Context) -> _ActivationsRun:
+    k = ctx.k
+    a16, mask = k["mem_activation_bytes"], k["mem_dropout_mask_bytes"]
+    h, d = ctx.hidden, ctx.head_dim
+    out_width = np.where(ctx.mla, ctx.v_dim, d)
+    return _ActivationsRun(
+        norm_in=2 * a16 * h, masks=2 * mask * h, q=ctx.heads * np.where(ctx.mla, ctx.qk_dim, d),
+        mla_kv=ctx.heads * (ctx.qk_dim + ctx.v_dim), out_width=out_width, out=a16 * ctx.heads * out_width,
+        routed_w=ctx.top_k * ctx.expert_ffn_hidden, shared_w=ctx.shared_experts * ctx.expert_ffn_hidden,
+        act_in=a16 * (ctx.ffn_mats - 1), permuted=ctx.moe_frac * ctx.top_k * a16 * h,
+        scores=(2 * a16 + mask) * ctx.heads * ctx.seq, layer_input=a16 * h,
+    )
 
 
 def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None) -> np.ndarray:
@@ -136,11 +224,14 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
     slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) if slots is None else slots
     base = np.floor(slots / lay.pp)
     extra = slots - base * lay.pp
-    first = base * np.minimum(lay.m, lay.pp)
+    first = base * lay.kept("in_flight", lambda x: np.minimum(x.m, x.pp))
     later = (base + 1) * np.minimum(lay.m, extra)
     micro_layers = np.maximum(first, later)
-    interleave = np.where((lay.v > 1) & (lay.m >= lay.pp), 1 + (lay.pp - 1) / (lay.pp * lay.v), 1.0)
-    return micro_layers * interleave
+    return micro_layers * lay.kept("interleave_in_flight", _interleave_in_flight)
+
+
+def _interleave_in_flight(lay: Layouts) -> np.ndarray:
+    return np.where((lay.v > 1) & (lay.m >= lay.pp), 1 + (lay.pp - 1) / (lay.pp * lay.v), 1.0)
 
 
 class Stage(NamedTuple):
@@ -153,7 +244,10 @@ class Stage(NamedTuple):
 
 def stage_of(ctx: Context, lay: Layouts) -> Stage:
     """What the step and the memory model both need of the fullest stage (computed once per evaluation)."""
-    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
+    if ctx.flag("sw_embedding_loss") is False:  # (no stack counts the embedding and loss as slots)
+        slots = ctx.layers
+    else:
+        slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
     layers = stage_layers(ctx, lay, slots)
     return Stage(slots, layers, stage_params(ctx, lay, layers))
 
@@ -162,27 +256,41 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     """Memory per GPU by part, for the fullest stage (``stage``: ``stage_of(ctx, lay)``, if known)."""
     k = ctx.k
     slots, layers, (dense, experts) = stage_of(ctx, lay) if stage is None else stage
-    shard, expert_shard = lay.dp * lay.cp, expert_dp(lay)
-    sharded = dense / shard + experts / expert_shard
-    params = dense + experts
-    weights = np.where(lay.zero >= 3, sharded, params) * k["mem_weight_bytes"]
-    grads = np.where(lay.zero >= 2, sharded, params) * k["mem_main_grad_bytes"]
-    optim = np.where(lay.zero >= 1, sharded, params) * k["mem_optimizer_bytes"]
+    moe = ctx.any_moe
+    shard = dense_dp(lay)
+    if moe:
+        sharded = dense / shard + experts / expert_dp(lay)
+        params = dense + experts
+    else:  # (no experts: nothing of theirs to add)
+        sharded, params = dense / shard, dense
+    weights = zero_sharded(lay, 3, sharded, params) * k["mem_weight_bytes"]
+    grads = zero_sharded(lay, 2, sharded, params) * k["mem_main_grad_bytes"]
+    optim = zero_sharded(lay, 1, sharded, params) * k["mem_optimizer_bytes"]
     tokens = lay.mb * ctx.seq / lay.cp
     per_token, whole = _activation_bytes(ctx, lay)
     per_layer = per_token * tokens
     first = per_layer * in_flight_layers(ctx, lay, slots)
     logits = tokens * ctx.vocab / lay.tp * 4.0 * 2  # fp32 logits and their gradient
-    last = per_layer * layers + logits  # the last stage holds one micro-batch in flight
-    acts = np.where(lay.pp > 1, np.maximum(first, last), first + logits)
-    acts = acts + np.where(lay.rc != RC_NONE, whole * tokens, 0.0)  # the layer being recomputed
-    # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much)
-    per_layer_params = params / np.maximum(layers, 1)
-    gathered = np.where(lay.zero >= 3, ctx.sw_zero3_live_layers * per_layer_params * k["mem_weight_bytes"], 0.0)
-    split = np.where(lay.sp, lay.tp, 1)
-    p2p = 4 * tokens * ctx.hidden * k["mem_activation_bytes"] / split * (lay.pp > 1)
-    dispatch = 2 * ctx.moe_frac * tokens / lay.tp * ctx.top_k * ctx.hidden * k["mem_activation_bytes"]
-    buffers = k["mem_dp_bucket_bytes"] + p2p + dispatch + gathered
+    lo_pp, hi_pp = lay.bounds("pp")
+    if lo_pp > 1:
+        acts = np.maximum(first, per_layer * layers + logits)  # the last stage holds one micro-batch in flight
+    elif hi_pp == 1:
+        acts = first + logits
+    else:
+        last = per_layer * layers + logits
+        acts = np.where(lay.pp > 1, np.maximum(first, last), first + logits)
+    if lay.bounds("rc")[1] > RC_NONE:  # (some row recomputes)
+        acts = acts + np.where(lay.rc_none, 0.0, whole * tokens)  # the layer being recomputed
+    buffers = np.full(lay.size, k["mem_dp_bucket_bytes"])
+    if hi_pp > 1:
+        buffers = buffers + 4 * tokens * ctx.hidden * k["mem_activation_bytes"] / lay.hidden_split * (lay.pp > 1)
+    if moe:
+        buffers = buffers + 2 * ctx.moe_frac * tokens / lay.tp * ctx.top_k * ctx.hidden * k["mem_activation_bytes"]
+    if lay.bounds("zero")[1] >= 3:
+        # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much)
+        per_layer_params = params / np.maximum(layers, 1)
+        live = ctx.sw_zero3_live_layers * per_layer_params * k["mem_weight_bytes"]
+        buffers = buffers + np.where(lay.zero >= 3, live, 0.0)
     allocated = weights + grads + optim + acts + buffers
     reserved = k["mem_framework_bytes"] + k["mem_fragmentation_frac"] * allocated
     return MemoryParts(weights, grads, optim, acts, buffers, reserved)

@@ -18,9 +18,6 @@ broadcast over the rows of a ``perf.context.Context``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 from pydantic import ValidationError
 
@@ -55,6 +52,8 @@ def default_fabric(gpu: GpuSpec, nic_gbit_per_s: float | None, assumptions: Perf
 
 def group_local(ctx: Context, size, stride) -> np.ndarray:
     """GPUs of the group inside one server."""
+    if isinstance(stride, int) and stride == 1:  # (adjacent ranks: a whole server's GPUs)
+        return np.minimum(size, ctx.gpus_per_server)
     per_server = np.maximum(ctx.gpus_per_server // np.maximum(stride, 1), 1)
     return np.minimum(size, per_server)
 
@@ -78,33 +77,61 @@ def level_of(ctx: Context, extent) -> tuple[np.ndarray, np.ndarray]:
 class Ring:
     """Where a ring communicator of ``size`` ranks ``stride`` apart runs (what its collectives share).
 
-    What depends only on the group (its ring factor, which links it crosses, its latency) is computed on
-    first use and kept, so the several collectives of one group (a step's gradient reduction and
-    parameter gather) pay for it once.
+    What depends only on the group (its ring factor, the slowest link it crosses, its latency) is
+    computed on first use and kept, so the several collectives of one group (a step's gradient
+    reduction and parameter gather) pay for it once. ``aggregate=False`` makes every rank send its
+    share through its own NIC, as an implementation without node-level rings does.
     """
 
-    __slots__ = ("n", "local", "nodes", "bw", "lat", "_memo")
+    __slots__ = ("n", "local", "nodes", "bw", "lat", "_ctx", "_aggregate", "_link", "_frac", "_frac_all_reduce",
+                 "_latency")
 
-    def __init__(self, n: np.ndarray, local: np.ndarray, nodes: np.ndarray, bw: np.ndarray, lat: np.ndarray):
+    def __init__(self, ctx: Context, n: np.ndarray, local: np.ndarray, nodes: np.ndarray, bw: np.ndarray,
+                 lat: np.ndarray, aggregate=True):
         self.n = n  # ranks (at least 1)
         self.local = local  # ranks inside one server
         self.nodes = nodes  # servers
         self.bw = bw  # bytes/s per GPU of the scale-out level it climbs to
         self.lat = lat  # that level's latency
-        self._memo: dict[Any, Any] = {}
+        self._ctx = ctx
+        self._aggregate = aggregate
+        self._link: np.ndarray | None = None
+        self._frac: np.ndarray | None = None
+        self._frac_all_reduce: np.ndarray | None = None
+        self._latency: dict[bool, np.ndarray] = {}
 
-    def kept(self, key: Any, make: Callable[[], Any]) -> Any:
-        """``make()``, computed once per group."""
-        if key not in self._memo:
-            self._memo[key] = make()
-        return self._memo[key]
+    def factor(self, all_reduce: bool) -> np.ndarray:
+        """Bytes each rank sends per byte of buffer: ``(n-1)/n``, twice that for an all-reduce."""
+        if self._frac is None:
+            self._frac = (self.n - 1) / self.n
+        if not all_reduce:
+            return self._frac
+        if self._frac_all_reduce is None:
+            self._frac_all_reduce = 2.0 * self._frac
+        return self._frac_all_reduce
+
+    def link_bytes_per_s(self) -> np.ndarray:
+        """Rate of the slowest link the ring crosses, per GPU: NVLink inside a server, and each server's
+        ``local`` NICs sharing the inter-server part (one NIC per rank without aggregation); infinite
+        where it crosses none (a group of one rank)."""
+        if self._link is None:
+            share = self.local if self._aggregate is True else np.where(self._aggregate, self.local, 1)
+            nvlink = np.where(self.local > 1, self._ctx.nvlink_bytes_per_s, np.inf)
+            self._link = np.minimum(nvlink, np.where(self.nodes > 1, share * self.bw, np.inf))
+        return self._link
+
+    def latency_s(self, all_reduce: bool) -> np.ndarray:
+        """One alpha per ring step (reduce-scatter, all-gather), ``2 log2(nodes)`` for an all-reduce."""
+        if all_reduce not in self._latency:
+            self._latency[all_reduce] = _ring_latency_s(self._ctx, self, all_reduce)
+        return self._latency[all_reduce]
 
 
-def ring(ctx: Context, size, stride) -> Ring:
+def ring(ctx: Context, size, stride, aggregate=True) -> Ring:
     n = np.maximum(np.asarray(size), 1)
     local = group_local(ctx, n, stride)
     bw, lat = level_of(ctx, n * stride)
-    return Ring(n, local, n // local, bw, lat)
+    return Ring(ctx, n, local, n // local, bw, lat, aggregate)
 
 
 def _ring_latency_s(ctx: Context, g: Ring, all_reduce: bool) -> np.ndarray:
@@ -115,23 +142,20 @@ def _ring_latency_s(ctx: Context, g: Ring, all_reduce: bool) -> np.ndarray:
     return steps_net * g.lat + steps_nvlink * ctx.k["nvlink_latency_s"]
 
 
-def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, aggregate=True,
-                geometry: Ring | None = None) -> np.ndarray:
+def ring_time_s(ctx: Context, bytes_, size, stride, *, all_reduce: bool, geometry: Ring | None = None) -> np.ndarray:
     """Time of an all-reduce (or a reduce-scatter / all-gather) of ``bytes_`` per GPU.
 
     ``bytes_`` is the full buffer (the all-gather's output, the reduce-scatter's
-    input). ``aggregate=False`` makes every rank send its share through its own
-    NIC, as an implementation without node-level rings does. ``geometry``:
-    ``ring(ctx, size, stride)``, when the caller runs several collectives on one group.
+    input). The slowest link sets the pace: ``factor x bytes_`` over NVLink and over
+    each server's share of the NICs, whichever takes longer, plus the latency.
+    ``geometry``: ``ring(ctx, size, stride, aggregate)``, when the caller runs several
+    collectives on one group or its ranks do not aggregate per server.
+
+    A group of one rank costs exactly 0: its factor is 0, it crosses no link and waits on no step.
     """
     g = ring(ctx, size, stride) if geometry is None else geometry
-    n, local, nodes = g.n, g.local, g.nodes
-    factor = g.kept(("factor", all_reduce), lambda: (2.0 if all_reduce else 1.0) * (n - 1) / n)
-    share = np.where(aggregate, local, 1)
-    t_nvlink = np.where(g.kept("nvlink", lambda: local > 1), factor * bytes_ / ctx.nvlink_bytes_per_s, 0.0)
-    t_net = np.where(g.kept("net", lambda: nodes > 1), factor * bytes_ / (share * g.bw), 0.0)
-    latency = g.kept(("latency", all_reduce), lambda: _ring_latency_s(ctx, g, all_reduce))
-    return np.where(g.kept("active", lambda: n > 1), np.maximum(t_nvlink, t_net) + latency, 0.0)
+    # max(f b / nvlink, f b / (share bw)) is f b / min(nvlink, share bw): division by a positive rate is monotone
+    return g.factor(all_reduce) * bytes_ / g.link_bytes_per_s() + g.latency_s(all_reduce)
 
 
 def all_to_all_time_s(ctx: Context, bytes_, size, stride) -> np.ndarray:

@@ -27,14 +27,26 @@ Composition (per GPU of the slowest pipeline stage):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, tokens_per_rank
 from colossus.perf.context import Context
-from colossus.perf.layout import RC_FULL, Layouts
-from colossus.perf.memory import MemoryParts, Stage, expert_dp, memory_parts, stage_of, stage_params
+from colossus.perf.layout import Layouts
+from colossus.perf.memory import (
+    MemoryParts,
+    Stage,
+    dense_dp,
+    expert_dp,
+    expert_ranks,
+    memory_parts,
+    stage_of,
+    stage_params,
+    zero_sharded,
+)
 from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring, ring_hop_time_s, ring_time_s
 
 #: 16-bit activations and weights on the wire.
@@ -56,7 +68,7 @@ class StepParts:
     optimizer_s: np.ndarray
     other_s: np.ndarray
 
-    @property
+    @cached_property
     def step_time_s(self) -> np.ndarray:
         return (
             self.compute_s + self.recompute_s + self.tp_exposed_s + self.cp_exposed_s + self.ep_exposed_s
@@ -64,30 +76,55 @@ class StepParts:
         )
 
 
-def _hidden(comm, window, hide_frac=1.0):
-    """Exposed part of ``comm`` overlapped with ``window`` of compute (up to ``hide_frac`` of the shorter)."""
+def _hidden(comm, window, hide_frac=None):
+    """Exposed part of ``comm`` overlapped with ``window`` of compute (up to ``hide_frac`` of the shorter, or all)."""
+    if hide_frac is None:
+        return comm - np.minimum(comm, window)
     return comm - hide_frac * np.minimum(comm, window)
+
+
+def _overlapped(ctx: Context, flag: str, hidden: Callable[[], np.ndarray], comm: np.ndarray) -> np.ndarray:
+    """``hidden()`` where the row's stack overlaps (boolean field ``flag``), else ``comm``."""
+    agreed = ctx.flag(flag)
+    if agreed is False:
+        return comm
+    return hidden() if agreed else np.where(getattr(ctx, flag), hidden(), comm)
+
+
+def _passes(lay: Layouts) -> np.ndarray:
+    """Passes of a layer per micro-batch: forward and backward, and the forward again under full recompute."""
+    return lay.kept("passes", lambda x: 2.0 + x.rc_full)
 
 
 def tp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     """TP/SP collectives of one layer and micro-batch (forward, backward, recomputed forward)."""
-    act = tokens_per_rank(ctx, lay) * ctx.hidden * WIRE_BYTES
-    unit = ring_time_s(ctx, act, lay.tp, np.ones_like(lay.tp), all_reduce=False)
+    act = tokens_per_rank(ctx, lay, lt.tokens_per_rank) * ctx.hidden * WIRE_BYTES
+    unit = ring_time_s(ctx, act, lay.tp, 1, all_reduce=False)
+    comm = ctx.kept("tp_units", _tp_units) * _passes(lay) * unit
+
+    def hidden() -> np.ndarray:
+        gemms = lt.linear_fwd_s * lay.kept("gemm_passes", _gemm_passes)  # forward, backward (2x), recomputed forward
+        return _hidden(comm, gemms, ctx.k["tp_hide"])
+
+    return _overlapped(ctx, "sw_tp_overlap", hidden, comm)
+
+
+def _gemm_passes(lay: Layouts) -> np.ndarray:
+    return 3.0 + lay.rc_full
+
+
+def _tp_units(ctx: Context) -> np.ndarray:
     # two all-reduces per pass (= 2 all-gather + 2 reduce-scatter with SP); a MoE layer with folded
     # experts keeps only attention's; a parallel block shares one pair between attention and MLP
     units = (1 - ctx.moe_frac) * 4.0 + ctx.moe_frac * 2.0
-    units = np.where(ctx.sw_parallel_block, units / 2.0, units)
-    passes = 2.0 + (lay.rc == RC_FULL)
-    comm = units * passes * unit
-    gemms = lt.linear_fwd_s * (3.0 + (lay.rc == RC_FULL))  # forward, backward (2x), recomputed forward
-    return np.where(ctx.sw_tp_overlap, _hidden(comm, gemms, ctx.k["tp_hide"]), comm)
+    return np.where(ctx.sw_parallel_block, units / 2.0, units)
 
 
-def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
-    """Ring attention's K/V exchange of one layer and micro-batch that the attention blocks do not hide."""
-    if not (lay.cp > 1).any():
-        return np.zeros(lay.size)
-    t = tokens_per_rank(ctx, lay)
+def _cp_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None:
+    """``cp_exposed_s``, None where no row splits the sequence."""
+    if lay.bounds("cp")[1] == 1:
+        return None
+    t = tokens_per_rank(ctx, lay, lt.tokens_per_rank)
     kv_width = np.where(ctx.mla, ctx.heads / lay.tp * (ctx.qk_dim + ctx.v_dim),
                         2 * np.maximum(ctx.kv_heads / lay.tp, 1) * ctx.head_dim)
     hop = ring_hop_time_s(ctx, t * kv_width * WIRE_BYTES, lay.cp, lay.tp)
@@ -95,34 +132,69 @@ def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     per_step_fwd = lt.attn_core_fwd_s / lay.cp
     fwd = steps * np.maximum(hop - per_step_fwd, 0.0)
     bwd = steps * np.maximum(2 * hop - 2.5 * per_step_fwd, 0.0)  # K, V and their gradients travel back
-    return np.where(lay.cp > 1, fwd * (1.0 + (lay.rc == RC_FULL)) + bwd, 0.0)
+    return np.where(lay.cp > 1, fwd * (1.0 + lay.rc_full) + bwd, 0.0)
 
 
-def ep_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
-    """Token dispatch and combine of one (average) layer and micro-batch."""
-    if not (ctx.is_moe & (lay.ep > 1)).any():
-        return np.zeros(lay.size)
-    tokens = expert_tokens(ctx, lay)
-    dispatch_bytes = np.where(lay.fp8, 1.0, WIRE_BYTES)
+def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
+    """Ring attention's K/V exchange of one layer and micro-batch that the attention blocks do not hide."""
+    out = _cp_exposed(ctx, lay, lt)
+    return np.zeros(lay.size) if out is None else out
+
+
+def _ep_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None:
+    """``ep_exposed_s``, None where no row splits its experts."""
+    if not ctx.any_moe or lay.bounds("ep")[1] == 1:
+        return None
+    tokens = expert_tokens(ctx, lay, lt.tokens_per_rank)
+    dispatch_bytes = np.where(lay.fp8, 1.0, WIRE_BYTES) if lay.any_fp8 else WIRE_BYTES
     size, stride = lay.ep, lay.etp
     geometry = ring(ctx, size, stride)
     one_way = moe_dispatch_time_s(ctx, tokens * ctx.hidden * dispatch_bytes, ctx.top_k, size, stride,
                                   per_server=ctx.sw_deepep, geometry=geometry)
     back = moe_dispatch_time_s(ctx, tokens * ctx.hidden * WIRE_BYTES, ctx.top_k, size, stride,
                                per_server=ctx.sw_deepep, geometry=geometry)
-    passes = 2.0 + (lay.rc == RC_FULL)
-    comm = ctx.moe_frac * passes * (one_way + back)
-    other_mb = lt.fwd_s + lt.bwd_s  # another micro-batch's layer runs beside it (1F1B overlap)
-    comm = np.where(ctx.sw_ep_overlap, _hidden(comm, other_mb, ctx.k["ep_hide"]), comm)
+    comm = ctx.moe_frac * _passes(lay) * (one_way + back)
+
+    def hidden() -> np.ndarray:
+        other_mb = lt.fwd_s + lt.bwd_s  # another micro-batch's layer runs beside it (1F1B overlap)
+        return _hidden(comm, other_mb, ctx.k["ep_hide"])
+
+    comm = _overlapped(ctx, "sw_ep_overlap", hidden, comm)
     return np.where(ctx.is_moe & (lay.ep > 1), comm, 0.0)
+
+
+def ep_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
+    """Token dispatch and combine of one (average) layer and micro-batch."""
+    out = _ep_exposed(ctx, lay, lt)
+    return np.zeros(lay.size) if out is None else out
+
+
+def _pp_exposed(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> np.ndarray | None:
+    """``pp_exposed_s``, None where no row is pipelined."""
+    lo, hi = lay.bounds("pp")
+    if hi == 1:
+        return None
+    scatter = ctx.flag("sw_pp_scatter")
+    if scatter is None:
+        split = np.where(ctx.sw_pp_scatter | lay.sp, lay.tp, 1)
+    else:
+        split = lay.tp if scatter else lay.hidden_split
+    stage_ranks = lay.kept("stage_ranks", lambda x: x.tp * x.cp * x.dp)
+    p2p = p2p_time_s(ctx, tokens_per_rank(ctx, lay, t) * ctx.hidden * WIRE_BYTES / split, stage_ranks)
+    exposed = ctx.kept("pp_exposed_per_v", _pp_exposed_per_v) * lay.v * p2p
+    return exposed if lo > 1 else np.where(lay.pp > 1, exposed, 0.0)
+
+
+def _pp_exposed_per_v(ctx: Context) -> np.ndarray:
+    """Exposed sends per virtual stage and micro-batch: two (activations forward, gradients backward), less what
+    an overlapping stack hides."""
+    return np.where(ctx.sw_pp_overlap, 1.0 - ctx.k["pp_hide"], 1.0) * 2
 
 
 def pp_exposed_s(ctx: Context, lay: Layouts) -> np.ndarray:
     """Pipeline send/recv of one micro-batch (activations forward, gradients backward, per virtual stage)."""
-    split = np.where(ctx.sw_pp_scatter | lay.sp, lay.tp, 1)
-    p2p = p2p_time_s(ctx, tokens_per_rank(ctx, lay) * ctx.hidden * WIRE_BYTES / split, lay.tp * lay.cp * lay.dp)
-    exposed = np.where(ctx.sw_pp_overlap, 1.0 - ctx.k["pp_hide"], 1.0) * 2 * lay.v * p2p
-    return np.where(lay.pp > 1, exposed, 0.0)
+    out = _pp_exposed(ctx, lay)
+    return np.zeros(lay.size) if out is None else out
 
 
 def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray] | None = None,
@@ -132,37 +204,44 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
     ``params``: ``stage_params(ctx, lay)``, when the caller has it.
     """
     dense, experts = stage_params(ctx, lay) if params is None else params
-    group, stride = lay.dp * lay.cp, lay.tp
-    e_group, e_stride = expert_dp(lay), lay.ep * lay.etp
-    grad = np.where(lay.zero >= 3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)
-    agg = np.where(lay.zero >= 3, ctx.sw_fsdp_agg, True)
-
-    slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
-    dense_ring, expert_ring = ring(ctx, group, stride), ring(ctx, e_group, e_stride)
+    group, stride = dense_dp(lay), lay.tp
+    e_group, e_stride = expert_dp(lay), expert_ranks(lay)
+    lo, hi = lay.bounds("zero")
+    # (where no row shards its parameters, every rank aggregates, at full speed)
+    agg: np.ndarray | bool = True
+    grad, slow = ctx.sw_grad_bytes, None
+    if hi >= 3:
+        zero3 = lay.zero >= 3
+        grad = np.where(zero3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)
+        agg = np.where(zero3, ctx.sw_fsdp_agg, True)
+        slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
+    dense_ring, expert_ring = ring(ctx, group, stride, agg), ring(ctx, e_group, e_stride, agg)
 
     def dense_t(bytes_per, *, all_reduce):
-        return slow * ring_time_s(ctx, dense * bytes_per, group, stride, all_reduce=all_reduce, aggregate=agg,
-                                  geometry=dense_ring)
+        t = ring_time_s(ctx, dense * bytes_per, group, stride, all_reduce=all_reduce, geometry=dense_ring)
+        return t if slow is None else slow * t
 
     def experts_t(bytes_per, *, all_reduce):
-        return slow * ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, aggregate=agg,
-                                  geometry=expert_ring)
+        if ctx.any_moe:
+            t = ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, geometry=expert_ring)
+        else:  # (no row has experts: an empty buffer, which still waits the ring's steps)
+            t = expert_ring.latency_s(all_reduce)
+        return t if slow is None else slow * t
 
     def reduction(all_reduce: bool) -> np.ndarray:
         return dense_t(grad, all_reduce=all_reduce) + experts_t(grad, all_reduce=all_reduce)
 
-    unsharded = lay.zero == 0
     # (each form only where some row uses it: one estimate's few rows usually share a ZeRO stage)
-    if unsharded.all():
+    if hi == 0:
         reduce = reduction(True)
-    elif not unsharded.any():
+    elif lo >= 1:
         reduce = reduction(False)
     else:
-        reduce = np.where(unsharded, reduction(True), reduction(False))
-    if not (lay.zero >= 1).any():
+        reduce = np.where(lay.zero == 0, reduction(True), reduction(False))
+    if hi == 0:
         return reduce, np.zeros(np.shape(reduce))
     gather = dense_t(WIRE_BYTES, all_reduce=False) + experts_t(WIRE_BYTES, all_reduce=False)
-    return reduce, np.where(lay.zero >= 1, gather, 0.0)
+    return reduce, gather if lo >= 1 else np.where(lay.zero >= 1, gather, 0.0)
 
 
 def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
@@ -176,13 +255,19 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     """
     reduce, gather = dp_collectives(ctx, lay, params)
     contention = ctx.k["dp_contention"]
-    fwd_mb = layers * lt.fwd_s
-    bwd_mb = layers * (lt.bwd_s + lt.recompute_s)
-    # ZeRO-0..2: reduce-scatter under the last micro-batch's backward, all-gather under the first forward
-    overlapped = (_hidden(reduce, bwd_mb) + _hidden(gather, fwd_mb)
-                  + contention * (np.minimum(reduce, bwd_mb) + np.minimum(gather, fwd_mb)))
-    sharded = np.where(ctx.sw_dp_overlap, overlapped, reduce + gather)
-    if not (lay.zero >= 3).any():
+    lo, hi = lay.bounds("zero")
+
+    def overlapped() -> np.ndarray:
+        # ZeRO-0..2: reduce-scatter under the last micro-batch's backward, all-gather under the first forward
+        bwd_mb = layers * (lt.bwd_s + lt.recompute_s)
+        if hi == 0:  # (no row gathers parameters: the gather's terms are exactly 0)
+            return _hidden(reduce, bwd_mb) + contention * np.minimum(reduce, bwd_mb)
+        fwd_mb = layers * lt.fwd_s
+        return (_hidden(reduce, bwd_mb) + _hidden(gather, fwd_mb)
+                + contention * (np.minimum(reduce, bwd_mb) + np.minimum(gather, fwd_mb)))
+
+    sharded = _overlapped(ctx, "sw_dp_overlap", overlapped, reduce if hi == 0 else reduce + gather)
+    if hi < 3:
         return sharded
     # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter;
     # with full recompute a stack that releases a layer between its recomputed forward and its backward
@@ -190,58 +275,83 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     n = np.maximum(layers, 1)
     ag, rs = gather / n, reduce / n
     dense = stage_params(ctx, lay)[0] if params is None else params[0]
-    regather = (lay.rc == RC_FULL) & (dense * lay.tp / n > ctx.sw_zero3_reuse_params)
+    regather = lay.rc_full & (dense * lay.tp / n > ctx.sw_zero3_reuse_params)
     bwd_comm = np.where(regather, 2.0 * ag, ag) + rs
     contention_fsdp = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
     f, b = lt.fwd_s, lt.bwd_s + lt.recompute_s  # compute, which the collectives slow
-    passes = 2.0 + (lay.rc == RC_FULL)
+    passes = _passes(lay)
     f_pass, b_pass = f + layer_comm_s / passes, b + layer_comm_s * (passes - 1.0) / passes  # what hides them
     per_mb_overlapped = (n * (_hidden(ag, f_pass) + _hidden(bwd_comm, b_pass)) + ag
                          + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(bwd_comm, b)))
     per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (ag + bwd_comm))
-    return np.where(lay.zero >= 3, lay.m * per_mb, sharded)
+    return lay.m * per_mb if lo >= 3 else np.where(lay.zero >= 3, lay.m * per_mb, sharded)
 
 
 def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Adam step over this GPU's (possibly sharded) parameters, HBM-bound (``params``: ``stage_params``)."""
     dense, experts = stage_params(ctx, lay) if params is None else params
-    shard = np.where(lay.zero >= 1, lay.dp * lay.cp, 1)
-    e_shard = np.where(lay.zero >= 1, expert_dp(lay), 1)
-    local = dense / shard + experts / e_shard
+    local = dense / zero_sharded(lay, 1, dense_dp(lay), 1)
+    if ctx.any_moe:  # (no experts, nothing of theirs to step)
+        local = local + experts / zero_sharded(lay, 1, expert_dp(lay), 1)
     return local * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
 
 
 def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepParts:
-    """Seconds per step by part for every row (``stage``: ``stage_of(ctx, lay)``, if known)."""
+    """Seconds per step by part for every row (``stage``: ``stage_of(ctx, lay)``, if known).
+
+    (A part no row has, such as context parallelism in a run without it, is exactly 0 and left out of the sums.)
+    """
     lt = layer_times(ctx, lay)
     slots, layers, params = stage_of(ctx, lay) if stage is None else stage
-    # a stack that counts the loss as a pipeline slot has the output layer inside the stage's budget
-    in_slots = slots != ctx.layers
-    logit_f, logit_b = logits_s(ctx, lay)
-    # the slowest stage sets the pipeline's pace (Narayanan et al. 2021 Sec. 2.2): without loss slots the
-    # last stage carries the fullest stage's layers plus the output layer; with them (Megatron-core
-    # --account-for-loss-in-pipeline-split counts the loss as one layer) the last GPU's final virtual
-    # stage runs the output layer and the cross-entropy in place of a layer, which for a large vocabulary
-    # costs more than the layer it replaces, so the pace is the larger of the two stage kinds
+    logit_f, logit_b = logits_s(ctx, lay, lt.tokens_per_rank)
     layer_fb = lt.fwd_s + lt.bwd_s
-    tp1, cp1, ep1 = (f(ctx, lay, lt) for f in (tp_exposed_s, cp_exposed_s, ep_exposed_s))
-    per_layer = layer_fb + lt.recompute_s + tp1 + cp1 + ep1
-    loss_excess = np.where(in_slots, np.maximum(logit_f + logit_b - per_layer, 0.0), logit_f + logit_b)
+    tp1, cp1, ep1 = tp_exposed_s(ctx, lay, lt), _cp_exposed(ctx, lay, lt), _ep_exposed(ctx, lay, lt)
+    layer_comm = tp1
+    for part in (cp1, ep1):
+        if part is not None:
+            layer_comm = layer_comm + part
+    loss = logit_f + logit_b
+    if ctx.flag("sw_embedding_loss") is False:  # no stack counts the loss as a pipeline slot
+        loss_excess = loss
+    else:
+        # a stack that counts the loss as a pipeline slot has the output layer inside the stage's budget
+        in_slots = slots != ctx.layers
+        # the slowest stage sets the pipeline's pace (Narayanan et al. 2021 Sec. 2.2): without loss slots the
+        # last stage carries the fullest stage's layers plus the output layer; with them (Megatron-core
+        # --account-for-loss-in-pipeline-split counts the loss as one layer) the last GPU's final virtual
+        # stage runs the output layer and the cross-entropy in place of a layer, which for a large vocabulary
+        # costs more than the layer it replaces, so the pace is the larger of the two stage kinds
+        per_layer = layer_fb + lt.recompute_s + tp1
+        for part in (cp1, ep1):
+            if part is not None:
+                per_layer = per_layer + part
+        loss_excess = np.where(in_slots, np.maximum(loss - per_layer, 0.0), loss)
     compute_mb = layers * layer_fb + loss_excess
     recompute_mb = layers * lt.recompute_s
-    tp, cp, ep = layers * tp1, layers * cp1, layers * ep1
-    pp = pp_exposed_s(ctx, lay)
-    per_mb = compute_mb + recompute_mb + tp + cp + ep + pp
-    m = lay.m.astype(np.float64)
+    tp = layers * tp1
+    per_mb = compute_mb + recompute_mb + tp
+    zeros = np.zeros(lay.size)
+    cp = ep = pp = zeros
+    if cp1 is not None:
+        cp = layers * cp1
+        per_mb = per_mb + cp
+    if ep1 is not None:
+        ep = layers * ep1
+        per_mb = per_mb + ep
+    pp1 = _pp_exposed(ctx, lay, lt.tokens_per_rank)
+    if pp1 is not None:
+        pp = pp1
+        per_mb = per_mb + pp
+    m = lay.kept("m_float", lambda x: x.m.astype(np.float64))
     return StepParts(
         compute_s=m * compute_mb,
         recompute_s=m * recompute_mb,
         tp_exposed_s=m * tp,
-        cp_exposed_s=m * cp,
-        ep_exposed_s=m * ep,
-        pp_exposed_s=m * pp,
-        bubble_s=(lay.pp - 1) / lay.v * per_mb,
-        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params, tp1 + cp1 + ep1),
+        cp_exposed_s=zeros if cp1 is None else m * cp,
+        ep_exposed_s=zeros if ep1 is None else m * ep,
+        pp_exposed_s=zeros if pp1 is None else m * pp,
+        bubble_s=lay.kept("bubble_per_mb", lambda x: (x.pp - 1) / x.v) * per_mb,
+        dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params, layer_comm),
         optimizer_s=optimizer_s(ctx, lay, params),
         other_s=np.full(m.shape, ctx.k["step_overhead_s"], dtype=np.float64),
     )
