@@ -334,3 +334,34 @@ def test_an_fsdp_gather_hides_under_the_whole_previous_layer_pass():
     alone = dp_exposed_s(ctx, lay, lt, layers, params)
     beside = dp_exposed_s(ctx, lay, lt, layers, params, layer_comm_s=10 * lt.fwd_s)
     assert 0.0 <= float(beside[0]) < float(alone[0])
+
+
+def _fsdp_pipeline(profile: str, global_batch: int) -> RunSpec:
+    return RunSpec.model_validate({
+        "id": "fsdp-pp", "model": {"layers": 80, "hidden": 8192, "heads": 64, "kv_heads": 8, "ffn_hidden": 28672,
+                                   "activation": "swiglu", "vocab": 128256, "seq_len": 8192},
+        "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 256},
+        "software": {"profile": profile},
+        "layout": {"tp": 8, "pp": 4, "dp": 8, "micro_batch": 1, "global_batch": global_batch, "interleave": 1,
+                   "recompute": "full", "zero": 3, "precision": "bf16"},
+    })
+
+
+def test_a_pipeline_over_pytorch_fsdp_gathers_and_reduces_once_a_step():
+    """torchtitan keeps a stage gathered across micro-batches with pp (no reshard after forward) and syncs
+    gradients on the last micro-batch only; DeepSpeed-style ZeRO-3 gathers and reduces every micro-batch."""
+    once = [estimate(_fsdp_pipeline("torchtitan", gb)) for gb in (64, 256)]
+    every = [estimate(_fsdp_pipeline("deepspeed-2023", gb)) for gb in (64, 256)]
+    # four times the micro-batches: the same data-parallel traffic for torchtitan, four times DeepSpeed's
+    assert once[1].parts_s["dp_exposed_s"] == pytest.approx(once[0].parts_s["dp_exposed_s"], rel=1e-9)
+    assert every[1].parts_s["dp_exposed_s"] > 3.5 * every[0].parts_s["dp_exposed_s"]
+    assert once[1].parts_s["dp_exposed_s"] < every[1].parts_s["dp_exposed_s"]
+    # what it costs instead: the stage's parameters and gradients stay whole in memory for the step
+    t, d = once[0].memory_bytes, every[0].memory_bytes
+    assert t["weights_bytes"] == pytest.approx(8 * d["weights_bytes"])
+    assert t["gradients_bytes"] == pytest.approx(8 * d["gradients_bytes"])
+    # without a pipeline torchtitan's FSDP shards as before
+    flat = estimate(RunSpec.model_validate({**_fsdp_pipeline("torchtitan", 64).model_dump(),
+                                            "layout": {"tp": 8, "pp": 1, "dp": 32, "micro_batch": 1,
+                                                       "global_batch": 64, "recompute": "full", "zero": 3}}))
+    assert flat.memory_bytes["weights_bytes"] < t["weights_bytes"] / 8

@@ -116,6 +116,17 @@ def zero_sharded(lay: Layouts, stage: int, sharded, whole):
     return np.where(lay.zero >= stage, sharded, whole)
 
 
+def _zero3_gathered_for_the_step(ctx: Context, lay: Layouts) -> np.ndarray | None:
+    """Rows whose ZeRO-3 pipeline stage keeps its parameters gathered over the step (None: no row does).
+
+    PyTorch pipelining over FSDP2 (``Software.zero3_pp_gather_once``): parameters are not resharded after
+    the forward and gradients accumulate unsharded until the last micro-batch's reduce-scatter.
+    """
+    if ctx.flag("sw_zero3_pp_once") is False or lay.bounds("pp")[1] == 1 or lay.bounds("zero")[1] < 3:
+        return None
+    return ctx.sw_zero3_pp_once & (lay.pp > 1) & (lay.zero >= 3)
+
+
 def activation_bytes_per_token_layer(ctx: Context, lay: Layouts) -> np.ndarray:
     """Stored activation bytes of one token in one layer (Korthikanti et al. 2022 eq. 1-6, per tensor)."""
     return _activation_bytes(ctx, lay)[0]
@@ -265,6 +276,10 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
         sharded, params = dense / shard, dense
     weights = zero_sharded(lay, 3, sharded, params) * k["mem_weight_bytes"]
     grads = zero_sharded(lay, 2, sharded, params) * k["mem_main_grad_bytes"]
+    once = _zero3_gathered_for_the_step(ctx, lay)
+    if once is not None:  # the stage's parameters and their accumulated gradients stay whole for the step
+        weights = np.where(once, params * k["mem_weight_bytes"], weights)
+        grads = np.where(once, params * k["mem_main_grad_bytes"], grads)
     optim = zero_sharded(lay, 1, sharded, params) * k["mem_optimizer_bytes"]
     tokens = lay.mb * ctx.seq / lay.cp
     per_token, whole = _activation_bytes(ctx, lay)
@@ -290,7 +305,7 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
         # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much)
         per_layer_params = params / np.maximum(layers, 1)
         live = ctx.sw_zero3_live_layers * per_layer_params * k["mem_weight_bytes"]
-        buffers = buffers + np.where(lay.zero >= 3, live, 0.0)
+        buffers = buffers + np.where((lay.zero >= 3) & ~(once if once is not None else False), live, 0.0)
     allocated = weights + grads + optim + acts + buffers
     reserved = k["mem_framework_bytes"] + k["mem_fragmentation_frac"] * allocated
     return MemoryParts(weights, grads, optim, acts, buffers, reserved)

@@ -65,6 +65,7 @@ class Software:
     zero_stages: tuple[int, ...]
     zero3_live_layers: float
     zero3_max_reuse_params: float | None
+    zero3_pp_gather_once: bool
     interleave: bool
     context_parallel: bool
     expert_parallel: bool

@@ -284,7 +284,17 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     per_mb_overlapped = (n * (_hidden(ag, f_pass) + _hidden(bwd_comm, b_pass)) + ag
                          + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(bwd_comm, b)))
     per_mb = np.where(ctx.sw_dp_overlap, per_mb_overlapped, n * (ag + bwd_comm))
-    return lay.m * per_mb if lo >= 3 else np.where(lay.zero >= 3, lay.m * per_mb, sharded)
+    zero3 = lay.m * per_mb
+    if ctx.flag("sw_zero3_pp_once") is not False and lay.bounds("pp")[1] > 1:
+        # a pipeline over PyTorch FSDP keeps each stage's parameters gathered from the first micro-batch's
+        # forward to the last one's backward and reduce-scatters its gradients once, after the last
+        # (torchtitan: no reshard after forward with pp; torch.distributed.pipelining: gradient sync on the
+        # last micro-batch only): one gather and one reduction a step, each hidden under its layer's pass
+        once_overlapped = (n * (_hidden(ag, f_pass) + _hidden(rs, b_pass)) + ag
+                           + contention_fsdp * n * (np.minimum(ag, f) + np.minimum(rs, b)))
+        once = np.where(ctx.sw_dp_overlap, once_overlapped, n * (ag + rs))
+        zero3 = np.where(ctx.sw_zero3_pp_once & (lay.pp > 1), once, zero3)
+    return zero3 if lo >= 3 else np.where(lay.zero >= 3, zero3, sharded)
 
 
 def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:

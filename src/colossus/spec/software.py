@@ -125,6 +125,12 @@ class SoftwareProfileSpec(CatalogItem):
         " backward (DeepSpeed stage3_max_reuse_distance); a layer larger than this is gathered a third time;"
         " absent: kept (PyTorch FSDP and Megatron FSDP unshard the unit once for both)",
     )
+    zero3_pp_gather_once: bool = Field(
+        False,
+        description="with pipeline parallelism, ZeRO-3/FSDP keeps a stage's parameters gathered across the"
+        " step's micro-batches and reduce-scatters its gradients once, after the last (PyTorch pipelining over"
+        " FSDP2); absent: every micro-batch gathers and reduces again, as without a pipeline",
+    )
     interleave: bool = Field(
         description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)"
     )
