@@ -222,10 +222,10 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
         return t if slow is None else slow * t
 
     def experts_t(bytes_per, *, all_reduce):
-        if ctx.any_moe:
-            t = ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, geometry=expert_ring)
-        else:  # (no row has experts: an empty buffer, which still waits the ring's steps)
-            t = expert_ring.latency_s(all_reduce)
+        if not ctx.any_moe:  # (no row has experts: no expert-gradient collective is issued)
+            return 0.0
+        t = ring_time_s(ctx, experts * bytes_per, e_group, e_stride, all_reduce=all_reduce, geometry=expert_ring)
+        t = t if ctx.flag("is_moe") else np.where(ctx.is_moe, t, 0.0)  # a dense model's rows issue none
         return t if slow is None else slow * t
 
     def reduction(all_reduce: bool) -> np.ndarray:
