@@ -36,12 +36,20 @@ CASE_NOTES: Mapping[str, str] = {
         "step. The loss stage (--account-for-loss-in-pipeline-split) runs the 151,936-token output layer in "
         "place of a layer and paces the pipeline (modelled); about 15% of the step remains unexplained by any "
         "mechanism with a source (per-step host and scheduling costs of a deep interleaved pipeline are not "
-        "modelled)."
+        "modelled). Not stated in the row: whether routing was force-balanced. The model zoo's Qwen3-235B config "
+        "routes by aux_loss and its readme adds --moe-router-force-load-balancing only as an option ('to test "
+        "forced load balancing'; its long-context rows measured dropless routing at 0.80-0.92 of forced "
+        "balance), so this 4K table may be dropless, which the model (balanced routing) cannot express."
     ),
     "mzoo-qwen3-235b-h100-256gpu-tp4-ep8-norecompute": (
         "the source calls TP 4 + EP 8 inside a server the slowest layout of its table; the model has it "
         "among its two slowest of the table (16 local experts of 512 rows each: per-expert GEMM waves are "
-        "modelled), but 18% too fast: no mechanism with a source found for the rest."
+        "modelled), but 18% too fast: no mechanism with a source found for the rest. Tried and rejected: a "
+        "host floor on the expert block after the dropless dispatch's host synchronisation (fitted, it needs "
+        "~130 us of host time per expert per pass, not credible, and out of sample it predicts this row -42%) "
+        "and the expert weight-gradient GEMM's fp32 main-gradient accumulation (memory-bound at 512 rows, but 0.13 ms "
+        "per layer and micro-batch of the ~1.7 ms missing). The row does not state forced-balance routing "
+        "(see the A2A row's note)."
     ),
 }
 
