@@ -4,7 +4,7 @@ A job names a token batch (``global_batch_tokens``); a layout needs a whole
 number of sequences that its data parallelism divides. Training practice
 rounds the batch to fit the layout, so when the job leaves the layout to the
 planner, the batch is a *target*: each layout the planner weighs rounds it to
-its nearest multiple of ``dp x micro-batch`` within ``perf.search.BATCH_TOLERANCE``
+its nearest multiple of ``dp x micro-batch`` within ``perf.search.BATCH_TOLERANCE_FRAC``
 (``perf.search.layout_batch``), and the fastest wins.
 """
 

@@ -14,7 +14,7 @@ and the rest ranked by tokens/s.
 The batch is a target, not an exact count: a batch given as "16M tokens" is a
 round figure (16e6 / 8,192 = 1,953.1 sequences, divisible by almost no data-
 parallel degree), so each layout runs the multiple of its ``dp x micro-batch``
-nearest the target, within ``BATCH_TOLERANCE`` of it, and says so.
+nearest the target, within ``BATCH_TOLERANCE_FRAC`` of it, and says so.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ CONTEXT_PARALLEL = (1, 2, 4, 8, 16, 32)
 MAX_PP = 128
 #: How far a layout may round the target batch to a multiple of its dp x micro-batch (a planning choice:
 #: the batch a user gives is a round figure, and a layout that cannot come near it is not offered).
-BATCH_TOLERANCE = 0.10
+BATCH_TOLERANCE_FRAC = 0.10
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,10 @@ def _divisors(n: int, limit: int) -> list[int]:
 
 
 def layout_batch(global_batch: int, dp: int, mb: int) -> int | None:
-    """The multiple of ``dp x mb`` sequences nearest the target batch, or None beyond ``BATCH_TOLERANCE``."""
+    """The multiple of ``dp x mb`` sequences nearest the target batch, or None beyond ``BATCH_TOLERANCE_FRAC``."""
     unit = dp * mb
     batch = max(1, round(global_batch / unit)) * unit
-    return batch if abs(batch - global_batch) <= BATCH_TOLERANCE * global_batch else None
+    return batch if abs(batch - global_batch) <= BATCH_TOLERANCE_FRAC * global_batch else None
 
 
 def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server: int, global_batch: int,
@@ -85,7 +85,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
     """Every combination of degrees and options the stack offers whose product of degrees is ``num_gpus``.
 
     Rules that depend on one degree at a time are applied while the product is built (tp divides the
-    heads, dp x micro-batch comes within ``BATCH_TOLERANCE`` of the batch, interleaving keeps whole layers
+    heads, dp x micro-batch comes within ``BATCH_TOLERANCE_FRAC`` of the batch, interleaving keeps whole layers
     and needs pp micro-batches), so the arrays hold only plausible rows; ``layout.check`` applies every
     rule again afterwards. Each row carries its own batch (``layout_batch``).
     """
@@ -101,7 +101,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                 for mb in MICRO_BATCHES:
                     gb = layout_batch(global_batch, dp, mb)
                     if gb is None:
-                        rejected[f"no multiple of dp x micro_batch within {BATCH_TOLERANCE:.0%} of the batch"] += 1
+                        rejected[f"no multiple of dp x micro_batch within {BATCH_TOLERANCE_FRAC:.0%} of the batch"] += 1
                         continue
                     m = gb // (dp * mb)
                     for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
