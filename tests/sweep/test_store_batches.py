@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 import pytest
 
@@ -34,6 +34,16 @@ def _stored(batch: list[dict[str, Any]], *, flush_interval_s: float,
 
 @settings(max_examples=8, deadline=None)
 @given(batch=rows, flush_every=st.integers(2, 5))
+@example(batch=[  # one column holding text, a float and a bool over three keys: each value cast as DuckDB casts it
+    {"content_hash": "a", "seed": 0, "error": None},
+    {"content_hash": "a", "seed": 0, "error": None, "x": False, "y": ""},
+    {"content_hash": "a", "seed": 2, "error": None, "x": 0, "z.w": None, "y": 0.0},
+    {"content_hash": "a", "seed": 1, "error": None, "y": False}], flush_every=2)
+@example(batch=[  # new keys naming different columns go in as one statement: the missing ones are NULL
+    {"content_hash": "a", "seed": 0, "error": None, "x": 1.5},
+    {"content_hash": "a", "seed": 1, "error": None, "y": "gpu"},
+    {"content_hash": "b", "seed": 0, "error": "x", "x": None, "z.w": True},
+    {"content_hash": "a", "seed": 0, "error": None, "y": "again"}], flush_every=3)
 def test_batches_store_what_row_by_row_writes_store(batch, flush_every):
     one_by_one = _stored(batch, flush_interval_s=0.0)
     at_once = _stored(batch, flush_interval_s=math.inf)

@@ -208,15 +208,32 @@ class RunStore:
         merged: dict[Key, dict[str, Any]] = {}
         for row in rows:
             merged.setdefault((row["content_hash"], row["seed"], row["kind"], row["days"]), {}).update(row)
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in merged.values():
-            by_columns.setdefault(tuple(k for k in row if k in self._types), []).append(row)
-        for names, batch in by_columns.items():
+        # A key not stored yet has NULL in every column its row does not name, so new keys go in together
+        # over the union of their columns (rows of draws differ in the failure causes they saw, and each
+        # statement costs tens of milliseconds); a stored key keeps the columns its row does not name, so
+        # those rows go in grouped by the columns they name. Within a statement every column holds one
+        # kind of value: Arrow would coerce a mix (False beside 0.0 becomes 0.0) where DuckDB, binding
+        # values one by one, casts each (False into VARCHAR is 'false').
+        stored = self._stored_keys(merged)
+        by_columns: list[tuple[tuple[str, ...] | None, dict[str, str], list[dict[str, Any]]]] = []
+        for key, row in merged.items():
+            named = tuple(k for k in row if k in self._types) if key in stored else None
+            kinds = {k: t for k, v in row.items() if k in self._types and (t := sql_type(v))}
+            for names, group_kinds, batch in by_columns:
+                if names == named and all(group_kinds.get(k, t) == t for k, t in kinds.items()):
+                    group_kinds.update(kinds)
+                    batch.append(row)
+                    break
+            else:
+                by_columns.append((named, dict(kinds), [row]))
+        for named, _, batch in by_columns:
+            union = dict.fromkeys(k for row in batch for k in row if k in self._types)
+            names = named if named is not None else tuple(union)
             columns = ", ".join(_quote(n) for n in names)
             try:  # Arrow infers each column's type; DuckDB casts it to the column's on insert
-                table = pa.table({n: pa.array([r[n] for r in batch]) for n in names})
+                table = pa.table({n: pa.array([r.get(n) for r in batch]) for n in names})
             except (pa.ArrowException, TypeError, ValueError, OverflowError):
-                table = None  # a column mixing kinds: row by row, DuckDB casting each value as it binds it
+                table = None  # beyond Arrow (an integer over 64 bits): row by row, DuckDB casting each value
             if table is not None:
                 self._con.register("_colossus_batch", table)
                 try:
@@ -228,7 +245,15 @@ class RunStore:
             marks = ", ".join("?" for _ in names)
             for row in batch:
                 self._con.execute(f"INSERT OR REPLACE INTO {TABLE} ({columns}) VALUES ({marks})",
-                                  [row[n] for n in names])
+                                  [row.get(n) for n in names])
+
+    def _stored_keys(self, merged: Mapping[Key, Any]) -> set[Key]:
+        """Which of these keys the table holds already (one query)."""
+        hashes = sorted({k[0] for k in merged})
+        found = self._con.execute(
+            f"SELECT content_hash, seed, kind, days FROM {TABLE} WHERE list_contains(?, content_hash)", [hashes],
+        ).fetchall()
+        return {(h, int(s), k, float(d)) for h, s, k, d in found} & set(merged)
 
     def fill_inputs(self, kind: str, inputs_by_hash: Mapping[str, Iterable[tuple[str, Any]]]) -> int:
         """Set the input columns of stored runs that a sweep reuses (they may predate the column).
