@@ -64,6 +64,7 @@ def test_an_interrupt_python_cannot_raise_is_delivered_again_not_printed(capsys)
     """A Ctrl-C that lands in a callback (a module lock's during a first import) reaches
     ``sys.unraisablehook``; under the CLI it is delivered again as a signal, so the command stops
     where it can, with no "Exception ignored" traceback on stderr."""
+    import signal
     import sys
     import time
     import types
@@ -74,9 +75,15 @@ def test_an_interrupt_python_cannot_raise_is_delivered_again_not_printed(capsys)
 
     args = types.SimpleNamespace(exc_type=KeyboardInterrupt, exc_value=KeyboardInterrupt(), exc_traceback=None,
                                  err_msg=None, object=None)
-    with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt():
-        sys.unraisablehook(args)
-        time.sleep(5)  # the re-delivered SIGINT interrupts this at once
+    # Ctrl-C as an interactive shell leaves it: a suite started in the background (``pytest &``, nohup)
+    # inherits SIGINT ignored, and an ignored signal delivered again is rightly ignored again.
+    previous_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt():
+            sys.unraisablehook(args)
+            time.sleep(5)  # the re-delivered SIGINT interrupts this at once
+    finally:
+        signal.signal(signal.SIGINT, previous_sigint)
     assert "Exception ignored" not in capsys.readouterr().err
     other = types.SimpleNamespace(exc_type=ValueError, exc_value=ValueError("x"), exc_traceback=None,
                                   err_msg="boom", object=None)
