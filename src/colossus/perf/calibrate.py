@@ -74,6 +74,7 @@ class Predictor:
         self.families = np.array([family_of(r.id) for r in self.runs])
         self.is_moe = np.array([r.model.moe is not None for r in self.runs], dtype=bool)
         self.index = np.array([i for i, _ in self.prepared.meta], dtype=np.int64)  # run of each prepared row
+        self._flop_per_token: dict[tuple[int, int], float] = {}
 
     def predict(self, assumptions: PerfAssumptions) -> np.ndarray:
         """Predicted metric per run (NaN where the run cannot be predicted)."""
@@ -99,11 +100,14 @@ class Predictor:
             return tps
         if name == "step_time_s":
             return tokens_per_step / (tps * run.cluster.gpus)
-        flops = token_flops(run.model)
-        assert run.measured is not None
-        conv = run.measured.convention
-        per_token = (flops.hardware_flop(RECOMPUTE_CODES[rc]) if conv is Convention.HARDWARE
-                     else flops.model_causal_flop if conv is Convention.MODEL_CAUSAL else flops.model_flop)
+        per_token = self._flop_per_token.get((i, rc))
+        if per_token is None:  # a run's FLOP per token under its convention: the same in every fit step
+            flops = token_flops(run.model)
+            assert run.measured is not None
+            conv = run.measured.convention
+            per_token = (flops.hardware_flop(RECOMPUTE_CODES[rc]) if conv is Convention.HARDWARE
+                         else flops.model_causal_flop if conv is Convention.MODEL_CAUSAL else flops.model_flop)
+            self._flop_per_token[(i, rc)] = per_token
         flop_s = tps * per_token
         return flop_s / 1e12 if name == "tflops_per_gpu" else flop_s / peak
 
