@@ -19,7 +19,9 @@ Rows are written in batches as runs finish: a row waits at most
 whole), and any read, ``flush`` or ``close`` writes what waits first. Why
 batches: one DuckDB statement costs about the same for one row as for a
 hundred (binding a few hundred columns, 30-90 ms), so a forecast of fast draws
-spent half its time storing them one by one. An interrupted sweep or forecast
+spent half its time storing them one by one; for the same reason the keys a
+batch brings new go in as one statement over the union of their columns (draws
+differ in the failure causes they saw), not one per set of columns. An interrupted sweep or forecast
 (Ctrl-C) still keeps every run that finished: the runners store what is
 waiting before they stop; a killed process loses at most the last interval.
 """
