@@ -62,8 +62,11 @@ def test_plan_json(capsys):
     argv = ["plan", "--model", "llama3-8b", "--gpus", "64", "--gpu", "h100-sxm5-80gb", "--seq-len", "8192",
             "--global-batch-tokens", "4M", "--top", "3", "--json"]
     assert main(argv) == 0
-    doc = json.loads(capsys.readouterr().out)
+    first = capsys.readouterr().out
+    doc = json.loads(first)
     assert len(doc["best"]) == 3 and doc["layouts_explored"] > 0 and doc["why_best"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == first  # the same question, the same bytes (no wall time in the answer)
 
 
 def test_broken_file_is_one_line_error(tmp_path, capsys):

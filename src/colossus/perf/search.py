@@ -53,7 +53,7 @@ class Plan:
     num_explored: int  # valid layouts estimated
     num_fitting: int
     num_candidates: int  # before the validity rules
-    search_s: float
+    search_s: float  # wall time of the search: printed in the table, kept out of ``as_dict`` (same input, same bytes)
     why: str
     software: Software
 
@@ -63,7 +63,6 @@ class Plan:
             "layouts_explored": self.num_explored,
             "layouts_candidates": self.num_candidates,
             "layouts_fitting": self.num_fitting,
-            "search_s": self.search_s,
             "why_best": self.why,
             "best": [e.as_dict() for e in self.best],
         }
