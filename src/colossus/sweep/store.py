@@ -250,12 +250,21 @@ class RunStore:
                                   [row.get(n) for n in names])
 
     def _stored_keys(self, merged: Mapping[Key, Any]) -> set[Key]:
-        """Which of these keys the table holds already (one query)."""
-        hashes = sorted({k[0] for k in merged})
-        found = self._con.execute(
-            f"SELECT content_hash, seed, kind, days FROM {TABLE} WHERE list_contains(?, content_hash)", [hashes],
-        ).fetchall()
-        return {(h, int(s), k, float(d)) for h, s, k, d in found} & set(merged)
+        """Which of these keys the table holds already: one query over just these keys (a forecast's draws
+        share one scenario hash, so matching by hash alone would read back every stored draw at each flush)."""
+        import pyarrow as pa
+
+        keys = list(merged)
+        wanted = pa.table({"content_hash": [k[0] for k in keys], "seed": pa.array([k[1] for k in keys], pa.int64()),
+                           "kind": [k[2] for k in keys], "days": pa.array([k[3] for k in keys], pa.float64())})
+        self._con.register("_colossus_keys", wanted)
+        try:
+            found = self._con.execute(
+                f"SELECT r.content_hash, r.seed, r.kind, r.days FROM {TABLE} r"
+                " JOIN _colossus_keys k USING (content_hash, seed, kind, days)").fetchall()
+        finally:
+            self._con.unregister("_colossus_keys")
+        return {(h, int(s), k, float(d)) for h, s, k, d in found}
 
     def fill_inputs(self, kind: str, inputs_by_hash: Mapping[str, Iterable[tuple[str, Any]]]) -> int:
         """Set the input columns of stored runs that a sweep reuses (they may predate the column).
