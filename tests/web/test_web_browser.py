@@ -166,8 +166,7 @@ def test_browse_a_sweep(browser_page: tuple[Any, list[str], list[str]], base_url
     page.click(".tab[data-view='sweeps']")
     page.wait_for_selector("#sweeps-table button")
     assert "sweep-colossus-memphis" in page.inner_text("#sweeps-table")
-    page.click("#sweeps-table tr:has-text('sweep-colossus-memphis') button")
-    wait_for_plots(page, "#view-sweeps")
+    _open_sweep(page, "sweep-colossus-memphis")
     assert page.input_value("#sweep-x") == "power.supply.generators[0].count"
     assert page.input_value("#sweep-y") == "grok2.tokens_per_s"
     assert page.evaluate("() => document.querySelector('#sweep-chart').data[0].x.length") == 3
@@ -205,6 +204,35 @@ def test_forecast_panel_shows_the_answer_and_its_plots(browser_page: tuple[Any, 
     assert [u for u in requests if not u.startswith(base_url + "/")] == []
 
 
+def _open_sweep(page: Any, name: str) -> None:
+    """Open a sweep and wait until the page shows it (the chart of a sweep opened before is no sign)."""
+    page.click(f"#sweeps-table tr:has-text('{name}') button")
+    page.wait_for_function("(n) => document.querySelector('#sweep-title').textContent === n", arg=name)
+    wait_for_plots(page, "#view-sweeps")
+
+
+@pytest.mark.slow
+def test_the_last_sweep_opened_is_shown_whichever_answer_comes_last(browser_page: tuple[Any, list[str], list[str]]):
+    page, _, errors = _fresh(browser_page)
+    page.click(".tab[data-view='sweeps']")
+    page.wait_for_selector("#sweeps-table tr:has-text('sweep-simulated') button")
+    held: list[Any] = []
+    page.route("**/api/sweeps/sweep-colossus-memphis?*", lambda route: held.append(route))  # held until released
+    try:
+        page.click("#sweeps-table tr:has-text('sweep-colossus-memphis') button")
+        _open_sweep(page, "sweep-simulated")
+        assert len(held) == 1
+        with page.expect_response(lambda r: "sweep-colossus-memphis?" in r.url) as late:
+            held[0].continue_()
+        late.value.finished()
+        page.wait_for_timeout(300)  # the late answer is in the page: give it time to act on it (it must not)
+    finally:
+        page.unroute("**/api/sweeps/sweep-colossus-memphis?*")
+    assert page.inner_text("#sweep-title") == "sweep-simulated"
+    assert page.evaluate("() => document.querySelector('#sweep-chart').data[0].x.length") == 6
+    assert errors == []
+
+
 def _points_drawn(page: Any) -> int:
     """Points of the sweep chart with both coordinates (a trace of nulls draws an empty frame)."""
     return page.evaluate("""() => { const t = document.querySelector('#sweep-chart').data[0];
@@ -217,8 +245,7 @@ def test_the_default_sweep_plot_is_never_empty(browser_page: tuple[Any, list[str
     page.click(".tab[data-view='sweeps']")
     page.wait_for_selector("#sweeps-table button")
     for name, rows, points in (("sweep-colossus-memphis", 3, 2), ("sweep-simulated", 6, 6)):
-        page.click(f"#sweeps-table tr:has-text('{name}') button")
-        wait_for_plots(page, "#view-sweeps")
+        _open_sweep(page, name)
         page.wait_for_function("(n) => document.querySelector('#sweep-chart').data[0].x.length === n", arg=rows)
         assert page.input_value("#sweep-x") == "power.supply.generators[0].count", name
         assert _points_drawn(page) == points, (name, page.input_value("#sweep-y"))

@@ -12,6 +12,7 @@ const state = {
   selectedRuns: new Set(),
   polling: null,
   sweep: null,
+  sweepAsked: 0,      // the latest sweep asked for: an answer to an earlier click is dropped
 };
 
 // --- small helpers -------------------------------------------------------------------------
@@ -604,9 +605,12 @@ async function loadSweeps() {
 }
 
 async function showSweep(sweep) {
+  const asked = ++state.sweepAsked;
   const rows = await api("GET", `/api/sweeps/${encodeURIComponent(sweep.id)}?limit=5000`);
+  if (asked !== state.sweepAsked) return;  // the user opened another sweep while this one loaded
   state.sweep = rows;
   $("#sweep-body").hidden = false;
+  $("#sweep-title").textContent = sweep.id;
   const numeric = rows.columns.filter((c, i) => /INT|DOUBLE|FLOAT|DECIMAL/.test(rows.types[i]) && c !== "wall_s");
   const column = (name) => rows.rows.map((r) => r[rows.columns.indexOf(name)]);
   const varies = (name) => new Set(column(name)).size > 1;
