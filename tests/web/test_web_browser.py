@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from web_browser_helpers import LAUNCH_ARGS, Unavailable, ensure_chromium, served, simulate_in_page, wait_for_plots
+from web_browser_helpers import (
+    LAUNCH_ARGS,
+    Unavailable,
+    choose_scenario,
+    ensure_chromium,
+    served,
+    simulate_in_page,
+    wait_for_plots,
+)
 from web_helpers import make_scenarios, write_simulate_sweep_store, write_sweep_store
 import yaml
 
@@ -71,6 +79,14 @@ def _fresh(browser_page: tuple[Any, list[str], list[str]]) -> tuple[Any, list[st
     return page, requests, errors
 
 
+def _quick(page: Any, kind: str) -> None:
+    """Press a quick check's button and wait for its panel (an earlier test's panel is emptied first)."""
+    page.evaluate("() => document.querySelector('#quick').replaceChildren()")
+    page.click(f"#{kind}-button")
+    title = {"estimate": "Performance estimate", "power": "Power check", "reliability": "Reliability"}[kind]
+    page.wait_for_selector(f"#quick h2:has-text('{title}')")
+
+
 def _plots(page: Any, container: str) -> list[dict[str, Any]]:
     return page.evaluate("""(sel) => Array.from(document.querySelectorAll(sel + ' .js-plotly-plot')).map(el => ({
         id: el.id, svg: el.querySelectorAll('.main-svg').length, traces: (el.data || []).length,
@@ -105,11 +121,8 @@ def test_run_a_scenario_and_see_the_charts(browser_page: tuple[Any, list[str], l
 @pytest.mark.slow
 def test_quick_check_and_a_bad_knob(browser_page: tuple[Any, list[str], list[str]]):
     page, _, errors = _fresh(browser_page)
-    page.click(".tab[data-view='scenario']")
-    page.select_option("#scenario-select", "colossus-memphis")
-    page.wait_for_selector("[data-key='pools/h100-phase1/num_gpus']")
-    page.click("#power-button")
-    page.wait_for_selector("#quick h2")
+    choose_scenario(page, "colossus-memphis")
+    _quick(page, "power")
     assert "Power check: colossus-memphis" in page.inner_text("#quick h2")
     assert "MW" in page.inner_text("#quick")
     page.fill("[data-key='pools/h100-phase1/num_gpus']", "1001")
@@ -125,16 +138,14 @@ def test_quick_check_and_a_bad_knob(browser_page: tuple[Any, list[str], list[str
 @pytest.mark.slow
 def test_the_fleet_knob_changes_the_reliability_check(browser_page: tuple[Any, list[str], list[str]]):
     page, _, errors = _fresh(browser_page)
-    page.click(".tab[data-view='scenario']")
-    page.select_option("#scenario-select", "colossus-memphis")
-    page.wait_for_selector("[data-key='fleet']")
+    choose_scenario(page, "colossus-memphis")
     assert page.input_value("[data-key='fleet']") == "llama3-h100"
-    page.click("#reliability-button")
-    page.wait_for_function("() => document.querySelector('#quick').innerText.includes('interruptions per day')")
+    _quick(page, "reliability")
     before = page.inner_text("#quick")
+    assert "interruptions per day" in before
     page.select_option("[data-key='fleet']", "opt175b-a100")
-    page.click("#reliability-button")
-    page.wait_for_function("(b) => document.querySelector('#quick').innerText !== b", arg=before)
+    _quick(page, "reliability")
+    assert "interruptions per day" in page.inner_text("#quick")
     assert page.inner_text("#quick") != before
     assert errors == []
 
@@ -142,14 +153,10 @@ def test_the_fleet_knob_changes_the_reliability_check(browser_page: tuple[Any, l
 @pytest.mark.slow
 def test_compare_two_stored_runs(browser_page: tuple[Any, list[str], list[str]], base_url: str):
     page, requests, errors = _fresh(browser_page)
-    simulate_in_page(page, days=1)
-    simulate_in_page(page, days=1, generators=28)
+    runs = [simulate_in_page(page, days=1), simulate_in_page(page, days=1, generators=28)]
     page.click(".tab[data-view='runs']")
-    page.wait_for_selector("#runs-table input[type=checkbox]")
-    boxes = page.query_selector_all("#runs-table input[type=checkbox]")
-    assert len(boxes) >= 2
-    for box in boxes[:2]:
-        box.check()
+    for run in runs:  # the table lists this test's runs (it may list earlier tests' runs too)
+        page.check(f"#runs-table tr[data-run='{run}'] input[type=checkbox]")
     page.click("#compare-button")
     wait_for_plots(page, "#compare-charts", 2)
     table = page.inner_text("#compare-table")
@@ -178,9 +185,8 @@ def test_browse_a_sweep(browser_page: tuple[Any, list[str], list[str]], base_url
 @pytest.mark.slow
 def test_forecast_panel_shows_the_answer_and_its_plots(browser_page: tuple[Any, list[str], list[str]], base_url: str):
     page, requests, errors = _fresh(browser_page)
-    page.click(".tab[data-view='scenario']")
-    page.select_option("#scenario-select", "forecast-tiny")
-    page.wait_for_function("() => document.querySelector('#scenario-description').textContent.includes('forecasts')")
+    choose_scenario(page, "forecast-tiny")
+    assert "forecasts" in page.inner_text("#scenario-description")
     page.wait_for_selector("#forecast-by")
     assert page.input_value("#forecast-job") == "grok2"
     page.click("#forecast-button")  # no day given: the server names the field
@@ -257,11 +263,8 @@ def test_the_default_sweep_plot_is_never_empty(browser_page: tuple[Any, list[str
 @pytest.mark.parametrize("kind", ["estimate", "reliability", "power"])
 def test_quick_panels_are_not_clipped_at_1400_px(browser_page: tuple[Any, list[str], list[str]], kind: str):
     page, _, errors = _fresh(browser_page)
-    page.click(".tab[data-view='scenario']")
-    page.select_option("#scenario-select", "colossus-memphis")
-    page.wait_for_selector("[data-key='pools/h100-phase1/num_gpus']")
-    page.click(f"#{kind}-button")
-    page.wait_for_selector("#quick table")
+    choose_scenario(page, "colossus-memphis")
+    _quick(page, kind)
     assert page.evaluate("() => window.innerWidth") == 1400
     overflow = page.evaluate("""() => { const q = document.querySelector('#quick');
         const edge = q.getBoundingClientRect().right;

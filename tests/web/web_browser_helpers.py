@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+import re
 import sys
 import threading
 import time
@@ -21,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
 
 from report_browser_setup import LAUNCH_ARGS, Unavailable, ensure_chromium  # noqa: E402
 
-__all__ = ["LAUNCH_ARGS", "Unavailable", "ensure_chromium", "served", "simulate_in_page", "wait_for_plots"]
+__all__ = ["LAUNCH_ARGS", "Unavailable", "choose_scenario", "ensure_chromium", "served", "simulate_in_page",
+           "wait_for_plots"]
 
 
 @contextmanager
@@ -53,13 +55,19 @@ def wait_for_plots(page: Any, container: str, count: int = 1, timeout_ms: int = 
         arg=[container, count], timeout=timeout_ms)
 
 
-def simulate_in_page(page: Any, *, days: float, generators: int | None = None) -> None:
-    """Set the days (and the generator count) of the default scenario, press Run, wait for the charts."""
+def choose_scenario(page: Any, name: str) -> None:
+    """Show a scenario's knobs at their defaults (the page is shared: knobs an earlier test set are reset)."""
     page.click(".tab[data-view='scenario']")
-    page.wait_for_selector("[data-key='days']")
-    page.select_option("#scenario-select", "colossus-memphis")
-    page.wait_for_function(  # the default scenario's description, not another's
-        "() => document.querySelector('#scenario-description').textContent.includes('14 on-site gas generators')")
+    page.wait_for_selector(f"#scenario-select option[value='{name}']", state="attached")
+    page.select_option("#scenario-select", name)
+    page.wait_for_selector(f"#knobs-form[data-scenario='{name}']", state="attached")
+    page.click("#reset-button")
+
+
+def simulate_in_page(page: Any, *, days: float, generators: int | None = None) -> str:
+    """Set the days (and the generator count) of the default scenario, press Run, wait for the charts;
+    return the new run's id."""
+    choose_scenario(page, "colossus-memphis")
     page.fill("[data-key='days']", f"{days:g}")
     if generators is not None:
         page.fill("[data-key='generators/gas-recip-2500kw']", str(generators))
@@ -68,3 +76,7 @@ def simulate_in_page(page: Any, *, days: float, generators: int | None = None) -
     page.wait_for_function("(old) => { const t = document.querySelector('#run-title').textContent;"
                            " return t && t !== old; }", arg=before, timeout=120_000)
     wait_for_plots(page, "#charts")
+    title = page.inner_text("#run-title")
+    found = re.search(r"\brun (\S+);", title)
+    assert found, title
+    return found.group(1)

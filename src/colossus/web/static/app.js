@@ -12,12 +12,19 @@ const state = {
   selectedRuns: new Set(),
   polling: null,
   sweep: null,
-  sweepAsked: 0,      // the latest sweep asked for: an answer to an earlier click is dropped
+  asked: {},          // per panel, the number of the latest request: see latest()
 };
 
 // --- small helpers -------------------------------------------------------------------------
 
 const $ = (sel) => document.querySelector(sel);
+
+// A panel shows the answer to the request made last: a slow answer to an earlier click must not
+// replace it. latest("panel") numbers a request and returns a check that it is still the newest.
+function latest(panel) {
+  const n = (state.asked[panel] = (state.asked[panel] || 0) + 1);
+  return () => state.asked[panel] === n;
+}
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -120,20 +127,20 @@ async function loadScenarios() {
   if (first) { select.value = first.name; await loadScenario(first.name); }
 }
 
-let scenarioRequest = 0;
 
 async function loadScenario(name, { force = false } = {}) {
   // Choosing the scenario already shown keeps the knobs as edited, and only the latest request
   // may rebuild the form: a slow answer must not overwrite values typed after it was asked for.
   if (!force && state.scenarioName === name) return;
-  const ticket = ++scenarioRequest;
+  const current = latest("scenario");
   showError(null);
   const scenario = await api("GET", `/api/scenarios/${encodeURIComponent(name)}`);
-  if (ticket !== scenarioRequest) return;
+  if (!current()) return;
   state.scenario = scenario;
   state.scenarioName = name;
   $("#scenario-description").textContent = state.scenario.description;
   buildKnobs(state.scenario.knobs);
+  $("#knobs-form").dataset.scenario = name;  // which scenario the form now edits
 }
 
 function numberInput(key, value, attrs = {}) {
@@ -332,8 +339,10 @@ async function quick(kind) {
   showError(null);
   const button = $(`#${kind}-button`);
   button.disabled = true;
+  const current = latest("quick");
   try {
     const doc = await api("POST", `/api/scenarios/${encodeURIComponent(state.scenario.name)}/${kind}`, { overrides: collectOverrides() });
+    if (!current()) return;  // another quick check was asked for meanwhile
     const render = { estimate: renderEstimate, power: renderPower, reliability: renderReliability }[kind];
     const titles = { estimate: "Performance estimate", power: "Power check", reliability: "Reliability" };
     showQuick(`${titles[kind]}: ${state.scenario.name}`, render(doc.result), doc.notes);
@@ -427,6 +436,7 @@ async function runForecast() {
 function dayText(d) { return d === null || d === undefined ? "beyond the period" : `day ${num(d)}`; }
 
 function showForecast(doc) {
+  latest("result");  // a run still loading must not replace the forecast shown now
   $("#placeholder").hidden = true;
   $("#run-view").hidden = true;
   $("#forecast-view").hidden = false;
@@ -475,10 +485,12 @@ function tableOf(t) {
 }
 
 async function showRun(runId) {
+  const current = latest("result");
   const [run, figs] = await Promise.all([
     api("GET", `/api/runs/${encodeURIComponent(runId)}`),
     api("GET", `/api/runs/${encodeURIComponent(runId)}/figures?max_points=1500`),
   ]);
+  if (!current()) return;  // another run (or a forecast) was asked for meanwhile
   $("#placeholder").hidden = true;
   $("#forecast-view").hidden = true;
   $("#run-view").hidden = false;
@@ -503,7 +515,9 @@ async function showRun(runId) {
 // --- stored runs ---------------------------------------------------------------------------
 
 async function loadRuns() {
+  const current = latest("runs");
   const runs = await api("GET", "/api/runs");
+  if (!current()) return;
   const table = clear($("#runs-table"));
   table.append(el("tr", {}, ["", "run", "scenario", "days", "seed", "knobs changed", "written", ""].map((h) => el("th", {}, h))));
   if (!runs.length) table.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No stored runs yet: run a simulation.")));
@@ -593,7 +607,9 @@ function drawOverlays(runs, series) {
 // --- sweeps --------------------------------------------------------------------------------
 
 async function loadSweeps() {
+  const current = latest("sweeps");
   const sweeps = await api("GET", "/api/sweeps");
+  if (!current()) return;
   const table = clear($("#sweeps-table"));
   table.append(el("tr", {}, ["sweep", "runs", "scenario", "kind", ""].map((h) => el("th", {}, h))));
   if (!sweeps.length) table.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No sweeps in the runs folder.")));
@@ -605,9 +621,9 @@ async function loadSweeps() {
 }
 
 async function showSweep(sweep) {
-  const asked = ++state.sweepAsked;
+  const current = latest("sweep");
   const rows = await api("GET", `/api/sweeps/${encodeURIComponent(sweep.id)}?limit=5000`);
-  if (asked !== state.sweepAsked) return;  // the user opened another sweep while this one loaded
+  if (!current()) return;  // the user opened another sweep while this one loaded
   state.sweep = rows;
   $("#sweep-body").hidden = false;
   $("#sweep-title").textContent = sweep.id;
