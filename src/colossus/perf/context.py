@@ -112,6 +112,7 @@ class Context:
     sw_fsdp_agg: np.ndarray
     sw_pp_scatter: np.ndarray
     sw_embedding_loss: np.ndarray
+    sw_uneven_stages: np.ndarray  # virtual stages may hold different numbers of layers
     sw_interleave: np.ndarray
     sw_context_parallel: np.ndarray
     sw_expert_parallel: np.ndarray
@@ -228,7 +229,8 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
         sw_selective=SELECTIVE_CODES.index(sw.selective_recompute), sw_deepep=sw.ep_dispatcher.value == "deepep",
         sw_ep_overlap=sw.ep_comm_overlap, sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
-        sw_embedding_loss=sw.embedding_loss_stages, sw_interleave=sw.interleave,
+        sw_embedding_loss=sw.embedding_loss_stages, sw_uneven_stages=sw.uneven_virtual_stages,
+        sw_interleave=sw.interleave,
         sw_context_parallel=sw.context_parallel, sw_expert_parallel=sw.expert_parallel,
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
         sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
@@ -254,6 +256,7 @@ _BOOL = {
     "sw_fsdp_agg",
     "sw_pp_scatter",
     "sw_embedding_loss",
+    "sw_uneven_stages",
     "sw_interleave",
     "sw_context_parallel",
     "sw_expert_parallel",

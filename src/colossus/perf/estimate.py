@@ -29,7 +29,16 @@ from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.context import SELECTIVE_CODES, Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import TokenFlops, token_flops
-from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, from_spec, whole_layers
+from colossus.perf.layout import (
+    RC_SELECTIVE,
+    RECOMPUTE_CODES,
+    STACK_DEFAULT,
+    Layouts,
+    buildable_split,
+    check,
+    from_spec,
+    stage_layer_slots,
+)
 from colossus.perf.memory import stage_of
 from colossus.perf.network import default_fabric
 from colossus.perf.software import Software, resolve, widened_by_layout
@@ -195,7 +204,7 @@ def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | 
     if not gpu.supports(run.layout.precision):
         raise SpecError(f"{gpu.name} has no {run.layout.precision.value} tensor cores", path=["layout", "precision"])
     fabric = fabric or _default_fabric(gpu, c.nic_gbit_per_s, assumptions)
-    sw = widened_by_layout(software_for(run.software, gpu, assumptions), run.layout)
+    sw = widened_by_layout(software_for(run.software, gpu, assumptions), run.layout, run.model.layers)
     return RunInputs(run.model, gpu, sw, fabric, c.gpus, c.gpus_per_node, c.power_limit_w)
 
 
@@ -203,16 +212,24 @@ def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | 
 
 
 def _interleaves(run: RunSpec, sw: Software) -> list[int]:
-    """Interleave values to try when a run leaves it out: whole layers per virtual stage."""
+    """Interleave values to try when a run leaves it out: whole layers per virtual stage (the same number on
+    each, unless the stack lets virtual stages differ)."""
     lay = run.layout
     if lay.pp == 1 or not sw.interleave:
         return [1]
     probe = from_spec(lay)
     vs = np.arange(1, run.model.layers // lay.pp + 2)
     probes = replace(probe.take(np.zeros(vs.size, dtype=np.int64)), v=vs)
-    whole = whole_layers(np.array([run.model.layers]), probes, np.array([sw.embedding_loss_stages]))
-    ok = whole & ((vs == 1) | (lay.num_micro_batches >= lay.pp)) & (vs * lay.pp <= run.model.layers + 2)
-    return [int(v) for v in vs[ok]] or [1]
+    split = buildable_split(np.array([run.model.layers]), probes, np.array([sw.embedding_loss_stages]),
+                            np.array([sw.uneven_virtual_stages]))
+    ok = split & ((vs == 1) | (lay.num_micro_batches >= lay.pp)) & (vs * lay.pp <= run.model.layers + 2)
+    # more virtual stages with the same fullest one (an uneven split) add sends and memory, not speed
+    fullest = np.ceil(stage_layer_slots(np.array([run.model.layers]), probes, np.array([sw.embedding_loss_stages]))
+                      / (lay.pp * vs))
+    kept: dict[float, int] = {}
+    for v, size in zip(vs[ok], fullest[ok], strict=True):
+        kept.setdefault(float(size), int(v))
+    return sorted(kept.values()) or [1]
 
 
 def _options(given: set[str], name: str, stated, offered: list) -> list:

@@ -176,6 +176,15 @@ def whole_layers(layers: np.ndarray, lay: Layouts, extra: np.ndarray) -> np.ndar
     return stage_layer_slots(layers, lay, extra) % (lay.pp * lay.v) == 0
 
 
+def buildable_split(layers: np.ndarray, lay: Layouts, extra: np.ndarray, uneven: np.ndarray) -> np.ndarray:
+    """True where the stack can split the layers over ``pp x v`` stages: a plain pipeline may put a layer
+    more on some stages; interleaved stages hold the same whole number of layer slots, unless the stack
+    lets each virtual stage hold its own count (``uneven``), when each needs one layer at least."""
+    slots = stage_layer_slots(layers, lay, extra)
+    chunks = lay.pp * lay.v
+    return (lay.v == 1) | (slots % chunks == 0) | (uneven & (chunks <= slots))
+
+
 def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, str]]:
     """(mask of layouts breaking the rule, the rule) for every validity rule.
 

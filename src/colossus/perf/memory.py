@@ -230,7 +230,9 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
     Stage ``i`` of a 1F1B pipeline holds ``pp - i`` micro-batches in flight;
     when ``pp`` does not divide the layers, the ``r`` extra layers go to the
     last stages, which hold fewer. Interleaving adds ``(pp-1)/(pp v)``
-    (Korthikanti et al. 2022 Sec. 4.2.3).
+    (Korthikanti et al. 2022 Sec. 4.2.3) while the step has enough
+    micro-batches to fill its warm-up; with fewer, stage 0 holds at most all of
+    them (``_interleave_in_flight``).
     """
     slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) if slots is None else slots
     base = np.floor(slots / lay.pp)
@@ -242,7 +244,20 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
 
 
 def _interleave_in_flight(lay: Layouts) -> np.ndarray:
-    return np.where((lay.v > 1) & (lay.m >= lay.pp), 1 + (lay.pp - 1) / (lay.pp * lay.v), 1.0)
+    """Activations stage 0 holds under the interleaved schedule, over what plain 1F1B holds (``pp`` micro-batches).
+
+    Megatron-core's interleaved schedule (``forward_backward_pipelining_with_interleaving``
+    in ``pipeline_parallel/schedules.py``) runs ``2 (pp - 1) + (v - 1) pp`` model-chunk
+    forwards on stage 0 before its first backward (the micro-batch group per virtual
+    stage defaults to ``pp``), so ``(v + 1) pp - 1`` chunks of ``1 / (pp v)`` of the
+    layers each are in flight at the peak: ``1 + (pp - 1) / (pp v)`` times 1F1B's, the
+    factor Korthikanti et al. (2022, Sec. 4.2.3) give. The warm-up is capped at the
+    step's ``m v`` chunks (with ``m == pp`` every forward runs first), so a step with
+    few micro-batches holds only ``m v`` chunks: with ``m == pp``, as much as 1F1B.
+    (Interleaving needs ``m >= pp``; below that the factor is 1.)
+    """
+    chunks = np.minimum((lay.v + 1) * lay.pp - 1, lay.m * lay.v)
+    return np.where((lay.v > 1) & (lay.m >= lay.pp), chunks / (lay.pp * lay.v), 1.0)
 
 
 class Stage(NamedTuple):

@@ -75,6 +75,7 @@ class Software:
     fsdp_node_aggregation: bool
     pp_scatter_gather: bool
     embedding_loss_stages: bool
+    uneven_virtual_stages: bool
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
@@ -182,11 +183,12 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
                     **{k: v for k, v in values.items() if k not in ("profile", "framework", "stated", "note")})
 
 
-def widened_by_layout(sw: Software, layout: LayoutSpec) -> Software:
+def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = None) -> Software:
     """The stack a run's stated layout shows it had, beyond what its profile offers.
 
     A profile says what a framework could run at a release, as far as its sources go; a run that
-    states an interleaved schedule, context or expert parallelism, sequence parallelism or a ZeRO
+    states an interleaved schedule (or one whose virtual stages cannot all hold the same number of
+    the model's ``layers``), context or expert parallelism, sequence parallelism or a ZeRO
     stage beyond that ran it (a published run), or asks what it would take (a user's job): the
     layout is the evidence, and the estimate models the stack running it, with a note, instead of
     rejecting it. Where the profile was only assumed (a framework's default, the generic stack) the
@@ -198,6 +200,11 @@ def widened_by_layout(sw: Software, layout: LayoutSpec) -> Software:
     widen: dict[str, object] = {}
     if "interleave" in given and layout.interleave > 1 and not sw.interleave:
         widen["interleave"] = True
+    if "interleave" in given and layout.interleave > 1 and layers is not None and not sw.uneven_virtual_stages:
+        chunks = layout.pp * layout.interleave
+        even = layers % chunks == 0 or (sw.embedding_loss_stages and (layers + 2) % chunks == 0)
+        if not even:
+            widen["uneven_virtual_stages"] = True
     if "cp" in given and layout.cp > 1 and not sw.context_parallel:
         widen["context_parallel"] = True
     if "ep" in given and layout.ep > 1 and not sw.expert_parallel:
@@ -210,7 +217,8 @@ def widened_by_layout(sw: Software, layout: LayoutSpec) -> Software:
         return sw
     names = {"interleave": "an interleaved pipeline schedule", "context_parallel": "context parallelism",
              "expert_parallel": "expert parallelism", "sequence_parallel_supported": "sequence parallelism",
-             "zero_stages": f"ZeRO stage {layout.zero}"}
+             "zero_stages": f"ZeRO stage {layout.zero}",
+             "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts"}
     said = ", ".join(names[k] for k in widen)
     if sw.profile_assumed:
         note = (f"the run's layout states {said}, which the assumed profile '{sw.profile}' does not offer: "

@@ -9,9 +9,11 @@ Composition (per GPU of the slowest pipeline stage):
   software overlaps it, and an overlap hides a collective only under
   compute that runs beside it (the layer's GEMMs for TP, one ring step's
   attention for CP, another micro-batch for EP);
-* the pipeline runs ``m`` micro-batches plus a bubble of ``(pp - 1) / v``
-  micro-batch times (1F1B: Narayanan et al. 2021 Sec. 2.2; interleaved: v
-  virtual stages per GPU), plus exposed send/recv;
+* the pipeline runs ``m`` micro-batches plus a bubble of ``pp - 1`` times
+  its fullest virtual stage: ``(pp - 1) / v`` micro-batch times when the v
+  virtual stages per GPU are even (1F1B: Narayanan et al. 2021 Sec. 2.2;
+  interleaved: Sec. 2.2.2), more when a stack splits them unevenly; plus
+  exposed send/recv;
 * the data-parallel gradient reduction (all-reduce, or reduce-scatter +
   all-gather with ZeRO-1/2) overlaps, when the stack overlaps it, only with
   the backward of the last micro-batch (the parameter all-gather with the
@@ -306,6 +308,21 @@ def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray
     return local * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
 
 
+def _bubble_per_mb(ctx: Context, lay: Layouts, slots: np.ndarray) -> np.ndarray:
+    """Pipeline bubble in micro-batch times of the fullest stage: ``pp - 1`` passes of its fullest virtual stage.
+
+    In the warm-up and the cool-down each of the other ``pp - 1`` stages waits one virtual stage's
+    time (Narayanan et al. 2021 Sec. 2.2.2); with even virtual stages that is ``1/v`` of a
+    micro-batch's pass through the GPU's ``slots / pp`` layers. Where a stack splits the layers
+    unevenly the fullest virtual stage holds ``ceil(slots / (pp v))`` of them and sets the pace.
+    """
+    even = lay.kept("bubble_per_mb", lambda x: (x.pp - 1) / x.v)
+    if ctx.flag("sw_uneven_stages") is False or lay.bounds("v")[1] == 1:  # (no row splits virtual stages unevenly)
+        return even
+    fullest = np.ceil(slots / (lay.pp * lay.v)) * lay.v / np.ceil(slots / lay.pp)
+    return even * np.maximum(fullest, 1.0)
+
+
 def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepParts:
     """Seconds per step by part for every row (``stage``: ``stage_of(ctx, lay)``, if known).
 
@@ -360,7 +377,7 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
         cp_exposed_s=zeros if cp1 is None else m * cp,
         ep_exposed_s=zeros if ep1 is None else m * ep,
         pp_exposed_s=zeros if pp1 is None else m * pp,
-        bubble_s=lay.kept("bubble_per_mb", lambda x: (x.pp - 1) / x.v) * per_mb,
+        bubble_s=_bubble_per_mb(ctx, lay, slots) * per_mb,
         dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params, layer_comm),
         optimizer_s=optimizer_s(ctx, lay, params),
         other_s=np.full(m.shape, ctx.k["step_overhead_s"], dtype=np.float64),

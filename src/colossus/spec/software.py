@@ -151,3 +151,7 @@ class SoftwareProfileSpec(CatalogItem):
     embedding_loss_stages: bool = Field(
         description="the pipeline split may count the embedding and the loss as layers (Megatron-core account-for-*)"
     )
+    uneven_virtual_stages: bool = Field(
+        description="virtual pipeline stages may hold different numbers of layers (a split need not be even);"
+        " the slowest one then sets the pipeline's pace"
+    )
