@@ -188,7 +188,8 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
 
     A profile says what a framework could run at a release, as far as its sources go; a run that
     states an interleaved schedule (or one whose virtual stages cannot all hold the same number of
-    the model's ``layers``), context or expert parallelism, sequence parallelism or a ZeRO
+    the model's ``layers``, or can only with the embedding and the loss as stages of their own),
+    context or expert parallelism, sequence parallelism or a ZeRO
     stage beyond that ran it (a published run), or asks what it would take (a user's job): the
     layout is the evidence, and the estimate models the stack running it, with a note, instead of
     rejecting it. Where the profile was only assumed (a framework's default, the generic stack) the
@@ -200,11 +201,13 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
     widen: dict[str, object] = {}
     if "interleave" in given and layout.interleave > 1 and not sw.interleave:
         widen["interleave"] = True
-    if "interleave" in given and layout.interleave > 1 and layers is not None and not sw.uneven_virtual_stages:
+    if "interleave" in given and layout.interleave > 1 and layers is not None:
         chunks = layout.pp * layout.interleave
-        even = layers % chunks == 0 or (sw.embedding_loss_stages and (layers + 2) % chunks == 0)
-        if not even:
-            widen["uneven_virtual_stages"] = True
+        if layers % chunks and (layers + 2) % chunks == 0 and not sw.embedding_loss_stages:
+            widen["embedding_loss_stages"] = True  # 94 layers over pp 32 x v 3: the embedding and loss are stages
+        elif layers % chunks and not (sw.embedding_loss_stages and (layers + 2) % chunks == 0):
+            if not sw.uneven_virtual_stages:
+                widen["uneven_virtual_stages"] = True
     if "cp" in given and layout.cp > 1 and not sw.context_parallel:
         widen["context_parallel"] = True
     if "ep" in given and layout.ep > 1 and not sw.expert_parallel:
@@ -218,7 +221,8 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
     names = {"interleave": "an interleaved pipeline schedule", "context_parallel": "context parallelism",
              "expert_parallel": "expert parallelism", "sequence_parallel_supported": "sequence parallelism",
              "zero_stages": f"ZeRO stage {layout.zero}",
-             "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts"}
+             "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts",
+             "embedding_loss_stages": "the embedding and the loss as pipeline stages"}
     said = ", ".join(names[k] for k in widen)
     if sw.profile_assumed:
         note = (f"the run's layout states {said}, which the assumed profile '{sw.profile}' does not offer: "
