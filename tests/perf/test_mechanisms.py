@@ -239,6 +239,19 @@ def test_a_stack_we_do_not_know_recomputes_selectively_what_fits():
     assert est.assumed["selective_recompute"] != "attention_core"
 
 
+def test_a_data_parallel_only_stack_is_planned_as_one():
+    """llm-foundry runs FSDP alone: the planner offers no tensor or pipeline split, and a run that states
+    one is estimated as its stack's, with a note."""
+    from colossus.spec import SoftwareSpec
+
+    model, gpu = lookup("models", "llama3-70b"), lookup("gpus", "h100-sxm5-80gb")
+    best = plan(model, gpu, num_gpus=256, global_batch_tokens=4e6, software=SoftwareSpec(profile="llm-foundry"),
+                top=20).best
+    assert best and all(e.layout.tp == 1 and e.layout.pp == 1 for e in best)
+    est = estimate(run({"tp": 2, "pp": 2, "dp": 2, "global_batch": 16, "zero": 0}, software={"profile": "llm-foundry"}))
+    assert any("tensor parallelism, pipeline parallelism" in n for n in est.notes), est.notes
+
+
 def test_the_planner_offers_only_what_the_stack_runs():
     model, gpu = lookup("models", "llama3-70b"), lookup("gpus", "h100-sxm5-80gb")
     old = plan(model, gpu, num_gpus=256, global_batch_tokens=4e6, software=None, top=50)

@@ -114,6 +114,8 @@ class Context:
     sw_embedding_loss: np.ndarray
     sw_uneven_stages: np.ndarray  # virtual stages may hold different numbers of layers
     sw_interleave: np.ndarray
+    sw_tensor_parallel: np.ndarray
+    sw_pipeline_parallel: np.ndarray
     sw_context_parallel: np.ndarray
     sw_expert_parallel: np.ndarray
     sw_sequence_parallel: np.ndarray
@@ -231,6 +233,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_ep_overlap=sw.ep_comm_overlap, sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
         sw_embedding_loss=sw.embedding_loss_stages, sw_uneven_stages=sw.uneven_virtual_stages,
         sw_interleave=sw.interleave,
+        sw_tensor_parallel=sw.tensor_parallel, sw_pipeline_parallel=sw.pipeline_parallel,
         sw_context_parallel=sw.context_parallel, sw_expert_parallel=sw.expert_parallel,
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
         sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
@@ -258,6 +261,8 @@ _BOOL = {
     "sw_embedding_loss",
     "sw_uneven_stages",
     "sw_interleave",
+    "sw_tensor_parallel",
+    "sw_pipeline_parallel",
     "sw_context_parallel",
     "sw_expert_parallel",
     "sw_sequence_parallel",

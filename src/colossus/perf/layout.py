@@ -203,6 +203,8 @@ def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, s
         (lay.gb % (lay.dp * lay.mb) != 0, "global_batch must be a multiple of dp x micro_batch"),
         ((lay.v > 1) & (lay.m < lay.pp), "the interleaved schedule needs at least pp micro-batches"),
         ((rows.seq % (2 * lay.cp) != 0) & (lay.cp > 1), "cp needs seq_len divisible by 2 x cp (load-balanced causal)"),
+        ((lay.tp > 1) & ~rows.sw_tensor_parallel, "the software stack has no tensor parallelism"),
+        ((lay.pp > 1) & ~rows.sw_pipeline_parallel, "the software stack has no pipeline parallelism"),
         ((lay.cp > 1) & ~rows.sw_context_parallel, "the software stack has no context parallelism"),
         ((lay.ep > 1) & ~rows.is_moe, "ep > 1 needs a mixture-of-experts model"),
         ((lay.ep > 1) & ~rows.sw_expert_parallel, "the software stack has no expert parallelism"),

@@ -93,9 +93,10 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
     experts = model.moe.experts if model.moe is not None and sw.expert_parallel else 1
     cps = CONTEXT_PARALLEL if sw.context_parallel else (1,)
     slots_extra = 2 if sw.embedding_loss_stages else 0
-    for tp in (t for t in _divisors(gpus_per_server, gpus_per_server) if model.heads % t == 0):
+    max_tp = gpus_per_server if sw.tensor_parallel else 1
+    for tp in (t for t in _divisors(gpus_per_server, max_tp) if model.heads % t == 0):
         for cp in (c for c in cps if num_gpus % (tp * c) == 0 and (c == 1 or model.seq_len % (2 * c) == 0)):
-            for pp in _divisors(num_gpus // (tp * cp), min(model.layers, MAX_PP)):
+            for pp in _divisors(num_gpus // (tp * cp), min(model.layers, MAX_PP) if sw.pipeline_parallel else 1):
                 dp = num_gpus // (tp * cp * pp)
                 for mb in MICRO_BATCHES:
                     gb = layout_batch(global_batch, dp, mb)
@@ -127,6 +128,10 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                                     rows.append((tp, cp, pp, dp, ep, mb, v, etp, gb))
     if not rows:
         why = rejected.most_common(1)[0][0] if rejected else "tp must divide the heads and the server's GPUs"
+        missing = [name for name, has in (("tensor", sw.tensor_parallel), ("pipeline", sw.pipeline_parallel))
+                   if not has]
+        if missing:
+            why += f" ({sw.profile} has no {' or '.join(missing)} parallelism)"
         raise InfeasibleError(
             f"no layout of {model.name} splits {num_gpus} GPUs and a batch of {global_batch} sequences: {why}"
         )

@@ -66,6 +66,8 @@ class Software:
     zero3_live_layers: float
     zero3_max_reuse_params: float | None
     zero3_pp_gather_once: bool
+    tensor_parallel: bool
+    pipeline_parallel: bool
     interleave: bool
     context_parallel: bool
     expert_parallel: bool
@@ -199,6 +201,10 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
     """
     given = layout.model_fields_set
     widen: dict[str, object] = {}
+    if "tp" in given and layout.tp > 1 and not sw.tensor_parallel:
+        widen["tensor_parallel"] = True
+    if "pp" in given and layout.pp > 1 and not sw.pipeline_parallel:
+        widen["pipeline_parallel"] = True
     if "interleave" in given and layout.interleave > 1 and not sw.interleave:
         widen["interleave"] = True
     if "interleave" in given and layout.interleave > 1 and layers is not None:
@@ -218,7 +224,8 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
         widen["zero_stages"] = tuple(sorted({*sw.zero_stages, layout.zero}))
     if not widen:
         return sw
-    names = {"interleave": "an interleaved pipeline schedule", "context_parallel": "context parallelism",
+    names = {"tensor_parallel": "tensor parallelism", "pipeline_parallel": "pipeline parallelism",
+             "interleave": "an interleaved pipeline schedule", "context_parallel": "context parallelism",
              "expert_parallel": "expert parallelism", "sequence_parallel_supported": "sequence parallelism",
              "zero_stages": f"ZeRO stage {layout.zero}",
              "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts",

@@ -131,6 +131,8 @@ class SoftwareProfileSpec(CatalogItem):
         " step's micro-batches and reduce-scatters its gradients once, after the last (PyTorch pipelining over"
         " FSDP2); absent: every micro-batch gathers and reduces again, as without a pipeline",
     )
+    tensor_parallel: bool = Field(description="tensor (Megatron-style intra-layer) parallelism supported")
+    pipeline_parallel: bool = Field(description="pipeline parallelism supported")
     interleave: bool = Field(
         description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)"
     )
