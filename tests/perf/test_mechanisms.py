@@ -252,6 +252,20 @@ def test_a_data_parallel_only_stack_is_planned_as_one():
     assert any("tensor parallelism, pipeline parallelism" in n for n in est.notes), est.notes
 
 
+def test_a_version_naming_the_token_dispatcher_sets_it_on_any_megatron_stack():
+    """'DeepEP' in a NeMo run's version: the Bridge profile's all-to-all default gives way, with a note;
+    naming both dispatchers decides nothing."""
+    layout = {"tp": 1, "pp": 1, "dp": 32, "ep": 32, "global_batch": 64, "recompute": "full"}
+    base = {"framework": "nemo", "version": "NeMo 25.09 (Megatron-Bridge)"}
+    plain = estimate(run(layout, model=QWEN3, gpus=32, software=base))
+    deepep = estimate(run(layout, model=QWEN3, gpus=32, software={**base, "version": base["version"] + ", DeepEP"}))
+    both = estimate(run(layout, model=QWEN3, gpus=32,
+                        software={**base, "version": base["version"] + ", DeepEP vs all-to-all"}))
+    assert deepep.step_time_s < plain.step_time_s
+    assert any("deepep token dispatcher" in n for n in deepep.notes)
+    assert both.step_time_s == plain.step_time_s
+
+
 def test_the_planner_offers_only_what_the_stack_runs():
     model, gpu = lookup("models", "llama3-70b"), lookup("gpus", "h100-sxm5-80gb")
     old = plan(model, gpu, num_gpus=256, global_batch_tokens=4e6, software=None, top=50)

@@ -177,12 +177,30 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
         values[key] = getattr(spec, key)
     if "grad_reduce_dtype" in stated:
         values["zero3_grad_reduce_dtype"] = spec.grad_reduce_dtype
+    named = _dispatcher_named(spec.version)
+    if named is not None and named is not values["ep_dispatcher"]:
+        values["ep_dispatcher"] = named
+        note = "; ".join(n for n in (note, f"the version names the {named.value} token dispatcher") if n)
     if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
         raise SpecError(
             f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"]
         )
     return Software(profile=prof.name, framework=prof.framework, stated=stated, note=note, profile_assumed=assumed,
                     **{k: v for k, v in values.items() if k not in ("profile", "framework", "stated", "note")})
+
+
+#: How a run's version text names the MoE token dispatcher it ran (Megatron-core --moe-token-dispatcher-type
+#: alltoall, or flex with the DeepEP backend): "...; DeepEP dispatcher", "all-to-all token dispatcher".
+_DISPATCHER_WORDS = (
+    (re.compile(r"deep[ _-]?ep", re.IGNORECASE), EpDispatcher.DEEPEP),
+    (re.compile(r"\ball[ _-]?to[ _-]?all\b|\balltoall\b|\ba2a\b", re.IGNORECASE), EpDispatcher.ALLTOALL),
+)
+
+
+def _dispatcher_named(version: str | None) -> EpDispatcher | None:
+    """The token dispatcher a version text names, if it names exactly one."""
+    found = {kind for pattern, kind in _DISPATCHER_WORDS if version and pattern.search(version)}
+    return found.pop() if len(found) == 1 else None
 
 
 def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = None) -> Software:
