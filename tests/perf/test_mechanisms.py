@@ -266,6 +266,20 @@ def test_a_version_naming_the_token_dispatcher_sets_it_on_any_megatron_stack():
     assert both.step_time_s == plain.step_time_s
 
 
+def test_a_model_trained_without_dropout_keeps_no_masks():
+    """Llama-style (SwiGLU) models train without dropout: the two hidden dropouts' masks (1 byte per element,
+    Korthikanti et al. 2022) are not stored, unless the model says it uses dropout."""
+    layout = {**FSDP8, "recompute": "none"}
+    plain = estimate(run(layout))
+    dropped = estimate(run(layout, model={**LLAMA8B, "dropout": True}))
+    per_token_layer = 2 * 4096  # two masks of h one-byte elements
+    tokens_layers = 8192 * 32
+    extra = dropped.memory_bytes["activations_bytes"] - plain.memory_bytes["activations_bytes"]
+    assert extra == pytest.approx(per_token_layer * tokens_layers, rel=0.05)
+    assert RunSpec.model_validate({"model": {**LLAMA8B, "activation": "gelu"}, "cluster": {"gpu": "h100-sxm5-80gb",
+                                   "gpus": 8}, "layout": FSDP8}).model.dropout
+
+
 def test_the_planner_offers_only_what_the_stack_runs():
     model, gpu = lookup("models", "llama3-70b"), lookup("gpus", "h100-sxm5-80gb")
     old = plan(model, gpu, num_gpus=256, global_batch_tokens=4e6, software=None, top=50)
@@ -346,11 +360,10 @@ def test_unnamed_selective_modules_go_to_the_fastest_policy_that_fits():
 def test_mla_up_projection_recompute_is_offered_only_for_mla_models():
     dsv3 = lookup("models", "deepseek-v3-671b").model_dump(mode="json")
     layout = {"tp": 2, "pp": 8, "dp": 64, "ep": 64, "interleave": 4, "global_batch": 8192, "precision": "fp8",
-              "micro_batch": 1}
+              "micro_batch": 1, "recompute": "selective"}  # selective, as the Bridge preset: which modules is open
     est = estimate(run(layout, model={**dsv3, "seq_len": 4096}, gpus=1024,
                        software={"framework": "nemo", "version": "25.09"}))
-    assert est.fits and est.assumed["recompute"] == "selective"
-    assert est.assumed["selective_recompute"] == "mla_up"
+    assert est.fits and est.assumed["selective_recompute"] == "mla_up"
     dense = estimate(run({"tp": 2, "dp": 4, "global_batch": 8, "recompute": "selective"},
                          software={"framework": "nemo", "version": "25.09"}))
     assert "selective_recompute" not in dense.assumed

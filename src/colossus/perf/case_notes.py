@@ -19,7 +19,7 @@ CASE_NOTES: Mapping[str, str] = {
         "(scripts/performance, 2025-26) runs the flex dispatcher (DeepEP, later HybridEP), and the row's "
         "'dropless' footnote says routing was force-balanced, which that preset sets exactly when DeepEP is on; "
         "the NeMo 25.x profile assumes alltoall, as its Qwen3-235B H100 preset names. With "
-        "software.ep_dispatcher: deepep the model predicts -2.7% instead. Not expressible at all: "
+        "software.ep_dispatcher: deepep the model predicts -1.5% instead. Not expressible at all: "
         "DeepSeek-V3's node-limited routing (a token reaches at most 4 nodes; DeepSeek-V3 report "
         "Sec. 2.1.2), the MTP layer (in the published FLOP count) and the preset's pipeline layout "
         "'Et|(tt|)*30mL'."

@@ -74,6 +74,7 @@ class Context:
     qk_rope: np.ndarray
     rms_norm: np.ndarray
     rotary: np.ndarray
+    dropout: np.ndarray
     attn_params: np.ndarray  # one layer's attention projections
     dense_ffn_params: np.ndarray  # one dense FFN
     expert_params: np.ndarray  # one expert's FFN (0 for a dense model)
@@ -207,7 +208,7 @@ def _model_row(model: ModelSpec) -> dict[str, float]:
         "mla": mla is not None, "q_lora": mla.q_lora_rank if mla else 0, "kv_lora": mla.kv_lora_rank if mla else 0,
         "qk_rope": mla.qk_rope_head_dim if mla else 0,
         "rms_norm": model.norm.value == "rmsnorm", "rotary": model.rotary,
-        "attn_params": model.attention_params, "dense_ffn_params": model.dense_ffn_params,
+        "dropout": model.dropout, "attn_params": model.attention_params, "dense_ffn_params": model.dense_ffn_params,
         "expert_params": model.expert_params,
     }
 
@@ -248,6 +249,7 @@ _BOOL = {
     "mla",
     "rms_norm",
     "rotary",
+    "dropout",
     "flash",
     "sw_compiled",
     "sw_tp_overlap",

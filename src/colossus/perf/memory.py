@@ -197,7 +197,7 @@ class _ActivationsRun(NamedTuple):
     per-rank figures, each as the layout-dependent formula starts it."""
 
     norm_in: np.ndarray  # 2 a16 h: the two norms' inputs
-    masks: np.ndarray  # 2 mask h: dropout masks
+    masks: np.ndarray  # 2 mask h: the two hidden dropouts' masks (none for a model trained without dropout)
     q: np.ndarray  # query width
     mla_kv: np.ndarray  # MLA's K and V widths
     out_width: np.ndarray  # attention output width per head
@@ -216,7 +216,8 @@ def _activations_run(ctx: Context) -> _ActivationsRun:
     h, d = ctx.hidden, ctx.head_dim
     out_width = np.where(ctx.mla, ctx.v_dim, d)
     return _ActivationsRun(
-        norm_in=2 * a16 * h, masks=2 * mask * h, q=ctx.heads * np.where(ctx.mla, ctx.qk_dim, d),
+        norm_in=2 * a16 * h, masks=np.where(ctx.dropout, 2 * mask * h, 0.0),
+        q=ctx.heads * np.where(ctx.mla, ctx.qk_dim, d),
         mla_kv=ctx.heads * (ctx.qk_dim + ctx.v_dim), out_width=out_width, out=a16 * ctx.heads * out_width,
         routed_w=ctx.top_k * ctx.expert_ffn_hidden, shared_w=ctx.shared_experts * ctx.expert_ffn_hidden,
         act_in=a16 * (ctx.ffn_mats - 1), permuted=ctx.moe_frac * ctx.top_k * a16 * h,

@@ -87,6 +87,11 @@ class ModelSpec(CatalogItem):
         description="normalisation layer; default: rmsnorm for gated (SwiGLU) models, layernorm otherwise"
     )
     rotary: bool = Field(description="rotary position embedding on q and k; default: true for gated (SwiGLU) models")
+    dropout: bool = Field(
+        description="hidden dropout in training (its masks are kept for the backward); default: false for gated"
+        " (SwiGLU) models, which train without it (Llama, Qwen, Mixtral, DeepSeek configs: dropout 0),"
+        " true otherwise (GPT-3 and Megatron-LM's default 0.1)"
+    )
     tied_embeddings: bool = Field(False, description="input embedding and output layer share weights")
 
     @model_validator(mode="before")
@@ -113,6 +118,7 @@ class ModelSpec(CatalogItem):
         # Llama-style models (SwiGLU) use RMSNorm and RoPE; GPT-style ones (GeLU) LayerNorm and learned positions
         out.setdefault("norm", Norm.RMSNORM.value if gated else Norm.LAYERNORM.value)
         out.setdefault("rotary", gated)
+        out.setdefault("dropout", not gated)
         moe = out.get("moe")
         if isinstance(moe, Mapping) and "first_dense_layers" in moe:
             # the validation format nests it under moe: (shared/validation/README.md); one place here
