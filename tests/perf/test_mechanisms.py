@@ -294,8 +294,10 @@ def test_the_planner_offers_only_what_the_stack_runs():
         lay = est.layout
         if lay.interleave > 1:
             assert model.layers % (lay.pp * lay.interleave) == 0
-    for est in old.best:  # Megatron-core 2025 may split unevenly (--pipeline-model-parallel-layout)
-        assert est.layout.pp * est.layout.interleave <= model.layers + 2
+    for est in old.best:  # planned with even virtual stages (the embedding and loss may count as stages)
+        lay = est.layout
+        if lay.interleave > 1:
+            assert model.layers % (lay.pp * lay.interleave) == 0 or (model.layers + 2) % (lay.pp * lay.interleave) == 0
 
 
 def test_published_llama3_layout_and_the_plan_next_to_it():
