@@ -68,7 +68,9 @@ class Predictor:
 
     def __init__(self, runs: Sequence[RunSpec], base: PerfAssumptions) -> None:
         self.runs = [r for r in runs if r.measured is not None]
+        self.base = base
         self.prepared = PreparedRuns.prepare(self.runs, base)
+        self._subsets: dict[bytes, tuple[PreparedRuns, np.ndarray]] = {}
         self.measured = np.array([metric_of(r)[1] for r in self.runs])
         self.metric = [metric_of(r)[0] for r in self.runs]
         self.families = np.array([family_of(r.id) for r in self.runs])
@@ -76,12 +78,17 @@ class Predictor:
         self.index = np.array([i for i, _ in self.prepared.meta], dtype=np.int64)  # run of each prepared row
         self._flop_per_token: dict[tuple[int, int], float] = {}
 
-    def predict(self, assumptions: PerfAssumptions) -> np.ndarray:
-        """Predicted metric per run (NaN where the run cannot be predicted)."""
+    def predict(self, assumptions: PerfAssumptions, mask: np.ndarray | None = None) -> np.ndarray:
+        """Predicted metric per run (NaN where the run cannot be predicted, and outside ``mask`` if given).
+
+        With a mask only the selected runs are evaluated (a fit's training runs: a run's prediction does
+        not depend on the runs beside it, bit for bit, ``tests/perf/test_batching.py``).
+        """
         out = np.full(len(self.runs), np.nan)
-        if not self.prepared.inputs:
+        prepared, index = (self.prepared, self.index) if mask is None or mask.all() else self._subset(mask)
+        if not prepared.inputs:
             return out
-        batch, _, picks, _ = self.prepared.evaluate_batch(assumptions)
+        batch, _, picks, _ = prepared.evaluate_batch(assumptions)
         ok = picks >= 0
         rows = picks[ok]
         lay = batch.lay
@@ -90,9 +97,18 @@ class Predictor:
         tokens = lay.gb[rows] * seq
         tps = tokens / batch.parts.step_time_s[rows] / gpus
         for k, (value, j, row) in enumerate(zip(tps, np.flatnonzero(ok), rows)):
-            i = int(self.index[j])
+            i = int(index[j])
             out[i] = self._metric(i, float(value), int(lay.rc[row]), float(peak[k]), float(tokens[k]))
         return out
+
+    def _subset(self, mask: np.ndarray) -> tuple[PreparedRuns, np.ndarray]:
+        """The selected runs prepared on their own (kept per mask), and each prepared row's run index."""
+        key = np.asarray(mask, dtype=bool).tobytes()
+        if key not in self._subsets:
+            chosen = np.flatnonzero(mask)
+            prepared = PreparedRuns.prepare([self.runs[i] for i in chosen], self.base)
+            self._subsets[key] = (prepared, np.array([chosen[i] for i, _ in prepared.meta], dtype=np.int64))
+        return self._subsets[key]
 
     def _metric(self, i: int, tps: float, rc: int, peak: float, tokens_per_step: float) -> float:
         run, name = self.runs[i], self.metric[i]
@@ -131,7 +147,7 @@ def _build(base: PerfAssumptions, names: list[str], x: np.ndarray) -> PerfAssump
 
 
 def _residuals(pred: Predictor, mask: np.ndarray, base: PerfAssumptions, names: list[str], x: np.ndarray) -> np.ndarray:
-    errors = pred.predict(_build(base, names, x))[mask] / pred.measured[mask]
+    errors = pred.predict(_build(base, names, x), mask)[mask] / pred.measured[mask]
     fams = pred.families[mask]
     counts = {f: int((fams == f).sum()) for f in set(fams.tolist())}
     weights = np.array([1.0 / np.sqrt(counts[f]) for f in fams])
@@ -292,7 +308,7 @@ def cross_validate(
         # every fit starts from the priors, not the shipped (all-family) values: a constant that only the
         # left-out family informs must not carry that family's own fit into its prediction
         fam_values, fam_assumptions = fit_predictor(pred, train, parameters, base=base)
-        predicted = pred.predict(fam_assumptions)
+        predicted = pred.predict(fam_assumptions, ~train)
         cv_pred[idx] = predicted[idx]
         errs = predicted[idx] / pred.measured[idx] - 1.0
         errs = errs[np.isfinite(errs)]
