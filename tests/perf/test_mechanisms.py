@@ -280,6 +280,20 @@ def test_a_model_trained_without_dropout_keeps_no_masks():
                                    "gpus": 8}, "layout": FSDP8}).model.dropout
 
 
+def test_a_version_saying_the_all_to_all_is_overlapped_hides_it():
+    """DualPipe (DeepSeek-V3) or Megatron-core's 1F1B overlap named in the version hides the expert
+    all-to-all behind another micro-batch's compute; an explicit A2A_OVERLAP=0 keeps it exposed."""
+    layout = {"tp": 1, "pp": 2, "dp": 32, "ep": 32, "global_batch": 256, "recompute": "full"}
+    sw = {"framework": "megatron-lm", "version": "2025"}
+    exposed = {}
+    for tag, version in (("plain", "2025"), ("dualpipe", "2025 with DualPipe"), ("zoo", "2025; 1F1B overlap"),
+                         ("off", "2025; DualPipe; A2A_OVERLAP=0")):
+        est = estimate(run(layout, model=QWEN3, gpus=64, software={**sw, "version": version}))
+        exposed[tag] = est.parts_s["ep_exposed_s"]
+    assert exposed["dualpipe"] < 0.8 * exposed["plain"] and exposed["zoo"] == exposed["dualpipe"]
+    assert exposed["off"] == exposed["plain"]
+
+
 def test_the_planner_offers_only_what_the_stack_runs():
     model, gpu = lookup("models", "llama3-70b"), lookup("gpus", "h100-sxm5-80gb")
     old = plan(model, gpu, num_gpus=256, global_batch_tokens=4e6, software=None, top=50)

@@ -181,6 +181,11 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     if named is not None and named is not values["ep_dispatcher"]:
         values["ep_dispatcher"] = named
         note = "; ".join(n for n in (note, f"the version names the {named.value} token dispatcher") if n)
+    overlap = _ep_overlap_named(spec.version)
+    if overlap is not None and overlap is not values["ep_comm_overlap"]:
+        values["ep_comm_overlap"] = overlap
+        said = "overlaps" if overlap else "does not overlap"
+        note = "; ".join(n for n in (note, f"the version says the stack {said} the expert all-to-all") if n)
     if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
         raise SpecError(
             f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"]
@@ -201,6 +206,25 @@ def _dispatcher_named(version: str | None) -> EpDispatcher | None:
     """The token dispatcher a version text names, if it names exactly one."""
     found = {kind for pattern, kind in _DISPATCHER_WORDS if version and pattern.search(version)}
     return found.pop() if len(found) == 1 else None
+
+
+#: How a version text says the expert all-to-all overlaps another micro-batch's compute: a switch set
+#: explicitly (the MoE model zoo's A2A_OVERLAP=0/1), or a schedule built on it (DeepSeek-V3's DualPipe
+#: overlaps a forward and a backward chunk's communication and compute, report Sec. 3.2.1; Megatron-core's
+#: --overlap-moe-expert-parallel-comm, the model zoo's "1F1B overlap").
+_EP_OVERLAP_SWITCH = re.compile(r"a2a[ _-]?overlap\s*[=:]\s*([01])", re.IGNORECASE)
+_EP_OVERLAP_WORDS = re.compile(r"dual[ _-]?pipe|1f1b[ _-]overlap|overlap[ _-]moe[ _-]expert[ _-]parallel[ _-]comm",
+                               re.IGNORECASE)
+
+
+def _ep_overlap_named(version: str | None) -> bool | None:
+    """Whether a version text says the expert all-to-all is overlapped (None: it does not say)."""
+    if not version:
+        return None
+    switch = _EP_OVERLAP_SWITCH.search(version)
+    if switch:
+        return switch.group(1) == "1"
+    return True if _EP_OVERLAP_WORDS.search(version) else None
 
 
 def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = None) -> Software:
