@@ -192,6 +192,21 @@ def test_an_interleaved_step_of_pp_micro_batches_holds_what_1f1b_holds():
     assert acts[2, 64] == pytest.approx(acts[1, 64] * (1 + 3 / 8), rel=0.02)
 
 
+def test_the_embedding_slot_lightens_the_first_stage():
+    """126 layers + embedding + loss over pp 16 (8 slots a stage): stage 0 holds 16 micro-batches of 7 layers,
+    stage 1 holds 15 of 8, so 120 layer-micro-batches are in flight at the peak, not 16 x 8 = 128. Under the
+    interleaved warm-up (v 8, 32 micro-batches) stage 0 holds 143 one-slot chunks, 31 of them the
+    embedding's, stage 1 141 chunks of a layer."""
+    from colossus.perf.memory import in_flight_layers
+
+    sw = {"framework": "megatron-lm", "version": "2025"}
+    for v, gb, expected in ((1, 32, 120), (8, 32, 141)):
+        r = run({**META, "dp": 64, "global_batch": gb * 64, "interleave": v}, model=LLAMA405B, gpus=8192,
+                software=sw)
+        ctx, lay = run_context(r), from_spec(r.layout)
+        assert float(in_flight_layers(ctx, lay)[0]) == pytest.approx(expected)
+
+
 def test_meta_llama3_layout_fits_as_meta_ran_it():
     """Llama 3 405B as Meta ran it on 16k H100 (Llama 3 paper Sec. 3.3.2 and Table 4: TP 8, PP 16, DP 128,
     8k tokens, 16M-token batch, no activation checkpointing, gradients and optimizer sharded, an interleaved

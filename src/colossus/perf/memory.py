@@ -241,7 +241,30 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
     first = base * lay.kept("in_flight", lambda x: np.minimum(x.m, x.pp))
     later = (base + 1) * np.minimum(lay.m, extra)
     micro_layers = np.maximum(first, later)
-    return micro_layers * lay.kept("interleave_in_flight", _interleave_in_flight)
+    held = micro_layers * lay.kept("interleave_in_flight", _interleave_in_flight)
+    if ctx.flag("sw_embedding_loss") is False or lay.bounds("pp")[1] == 1:  # (no row counts them as slots)
+        return held
+    counted = (slots != ctx.layers) & (lay.pp > 1)
+    return np.where(counted, _in_flight_with_embedding_slot(lay, slots), held)
+
+
+def _in_flight_with_embedding_slot(lay: Layouts, slots: np.ndarray) -> np.ndarray:
+    """``in_flight_layers`` where the embedding is stage 0's first slot (and the loss the last stage's last).
+
+    Stage 0 then holds one transformer layer fewer in each of its first chunk's micro-batches in flight
+    (Meta's reason to give the first and last stages a layer fewer: Llama 3 paper Sec. 3.3.2), so the
+    fullest stage may be stage 1. 1F1B: stage 0 holds ``min(m, pp)`` micro-batches of its layers, stage 1
+    ``min(m, pp - 1)``. Interleaved (Megatron-core's warm-up, ``_interleave_in_flight``): stage 0 holds
+    ``min((v+1) pp - 1, m v)`` chunks, ``min(2 pp - 1, m)`` of them its first; stage 1 two chunks fewer.
+    """
+    pp, v, m = lay.pp, lay.v, lay.m
+    per_stage = slots / pp
+    one_f1b = np.maximum((per_stage - 1) * np.minimum(m, pp), per_stage * np.minimum(m, pp - 1))
+    chunk = slots / (pp * v)
+    chunks0 = np.minimum((v + 1) * pp - 1, m * v)
+    chunks1 = np.minimum((v + 1) * pp - 3, m * v)
+    interleaved = np.maximum(chunks0 * chunk - np.minimum(2 * pp - 1, m), chunks1 * chunk)
+    return np.where((v > 1) & (m >= pp), interleaved, one_f1b)
 
 
 def _interleave_in_flight(lay: Layouts) -> np.ndarray:
