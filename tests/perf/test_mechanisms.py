@@ -309,6 +309,19 @@ def test_a_version_saying_the_all_to_all_is_overlapped_hides_it():
     assert exposed["off"] == exposed["plain"]
 
 
+def test_a_run_of_2022_gets_a_stack_of_its_year():
+    """An unnamed stack of 2022 (OPT's metaseq era) ran no FlashAttention and no sequence parallelism, and a
+    2022 Megatron-DeepSpeed (BLOOM's) is not the 2023-24 one with FlashAttention-2."""
+    layout = {"tp": 2, "dp": 4, "global_batch": 8, "recompute": "full"}
+    old = estimate(run(layout, software={"framework": "other", "version": "metaseq, 2022"}))
+    new = estimate(run(layout, software={"framework": "other"}))
+    assert old.software.profile == "generic-2022" and old.software.attention.value == "unfused"
+    assert not old.layout.sequence_parallel and new.software.profile == "generic-pytorch"
+    bloom = estimate(run(layout, software={"framework": "deepspeed", "version": "Megatron-DeepSpeed, 2022"}))
+    later = estimate(run(layout, software={"framework": "deepspeed", "version": "Megatron-DeepSpeed"}))
+    assert bloom.software.profile == "deepspeed-zero3-2021" and later.software.profile == "deepspeed-2023"
+
+
 def test_the_planner_offers_only_what_the_stack_runs():
     model, gpu = lookup("models", "llama3-70b"), lookup("gpus", "h100-sxm5-80gb")
     old = plan(model, gpu, num_gpus=256, global_batch_tokens=4e6, software=None, top=50)
