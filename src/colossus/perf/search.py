@@ -104,18 +104,13 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                         rejected[f"no multiple of dp x micro_batch within {BATCH_TOLERANCE_FRAC:.0%} of the batch"] += 1
                         continue
                     m = gb // (dp * mb)
-                    fullest_seen: set[int] = set()
                     for v in INTERLEAVES if sw.interleave and pp > 1 else (1,):
-                        counted = model.layers % (pp * v) != 0 and (model.layers + slots_extra) % (pp * v) == 0
-                        slots = model.layers + slots_extra * counted
-                        whole = slots % (pp * v) == 0
+                        whole = model.layers % (pp * v) == 0 or (
+                            pp > 1 and (model.layers + slots_extra) % (pp * v) == 0
+                        )
                         if v > 1 and not whole:
                             rejected["interleaving needs whole layers per virtual stage"] += 1
                             continue
-                        fullest = -(-slots // (pp * v))
-                        if fullest in fullest_seen:  # an uneven split as slow as fewer virtual stages
-                            continue
-                        fullest_seen.add(fullest)
                         if v > 1 and m < pp:
                             rejected["interleaving needs at least pp micro-batches"] += 1
                             continue

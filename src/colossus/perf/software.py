@@ -177,15 +177,10 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
         values[key] = getattr(spec, key)
     if "grad_reduce_dtype" in stated:
         values["zero3_grad_reduce_dtype"] = spec.grad_reduce_dtype
-    named = _dispatcher_named(spec.version)
-    if named is not None and named is not values["ep_dispatcher"]:
-        values["ep_dispatcher"] = named
-        note = "; ".join(n for n in (note, f"the version names the {named.value} token dispatcher") if n)
-    overlap = _ep_overlap_named(spec.version)
-    if overlap is not None and overlap is not values["ep_comm_overlap"]:
-        values["ep_comm_overlap"] = overlap
-        said = "overlaps" if overlap else "does not overlap"
-        note = "; ".join(n for n in (note, f"the version says the stack {said} the expert all-to-all") if n)
+    for key, value, said in _named_in_version(spec.version):
+        if value is not values[key]:
+            values[key] = value
+            note = "; ".join(n for n in (note, said) if n)
     if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
         raise SpecError(
             f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"]
@@ -215,6 +210,19 @@ def _dispatcher_named(version: str | None) -> EpDispatcher | None:
 _EP_OVERLAP_SWITCH = re.compile(r"a2a[ _-]?overlap\s*[=:]\s*([01])", re.IGNORECASE)
 _EP_OVERLAP_WORDS = re.compile(r"dual[ _-]?pipe|1f1b[ _-]overlap|overlap[ _-]moe[ _-]expert[ _-]parallel[ _-]comm",
                                re.IGNORECASE)
+
+
+def _named_in_version(version: str | None) -> list[tuple[str, object, str]]:
+    """(profile field, value, note) for what a run's version text says beyond picking the profile."""
+    out: list[tuple[str, object, str]] = []
+    dispatcher = _dispatcher_named(version)
+    if dispatcher is not None:
+        out.append(("ep_dispatcher", dispatcher, f"the version names the {dispatcher.value} token dispatcher"))
+    overlap = _ep_overlap_named(version)
+    if overlap is not None:
+        said = "overlaps" if overlap else "does not overlap"
+        out.append(("ep_comm_overlap", overlap, f"the version says the stack {said} the expert all-to-all"))
+    return out
 
 
 def _ep_overlap_named(version: str | None) -> bool | None:
