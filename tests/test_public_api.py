@@ -73,3 +73,6 @@ def test_estimate_result_to_json_is_si():
     assert doc["model_flop_per_s_per_gpu"] > 1e13 and "estimate" not in doc
     assert not any(k.endswith(("_mw", "_gib", "_days", "_hours")) for k in doc)
     assert doc["time_to_train_s"] == pytest.approx(doc["train_tokens"] / doc["tokens_per_s"])
+    assert doc["low_tokens_per_s"] < doc["tokens_per_s"] < doc["high_tokens_per_s"]
+    assert doc["short_time_to_train_s"] * doc["high_tokens_per_s"] == pytest.approx(doc["train_tokens"])
+    assert doc["long_time_to_train_s"] * doc["low_tokens_per_s"] == pytest.approx(doc["train_tokens"])

@@ -167,6 +167,12 @@ class EstimateResult(_Result):
     time_to_train_s: float
     bound: str
     breakdown_s: Mapping[str, float]
+    # the central 80% of where the throughput really lands, from the model's errors on published families
+    # it was not fitted to (colossus.forecast.step_time.PredictionRange); the time to train inversely
+    low_tokens_per_s: float
+    high_tokens_per_s: float
+    short_time_to_train_s: float
+    long_time_to_train_s: float
     pool: str | None = None
     estimate: Estimate | None = field(default=None, repr=False, compare=False)
     _internal = ("document", "estimate")
@@ -174,15 +180,21 @@ class EstimateResult(_Result):
     @classmethod
     def of(cls, est: Estimate, *, name: str, model: str, gpu: str, train_tokens: float, planned: bool,
            global_batch_tokens: float, pool: str | None = None) -> EstimateResult:
+        from colossus.forecast.step_time import prediction_range  # noqa: PLC0415
+
         rate = est.tokens_per_s_per_gpu * est.num_gpus
+        time_s = train_tokens / rate if rate > 0 else math.inf
+        band = prediction_range()
+        (low, high), (short, long) = band.throughput(rate), band.duration(time_s)
         return cls(name=name, model=model, gpu=gpu, num_gpus=est.num_gpus, layout=est.layout.label, planned=planned,
                    step_time_s=est.step_time_s, mfu=est.mfu,
                    model_flop_per_s_per_gpu=est.tflops_per_gpu * units.TFLOP_PER_S,
                    tokens_per_s_per_gpu=est.tokens_per_s_per_gpu, tokens_per_s=rate,
                    global_batch_tokens=global_batch_tokens, memory_per_gpu_bytes=est.memory_per_gpu_bytes,
                    hbm_bytes=est.hbm_bytes, fits=est.fits, train_tokens=train_tokens,
-                   time_to_train_s=train_tokens / rate if rate > 0 else math.inf, bound=est.bound,
-                   breakdown_s=dict(est.parts_s), pool=pool, estimate=est)
+                   time_to_train_s=time_s, bound=est.bound, breakdown_s=dict(est.parts_s),
+                   low_tokens_per_s=low, high_tokens_per_s=high, short_time_to_train_s=short,
+                   long_time_to_train_s=long, pool=pool, estimate=est)
 
 
 def estimate(source: str | Path | Scenario | RunSpec, *, job: str | None = None,

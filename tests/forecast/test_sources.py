@@ -140,6 +140,28 @@ def test_each_family_weighs_the_same():
     assert err.quantile(0.0) == pytest.approx(0.5) and err.quantile(1.0) == pytest.approx(1.0)
 
 
+def test_a_prediction_range_is_the_central_quantiles_and_widens_with_its_probability():
+    cases = tuple(ErrorCase(f"r{i}", f"f{i}", "tokens_per_s_per_gpu", 1.0 / r - 1.0)
+                  for i, r in enumerate((0.7, 0.9, 1.0, 1.1, 1.3)))
+    err = StepTimeError(cases, "x", ())
+    r80, r50 = err.prediction_range(0.8), err.prediction_range(0.5)
+    assert r80.low == pytest.approx(err.quantile(0.1)) and r80.high == pytest.approx(err.quantile(0.9))
+    assert r80.low < r50.low < 1.0 < r50.high < r80.high
+    assert (r80.cases, r80.families) == (5, 5) and "5 published runs of 5 families" in r80.basis
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        err.prediction_range(1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(1e-3, 1e6), st.floats(0.05, 0.95))
+def test_a_range_moves_a_duration_opposite_to_a_throughput(value, probability):
+    r = shipped().prediction_range(probability)
+    low, high = r.throughput(value)
+    short, long = r.duration(1.0 / value)
+    assert low <= high and short <= long
+    assert short == pytest.approx(1.0 / high) and long == pytest.approx(1.0 / low)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.floats(0, 1), st.floats(0, 1))
 def test_the_shipped_error_is_monotone_within_the_cases(u, v):

@@ -56,6 +56,25 @@ def test_estimate_human_output(tmp_path, capsys):
     assert main(["estimate", str(write(tmp_path, one))]) == 0
     out = capsys.readouterr().out
     assert "MFU" in out and "time to train" in out
+    words = " ".join(out.split())  # (the console wraps long lines at its width)
+    assert "80% range" in words and "family left out of the fit" in words
+
+
+def test_an_estimate_states_the_range_its_left_out_errors_give(tmp_path, capsys):
+    """tokens/s and the time to train carry the range the model's errors on unseen families put around them."""
+    from colossus.forecast.step_time import prediction_range
+
+    one = RUN.split("- id: bad-layout")[0]
+    assert main(["estimate", str(write(tmp_path, one)), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    r, band = doc["prediction_range"], prediction_range()
+    assert r["probability"] == 0.8
+    assert (r["throughput_factor_low"], r["throughput_factor_high"]) == (band.low, band.high)
+    assert r["tokens_per_s_per_gpu_low"] == pytest.approx(doc["tokens_per_s_per_gpu"] * band.low)
+    assert r["tokens_per_s_per_gpu_high"] == pytest.approx(doc["tokens_per_s_per_gpu"] * band.high)
+    assert r["time_to_train_s_short"] == pytest.approx(doc["time_to_train_s"] / band.high)
+    assert r["time_to_train_s_long"] == pytest.approx(doc["time_to_train_s"] / band.low)
+    assert r["time_to_train_s_short"] < doc["time_to_train_s"] < r["time_to_train_s_long"]
 
 
 def test_plan_json(capsys):
@@ -65,6 +84,8 @@ def test_plan_json(capsys):
     first = capsys.readouterr().out
     doc = json.loads(first)
     assert len(doc["best"]) == 3 and doc["layouts_explored"] > 0 and doc["why_best"]
+    r = doc["prediction_range"]
+    assert r["probability"] == 0.8 and r["throughput_factor_low"] < r["throughput_factor_high"] and r["basis"]
     assert main(argv) == 0
     assert capsys.readouterr().out == first  # the same question, the same bytes (no wall time in the answer)
 

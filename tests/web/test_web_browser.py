@@ -8,6 +8,7 @@ JavaScript error.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 from typing import Any
 
 import pytest
@@ -256,6 +257,17 @@ def test_the_default_sweep_plot_is_never_empty(browser_page: tuple[Any, list[str
         assert page.input_value("#sweep-x") == "power.supply.generators[0].count", name
         assert _points_drawn(page) == points, (name, page.input_value("#sweep-y"))
     assert page.input_value("#sweep-y") == "grok2.tokens_trained"  # finish and progress hold no value there
+    assert errors == []
+
+
+@pytest.mark.slow
+def test_the_estimate_shows_the_range_of_the_time_to_train(browser_page: tuple[Any, list[str], list[str]]):
+    page, _, errors = _fresh(browser_page)
+    choose_scenario(page, "colossus-memphis")
+    _quick(page, "estimate")
+    assert "time to train (80% range)" in page.inner_text("#quick th:last-child")
+    cell = page.inner_text("#quick tr:nth-child(2) td:last-child")
+    assert re.fullmatch(r"[\d.,]+ days \([\d.,]+\u2013[\d.,]+\)", cell), cell
     assert errors == []
 
 

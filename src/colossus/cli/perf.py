@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 import re
 from typing import TYPE_CHECKING, Annotated, Any
@@ -128,7 +129,21 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
 
 
 def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
-    return {**est.as_dict(), "train_tokens": tokens, "time_to_train_s": est.time_to_train_s(tokens)}
+    time_s = est.time_to_train_s(tokens)
+    return {**est.as_dict(), "train_tokens": tokens, "time_to_train_s": time_s,
+            "prediction_range": _range_doc(est.tokens_per_s_per_gpu, time_s)}
+
+
+def _range_doc(tokens_per_s_per_gpu: float, time_to_train_s: float) -> dict[str, Any]:
+    """The range the model's left-out errors put around a prediction (``forecast.step_time``)."""
+    from colossus.forecast.step_time import prediction_range  # noqa: PLC0415
+
+    r = prediction_range()
+    low, high = r.throughput(tokens_per_s_per_gpu)
+    short, long = r.duration(time_to_train_s)
+    return {"probability": r.probability, "throughput_factor_low": r.low, "throughput_factor_high": r.high,
+            "tokens_per_s_per_gpu_low": low, "tokens_per_s_per_gpu_high": high,
+            "time_to_train_s_short": short, "time_to_train_s_long": long, "basis": r.basis}
 
 
 @app.command("plan")
@@ -176,7 +191,10 @@ def plan_cmd(
         power_limit_w=power_limit_w, top=top,
     )
     if as_json:
-        print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict()})
+        r = _range_doc(1.0, 1.0)
+        rng = {k: r[k] for k in ("probability", "throughput_factor_low", "throughput_factor_high", "basis")}
+        print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict(),
+                    "prediction_range": rng})
     else:
         _print_plan(result)
 
@@ -258,7 +276,14 @@ def _print_estimate(est: Estimate, tokens: float) -> None:
     console.print(table)
     fit = "fits" if est.fits else "[bold red]does NOT fit[/]"
     console.print(f"  memory {est.memory_per_gpu_bytes / units.GIB:.1f} of {est.hbm_bytes / units.GIB:.1f} GiB: {fit}")
-    console.print(f"  time to train {tokens:.3g} tokens: {est.time_to_train_s(tokens) / units.DAY:.1f} days")
+    time_s = est.time_to_train_s(tokens)
+    console.print(f"  time to train {tokens:.3g} tokens: {time_s / units.DAY:.1f} days")
+    r = _range_doc(est.tokens_per_s_per_gpu, time_s)
+    if math.isfinite(time_s):
+        low, high = r["tokens_per_s_per_gpu_low"], r["tokens_per_s_per_gpu_high"]
+        short, long = r["time_to_train_s_short"] / units.DAY, r["time_to_train_s_long"] / units.DAY
+        console.print(f"  {r['probability']:.0%} range: {low:,.0f}-{high:,.0f} tokens/s/GPU,"
+                      f" {short:.1f}-{long:.1f} days (from {r['basis']})")
     for note in est.notes:
         console.print(f"  note: {note}")
 
@@ -278,6 +303,9 @@ def _print_plan(result: Plan) -> None:
         f" in {result.search_s * 1e3:.0f} ms; {result.num_fitting} fit in memory"
     )
     console.print(f"why: {result.why}")
+    r = _range_doc(1.0, 1.0)
+    console.print(f"each layout's tokens/s: {r['probability']:.0%} range x{r['throughput_factor_low']:.2f}"
+                  f" to x{r['throughput_factor_high']:.2f} (from {r['basis']})")
     console.print(
         f"software assumed: {result.software.profile}"
         f" ({', '.join(f'{k}={v}' for k, v in _sw_brief(result.software).items())})"

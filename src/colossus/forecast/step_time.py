@@ -66,6 +66,34 @@ class ErrorCase:
         return 1.0 + self.cv_error  # a step time: predicted step / measured step
 
 
+@dataclass(frozen=True, slots=True)
+class PredictionRange:
+    """Where a predicted throughput really lands, from the model's errors on families it was not fitted to.
+
+    ``low`` and ``high`` multiply a predicted tokens/s (and divide a time to train): in ``probability`` of
+    the left-out cases, each family weighing the same, measured over predicted lay between them.
+    """
+
+    probability: float
+    low: float
+    high: float
+    cases: int
+    families: int
+
+    @property
+    def basis(self) -> str:
+        return (f"the performance model's error on {self.cases} published runs of {self.families} families,"
+                " each predicted with its family left out of the fit")
+
+    def throughput(self, value: float) -> tuple[float, float]:
+        """(low, high) of a predicted throughput (tokens/s, TFLOP/s, MFU)."""
+        return value * self.low, value * self.high
+
+    def duration(self, value_s: float) -> tuple[float, float]:
+        """(short, long) of a predicted duration (a step, a time to train)."""
+        return value_s / self.high, value_s / self.low
+
+
 @dataclass(frozen=True)
 class StepTimeError:
     """The empirical distribution of the throughput multiplier, each family weighing the same."""
@@ -98,6 +126,14 @@ class StepTimeError:
         mids, logs = self._sorted()
         return np.exp(np.interp(u, mids, logs))
 
+    def prediction_range(self, probability: float = 0.8) -> PredictionRange:
+        """The central ``probability`` range of the throughput multiplier (0.8: from P10 to P90)."""
+        if not 0.0 < probability < 1.0:
+            raise ValueError(f"probability {probability} is not between 0 and 1")
+        tail = (1.0 - probability) / 2.0
+        low, high = (float(self.quantile(u)) for u in (tail, 1.0 - tail))
+        return PredictionRange(probability, low, high, len(self.cases), len(self.families))
+
     def summary(self) -> dict[str, Any]:
         """What a forecast says about this source: its quantiles and where it comes from."""
         p10, p50, p90 = (float(self.quantile(p)) for p in (0.1, 0.5, 0.9))
@@ -119,6 +155,12 @@ def shipped() -> StepTimeError:
     prov = table.get("provenance", {})
     cases = tuple(_case(run_id, row) for run_id, row in table.get("runs", {}).items())
     return StepTimeError(cases, str(prov.get("validation_sha256", "")), tuple(prov.get("fitted", ())))
+
+
+@cache
+def prediction_range(probability: float = 0.8) -> PredictionRange:
+    """The shipped errors' central range: what ``estimate`` and ``plan`` state beside each prediction."""
+    return shipped().prediction_range(probability)
 
 
 def sha256_of(path: Path) -> str:

@@ -34,6 +34,8 @@ def _perf_doc(job: JobSpec, result: api.EstimateResult) -> dict[str, Any]:
         "layout": result.layout, "global_batch_tokens": result.global_batch_tokens,
         "tokens_per_s": result.tokens_per_s, "train_tokens": job.train_tokens,
         "time_to_train_s": result.time_to_train_s if result.tokens_per_s > 0 else None,
+        "short_time_to_train_s": result.short_time_to_train_s if result.tokens_per_s > 0 else None,
+        "long_time_to_train_s": result.long_time_to_train_s if result.tokens_per_s > 0 else None,
         "estimate": result.estimate.as_dict() if result.estimate is not None else {},
     }
 

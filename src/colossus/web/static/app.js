@@ -275,7 +275,7 @@ function showQuick(title, content, notes) {
 
 function renderEstimate(doc) {
   const table = el("table", { class: "grid" });
-  table.append(el("tr", {}, ["job", "model", "layout", "step", "MFU", "tokens/s per GPU", "memory per GPU", "time to train"]
+  table.append(el("tr", {}, ["job", "model", "layout", "step", "MFU", "tokens/s per GPU", "memory per GPU", "time to train (80% range)"]
     .map((h, i) => el("th", { class: i > 2 ? "n" : null }, h))));
   for (const j of doc.jobs) {
     if (j.error) { table.append(el("tr", {}, el("td", {}, j.job), el("td", {}, j.model), el("td", { colspan: 6, class: "error" }, j.error))); continue; }
@@ -284,7 +284,9 @@ function renderEstimate(doc) {
       el("td", { class: "n" }, `${num(e.step_time_s)} s`), el("td", { class: "n" }, pct(e.mfu)),
       el("td", { class: "n" }, num(e.tokens_per_s_per_gpu)),
       el("td", { class: "n" }, `${num(e.memory_per_gpu_bytes / GIB)} of ${num(e.hbm_bytes / GIB)} GiB${e.fits ? "" : " (does not fit)"}`),
-      el("td", { class: "n" }, days(j.time_to_train_s))));
+      el("td", { class: "n", title: "range: the model's error on published runs of families it was not fitted to" },
+        j.short_time_to_train_s == null ? days(j.time_to_train_s)
+          : `${days(j.time_to_train_s)} (${num(j.short_time_to_train_s / DAY)}\u2013${num(j.long_time_to_train_s / DAY)})`)));
   }
   return el("div", { class: "wide" }, table);
 }
