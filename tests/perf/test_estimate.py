@@ -77,3 +77,35 @@ def test_an_estimate_asked_again_is_the_same_and_its_own():
     slower = base.with_overrides({"compute.gemm.ampere.bf16.eff_max": 0.5 * base.f("compute.gemm.ampere.bf16.eff_max")})
     assert estimate(run, assumptions=slower).step_time_s > first.step_time_s
     assert estimate(run).step_time_s == first.step_time_s
+
+
+LLAMA_405B = {"layers": 126, "hidden": 16384, "heads": 128, "kv_heads": 8, "ffn_hidden": 53248,
+              "activation": "swiglu", "vocab": 128256, "seq_len": 8192}
+
+
+def _in_house_405b(**cluster) -> RunSpec:
+    """Llama 3 405B on 8,192 GPUs (TP8 PP16 DP64, 32 micro-batches), no recompute, interleave left open."""
+    return RunSpec.model_validate({
+        "id": "in-house-405b", "model": LLAMA_405B,
+        "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8192, **cluster},
+        "software": {"framework": "other", "version": "in-house"},
+        "layout": {"tp": 8, "pp": 16, "dp": 64, "micro_batch": 1, "global_batch": 2048, "recompute": "none",
+                   "precision": "bf16"}})
+
+
+def test_a_faster_option_missing_the_memory_by_a_thin_margin_is_named():
+    """A default decided by the memory model's assumed reserve says so: which option, how much faster, by how much
+    it misses, and the assumptions that decide it."""
+    est = estimate(_in_house_405b())
+    assert est.fits and est.layout.interleave == 1
+    [note] = [n for n in est.notes if "would be" in n]
+    assert note.startswith("interleave 8 would be") and "% over" in note and "perf_memory.toml" in note
+    faster = estimate(_in_house_405b(hbm_gb=92))  # (a GPU with the room: the named option is taken)
+    assert faster.layout.interleave == 8 and faster.step_time_s < est.step_time_s * 0.97
+    assert not [n for n in faster.notes if "would be" in n]
+
+
+def test_an_option_missing_the_memory_by_more_than_the_reserve_is_not_named():
+    est = estimate(_in_house_405b(hbm_gb=80))  # 74.5 GiB: interleave 8 misses by about 9%
+    assert est.fits and est.layout.interleave == 1
+    assert not [n for n in est.notes if "would be" in n]

@@ -322,6 +322,11 @@ def _evaluate(inputs: Sequence[RunInputs], lay: Layouts, owner: np.ndarray, pref
 
 #: Options a run leaves open go to the fastest that fits; the stack's defaults win within this margin.
 TIE_FRAC = 0.002
+#: An open option that misses the memory by at most this share of the HBM is named in a note when it would
+#: be faster by at least ``NEAR_MISS_GAIN_FRAC``: the memory model's reserve (framework buffers and allocator
+#: fragmentation, assumptions of about 4% of an 80 GB GPU: catalog perf_memory.toml) is what decides it.
+NEAR_MISS_FRAC = 0.05
+NEAR_MISS_GAIN_FRAC = 0.03
 
 
 def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.ndarray, np.ndarray]:
@@ -428,10 +433,54 @@ class PreparedRuns:
                 est = make_estimate(self.runs[i].id, inp, batch, pick, resolved, spec, flops)
                 several = self.lays[j].size > 1
                 notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
+                if several and not none_fit[j]:
+                    near = self._near_miss(batch, pick, j, resolved, assumptions)
+                    notes += [near] if near else []
                 est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
                 results[i] = est
         return [r for r in results if r is not None]
 
+
+    def _near_miss(self, batch: _Batch, pick: int, j: int, assumed: dict[str, Any],
+                   assumptions: PerfAssumptions) -> str | None:
+        """A note when an option the run left open would be clearly faster but misses the memory by a margin
+        the memory model's assumed reserve decides (``NEAR_MISS_FRAC``), else None."""
+        key = ("near", pick, j)
+        own = assumptions is self.assumptions
+        if own and key in self.memo:
+            return self.memo[key]
+        over = batch.memory.total_bytes / batch.ctx.hbm_bytes - 1.0
+        pick_time = float(batch.parts.step_time_s[pick])
+        near = (over > 0.0) & (over <= NEAR_MISS_FRAC) & (
+            batch.parts.step_time_s < pick_time * (1.0 - NEAR_MISS_GAIN_FRAC))
+        note = None
+        if near.any():  # (rarely: the rest only then)
+            near &= self.valid if self.valid is not None else self.reasons == ""
+            if len(self.inputs) > 1:
+                near &= batch.owner == j
+        if near.any():
+            rows = np.flatnonzero(near)
+            row = int(rows[np.argmin(batch.parts.step_time_s[rows])])
+            mine, theirs = batch.lay.spec(pick, validated=True), batch.lay.spec(row, validated=True)
+            options = [f"{k} {getattr(getattr(theirs, k), 'value', getattr(theirs, k))}" for k in assumed
+                       if k != "selective_recompute" and getattr(theirs, k) != getattr(mine, k)]
+            if ("selective_recompute" in assumed and theirs.recompute is Recompute.SELECTIVE
+                    and batch.lay.sel[row] != batch.lay.sel[pick]):
+                policy = _selective_in(int(batch.lay.sel[row]), theirs, self.inputs[j].software)
+                options.append(f"selective recompute of {getattr(policy, 'value', policy)}")
+            mem = float(batch.memory.total_bytes[row])
+            cap = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
+            k = batch.ctx.k
+            framework = float(np.ravel(k["mem_framework_bytes"])[0])
+            fragmentation = float(np.ravel(k["mem_fragmentation_frac"])[0])
+            note = (f"{', '.join(options) or 'another option left open'} would be"
+                    f" {1.0 - float(batch.parts.step_time_s[row]) / pick_time:.0%} faster but needs"
+                    f" {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over): a margin"
+                    f" the memory model's assumed reserve decides ({framework / 1e9:.1f} GB for the framework,"
+                    f" {fragmentation:.0%} allocator fragmentation; catalog perf_memory.toml)")
+        if own:
+            self.memo[key] = note
+        return note
 
     def _spec_flops(self, batch: _Batch, pick: int, j: int,
                     assumptions: PerfAssumptions) -> tuple[LayoutSpec, TokenFlops]:
