@@ -440,7 +440,6 @@ class PreparedRuns:
                 results[i] = est
         return [r for r in results if r is not None]
 
-
     def _near_miss(self, batch: _Batch, pick: int, j: int, assumed: dict[str, Any],
                    assumptions: PerfAssumptions) -> str | None:
         """A note when an option the run left open would be clearly faster but misses the memory by a margin
