@@ -58,3 +58,44 @@ def test_flash_attention_drops_the_scores():
     flash = activation_bytes_per_token_layer(ctx_for(layout, {"framework": "megatron-lm", "attention": "flash2"}),
                                              from_spec(layout))[0]
     assert unfused - flash == pytest.approx(5 * 96 * 2048 / 8)
+
+
+LLAMA_8B = {"layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "ffn_hidden": 14336, "activation": "swiglu",
+            "vocab": 128256, "seq_len": 8192}
+
+
+def _kept_per_token(model: dict, software: dict, recompute: str = "none", precision: str = "bf16") -> float:
+    layout = LayoutSpec(tp=1, dp=8, global_batch=8, recompute=recompute, precision=precision)
+    run = RunSpec.model_validate({"model": model, "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+                                  "layout": layout.model_dump(), "software": software})
+    return float(activation_bytes_per_token_layer(run_context(run), from_spec(layout))[0])
+
+
+def test_what_a_layer_keeps_follows_how_its_stack_is_compiled():
+    """A SwiGLU layer without recompute: eager autograd also keeps silu(gate) (one FFN-wide tensor more than
+    fused kernels); torch.compile's min-cut partitioner recomputes the norm outputs and the FFN product."""
+    h, f = 4096, 14336
+    kernels = _kept_per_token(LLAMA_8B, {"profile": "megatron-core-2024"})
+    eager = _kept_per_token(LLAMA_8B, {"profile": "torchtitan", "compiled": False})
+    min_cut = _kept_per_token(LLAMA_8B, {"profile": "torchtitan", "compiled": True})
+    assert eager - kernels == pytest.approx(2.0 * f)  # silu(gate), 16 bit
+    assert kernels - min_cut == pytest.approx(2.0 * 2 * h + 2.0 * f)  # two norm outputs and the product
+    # the same stack not compiled is eager whatever compiles it otherwise
+    assert _kept_per_token(LLAMA_8B, {"profile": "megatron-core-2024", "compiled": False}) == pytest.approx(eager)
+
+
+def test_a_gelu_layer_keeps_as_much_eager_as_fused():
+    """GeLU's output is FC2's input either way: eager autograd keeps nothing more than fused kernels."""
+    gpt = dict(GPT3, seq_len=2048)
+    assert _kept_per_token(gpt, {"profile": "llm-foundry"}) == pytest.approx(
+        _kept_per_token(gpt, {"profile": "megatron-core-2024"}))
+
+
+def test_recompute_policies_and_fp8_inputs_are_not_rematerialised_again():
+    """Selective recompute says itself what is kept; an FP8 GEMM's weight gradient reads its kept cast."""
+    for recompute in ("selective", "full"):
+        assert _kept_per_token(LLAMA_8B, {"profile": "torchtitan", "compiled": True}, recompute) == pytest.approx(
+            _kept_per_token(LLAMA_8B, {"profile": "torchtitan", "compiled": False}, recompute))
+    fp8_min_cut = _kept_per_token(LLAMA_8B, {"profile": "torchtitan-compile"}, precision="fp8")
+    fp8_kernels = _kept_per_token(LLAMA_8B, {"profile": "megatron-core-2024"}, precision="fp8")
+    assert fp8_min_cut == pytest.approx(fp8_kernels)

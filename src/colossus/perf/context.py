@@ -25,7 +25,7 @@ from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.powercap import compute_clock_frac
 from colossus.perf.software import Software
-from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision, SelectiveRecompute
+from colossus.spec import CompiledBy, FabricSpec, GpuSpec, ModelSpec, Precision, SelectiveRecompute
 from colossus.topology import comm_levels
 
 #: Selective-recompute policies as integer codes.
@@ -102,6 +102,8 @@ class Context:
     ew_ffn_bytes: np.ndarray
     # software
     sw_tp_overlap: np.ndarray
+    sw_eager_acts: np.ndarray  # autograd keeps every op's inputs (not compiled)
+    sw_min_cut_acts: np.ndarray  # torch.compile's min-cut partitioner recomputes cheap ops for the backward
     sw_dp_overlap: np.ndarray
     sw_pp_overlap: np.ndarray
     sw_parallel_block: np.ndarray
@@ -226,7 +228,8 @@ def _gpu_static(gpu: GpuSpec, power_limit_w: float | None) -> dict[str, float]:
 
 def _software_static(sw: Software) -> dict[str, float]:
     return dict(
-        flash=sw.flash, sw_compiled=sw.compiled,
+        flash=sw.flash, sw_compiled=sw.compiled, sw_eager_acts=not sw.compiled,
+        sw_min_cut_acts=sw.compiled and sw.compiled_by is CompiledBy.TORCH_COMPILE,
         sw_tp_overlap=sw.tp_comm_overlap or sw.async_tp, sw_dp_overlap=sw.dp_comm_overlap,
         sw_pp_overlap=sw.pp_comm_overlap, sw_parallel_block=sw.parallel_block, sw_grad_bytes=sw.grad_reduce_bytes,
         sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
@@ -253,6 +256,8 @@ _BOOL = {
     "flash",
     "sw_compiled",
     "sw_tp_overlap",
+    "sw_eager_acts",
+    "sw_min_cut_acts",
     "sw_dp_overlap",
     "sw_pp_overlap",
     "sw_parallel_block",

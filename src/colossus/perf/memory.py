@@ -188,8 +188,35 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
         return unscored - np.where(ctx.mla, a16 * (q + kv) / tp - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0)
 
     selective = by_selective_code(ctx, lay, kept)
-    stored = np.where(lay.rc_selective, selective, np.where(lay.rc_none, full, 0.0))
+    stored = np.where(lay.rc_selective, selective, np.where(lay.rc_none, _kept_by_autograd(ctx, lay, full, (
+        gemm_in, fc2_in, a16 * width)), 0.0))
     return np.where(lay.rc_full, run.layer_input / split_h, stored), full
+
+
+def _kept_by_autograd(ctx: Context, lay: Layouts, full: np.ndarray, parts: tuple[np.ndarray, ...]) -> np.ndarray:
+    """What a layer without recompute keeps for its backward, by how the stack builds its element-wise code.
+
+    ``full`` is what hand-fused kernels keep (Korthikanti et al. 2022 per tensor: a fused gated activation keeps
+    its inputs and recomputes their product in the backward, a fused LayerNorm-GEMM keeps the norm output).
+    Eager autograd also keeps the gated activation's inner output, which the multiplication saves as an input
+    (``silu(gate)`` beside ``up``). torch.compile's min-cut rematerialization (AOTAutograd's partitioner, Horace
+    He, "Min-cut optimal recomputation", PyTorch dev-discuss 2022) recomputes cheap point-wise ops from tensors
+    the backward keeps anyway: the norm outputs (from the norm inputs and their per-token statistics) and the
+    FFN product (from the gate and up projections). FP8 GEMM inputs stay kept (their casts are what the weight
+    gradient reads). ``parts``: (the norm outputs, the FFN product, one FFN-wide 16-bit tensor), per token.
+    """
+    eager, min_cut = ctx.flag("sw_eager_acts"), ctx.flag("sw_min_cut_acts")
+    if eager is False and min_cut is False:  # (every row's stack uses hand-fused kernels: nothing changes)
+        return full
+    gemm_in, fc2_in, ffn_wide = parts
+    out = full
+    if eager is not False:
+        gated = ctx.ffn_mats > 2
+        out = np.where(ctx.sw_eager_acts & gated, out + ffn_wide, out)
+    if min_cut is not False:
+        sixteen = ~lay.fp8 if lay.any_fp8 else True
+        out = np.where(ctx.sw_min_cut_acts & sixteen, out - gemm_in - fc2_in, out)
+    return out
 
 
 class _ActivationsRun(NamedTuple):

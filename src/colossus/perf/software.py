@@ -27,6 +27,7 @@ from colossus import catalog
 from colossus.errors import SpecError
 from colossus.spec import (
     AttentionKernel,
+    CompiledBy,
     EpDispatcher,
     Framework,
     GradReduceDtype,
@@ -52,6 +53,7 @@ class Software:
     framework: Framework
     attention: AttentionKernel
     compiled: bool
+    compiled_by: CompiledBy
     tp_comm_overlap: bool
     dp_comm_overlap: bool
     pp_comm_overlap: bool

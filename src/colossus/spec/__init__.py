@@ -56,6 +56,7 @@ from colossus.spec.simulation import (
 )
 from colossus.spec.software import (
     AttentionKernel,
+    CompiledBy,
     EpDispatcher,
     Framework,
     GradReduceDtype,
@@ -112,6 +113,7 @@ __all__ = [
     "CATALOG_SPECS",
     "Activation",
     "AttentionKernel",
+    "CompiledBy",
     "EpDispatcher",
     "Framework",
     "GradReduceDtype",

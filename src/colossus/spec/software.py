@@ -41,6 +41,14 @@ class EpDispatcher(StrEnum):
     DEEPEP = "deepep"  # a token crosses the network once per destination server, then NVLink (DeepEP)
 
 
+class CompiledBy(StrEnum):
+    """What makes a stack's element-wise code 'compiled', which decides what its backward pass keeps."""
+
+    KERNELS = "kernels"  # hand-fused kernels (Apex, Transformer Engine, TorchScript): each keeps its inputs
+    TORCH_COMPILE = "torch_compile"  # torch.compile: AOTAutograd's min-cut partitioner recomputes cheap ops
+    XLA = "xla"  # JAX/XLA whole-program compilation
+
+
 class GradReduceDtype(StrEnum):
     FP32 = "fp32"
     BF16 = "bf16"
@@ -103,6 +111,11 @@ class SoftwareProfileSpec(CatalogItem):
     description: str
     attention: dict[str, AttentionKernel] = Field(description="attention kernel by GPU architecture")
     compiled: bool
+    compiled_by: CompiledBy = Field(
+        description="what 'compiled' means on this stack: hand-fused kernels, torch.compile (whose min-cut"
+        " partitioner keeps fewer activations for the backward) or XLA; a stack that is not compiled keeps what"
+        " eager autograd keeps"
+    )
     tp_comm_overlap: bool
     dp_comm_overlap: bool
     pp_comm_overlap: bool
