@@ -80,6 +80,14 @@ def _fresh(browser_page: tuple[Any, list[str], list[str]]) -> tuple[Any, list[st
     return page, requests, errors
 
 
+def _memphis_quick(browser_page: tuple[Any, list[str], list[str]], kind: str) -> tuple[Any, list[str]]:
+    """A fresh page on the default scenario with its ``kind`` quick panel open: (page, browser errors)."""
+    page, _, errors = _fresh(browser_page)
+    choose_scenario(page, "colossus-memphis")
+    _quick(page, kind)
+    return page, errors
+
+
 def _quick(page: Any, kind: str) -> None:
     """Press a quick check's button and wait for its panel (an earlier test's panel is emptied first)."""
     page.evaluate("() => document.querySelector('#quick').replaceChildren()")
@@ -121,9 +129,7 @@ def test_run_a_scenario_and_see_the_charts(browser_page: tuple[Any, list[str], l
 
 @pytest.mark.slow
 def test_quick_check_and_a_bad_knob(browser_page: tuple[Any, list[str], list[str]]):
-    page, _, errors = _fresh(browser_page)
-    choose_scenario(page, "colossus-memphis")
-    _quick(page, "power")
+    page, errors = _memphis_quick(browser_page, "power")
     assert "Power check: colossus-memphis" in page.inner_text("#quick h2")
     assert "MW" in page.inner_text("#quick")
     page.fill("[data-key='pools/h100-phase1/num_gpus']", "1001")
@@ -262,9 +268,7 @@ def test_the_default_sweep_plot_is_never_empty(browser_page: tuple[Any, list[str
 
 @pytest.mark.slow
 def test_the_estimate_shows_the_range_of_the_time_to_train(browser_page: tuple[Any, list[str], list[str]]):
-    page, _, errors = _fresh(browser_page)
-    choose_scenario(page, "colossus-memphis")
-    _quick(page, "estimate")
+    page, errors = _memphis_quick(browser_page, "estimate")
     assert "time to train (80% range)" in page.inner_text("#quick th:last-child")
     cell = page.inner_text("#quick tr:nth-child(2) td:last-child")
     assert re.fullmatch(r"[\d.,]+ days \([\d.,]+\u2013[\d.,]+\)", cell), cell
@@ -274,9 +278,7 @@ def test_the_estimate_shows_the_range_of_the_time_to_train(browser_page: tuple[A
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["estimate", "reliability", "power"])
 def test_quick_panels_are_not_clipped_at_1400_px(browser_page: tuple[Any, list[str], list[str]], kind: str):
-    page, _, errors = _fresh(browser_page)
-    choose_scenario(page, "colossus-memphis")
-    _quick(page, kind)
+    page, errors = _memphis_quick(browser_page, kind)
     assert page.evaluate("() => window.innerWidth") == 1400
     overflow = page.evaluate("""() => { const q = document.querySelector('#quick');
         const edge = q.getBoundingClientRect().right;

@@ -134,16 +134,23 @@ def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
             "prediction_range": _range_doc(est.tokens_per_s_per_gpu, time_s)}
 
 
-def _range_doc(tokens_per_s_per_gpu: float, time_to_train_s: float) -> dict[str, Any]:
-    """The range the model's left-out errors put around a prediction (``forecast.step_time``)."""
+def _range_factors() -> dict[str, Any]:
+    """The range the model's left-out errors put around any prediction (``forecast.step_time``), as factors."""
     from colossus.forecast.step_time import prediction_range  # noqa: PLC0415
 
     r = prediction_range()
-    low, high = r.throughput(tokens_per_s_per_gpu)
-    short, long = r.duration(time_to_train_s)
     return {"probability": r.probability, "throughput_factor_low": r.low, "throughput_factor_high": r.high,
-            "tokens_per_s_per_gpu_low": low, "tokens_per_s_per_gpu_high": high,
-            "time_to_train_s_short": short, "time_to_train_s_long": long, "basis": r.basis}
+            "basis": r.basis}
+
+
+def _range_doc(tokens_per_s_per_gpu: float, time_to_train_s: float) -> dict[str, Any]:
+    """``_range_factors`` applied to one prediction's tokens/s and time to train."""
+    from colossus.forecast.step_time import prediction_range  # noqa: PLC0415
+
+    r = prediction_range()
+    (low, high), (short, long) = r.throughput(tokens_per_s_per_gpu), r.duration(time_to_train_s)
+    return {**_range_factors(), "tokens_per_s_per_gpu_low": low, "tokens_per_s_per_gpu_high": high,
+            "time_to_train_s_short": short, "time_to_train_s_long": long}
 
 
 @app.command("plan")
@@ -191,10 +198,8 @@ def plan_cmd(
         power_limit_w=power_limit_w, top=top,
     )
     if as_json:
-        r = _range_doc(1.0, 1.0)
-        rng = {k: r[k] for k in ("probability", "throughput_factor_low", "throughput_factor_high", "basis")}
         print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict(),
-                    "prediction_range": rng})
+                    "prediction_range": _range_factors()})
     else:
         _print_plan(result)
 
@@ -303,7 +308,7 @@ def _print_plan(result: Plan) -> None:
         f" in {result.search_s * 1e3:.0f} ms; {result.num_fitting} fit in memory"
     )
     console.print(f"why: {result.why}")
-    r = _range_doc(1.0, 1.0)
+    r = _range_factors()
     console.print(f"each layout's tokens/s: {r['probability']:.0%} range x{r['throughput_factor_low']:.2f}"
                   f" to x{r['throughput_factor_high']:.2f} (from {r['basis']})")
     console.print(
