@@ -22,8 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from colossus.spec import LayoutSpec, Precision, Recompute, SelectiveRecompute
+from colossus.spec import LayoutSpec, PipelineSchedule, Precision, Recompute, SelectiveRecompute
 
+#: Pipeline-schedule codes (``perf.context.Context.sw_schedule``).
+SCHEDULE_CODES: tuple[PipelineSchedule, ...] = (
+    PipelineSchedule.ONE_F_ONE_B, PipelineSchedule.ZERO_BUBBLE, PipelineSchedule.DUALPIPE,
+)
+SCHED_1F1B, SCHED_ZERO_BUBBLE, SCHED_DUALPIPE = range(3)
 #: Recompute modes as integer codes, in order of memory saved.
 RECOMPUTE_CODES: tuple[Recompute, ...] = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
@@ -199,9 +204,15 @@ def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, s
         (lay.pp > slots, "pp exceeds the layers"),
         (lay.pp * lay.v > slots, "pp x interleave exceeds the layers (a virtual stage needs a layer)"),
         ((lay.v > 1) & (lay.pp == 1), "interleave needs pipeline parallelism (pp > 1)"),
+        ((lay.v > 1) & (rows.sw_schedule != SCHED_1F1B),
+         "the DualPipe and zero-bubble schedules run one model chunk per stage (interleave 1)"),
         ((lay.v > 1) & ~rows.sw_interleave, "the software stack has no interleaved pipeline schedule"),
         (lay.gb % (lay.dp * lay.mb) != 0, "global_batch must be a multiple of dp x micro_batch"),
         ((lay.v > 1) & (lay.m < lay.pp), "the interleaved schedule needs at least pp micro-batches"),
+        ((rows.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1) & (lay.pp % 2 == 1),
+         "DualPipe needs an even number of pipeline stages"),
+        ((rows.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1) & (lay.m % 2 == 1),
+         "DualPipe feeds micro-batches from both ends of the pipeline: it needs an even number of them"),
         ((rows.seq % (2 * lay.cp) != 0) & (lay.cp > 1), "cp needs seq_len divisible by 2 x cp (load-balanced causal)"),
         ((lay.tp > 1) & ~rows.sw_tensor_parallel, "the software stack has no tensor parallelism"),
         ((lay.pp > 1) & ~rows.sw_pipeline_parallel, "the software stack has no pipeline parallelism"),

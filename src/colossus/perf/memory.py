@@ -31,7 +31,7 @@ from colossus.perf.compute import (
     by_selective_code,
 )
 from colossus.perf.context import Context
-from colossus.perf.layout import RC_NONE, Layouts, stage_layer_slots
+from colossus.perf.layout import RC_NONE, SCHED_DUALPIPE, Layouts, stage_layer_slots
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,32 @@ def stage_params(ctx: Context, lay: Layouts, layers: np.ndarray | None = None) -
     run = ctx.kept("params", _params_run)
     embed = run.embed * np.where(lay.pp == 1, run.untied, 1)
     dense = (layers * run.per_layer + embed) / lay.tp
+    copies = _copies(ctx, lay)
+    if copies is not None:
+        dense = dense * copies
     if not ctx.any_moe:  # (no row has experts: none to hold)
         return dense, np.zeros_like(dense)
     experts = layers * ctx.moe_frac * ctx.experts * ctx.expert_params / expert_ranks(lay)
-    return dense, experts
+    return dense, experts if copies is None else experts * copies
+
+
+def _copies(ctx: Context, lay: Layouts) -> np.ndarray | None:
+    """Copies of a stage's parameters each GPU holds (None: one, on every row).
+
+    DualPipe feeds micro-batches from both ends of the pipeline, so each GPU holds two stages, one per
+    direction, and every stage lives on two GPUs: "DualPipe requires keeping two copies of the model
+    parameters" (DeepSeek-V3 report Sec. 3.2.1, Table 2). Assumed: each copy keeps its own gradients and
+    optimizer state (the report does not say they are shared).
+    """
+    dual = dualpipe_rows(ctx, lay)
+    return None if dual is None else np.where(dual, 2.0, 1.0)
+
+
+def dualpipe_rows(ctx: Context, lay: Layouts) -> np.ndarray | None:
+    """Rows that run a pipeline under DualPipe (None where no row's stack does)."""
+    if not ctx.kept("any_dualpipe", lambda c: bool(np.any(c.sw_schedule == SCHED_DUALPIPE))):
+        return None
+    return (ctx.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1)
 
 
 class _ParamsRun(NamedTuple):
@@ -266,6 +288,9 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
     base = np.floor(slots / lay.pp)
     extra = slots - base * lay.pp
     first = base * lay.kept("in_flight", lambda x: np.minimum(x.m, x.pp))
+    dual = dualpipe_rows(ctx, lay)
+    if dual is not None:  # DualPipe holds pp + 1 micro-batches' activations of a stage (DeepSeek-V3 report, Table 2)
+        first = np.where(dual, base * np.minimum(lay.m, lay.pp + 1), first)
     later = (base + 1) * np.minimum(lay.m, extra)
     micro_layers = np.maximum(first, later)
     held = micro_layers * lay.kept("interleave_in_flight", _interleave_in_flight)

@@ -32,6 +32,7 @@ from colossus.spec import (
     Framework,
     GradReduceDtype,
     LayoutSpec,
+    PipelineSchedule,
     SelectiveRecompute,
     SoftwareProfileSpec,
     SoftwareSpec,
@@ -41,7 +42,7 @@ from colossus.spec import (
 #: Fields a run's ``software:`` block may override, one to one with the profile's.
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
-    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "selective_recompute",
+    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "selective_recompute", "pipeline_schedule",
 )
 
 
@@ -80,6 +81,7 @@ class Software:
     pp_scatter_gather: bool
     embedding_loss_stages: bool
     uneven_virtual_stages: bool
+    pipeline_schedule: PipelineSchedule = PipelineSchedule.ONE_F_ONE_B
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
@@ -183,6 +185,8 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
         if value is not values[key]:
             values[key] = value
             note = "; ".join(n for n in (note, said) if n)
+    if values["pipeline_schedule"] is not PipelineSchedule.ONE_F_ONE_B:
+        values["interleave"] = False  # DualPipe and ZB-H1 run one model chunk per stage (and direction)
     if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
         raise SpecError(
             f"FlashAttention-3 runs on Hopper GPUs only, not {architecture}", path=["software", "attention"]
@@ -214,9 +218,27 @@ _EP_OVERLAP_WORDS = re.compile(r"dual[ _-]?pipe|1f1b[ _-]overlap|overlap[ _-]moe
                                re.IGNORECASE)
 
 
+#: How a version text names a pipeline schedule other than 1F1B: DeepSeek-V3's DualPipe (report Sec. 3.2.1,
+#: deepseek-ai/DualPipe), or a zero-bubble schedule (Qi et al. 2024, "Zero Bubble Pipeline Parallelism": ZB-H1,
+#: which the DeepSeek-V3 report's Table 2 calls ZB1P).
+_SCHEDULE_WORDS = (
+    (re.compile(r"dual[ _-]?pipe", re.IGNORECASE), PipelineSchedule.DUALPIPE),
+    (re.compile(r"zero[ _-]?bubble|\bzb[ _-]?h1\b|\bzb1p\b", re.IGNORECASE), PipelineSchedule.ZERO_BUBBLE),
+)
+
+
+def _schedule_named(version: str | None) -> PipelineSchedule | None:
+    """The pipeline schedule a version text names, if it names exactly one."""
+    found = {kind for pattern, kind in _SCHEDULE_WORDS if version and pattern.search(version)}
+    return found.pop() if len(found) == 1 else None
+
+
 def _named_in_version(version: str | None) -> list[tuple[str, object, str]]:
     """(profile field, value, note) for what a run's version text says beyond picking the profile."""
     out: list[tuple[str, object, str]] = []
+    schedule = _schedule_named(version)
+    if schedule is not None:
+        out.append(("pipeline_schedule", schedule, f"the version names the {schedule.value} pipeline schedule"))
     dispatcher = _dispatcher_named(version)
     if dispatcher is not None:
         out.append(("ep_dispatcher", dispatcher, f"the version names the {dispatcher.value} token dispatcher"))
@@ -257,7 +279,8 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
         widen["tensor_parallel"] = True
     if "pp" in given and layout.pp > 1 and not sw.pipeline_parallel:
         widen["pipeline_parallel"] = True
-    if "interleave" in given and layout.interleave > 1 and not sw.interleave:
+    one_chunk = sw.pipeline_schedule is not PipelineSchedule.ONE_F_ONE_B  # (an interleave > 1 is then refused)
+    if "interleave" in given and layout.interleave > 1 and not sw.interleave and not one_chunk:
         widen["interleave"] = True
     if "interleave" in given and layout.interleave > 1 and layers is not None:
         chunks = layout.pp * layout.interleave

@@ -37,7 +37,7 @@ import numpy as np
 
 from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, tokens_per_rank
 from colossus.perf.context import Context
-from colossus.perf.layout import Layouts
+from colossus.perf.layout import SCHED_1F1B, SCHED_DUALPIPE, Layouts
 from colossus.perf.memory import (
     MemoryParts,
     Stage,
@@ -308,19 +308,42 @@ def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray
     return local * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
 
 
-def _bubble_per_mb(ctx: Context, lay: Layouts, slots: np.ndarray) -> np.ndarray:
-    """Pipeline bubble in micro-batch times of the fullest stage: ``pp - 1`` passes of its fullest virtual stage.
+def _bubble_per_mb(ctx: Context, lay: Layouts, slots: np.ndarray, lt: LayerTimes) -> np.ndarray:
+    """Pipeline bubble in micro-batch times of the fullest stage.
 
-    In the warm-up and the cool-down each of the other ``pp - 1`` stages waits one virtual stage's
-    time (Narayanan et al. 2021 Sec. 2.2.2); with even virtual stages that is ``1/v`` of a
-    micro-batch's pass through the GPU's ``slots / pp`` layers. Where a stack splits the layers
-    unevenly the fullest virtual stage holds ``ceil(slots / (pp v))`` of them and sets the pace.
+    1F1B: ``pp - 1`` passes of its fullest virtual stage. In the warm-up and the cool-down each of
+    the other ``pp - 1`` stages waits one virtual stage's time (Narayanan et al. 2021 Sec. 2.2.2);
+    with even virtual stages that is ``1/v`` of a micro-batch's pass through the GPU's ``slots / pp``
+    layers. Where a stack splits the layers unevenly the fullest virtual stage holds
+    ``ceil(slots / (pp v))`` of them and sets the pace. Other schedules: ``_schedule_bubble``.
     """
     even = lay.kept("bubble_per_mb", lambda x: (x.pp - 1) / x.v)
     if ctx.flag("sw_uneven_stages") is False or lay.bounds("v")[1] == 1:  # (no row splits virtual stages unevenly)
-        return even
-    fullest = np.ceil(slots / (lay.pp * lay.v)) * lay.v / np.ceil(slots / lay.pp)
-    return even * np.maximum(fullest, 1.0)
+        one_f1b = even
+    else:
+        fullest = np.ceil(slots / (lay.pp * lay.v)) * lay.v / np.ceil(slots / lay.pp)
+        one_f1b = even * np.maximum(fullest, 1.0)
+    if not ctx.kept("other_schedules", lambda c: bool(np.any(c.sw_schedule != SCHED_1F1B))):
+        return one_f1b
+    return np.where(ctx.sw_schedule == SCHED_1F1B, one_f1b, _schedule_bubble(ctx, lay, lt))
+
+
+def _schedule_bubble(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
+    """Bubble of the zero-bubble and DualPipe schedules, in micro-batch times of a stage.
+
+    With ``F``, ``B`` and ``W`` a stage's forward, full backward (recompute included) and weight-gradient
+    times, the DeepSeek-V3 report (arXiv:2412.19437, Table 2) gives the bubble of ZB1P (Qi et al. 2024,
+    ZB-H1: each weight gradient deferred into the cool-down) as ``(pp - 1)(F + B - 2W)`` and of
+    DualPipe (micro-batches fed from both ends) as ``(pp/2 - 1)(F&B + B - 3W)``, ``F&B`` being a forward
+    and a backward chunk run overlapped: their compute is not shortened, only their communication
+    hidden, so ``F&B`` is taken as ``F + B``. ``W`` is the weight-gradient GEMMs, as many FLOPs as the
+    forward GEMMs.
+    """
+    f, b, w = lt.fwd_s, lt.bwd_s + lt.recompute_s, lt.linear_fwd_s
+    per_mb = f + b
+    zero_bubble = (lay.pp - 1) * np.maximum(f + b - 2.0 * w, 0.0) / per_mb
+    dualpipe = np.maximum(lay.pp / 2 - 1, 0.0) * np.maximum(f + 2.0 * b - 3.0 * w, 0.0) / per_mb
+    return np.where(ctx.sw_schedule == SCHED_DUALPIPE, dualpipe, zero_bubble)
 
 
 def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepParts:
@@ -377,7 +400,7 @@ def step_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> StepPa
         cp_exposed_s=zeros if cp1 is None else m * cp,
         ep_exposed_s=zeros if ep1 is None else m * ep,
         pp_exposed_s=zeros if pp1 is None else m * pp,
-        bubble_s=_bubble_per_mb(ctx, lay, slots) * per_mb,
+        bubble_s=_bubble_per_mb(ctx, lay, slots, lt) * per_mb,
         dp_exposed_s=dp_exposed_s(ctx, lay, lt, layers, params, layer_comm),
         optimizer_s=optimizer_s(ctx, lay, params),
         other_s=np.full(m.shape, ctx.k["step_overhead_s"], dtype=np.float64),

@@ -41,6 +41,14 @@ class EpDispatcher(StrEnum):
     DEEPEP = "deepep"  # a token crosses the network once per destination server, then NVLink (DeepEP)
 
 
+class PipelineSchedule(StrEnum):
+    """How a pipeline runs its micro-batches, which sets its bubble and what each stage holds."""
+
+    ONE_F_ONE_B = "1f1b"  # PipeDream-Flush 1F1B, interleaved with virtual stages (Narayanan et al. 2021)
+    ZERO_BUBBLE = "zero_bubble"  # ZB-H1: weight gradients deferred into the bubble (Qi et al. 2024)
+    DUALPIPE = "dualpipe"  # micro-batches fed from both ends, two parameter copies (DeepSeek-V3 report Sec. 3.2.1)
+
+
 class CompiledBy(StrEnum):
     """What makes a stack's element-wise code 'compiled', which decides what its backward pass keeps."""
 
@@ -82,6 +90,10 @@ class SoftwareSpec(Spec):
     async_tp: bool | None = Field(None, description="asynchronous (decomposed) tensor parallelism")
     grad_reduce_dtype: GradReduceDtype | None = Field(None, description="data type of the gradient reduction")
     ep_dispatcher: EpDispatcher | None = Field(None, description="MoE token dispatcher (beyond the validation format)")
+    pipeline_schedule: PipelineSchedule | None = Field(
+        None, description="pipeline schedule: 1f1b (interleaved with virtual stages), zero_bubble or dualpipe"
+        " (beyond the validation format)"
+    )
     selective_recompute: SelectiveRecompute | None = Field(
         None,
         description="what recompute: selective repeats (beyond the validation format;"
@@ -158,6 +170,11 @@ class SoftwareProfileSpec(CatalogItem):
         " default; a run that says 'selective' without naming its modules gets the fastest that fits",
     )
     ep_dispatcher: EpDispatcher
+    pipeline_schedule: PipelineSchedule = Field(
+        PipelineSchedule.ONE_F_ONE_B,
+        description="the stack's pipeline schedule: 1f1b (with interleave where supported), zero_bubble (ZB-H1)"
+        " or dualpipe; a run's version text naming DualPipe or a zero-bubble schedule sets it",
+    )
     ep_comm_overlap: bool = Field(description="expert all-to-all overlapped with another micro-batch's compute")
     fsdp_node_aggregation: bool = Field(
         description="ZeRO-3/FSDP gathers over whole-node NCCL rings (node NICs share the traffic)"
