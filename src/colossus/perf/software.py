@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from functools import cache, lru_cache
 import re
+from typing import TypeVar
 
 from colossus import catalog
 from colossus.errors import SpecError
@@ -195,6 +196,8 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
                     **{k: v for k, v in values.items() if k not in ("profile", "framework", "stated", "note")})
 
 
+_K = TypeVar("_K", EpDispatcher, PipelineSchedule)
+
 #: How a run's version text names the MoE token dispatcher it ran (Megatron-core --moe-token-dispatcher-type
 #: alltoall, or flex with the DeepEP backend): "...; DeepEP dispatcher", "all-to-all token dispatcher".
 _DISPATCHER_WORDS = (
@@ -203,9 +206,9 @@ _DISPATCHER_WORDS = (
 )
 
 
-def _dispatcher_named(version: str | None) -> EpDispatcher | None:
-    """The token dispatcher a version text names, if it names exactly one."""
-    found = {kind for pattern, kind in _DISPATCHER_WORDS if version and pattern.search(version)}
+def _one_named(words: tuple[tuple[re.Pattern[str], _K], ...], version: str | None) -> _K | None:
+    """The kind a version text names by ``words`` (pattern, kind), if it names exactly one."""
+    found = {kind for pattern, kind in words if version and pattern.search(version)}
     return found.pop() if len(found) == 1 else None
 
 
@@ -227,19 +230,13 @@ _SCHEDULE_WORDS = (
 )
 
 
-def _schedule_named(version: str | None) -> PipelineSchedule | None:
-    """The pipeline schedule a version text names, if it names exactly one."""
-    found = {kind for pattern, kind in _SCHEDULE_WORDS if version and pattern.search(version)}
-    return found.pop() if len(found) == 1 else None
-
-
 def _named_in_version(version: str | None) -> list[tuple[str, object, str]]:
     """(profile field, value, note) for what a run's version text says beyond picking the profile."""
     out: list[tuple[str, object, str]] = []
-    schedule = _schedule_named(version)
+    schedule = _one_named(_SCHEDULE_WORDS, version)
     if schedule is not None:
         out.append(("pipeline_schedule", schedule, f"the version names the {schedule.value} pipeline schedule"))
-    dispatcher = _dispatcher_named(version)
+    dispatcher = _one_named(_DISPATCHER_WORDS, version)
     if dispatcher is not None:
         out.append(("ep_dispatcher", dispatcher, f"the version names the {dispatcher.value} token dispatcher"))
     overlap = _ep_overlap_named(version)
