@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from colossus.perf.context import Context, peak_gemm_flop_per_s
-from colossus.perf.layout import STACK_DEFAULT, Layouts
+from colossus.perf.layout import CP_P2P, STACK_DEFAULT, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
 SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP = 0, 1, 2, 3, 4
@@ -112,7 +112,7 @@ def tokens_per_rank(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> 
 def attention_linear_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
     """Q, K, V and output projections (or MLA's low-rank ones), forward (``t``: ``tokens_per_rank``, if known)."""
     t, h, tp = tokens_per_rank(ctx, lay, t), ctx.hidden, lay.tp
-    q_cols = ctx.kept("q_width", _q_width) / tp
+    q_cols = query_width(ctx) / tp
     kv_cols = 2 * np.maximum(ctx.kv_heads / tp, 1) * ctx.head_dim  # KV heads are replicated when tp > kv_heads
     standard = gemm_time_s(r, t, q_cols + kv_cols, h) + gemm_time_s(r, t, h, q_cols)
     if not ctx.any_mla:  # (skipping the MLA arithmetic where no row has it keeps one estimate fast)
@@ -129,8 +129,9 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | Non
     return np.where(ctx.mla, mla, standard)
 
 
-def _q_width(ctx: Context) -> np.ndarray:
-    return ctx.heads * ctx.head_dim
+def query_width(ctx: Context) -> np.ndarray:
+    """Width of the query projection's output, all heads (kept with the context)."""
+    return ctx.kept("q_width", lambda c: c.heads * c.head_dim)
 
 
 def mla_up_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
@@ -224,6 +225,12 @@ def _flash_core_s(ctx: Context, lay: Layouts, q_tok, heads_l) -> tuple[np.ndarra
     if not ring_attention:
         return fwd_flash, bwd_flash
     merge = (cp - 1) * q_tok * heads_l * ctx.v_dim * ctx.k["merge_bytes"] / ctx.hbm_bytes_per_s
+    if ctx.kept("cp_not_ring", lambda c: bool(np.any(c.sw_cp_comm != CP_P2P))):
+        # gathered K/V (all_gather) or whole sequences of fewer heads (a2a, Ulysses): one kernel call over the
+        # whole sequence's keys, as without context parallelism, and no partial outputs to merge
+        whole = ctx.sw_cp_comm != CP_P2P
+        scale = np.where(whole, run.slow_whole / slow_fwd, 1.0)
+        fwd_flash, bwd_flash, merge = fwd_flash * scale, bwd_flash * scale, np.where(whole, 0.0, merge)
     return fwd_flash + merge, bwd_flash + 2.0 * merge
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions
-from colossus.perf.layout import SCHEDULE_CODES
+from colossus.perf.layout import CP_COMM_CODES, SCHEDULE_CODES
 from colossus.perf.powercap import compute_clock_frac
 from colossus.perf.software import Software
 from colossus.spec import CompiledBy, FabricSpec, GpuSpec, ModelSpec, Precision, SelectiveRecompute
@@ -128,6 +128,7 @@ class Context:
     sw_zero3_reuse_params: np.ndarray  # inf where the stack keeps a recomputed layer gathered for its backward
     sw_zero3_pp_once: np.ndarray  # with pp > 1, ZeRO-3 gathers once a step and reduces once (PyTorch pipelining)
     sw_schedule: np.ndarray  # pipeline schedule, code of SCHEDULE_CODES
+    sw_cp_comm: np.ndarray  # context-parallel exchange, code of CP_COMM_CODES
     sw_compiled: np.ndarray
     # network
     num_gpus: np.ndarray
@@ -244,6 +245,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
         sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
         sw_zero3_pp_once=sw.zero3_pp_gather_once, sw_schedule=SCHEDULE_CODES.index(sw.pipeline_schedule),
+        sw_cp_comm=CP_COMM_CODES.index(sw.cp_comm_type),
     )
 
 
@@ -278,7 +280,7 @@ _BOOL = {
     "sw_zero3_pp_once",
 }
 _INT = {"layers", "heads", "experts", "expert_ffn_hidden", "seq", "num_gpus", "gpus_per_server", "sw_selective",
-        "sw_zero", "sw_schedule"}
+        "sw_zero", "sw_schedule", "sw_cp_comm"}
 
 
 def shared_constants(a: PerfAssumptions) -> dict[str, float]:

@@ -22,13 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from colossus.spec import LayoutSpec, PipelineSchedule, Precision, Recompute, SelectiveRecompute
+from colossus.spec import CpCommType, LayoutSpec, PipelineSchedule, Precision, Recompute, SelectiveRecompute
 
 #: Pipeline-schedule codes (``perf.context.Context.sw_schedule``).
 SCHEDULE_CODES: tuple[PipelineSchedule, ...] = (
     PipelineSchedule.ONE_F_ONE_B, PipelineSchedule.ZERO_BUBBLE, PipelineSchedule.DUALPIPE,
 )
 SCHED_1F1B, SCHED_ZERO_BUBBLE, SCHED_DUALPIPE = range(3)
+#: Context-parallel exchange codes (``perf.context.Context.sw_cp_comm``).
+CP_COMM_CODES: tuple[CpCommType, ...] = (CpCommType.P2P, CpCommType.ALL_GATHER, CpCommType.A2A)
+CP_P2P, CP_ALL_GATHER, CP_A2A = range(3)
 #: Recompute modes as integer codes, in order of memory saved.
 RECOMPUTE_CODES: tuple[Recompute, ...] = (Recompute.NONE, Recompute.SELECTIVE, Recompute.FULL)
 RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
@@ -214,6 +217,8 @@ def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, s
         ((rows.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1) & (lay.m % 2 == 1),
          "DualPipe feeds micro-batches from both ends of the pipeline: it needs an even number of them"),
         ((rows.seq % (2 * lay.cp) != 0) & (lay.cp > 1), "cp needs seq_len divisible by 2 x cp (load-balanced causal)"),
+        ((rows.sw_cp_comm == CP_A2A) & (lay.cp > 1) & ((rows.heads // lay.tp) % lay.cp != 0),
+         "all-to-all (Ulysses) context parallelism splits the heads: cp must divide the heads per TP rank"),
         ((lay.tp > 1) & ~rows.sw_tensor_parallel, "the software stack has no tensor parallelism"),
         ((lay.pp > 1) & ~rows.sw_pipeline_parallel, "the software stack has no pipeline parallelism"),
         ((lay.cp > 1) & ~rows.sw_context_parallel, "the software stack has no context parallelism"),

@@ -29,6 +29,7 @@ from colossus.errors import SpecError
 from colossus.spec import (
     AttentionKernel,
     CompiledBy,
+    CpCommType,
     EpDispatcher,
     Framework,
     GradReduceDtype,
@@ -44,6 +45,7 @@ from colossus.spec import (
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
     "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "selective_recompute", "pipeline_schedule",
+    "cp_comm_type",
 )
 
 
@@ -83,6 +85,7 @@ class Software:
     embedding_loss_stages: bool
     uneven_virtual_stages: bool
     pipeline_schedule: PipelineSchedule = PipelineSchedule.ONE_F_ONE_B
+    cp_comm_type: CpCommType = CpCommType.P2P
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""

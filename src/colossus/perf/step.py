@@ -35,9 +35,9 @@ from functools import cached_property
 
 import numpy as np
 
-from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, tokens_per_rank
+from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, query_width, tokens_per_rank
 from colossus.perf.context import Context
-from colossus.perf.layout import SCHED_1F1B, SCHED_DUALPIPE, Layouts
+from colossus.perf.layout import CP_ALL_GATHER, CP_P2P, SCHED_1F1B, SCHED_DUALPIPE, Layouts
 from colossus.perf.memory import (
     MemoryParts,
     Stage,
@@ -49,7 +49,14 @@ from colossus.perf.memory import (
     stage_params,
     zero_sharded,
 )
-from colossus.perf.network import moe_dispatch_time_s, p2p_time_s, ring, ring_hop_time_s, ring_time_s
+from colossus.perf.network import (
+    all_to_all_time_s,
+    moe_dispatch_time_s,
+    p2p_time_s,
+    ring,
+    ring_hop_time_s,
+    ring_time_s,
+)
 
 #: 16-bit activations and weights on the wire.
 WIRE_BYTES = 2.0
@@ -123,7 +130,12 @@ def _tp_units(ctx: Context) -> np.ndarray:
 
 
 def _cp_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None:
-    """``cp_exposed_s``, None where no row splits the sequence."""
+    """``cp_exposed_s``, None where no row splits the sequence.
+
+    Ring attention (``cp_comm_type`` p2p) passes K/V blocks around the ring, each hop under a block's
+    compute (what a hop takes beyond it shows). The other exchanges run before and after attention,
+    on the critical path (``_cp_collectives``).
+    """
     if lay.bounds("cp")[1] == 1:
         return None
     t = tokens_per_rank(ctx, lay, lt.tokens_per_rank)
@@ -134,7 +146,32 @@ def _cp_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None
     per_step_fwd = lt.attn_core_fwd_s / lay.cp
     fwd = steps * np.maximum(hop - per_step_fwd, 0.0)
     bwd = steps * np.maximum(2 * hop - 2.5 * per_step_fwd, 0.0)  # K, V and their gradients travel back
-    return np.where(lay.cp > 1, fwd * (1.0 + lay.rc_full) + bwd, 0.0)
+    exposed = fwd * (1.0 + lay.rc_full) + bwd
+    if ctx.kept("cp_not_ring", lambda c: bool(np.any(c.sw_cp_comm != CP_P2P))):
+        exposed = np.where(ctx.sw_cp_comm == CP_P2P, exposed, _cp_collectives(ctx, lay, t, kv_width))
+    return np.where(lay.cp > 1, exposed, 0.0)
+
+
+def _cp_collectives(ctx: Context, lay: Layouts, t: np.ndarray, kv_width: np.ndarray) -> np.ndarray:
+    """Context parallelism by collectives around attention, one layer and micro-batch, all exposed.
+
+    ``all_gather`` (Llama 3 paper Sec. 3.3.2; Transformer Engine ``cp_comm_type="all_gather"``): each
+    rank all-gathers the K and V of the whole sequence before attention (again in a recomputed forward)
+    and reduce-scatters their gradients after the backward; the paper notes the gather's latency is
+    exposed in the critical path. ``a2a`` (DeepSpeed-Ulysses, Jacobs et al. 2023): an all-to-all turns
+    token-split Q, K, V into head-split whole sequences and one turns the output back, forward, and the
+    same for their gradients backward; a GQA model's K/V heads are replicated up to ``cp`` per TP rank.
+    """
+    ring_kv = ring(ctx, lay.cp, lay.tp)
+    gather = ring_time_s(ctx, lay.cp * t * kv_width * WIRE_BYTES, lay.cp, lay.tp, all_reduce=False,
+                         geometry=ring_kv)
+    gathered = gather * (2.0 + lay.rc_full)
+    heads_l = ctx.heads / lay.tp
+    kv_a2a = np.where(ctx.mla, kv_width, 2 * np.maximum(ctx.kv_heads / lay.tp, lay.cp) * ctx.head_dim)
+    cols = query_width(ctx) / lay.tp + kv_a2a + heads_l * ctx.v_dim
+    one_way = all_to_all_time_s(ctx, t * cols * WIRE_BYTES, lay.cp, lay.tp)
+    ulysses = one_way * (2.0 + lay.rc_full)
+    return np.where(ctx.sw_cp_comm == CP_ALL_GATHER, gathered, ulysses)
 
 
 def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:

@@ -57,6 +57,7 @@ from colossus.spec.simulation import (
 from colossus.spec.software import (
     AttentionKernel,
     CompiledBy,
+    CpCommType,
     EpDispatcher,
     Framework,
     GradReduceDtype,
@@ -115,6 +116,7 @@ __all__ = [
     "Activation",
     "AttentionKernel",
     "CompiledBy",
+    "CpCommType",
     "EpDispatcher",
     "Framework",
     "GradReduceDtype",

@@ -41,6 +41,14 @@ class EpDispatcher(StrEnum):
     DEEPEP = "deepep"  # a token crosses the network once per destination server, then NVLink (DeepEP)
 
 
+class CpCommType(StrEnum):
+    """How context parallelism exchanges keys and values (Transformer Engine / Megatron-core --cp-comm-type)."""
+
+    P2P = "p2p"  # ring attention: K/V blocks passed around the ring, each hop under a block's compute
+    ALL_GATHER = "all_gather"  # K/V all-gathered before attention, gradients reduce-scattered (Llama 3)
+    A2A = "a2a"  # all-to-all of Q, K, V to split heads instead of tokens (DeepSpeed-Ulysses)
+
+
 class PipelineSchedule(StrEnum):
     """How a pipeline runs its micro-batches, which sets its bubble and what each stage holds."""
 
@@ -92,6 +100,10 @@ class SoftwareSpec(Spec):
     ep_dispatcher: EpDispatcher | None = Field(None, description="MoE token dispatcher (beyond the validation format)")
     pipeline_schedule: PipelineSchedule | None = Field(
         None, description="pipeline schedule: 1f1b (interleaved with virtual stages), zero_bubble or dualpipe"
+        " (beyond the validation format)"
+    )
+    cp_comm_type: CpCommType | None = Field(
+        None, description="context-parallel exchange: p2p (ring attention), all_gather or a2a (Ulysses)"
         " (beyond the validation format)"
     )
     selective_recompute: SelectiveRecompute | None = Field(
@@ -174,6 +186,11 @@ class SoftwareProfileSpec(CatalogItem):
         PipelineSchedule.ONE_F_ONE_B,
         description="the stack's pipeline schedule: 1f1b (with interleave where supported), zero_bubble (ZB-H1)"
         " or dualpipe; a run's version text naming DualPipe or a zero-bubble schedule sets it",
+    )
+    cp_comm_type: CpCommType = Field(
+        CpCommType.P2P,
+        description="how the stack's context parallelism exchanges keys and values: p2p (ring attention),"
+        " all_gather (gathered before attention, exposed) or a2a (DeepSpeed-Ulysses head split)",
     )
     ep_comm_overlap: bool = Field(description="expert all-to-all overlapped with another micro-batch's compute")
     fsdp_node_aggregation: bool = Field(
