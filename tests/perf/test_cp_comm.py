@@ -79,3 +79,9 @@ def test_the_stack_says_which_exchange_and_a_run_may_state_another():
     # a DeepSpeed run that states context parallelism ran DeepSpeed-Ulysses
     ulysses = estimate(run(None, cp=4, software={"framework": "deepspeed", "version": "0.14"}))
     assert ulysses.software.cp_comm_type is CpCommType.A2A and ulysses.parts_s["cp_exposed_s"] > 0
+
+
+def test_a_version_naming_ulysses_sets_the_all_to_all_exchange():
+    r = run(None, cp=4, software={"framework": "other", "version": "in-house, DeepSpeed-Ulysses sequence parallel"})
+    est = estimate(r)
+    assert est.software.cp_comm_type is CpCommType.A2A and any("Ulysses" in n for n in est.notes)

@@ -201,6 +201,9 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
 
 _K = TypeVar("_K", EpDispatcher, PipelineSchedule)
 
+#: A version text naming DeepSpeed-Ulysses (Jacobs et al. 2023) says its context parallelism is all-to-all.
+_ULYSSES = re.compile(r"ulysses", re.IGNORECASE)
+
 #: How a run's version text names the MoE token dispatcher it ran (Megatron-core --moe-token-dispatcher-type
 #: alltoall, or flex with the DeepEP backend): "...; DeepEP dispatcher", "all-to-all token dispatcher".
 _DISPATCHER_WORDS = (
@@ -239,6 +242,8 @@ def _named_in_version(version: str | None) -> list[tuple[str, object, str]]:
     schedule = _one_named(_SCHEDULE_WORDS, version)
     if schedule is not None:
         out.append(("pipeline_schedule", schedule, f"the version names the {schedule.value} pipeline schedule"))
+    if version and _ULYSSES.search(version):
+        out.append(("cp_comm_type", CpCommType.A2A, "the version names Ulysses (all-to-all) context parallelism"))
     dispatcher = _one_named(_DISPATCHER_WORDS, version)
     if dispatcher is not None:
         out.append(("ep_dispatcher", dispatcher, f"the version names the {dispatcher.value} token dispatcher"))
