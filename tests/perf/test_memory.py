@@ -99,3 +99,27 @@ def test_recompute_policies_and_fp8_inputs_are_not_rematerialised_again():
     fp8_min_cut = _kept_per_token(LLAMA_8B, {"profile": "torchtitan-compile"}, precision="fp8")
     fp8_kernels = _kept_per_token(LLAMA_8B, {"profile": "megatron-core-2024"}, precision="fp8")
     assert fp8_min_cut == pytest.approx(fp8_kernels)
+
+
+def test_narrower_adam_moments_hold_and_stream_fewer_bytes():
+    """BF16 moments (DeepSeek-V3; Megatron-core's precision-aware optimizer): 8 bytes of optimizer state a
+    parameter instead of 12, and 8 fewer bytes read and written by the optimizer step."""
+    from colossus.perf import estimate
+
+    def run(dtype: str | None) -> RunSpec:
+        sw = {"framework": "megatron-lm", "version": "2025"}
+        if dtype:
+            sw["optimizer_moments_dtype"] = dtype
+        return RunSpec.model_validate({
+            "id": "moments", "software": sw, "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+            "model": {"layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "ffn_hidden": 14336,
+                      "activation": "swiglu", "vocab": 128256, "seq_len": 4096},
+            "layout": {"tp": 1, "pp": 1, "dp": 8, "micro_batch": 1, "global_batch": 8, "zero": 1,
+                       "recompute": "full"},
+        })
+
+    fp32, bf16, fp8 = (estimate(run(d)) for d in (None, "bf16", "fp8"))
+    assert bf16.memory_bytes["optimizer_bytes"] == pytest.approx(8 / 12 * fp32.memory_bytes["optimizer_bytes"])
+    assert fp8.memory_bytes["optimizer_bytes"] == pytest.approx(6 / 12 * fp32.memory_bytes["optimizer_bytes"])
+    assert bf16.parts_s["optimizer_s"] == pytest.approx((36 - 8) / 36 * fp32.parts_s["optimizer_s"])
+    assert bf16.memory_bytes["weights_bytes"] == fp32.memory_bytes["weights_bytes"]

@@ -129,6 +129,7 @@ class Context:
     sw_zero3_pp_once: np.ndarray  # with pp > 1, ZeRO-3 gathers once a step and reduces once (PyTorch pipelining)
     sw_schedule: np.ndarray  # pipeline schedule, code of SCHEDULE_CODES
     sw_cp_comm: np.ndarray  # context-parallel exchange, code of CP_COMM_CODES
+    sw_moment_bytes: np.ndarray  # bytes of one Adam moment
     sw_compiled: np.ndarray
     # network
     num_gpus: np.ndarray
@@ -245,7 +246,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
         sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
         sw_zero3_pp_once=sw.zero3_pp_gather_once, sw_schedule=SCHEDULE_CODES.index(sw.pipeline_schedule),
-        sw_cp_comm=CP_COMM_CODES.index(sw.cp_comm_type),
+        sw_cp_comm=CP_COMM_CODES.index(sw.cp_comm_type), sw_moment_bytes=sw.moment_bytes,
     )
 
 

@@ -89,6 +89,16 @@ def _copies(ctx: Context, lay: Layouts) -> np.ndarray | None:
     return None if dual is None else np.where(dual, 2.0, 1.0)
 
 
+#: Bytes of an fp32 Adam moment, as ``memory.bytes.optimizer_bytes`` (and the optimizer step's traffic) count them.
+FP32_MOMENT_BYTES = 4.0
+
+
+def optimizer_bytes_per_param(ctx: Context) -> np.ndarray:
+    """Optimizer state per parameter: fp32 master weights and two Adam moments of the stack's dtype."""
+    return ctx.kept("optimizer_bytes", lambda c: c.k["mem_optimizer_bytes"]
+                    - 2.0 * (FP32_MOMENT_BYTES - c.sw_moment_bytes))
+
+
 def dualpipe_rows(ctx: Context, lay: Layouts) -> np.ndarray | None:
     """Rows that run a pipeline under DualPipe (None where no row's stack does)."""
     if not ctx.kept("any_dualpipe", lambda c: bool(np.any(c.sw_schedule == SCHED_DUALPIPE))):
@@ -371,7 +381,7 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     if once is not None:  # the stage's parameters and their accumulated gradients stay whole for the step
         weights = np.where(once, params * k["mem_weight_bytes"], weights)
         grads = np.where(once, params * k["mem_main_grad_bytes"], grads)
-    optim = zero_sharded(lay, 1, sharded, params) * k["mem_optimizer_bytes"]
+    optim = zero_sharded(lay, 1, sharded, params) * optimizer_bytes_per_param(ctx)
     tokens = lay.mb * ctx.seq / lay.cp
     per_token, whole = _activation_bytes(ctx, lay)
     per_layer = per_token * tokens

@@ -34,6 +34,7 @@ from colossus.spec import (
     Framework,
     GradReduceDtype,
     LayoutSpec,
+    MomentDtype,
     PipelineSchedule,
     SelectiveRecompute,
     SoftwareProfileSpec,
@@ -45,7 +46,7 @@ from colossus.spec import (
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
     "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "selective_recompute", "pipeline_schedule",
-    "cp_comm_type",
+    "cp_comm_type", "optimizer_moments_dtype",
 )
 
 
@@ -86,6 +87,7 @@ class Software:
     uneven_virtual_stages: bool
     pipeline_schedule: PipelineSchedule = PipelineSchedule.ONE_F_ONE_B
     cp_comm_type: CpCommType = CpCommType.P2P
+    optimizer_moments_dtype: MomentDtype = MomentDtype.FP32
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
@@ -97,6 +99,12 @@ class Software:
     def flash(self) -> bool:
         """A fused (flash-style) attention kernel: scores never reach HBM."""
         return self.attention is not AttentionKernel.UNFUSED
+
+    @property
+    def moment_bytes(self) -> float:
+        """Bytes of one Adam moment."""
+        return {MomentDtype.FP32: 4.0, MomentDtype.BF16: 2.0, MomentDtype.FP16: 2.0, MomentDtype.FP8: 1.0}[
+            self.optimizer_moments_dtype]
 
     @property
     def grad_reduce_bytes(self) -> float:

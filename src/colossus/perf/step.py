@@ -39,6 +39,7 @@ from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits
 from colossus.perf.context import Context
 from colossus.perf.layout import CP_ALL_GATHER, CP_P2P, SCHED_1F1B, SCHED_DUALPIPE, Layouts
 from colossus.perf.memory import (
+    FP32_MOMENT_BYTES,
     MemoryParts,
     Stage,
     dense_dp,
@@ -342,7 +343,10 @@ def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray
     local = dense / zero_sharded(lay, 1, dense_dp(lay), 1)
     if ctx.any_moe:  # (no experts, nothing of theirs to step)
         local = local + experts / zero_sharded(lay, 1, expert_dp(lay), 1)
-    return local * ctx.k["optimizer_bytes_per_param"] / ctx.hbm_bytes_per_s
+    # each moment is read and written once: narrower moments stream fewer bytes
+    per_param = ctx.kept("optimizer_step_bytes", lambda c: c.k["optimizer_bytes_per_param"]
+                         - 4.0 * (FP32_MOMENT_BYTES - c.sw_moment_bytes))
+    return local * per_param / ctx.hbm_bytes_per_s
 
 
 def _bubble_per_mb(ctx: Context, lay: Layouts, slots: np.ndarray, lt: LayerTimes) -> np.ndarray:

@@ -41,6 +41,15 @@ class EpDispatcher(StrEnum):
     DEEPEP = "deepep"  # a token crosses the network once per destination server, then NVLink (DeepEP)
 
 
+class MomentDtype(StrEnum):
+    """Data type of Adam's first and second moments (Megatron-core --exp-avg-dtype / --exp-avg-sq-dtype)."""
+
+    FP32 = "fp32"
+    BF16 = "bf16"  # DeepSeek-V3 report Sec. 3.3.4; Megatron-core --use-precision-aware-optimizer
+    FP16 = "fp16"
+    FP8 = "fp8"
+
+
 class CpCommType(StrEnum):
     """How context parallelism exchanges keys and values (Transformer Engine / Megatron-core --cp-comm-type)."""
 
@@ -105,6 +114,10 @@ class SoftwareSpec(Spec):
     cp_comm_type: CpCommType | None = Field(
         None, description="context-parallel exchange: p2p (ring attention), all_gather or a2a (Ulysses)"
         " (beyond the validation format)"
+    )
+    optimizer_moments_dtype: MomentDtype | None = Field(
+        None, description="data type of Adam's moments (fp32, or bf16/fp16/fp8 with a precision-aware optimizer;"
+        " beyond the validation format)"
     )
     selective_recompute: SelectiveRecompute | None = Field(
         None,
@@ -186,6 +199,10 @@ class SoftwareProfileSpec(CatalogItem):
         PipelineSchedule.ONE_F_ONE_B,
         description="the stack's pipeline schedule: 1f1b (with interleave where supported), zero_bubble (ZB-H1)"
         " or dualpipe; a run's version text naming DualPipe or a zero-bubble schedule sets it",
+    )
+    optimizer_moments_dtype: MomentDtype = Field(
+        MomentDtype.FP32,
+        description="data type of Adam's first and second moments (the fp32 master weights stay fp32)",
     )
     cp_comm_type: CpCommType = Field(
         CpCommType.P2P,
