@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from colossus.errors import InfeasibleError
@@ -118,3 +120,16 @@ def test_dualpipe_needs_an_even_pipeline():
     })
     with pytest.raises(InfeasibleError, match="even number of pipeline stages"):
         estimate(r)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from([1, 2, 4, 8]), st.sampled_from([2, 4, 8, 16]), st.sampled_from([1, 2]),
+       st.sampled_from(["none", "selective", "full"]), st.sampled_from([1, 2, 4]))
+def test_each_schedule_bubbles_no_more_than_the_one_it_improves_on(tp, pp, mb, recompute, per_stage_micro):
+    """DualPipe <= ZB-H1 <= 1F1B for any layout: the weight gradients a zero-bubble schedule defers take no more
+    than the backward, and DualPipe's half-length fill costs no more than ZB-H1's (W <= F)."""
+    dp = 64 // (tp * pp) if tp * pp <= 64 else 1
+    layout = {"tp": tp, "pp": pp, "dp": dp, "micro_batch": mb, "global_batch": dp * mb * 2 * pp * per_stage_micro,
+              "recompute": recompute, "sequence_parallel": tp > 1}
+    bubbles = [estimate(run(kind, **layout)).parts_s["bubble_s"] for kind in ("1f1b", "zero_bubble", "dualpipe")]
+    assert bubbles[2] <= bubbles[1] * (1 + 1e-12) and bubbles[1] <= bubbles[0] * (1 + 1e-12)
