@@ -169,3 +169,45 @@ def test_counts_take_decimal_si_prefixes(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["train_tokens"] == 15e12
     assert doc["time_to_train_s"] == pytest.approx(15e12 / (doc["tokens_per_s_per_gpu"] * doc["num_gpus"]), rel=1e-9)
+
+
+DUALPIPE_RUN = """
+- id: dualpipe
+  model: {layers: 32, hidden: 4096, heads: 32, kv_heads: 8, ffn_hidden: 14336, activation: swiglu, seq_len: 4096}
+  cluster: {gpu: h100-sxm5-80gb, gpus: 64}
+  software: {framework: megatron-lm, version: "2025; DualPipe"}
+  layout: {tp: 1, pp: 8, dp: 8, global_batch: 128, recompute: none, interleave: 1}
+"""
+
+
+def test_software_set_states_single_fields_over_the_runs_own_block(tmp_path, capsys):
+    path = write(tmp_path, DUALPIPE_RUN)
+    assert main(["estimate", str(path), "--json"]) == 0
+    named = json.loads(capsys.readouterr().out)
+    assert named["software"]["pipeline_schedule"] == "dualpipe"  # from the version text
+    argv = ["estimate", str(path), "--json", "--software-set", "pipeline_schedule=1f1b",
+            "--software-set", "optimizer_moments_dtype=bf16"]
+    assert main(argv) == 0
+    stated = json.loads(capsys.readouterr().out)
+    sw = stated["software"]
+    assert sw["pipeline_schedule"] == "1f1b" and sw["optimizer_moments_dtype"] == "bf16"  # stated wins
+    assert sw["framework"] == "megatron-lm" and {"pipeline_schedule", "optimizer_moments_dtype"} <= set(sw["stated"])
+    assert stated["breakdown_s"]["bubble_s"] > named["breakdown_s"]["bubble_s"]
+
+
+def test_plan_takes_software_fields(capsys):
+    argv = ["plan", "--model", "llama3-8b", "--gpus", "8", "--top", "1", "--json",
+            "--software-set", "cp_comm_type=all_gather"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["software"]["cp_comm_type"] == "all_gather"
+
+
+@pytest.mark.parametrize(
+    ("pair", "said"),
+    [("pipeline_schedule=gpipe", "pipeline_schedule: Input should be"), ("nonsense", "expected NAME=VALUE"),
+     ("warp_speed=9", "unknown field 'warp_speed'")],
+)
+def test_a_bad_software_field_is_a_one_line_error(pair, said, capsys):
+    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--software-set", pair]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--software-set" in err and said in err

@@ -175,3 +175,13 @@ def test_widening_needs_the_layout_to_state_it():
     # left out, the interleave is the stack's default (1 for this profile), and nothing is noted
     est = estimate(_run({"framework": "deepspeed", "version": "in-house fork"}))
     assert est.layout.interleave == 1 and not any("does not offer" in n for n in est.notes)
+
+
+def test_a_stated_field_wins_over_what_the_version_text_names():
+    named = resolve(SoftwareSpec(framework="megatron-lm", version="2025; DeepEP; DualPipe"), "hopper",
+                    default_profile=DEFAULT)
+    assert named.ep_dispatcher.value == "deepep" and named.pipeline_schedule.value == "dualpipe"
+    stated = resolve(SoftwareSpec(framework="megatron-lm", version="2025; DeepEP; DualPipe", ep_dispatcher="alltoall",
+                                  pipeline_schedule="1f1b"), "hopper", default_profile=DEFAULT)
+    assert stated.ep_dispatcher.value == "alltoall" and stated.pipeline_schedule.value == "1f1b"
+    assert "dualpipe" not in stated.note and "deepep" not in stated.note

@@ -44,25 +44,49 @@ SOFTWARE_HELP = "software profile (colossus show --catalog), e.g. torchtitan-com
 POWER_HELP = "GPU power limit in W, below the TDP (the power-cap curve sets the compute speed)"
 
 
-def _software(name: str | None) -> SoftwareSpec | None:
+SOFTWARE_SET_HELP = ("a software field NAME=VALUE over the profile or the run's own block (repeatable), e.g."
+                     " pipeline_schedule=dualpipe, cp_comm_type=all_gather, optimizer_moments_dtype=bf16")
+
+
+def _software_fields(pairs: list[str] | None) -> dict[str, str]:
+    """``--software-set NAME=VALUE`` pairs as a mapping (values validated with the block they join)."""
+    fields: dict[str, str] = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise SpecError(f"--software-set: expected NAME=VALUE, got '{pair}'")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+def _software(name: str | None, fields: dict[str, str] | None = None,
+              base: SoftwareSpec | None = None) -> SoftwareSpec | None:
+    """The stack the command line asks for: a profile by name (in place of ``base``), and single fields over it."""
     from colossus.spec import (
         SoftwareSpec,  # noqa: PLC0415
         lookup,  # noqa: PLC0415
     )
-    if name is None:
-        return None
-    lookup("software", name)  # a misspelt name fails here, with the closest one
-    return SoftwareSpec(profile=name)
+    from colossus.spec.loading import validate  # noqa: PLC0415
+    if name is not None:
+        lookup("software", name)  # a misspelt name fails here, with the closest one
+        base = SoftwareSpec(profile=name)
+    if not fields:
+        return base
+    doc = base.model_dump(mode="json", exclude_unset=True) if base is not None else {}
+    return validate(SoftwareSpec, {**doc, **fields}, file="--software-set")
 
 
-def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | None) -> RunSpec:
-    """A run with the command line's stack and power limit in place of the file's."""
+def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | None,
+                    fields: dict[str, str] | None = None) -> RunSpec:
+    """A run with the command line's stack (a profile in place of the file's block, single fields over it)
+    and power limit."""
     from colossus.spec import RunSpec  # noqa: PLC0415
-    if software is None and power_limit_w is None:
+    if software is None and power_limit_w is None and not fields:
         return run
     doc = run.model_dump(mode="json", exclude_unset=True)
-    if software is not None:
-        doc["software"] = {"profile": software}
+    stack = _software(software, fields, run.software)
+    if stack is not None:
+        doc["software"] = stack.model_dump(mode="json", exclude_unset=True)
     if power_limit_w is not None:
         doc["cluster"]["power_limit_w"] = power_limit_w
     return RunSpec.model_validate(doc)
@@ -77,6 +101,7 @@ def estimate_cmd(
     train_tokens: Annotated[str | None, typer.Option("--train-tokens", help="tokens to train, for the time to"
                                                      " train: 15T = 15e12 (default: the job's, else 1T)")] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
+    software_set: Annotated[list[str] | None, typer.Option("--software-set", help=SOFTWARE_SET_HELP)] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
                                                         callback=within("PartWatts"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
@@ -84,12 +109,13 @@ def estimate_cmd(
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
     from colossus.perf import estimate  # noqa: PLC0415
     from colossus.spec import load_runs  # noqa: PLC0415
+    fields = _software_fields(software_set)
     if job is not None:
-        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json)
+        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json, fields)
         return
     tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
-    _software(software)
-    estimates = [estimate(_with_overrides(run, software, power_limit_w)) for run in load_runs(run_file)]
+    _software(software, fields)
+    estimates = [estimate(_with_overrides(run, software, power_limit_w, fields)) for run in load_runs(run_file)]
     if as_json:
         docs = [_estimate_doc(e, tokens) for e in estimates]
         print_json(docs[0] if len(docs) == 1 else {"estimates": docs})
@@ -99,7 +125,7 @@ def estimate_cmd(
 
 
 def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, software: str | None,
-                  power_limit_w: float | None, as_json: bool) -> None:
+                  power_limit_w: float | None, as_json: bool, fields: dict[str, str] | None = None) -> None:
     """A scenario job estimated as the simulation runs it: its pool, its layout or the planner's, its batch."""
     from colossus.errors import did_you_mean  # noqa: PLC0415
     from colossus.perf.jobs import job_perf  # noqa: PLC0415
@@ -112,8 +138,8 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
     if name not in names:
         raise SpecError(f"--job: no job '{name}' in the scenario{did_you_mean(name, names)}", file=str(scenario_file))
     chosen = spec.jobs[names.index(name)]
-    if software is not None:
-        chosen = chosen.model_copy(update={"software": _software(software)})
+    if software is not None or fields:
+        chosen = chosen.model_copy(update={"software": _software(software, fields, chosen.software)})
     perf = job_perf(spec.cluster, chosen)
     tokens = parse_tokens(train_tokens, option="--train-tokens") if train_tokens else chosen.train_tokens
     doc = {**_estimate_doc(perf.estimate, tokens), "scenario": spec.name, "job": chosen.name, "pool": perf.pool,
@@ -177,6 +203,7 @@ def plan_cmd(
         float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU", callback=within("GbitPerS"))
     ] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
+    software_set: Annotated[list[str] | None, typer.Option("--software-set", help=SOFTWARE_SET_HELP)] = None,
     power_limit_w: Annotated[
         float | None, typer.Option("--power-limit-w", help=POWER_HELP, callback=within("PartWatts"))
     ] = None,
@@ -194,7 +221,8 @@ def plan_cmd(
     result = plan(
         spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_node,
         global_batch_tokens=parse_tokens(global_batch_tokens, option="--global-batch-tokens"),
-        precision=precision, nic_gbit_per_s=nic_gbit_per_s, software=_software(software),
+        precision=precision, nic_gbit_per_s=nic_gbit_per_s,
+        software=_software(software, _software_fields(software_set)),
         power_limit_w=power_limit_w, top=top,
     )
     if as_json:

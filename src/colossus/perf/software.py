@@ -194,7 +194,7 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     if "grad_reduce_dtype" in stated:
         values["zero3_grad_reduce_dtype"] = spec.grad_reduce_dtype
     for key, value, said in _named_in_version(spec.version):
-        if value is not values[key]:
+        if key not in stated and value is not values[key]:  # (a field the run states wins over its version text)
             values[key] = value
             note = "; ".join(n for n in (note, said) if n)
     if values["pipeline_schedule"] is not PipelineSchedule.ONE_F_ONE_B:
