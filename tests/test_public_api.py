@@ -76,3 +76,15 @@ def test_estimate_result_to_json_is_si():
     assert doc["low_tokens_per_s"] < doc["tokens_per_s"] < doc["high_tokens_per_s"]
     assert doc["short_time_to_train_s"] * doc["high_tokens_per_s"] == pytest.approx(doc["train_tokens"])
     assert doc["long_time_to_train_s"] * doc["low_tokens_per_s"] == pytest.approx(doc["train_tokens"])
+
+
+def test_plan_takes_a_profile_name_or_a_software_block():
+    by_name = colossus.plan("llama3-8b", gpus=8, top=1, software="megatron-core-2025")
+    block = colossus.plan("llama3-8b", gpus=8, top=1,
+                          software={"profile": "megatron-core-2025", "optimizer_moments_dtype": "bf16"})
+    assert by_name.layouts and block.layouts
+    assert block.layouts[0].memory_per_gpu_bytes <= by_name.layouts[0].memory_per_gpu_bytes
+    with pytest.raises(colossus.SpecError, match="software: pipeline_schedule"):
+        colossus.plan("llama3-8b", gpus=8, software={"pipeline_schedule": "gpipe"})
+    with pytest.raises(colossus.SpecError, match="no-such-stack"):
+        colossus.plan("llama3-8b", gpus=8, software={"profile": "no-such-stack"})

@@ -269,8 +269,14 @@ class PlanResult(_Result):
 
 def plan(model: str | Path | ModelSpec, *, gpus: int, gpu: str = "h100-sxm5-80gb",
          global_batch_tokens: float = 2**22, seq_len: int | None = None, gpus_per_server: int = 8,
-         software: str | None = None, power_limit_w: float | None = None, top: int = 10) -> PlanResult:
-    """Search every valid layout of ``model`` (a preset, a model file or a ``ModelSpec``) on ``gpus`` GPUs."""
+         software: str | Mapping[str, Any] | None = None, power_limit_w: float | None = None,
+         top: int = 10) -> PlanResult:
+    """Search every valid layout of ``model`` (a preset, a model file or a ``ModelSpec``) on ``gpus`` GPUs.
+
+    ``software``: a profile by name (``colossus show --catalog``), or a software block as a mapping (a
+    ``profile`` and single fields over it, e.g. ``{"profile": "megatron-core-2025", "pipeline_schedule":
+    "dualpipe"}``), the fields of a run's ``software:``.
+    """
     from colossus.perf import plan as perf_plan  # noqa: PLC0415
     from colossus.spec import ModelSpec as _ModelSpec  # noqa: PLC0415
     from colossus.spec import SoftwareSpec, load_model, lookup  # noqa: PLC0415
@@ -281,9 +287,15 @@ def plan(model: str | Path | ModelSpec, *, gpus: int, gpu: str = "h100-sxm5-80gb
     if gpus % gpus_per_server:
         raise SpecError(f"gpus: {gpus} GPUs do not fill whole servers of {gpus_per_server}")
     sw = None
-    if software is not None:
+    if isinstance(software, str):
         lookup("software", software)
         sw = SoftwareSpec(profile=software)
+    elif software is not None:
+        from colossus.spec.loading import validate  # noqa: PLC0415
+
+        sw = validate(SoftwareSpec, dict(software), file="software")
+        if sw.profile is not None:
+            lookup("software", sw.profile)
     found = perf_plan(spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_server,
                       global_batch_tokens=global_batch_tokens, software=sw, power_limit_w=power_limit_w, top=top)
     rows = tuple(EstimateResult.of(e, name=f"layout {i}", model=spec.name, gpu=gpu, train_tokens=1e12,
