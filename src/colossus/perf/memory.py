@@ -12,7 +12,8 @@ sequence parallelism splits them, the rest is split; the unfused attention's
 kernel; full recompute keeps only each layer's input. What a stack's
 *selective* recompute drops depends on the stack (``perf.software``). The
 first pipeline stage holds ``pp`` micro-batches in flight (1F1B),
-``pp (1 + (pp-1)/(pp v))`` with interleaving. Works on arrays of rows.
+``pp (1 + (pp-1)/(pp v))`` with interleaving, ``pp + 1`` under DualPipe, which
+also holds two copies of a stage's parameters. Works on arrays of rows.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Composition (per GPU of the slowest pipeline stage):
 * the pipeline runs ``m`` micro-batches plus a bubble of ``pp - 1`` times
   its fullest virtual stage: ``(pp - 1) / v`` micro-batch times when the v
   virtual stages per GPU are even (1F1B: Narayanan et al. 2021 Sec. 2.2;
-  interleaved: Sec. 2.2.2), more when a stack splits them unevenly; plus
+  interleaved: Sec. 2.2.2), more when a stack splits them unevenly, less
+  under a zero-bubble or DualPipe schedule (``_schedule_bubble``); plus
   exposed send/recv;
 * the data-parallel gradient reduction (all-reduce, or reduce-scatter +
   all-gather with ZeRO-1/2) overlaps, when the stack overlaps it, only with
@@ -343,7 +344,7 @@ def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray
     local = dense / zero_sharded(lay, 1, dense_dp(lay), 1)
     if ctx.any_moe:  # (no experts, nothing of theirs to step)
         local = local + experts / zero_sharded(lay, 1, expert_dp(lay), 1)
-    # each moment is read and written once: narrower moments stream fewer bytes
+    # the step reads and writes each of the two moments once: 4 x the bytes a narrower moment saves
     per_param = ctx.kept("optimizer_step_bytes", lambda c: c.k["optimizer_bytes_per_param"]
                          - 4.0 * (FP32_MOMENT_BYTES - c.sw_moment_bytes))
     return local * per_param / ctx.hbm_bytes_per_s
