@@ -88,3 +88,11 @@ def test_plan_takes_a_profile_name_or_a_software_block():
         colossus.plan("llama3-8b", gpus=8, software={"pipeline_schedule": "gpipe"})
     with pytest.raises(colossus.SpecError, match="no-such-stack"):
         colossus.plan("llama3-8b", gpus=8, software={"profile": "no-such-stack"})
+
+
+def test_estimate_and_plan_take_named_assumptions():
+    run = colossus.plan("llama3-8b", gpus=8, top=1)
+    slower = colossus.plan("llama3-8b", gpus=8, top=1, assumptions={"compute.gemm.hopper.bf16.eff_max": 0.4})
+    assert slower.layouts[0].step_time_s > run.layouts[0].step_time_s
+    with pytest.raises(colossus.SpecError, match="unknown performance assumption"):
+        colossus.plan("llama3-8b", gpus=8, assumptions={"compute.nope": 1.0})

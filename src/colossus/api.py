@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # loaded on first call
     import pandas as pd
 
     from colossus.forecast.answer import Forecast
+    from colossus.perf.assumptions import PerfAssumptions
     from colossus.perf.estimate import Estimate
     from colossus.sim.result import SimResult
     from colossus.spec import JobSpec, ModelSpec, RunSpec, Scenario
@@ -198,22 +199,25 @@ class EstimateResult(_Result):
 
 
 def estimate(source: str | Path | Scenario | RunSpec, *, job: str | None = None,
-             train_tokens: float | None = None) -> EstimateResult:
+             train_tokens: float | None = None, assumptions: Mapping[str, Any] | None = None) -> EstimateResult:
     """Step time, MFU, memory and time to train of a scenario's job (default: its first) or of one run.
 
     ``source``: a scenario (file or ``Scenario``): the job as the simulation
     runs it (its pool, its layout or the planner's best, its batch); or a run
     (a ``RunSpec``, or a run file of the validation format holding one run).
+    ``assumptions``: the performance model's named assumptions to change, by dotted path
+    (``{"network.nccl.net_busbw_eff": 0.8}``; catalog/data/perf_*.toml names each with its source).
     """
     from colossus.spec import RunSpec as _RunSpec  # noqa: PLC0415
 
+    perf_assumptions = _perf_assumptions(assumptions)
     if isinstance(source, _RunSpec) or (isinstance(source, (str, Path)) and _is_run_file(source)):
-        return _estimate_run(source, train_tokens)
+        return _estimate_run(source, train_tokens, perf_assumptions)
     from colossus.perf.jobs import job_perf  # noqa: PLC0415
 
     spec, _, file = _scenario(source)
     chosen = _job(spec, job, file=file)
-    perf = job_perf(spec.cluster, chosen)
+    perf = job_perf(spec.cluster, chosen, assumptions=perf_assumptions)
     pool = spec.cluster.pool(perf.pool)
     return EstimateResult.of(perf.estimate, name=chosen.name, model=chosen.model.name, gpu=pool.gpu.name,
                              train_tokens=train_tokens or chosen.train_tokens, planned=perf.planned,
@@ -228,7 +232,17 @@ def _is_run_file(path: str | Path) -> bool:
         isinstance(doc, dict) and "pools" in (doc.get("cluster") or {}))
 
 
-def _estimate_run(source: str | Path | RunSpec, train_tokens: float | None) -> EstimateResult:
+def _perf_assumptions(overrides: Mapping[str, Any] | None) -> PerfAssumptions | None:
+    """The shipped performance assumptions with ``overrides`` by dotted path (None: the shipped ones)."""
+    if not overrides:
+        return None
+    from colossus.perf.assumptions import default_assumptions  # noqa: PLC0415
+
+    return default_assumptions().with_overrides(dict(overrides))
+
+
+def _estimate_run(source: str | Path | RunSpec, train_tokens: float | None,
+                  assumptions: PerfAssumptions | None = None) -> EstimateResult:
     from colossus.perf import estimate as perf_estimate  # noqa: PLC0415
     from colossus.spec import load_runs  # noqa: PLC0415
 
@@ -240,7 +254,7 @@ def _estimate_run(source: str | Path | RunSpec, train_tokens: float | None) -> E
         run = runs[0]
     else:
         run = source
-    est = perf_estimate(run)
+    est = perf_estimate(run, assumptions=assumptions)
     return EstimateResult.of(est, name=run.id, model=run.model.name, gpu=run.cluster.gpu.name,
                              train_tokens=train_tokens or 1e12, planned=False,
                              global_batch_tokens=run.layout.global_batch * run.model.seq_len)
@@ -270,12 +284,12 @@ class PlanResult(_Result):
 def plan(model: str | Path | ModelSpec, *, gpus: int, gpu: str = "h100-sxm5-80gb",
          global_batch_tokens: float = 2**22, seq_len: int | None = None, gpus_per_server: int = 8,
          software: str | Mapping[str, Any] | None = None, power_limit_w: float | None = None,
-         top: int = 10) -> PlanResult:
+         top: int = 10, assumptions: Mapping[str, Any] | None = None) -> PlanResult:
     """Search every valid layout of ``model`` (a preset, a model file or a ``ModelSpec``) on ``gpus`` GPUs.
 
     ``software``: a profile by name (``colossus show --catalog``), or a software block as a mapping (a
     ``profile`` and single fields over it, e.g. ``{"profile": "megatron-core-2025", "pipeline_schedule":
-    "dualpipe"}``), the fields of a run's ``software:``.
+    "dualpipe"}``), the fields of a run's ``software:``. ``assumptions``: as for ``estimate``.
     """
     from colossus.perf import plan as perf_plan  # noqa: PLC0415
     from colossus.spec import ModelSpec as _ModelSpec  # noqa: PLC0415
@@ -297,7 +311,8 @@ def plan(model: str | Path | ModelSpec, *, gpus: int, gpu: str = "h100-sxm5-80gb
         if sw.profile is not None:
             lookup("software", sw.profile)
     found = perf_plan(spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_server,
-                      global_batch_tokens=global_batch_tokens, software=sw, power_limit_w=power_limit_w, top=top)
+                      global_batch_tokens=global_batch_tokens, software=sw, power_limit_w=power_limit_w, top=top,
+                      assumptions=_perf_assumptions(assumptions))
     rows = tuple(EstimateResult.of(e, name=f"layout {i}", model=spec.name, gpu=gpu, train_tokens=1e12,
                                    planned=True, global_batch_tokens=e.layout.global_batch * spec.seq_len)
                  for i, e in enumerate(found.best, 1))

@@ -211,3 +211,34 @@ def test_a_bad_software_field_is_a_one_line_error(pair, said, capsys):
     assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--software-set", pair]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--software-set" in err and said in err
+
+
+def test_assume_changes_a_named_assumption_and_says_so(tmp_path, capsys):
+    """--assume NAME=VALUE runs the model with one of its catalog assumptions changed (a what-if), and the
+    answer records it; without it nothing is recorded (the shipped model)."""
+    path = write(tmp_path, RUN.split("- id: bad-layout")[0])
+    assert main(["estimate", str(path), "--json"]) == 0
+    shipped = json.loads(capsys.readouterr().out)
+    assert "assumptions_set" not in shipped
+    assert main(["estimate", str(path), "--json", "--assume", "network.nccl.net_busbw_eff=0.45"]) == 0
+    slower = json.loads(capsys.readouterr().out)
+    assert slower["assumptions_set"] == {"network.nccl.net_busbw_eff": 0.45}
+    assert slower["assumed"] == shipped["assumed"]  # (the defaults the estimate applied, as before)
+    assert slower["step_time_s"] > shipped["step_time_s"]
+    assert slower["breakdown_s"]["compute_s"] == shipped["breakdown_s"]["compute_s"]
+    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--top", "1", "--json",
+                 "--assume", "compute.gemm.hopper.bf16.eff_max=0.7"]) == 0
+    assert json.loads(capsys.readouterr().out)["assumptions_set"] == {"compute.gemm.hopper.bf16.eff_max": 0.7}
+
+
+@pytest.mark.parametrize(
+    ("pair", "said"),
+    [("network.nccl.nope=1", "unknown performance assumption 'network.nccl.nope'"),
+     ("network.nccl.net_busbw_eff=fast", "is a number like 0.9"),
+     ("network.nccl=1", "is a table, not a value"), ("eff", "expected NAME=VALUE"),
+     ("network.nccl.net_busbw_eff=inf", "must be finite")],
+)
+def test_a_bad_assumption_is_a_one_line_error(pair, said, capsys):
+    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--assume", pair]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--assume" in err and said in err

@@ -16,6 +16,7 @@ from colossus.vocab import Precision
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
     from colossus.perf import Estimate, Plan, Validation
+    from colossus.perf.assumptions import PerfAssumptions
     from colossus.spec import RunSpec, SoftwareSpec
 
 #: Counts take decimal SI prefixes (15T tokens = 15e12; B for billion, as model sizes are quoted).
@@ -76,6 +77,52 @@ def _software(name: str | None, fields: dict[str, str] | None = None,
     return validate(SoftwareSpec, {**doc, **fields}, file="--software-set")
 
 
+ASSUME_HELP = ("a performance assumption NAME=VALUE by dotted path (repeatable; catalog/data/perf_*.toml names each"
+               " with its source), e.g. network.nccl.net_busbw_eff=0.8")
+
+
+def _assumptions(pairs: list[str] | None) -> tuple[PerfAssumptions | None, dict[str, object]]:
+    """``--assume NAME=VALUE`` pairs over the shipped assumptions (None when none), and what they set."""
+    if not pairs:
+        return None, {}
+    from colossus.perf.assumptions import default_assumptions  # noqa: PLC0415
+    base = default_assumptions()
+    values: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise SpecError(f"--assume: expected NAME=VALUE, got '{pair}'")
+        try:
+            old = base.get(name)
+        except SpecError as exc:
+            raise SpecError(f"--assume: {exc}") from None
+        values[name] = _assumed_value(name, old, text)
+    try:
+        return base.with_overrides(values), values
+    except SpecError as exc:
+        raise SpecError(f"--assume: {exc}") from None
+
+
+def _assumed_value(name: str, old: object, text: str) -> object:
+    """``text`` read as the kind of the assumption's shipped value."""
+    if isinstance(old, bool):
+        if text.lower() not in ("true", "false"):
+            raise SpecError(f"--assume: {name} is true or false (got '{text}')")
+        return text.lower() == "true"
+    if isinstance(old, (int, float)):
+        try:
+            value = float(text)
+        except ValueError:
+            raise SpecError(f"--assume: {name} is a number like {old!r} (got '{text}')") from None
+        if not math.isfinite(value):
+            raise SpecError(f"--assume: {name} must be finite (got '{text}')")
+        return value
+    if isinstance(old, str):
+        return text
+    raise SpecError(f"--assume: {name} is a table, not a value")
+
+
 def _with_overrides(run: RunSpec, software: str | None, power_limit_w: float | None,
                     fields: dict[str, str] | None = None) -> RunSpec:
     """A run with the command line's stack (a profile in place of the file's block, single fields over it)
@@ -104,28 +151,32 @@ def estimate_cmd(
     software_set: Annotated[list[str] | None, typer.Option("--software-set", help=SOFTWARE_SET_HELP)] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
                                                         callback=within("PartWatts"))] = None,
+    assume: Annotated[list[str] | None, typer.Option("--assume", help=ASSUME_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
     from colossus.perf import estimate  # noqa: PLC0415
     from colossus.spec import load_runs  # noqa: PLC0415
     fields = _software_fields(software_set)
+    assumptions, assumed = _assumptions(assume)
     if job is not None:
-        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json, fields)
+        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json, fields, assumptions, assumed)
         return
     tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
     _software(software, fields)
-    estimates = [estimate(_with_overrides(run, software, power_limit_w, fields)) for run in load_runs(run_file)]
+    estimates = [estimate(_with_overrides(run, software, power_limit_w, fields), assumptions=assumptions)
+                 for run in load_runs(run_file)]
     if as_json:
-        docs = [_estimate_doc(e, tokens) for e in estimates]
+        docs = [_estimate_doc(e, tokens, assumed) for e in estimates]
         print_json(docs[0] if len(docs) == 1 else {"estimates": docs})
         return
     for est in estimates:
-        _print_estimate(est, tokens)
+        _print_estimate(est, tokens, assumed)
 
 
 def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, software: str | None,
-                  power_limit_w: float | None, as_json: bool, fields: dict[str, str] | None = None) -> None:
+                  power_limit_w: float | None, as_json: bool, fields: dict[str, str] | None = None,
+                  assumptions: PerfAssumptions | None = None, assumed: dict[str, object] | None = None) -> None:
     """A scenario job estimated as the simulation runs it: its pool, its layout or the planner's, its batch."""
     from colossus.errors import did_you_mean  # noqa: PLC0415
     from colossus.perf.jobs import job_perf  # noqa: PLC0415
@@ -140,24 +191,29 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
     chosen = spec.jobs[names.index(name)]
     if software is not None or fields:
         chosen = chosen.model_copy(update={"software": _software(software, fields, chosen.software)})
-    perf = job_perf(spec.cluster, chosen)
+    perf = job_perf(spec.cluster, chosen, assumptions=assumptions)
     tokens = parse_tokens(train_tokens, option="--train-tokens") if train_tokens else chosen.train_tokens
-    doc = {**_estimate_doc(perf.estimate, tokens), "scenario": spec.name, "job": chosen.name, "pool": perf.pool,
-           "model": chosen.model.name, "planned": perf.planned, "global_batch_tokens": perf.global_batch_tokens,
-           "tokens_per_s": perf.tokens_per_s}
+    doc = {**_estimate_doc(perf.estimate, tokens, assumed), "scenario": spec.name, "job": chosen.name,
+           "pool": perf.pool, "model": chosen.model.name, "planned": perf.planned,
+           "global_batch_tokens": perf.global_batch_tokens, "tokens_per_s": perf.tokens_per_s}
     if as_json:
         print_json(doc)
         return
     how = "the planner's best layout" if perf.planned else "the job's own layout"
     console.print(f"[bold]{spec.name}[/]: job {chosen.name} ({chosen.model.name}) on pool {perf.pool}, {how},"
                   f" batch {perf.global_batch_tokens:,.0f} tokens")
-    _print_estimate(perf.estimate, tokens)
+    _print_estimate(perf.estimate, tokens, assumed)
 
 
-def _estimate_doc(est: Estimate, tokens: float) -> dict[str, Any]:
+def _estimate_doc(est: Estimate, tokens: float, assumed: dict[str, object] | None = None) -> dict[str, Any]:
     time_s = est.time_to_train_s(tokens)
     return {**est.as_dict(), "train_tokens": tokens, "time_to_train_s": time_s,
-            "prediction_range": _range_doc(est.tokens_per_s_per_gpu, time_s)}
+            "prediction_range": _range_doc(est.tokens_per_s_per_gpu, time_s), **_assumed_doc(assumed)}
+
+
+def _assumed_doc(assumed: dict[str, object] | None) -> dict[str, Any]:
+    """The assumptions ``--assume`` set, under ``assumptions_set`` (nothing when none: the shipped model)."""
+    return {"assumptions_set": dict(assumed)} if assumed else {}
 
 
 def _range_factors() -> dict[str, Any]:
@@ -207,6 +263,7 @@ def plan_cmd(
     power_limit_w: Annotated[
         float | None, typer.Option("--power-limit-w", help=POWER_HELP, callback=within("PartWatts"))
     ] = None,
+    assume: Annotated[list[str] | None, typer.Option("--assume", help=ASSUME_HELP)] = None,
     top: Annotated[int, typer.Option("--top", callback=within("whole", ge=1, le=1000))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
@@ -218,18 +275,20 @@ def plan_cmd(
         spec = spec.model_copy(update={"seq_len": seq_len})
     if gpus % gpus_per_node:
         raise SpecError(f"--gpus: {gpus} GPUs do not fill whole servers of {gpus_per_node}")
+    assumptions, assumed = _assumptions(assume)
     result = plan(
         spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_node,
         global_batch_tokens=parse_tokens(global_batch_tokens, option="--global-batch-tokens"),
         precision=precision, nic_gbit_per_s=nic_gbit_per_s,
         software=_software(software, _software_fields(software_set)),
-        power_limit_w=power_limit_w, top=top,
+        power_limit_w=power_limit_w, top=top, assumptions=assumptions,
     )
     if as_json:
         print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict(),
-                    "prediction_range": _range_factors()})
+                    "prediction_range": _range_factors(), **_assumed_doc(assumed)})
     else:
         _print_plan(result)
+        _print_assumed(assumed)
 
 
 @app.command("validate")
@@ -238,6 +297,7 @@ def validate_cmd(
     cv: Annotated[str | None, typer.Option(
         "--cv", help="'family': refit the fitted constants leaving each family (id up to its first '-') out in"
                      " turn, and report each family's error when it was not seen")] = None,
+    assume: Annotated[list[str] | None, typer.Option("--assume", help=ASSUME_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Predict every measured run; print measured vs predicted, error, MAPE and the worst case."""
@@ -245,19 +305,30 @@ def validate_cmd(
     from colossus.spec import load_runs  # noqa: PLC0415
     if cv is not None and cv != "family":
         raise SpecError(f"--cv: '{cv}' is not a cross-validation scheme (the one there is: family)")
+    assumptions, assumed = _assumptions(assume)
     runs = load_runs(runs_file)
     if cv is None:
-        result = validate_runs(runs)
-        print_json(result.as_dict()) if as_json else _print_validation(result)
+        result = validate_runs(runs, assumptions=assumptions)
+        if as_json:
+            print_json({**result.as_dict(), **_assumed_doc(assumed)})
+        else:
+            _print_validation(result)
+            _print_assumed(assumed)
         return
     from colossus.perf.calibrate import cross_validate
 
     with console.status("refitting with each family left out ..."):
-        crossed = cross_validate(runs)
+        crossed = cross_validate(runs, base=assumptions)
     if as_json:
-        print_json(_cv_doc(crossed))
+        print_json({**_cv_doc(crossed), **_assumed_doc(assumed)})
     else:
         _print_cv(crossed)
+        _print_assumed(assumed)
+
+
+def _print_assumed(assumed: dict[str, object]) -> None:
+    if assumed:
+        console.print("assumed on the command line: " + ", ".join(f"{k}={v}" for k, v in assumed.items()))
 
 
 def _cv_doc(crossed) -> dict[str, Any]:
@@ -282,7 +353,7 @@ def _layout_text(est: Estimate) -> str:
     return text + f" zero{lay.zero} {lay.precision.value}"
 
 
-def _print_estimate(est: Estimate, tokens: float) -> None:
+def _print_estimate(est: Estimate, tokens: float, assumed: dict[str, object] | None = None) -> None:
     from rich.table import Table  # noqa: PLC0415
     console.print(f"[bold]{est.run_id}[/]: {_layout_text(est)} on {est.num_gpus} GPUs")
     sw = est.software
@@ -291,6 +362,8 @@ def _print_estimate(est: Estimate, tokens: float) -> None:
                   f" {'compiled' if sw.compiled else 'eager'}{stated}")
     if est.assumed:
         console.print("  defaults applied: " + ", ".join(f"{k}={v}" for k, v in est.assumed.items()))
+    if assumed:
+        console.print("  assumed on the command line: " + ", ".join(f"{k}={v}" for k, v in assumed.items()))
     console.print(
         f"  step {est.step_time_s:.3f} s   MFU {est.mfu:.1%}   HFU {est.hfu:.1%}   "
         f"{est.tflops_per_gpu:.0f} TFLOP/s/GPU (model)   {est.tokens_per_s_per_gpu:,.0f} tokens/s/GPU"
