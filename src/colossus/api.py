@@ -217,6 +217,10 @@ def estimate(source: str | Path | Scenario | RunSpec, *, job: str | None = None,
 
     spec, _, file = _scenario(source)
     chosen = _job(spec, job, file=file)
+    if assumptions:  # over the cluster's own performance_assumptions
+        from colossus.perf.jobs import cluster_assumptions  # noqa: PLC0415
+
+        perf_assumptions = _perf_assumptions(assumptions, cluster_assumptions(spec.cluster))
     perf = job_perf(spec.cluster, chosen, assumptions=perf_assumptions)
     pool = spec.cluster.pool(perf.pool)
     return EstimateResult.of(perf.estimate, name=chosen.name, model=chosen.model.name, gpu=pool.gpu.name,
@@ -232,13 +236,14 @@ def _is_run_file(path: str | Path) -> bool:
         isinstance(doc, dict) and "pools" in (doc.get("cluster") or {}))
 
 
-def _perf_assumptions(overrides: Mapping[str, Any] | None) -> PerfAssumptions | None:
-    """The shipped performance assumptions with ``overrides`` by dotted path (None: the shipped ones)."""
+def _perf_assumptions(overrides: Mapping[str, Any] | None,
+                      base: PerfAssumptions | None = None) -> PerfAssumptions | None:
+    """``base`` (default: the shipped performance assumptions) with ``overrides`` by dotted path (None: none)."""
     if not overrides:
-        return None
+        return base
     from colossus.perf.assumptions import default_assumptions  # noqa: PLC0415
 
-    return default_assumptions().with_overrides(dict(overrides))
+    return (base or default_assumptions()).with_overrides(dict(overrides))
 
 
 def _estimate_run(source: str | Path | RunSpec, train_tokens: float | None,

@@ -62,3 +62,13 @@ def test_an_override_keeps_the_kind_of_value_and_names_a_value():
         BASE.with_overrides({table: 1.0})
     with pytest.raises(SpecError, match="unknown performance assumption"):
         BASE.with_overrides({path + ".below": 1.0})
+
+
+def test_the_tables_checked_at_load_are_each_models_tables():
+    """A scenario's overrides are checked when it is read, against the tables ``catalog.assumptions.TABLES``
+    names; they must be the tables the models read."""
+    from colossus.catalog.assumptions import TABLES
+    from colossus.power.assumptions import PowerAssumptions
+
+    assert TABLES["perf"] == PerfAssumptions.table_names()
+    assert TABLES["power"] == PowerAssumptions.table_names()

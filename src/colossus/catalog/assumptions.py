@@ -32,6 +32,45 @@ def thaw(value: Any) -> Any:
     return value
 
 
+#: Each model's assumption tables by file prefix (its ``AssumptionTables`` subclass has one field per table,
+#: and tests/catalog check that the two agree), so that a scenario's overrides are checked when it is read.
+TABLES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "perf": ("compute", "network", "overlap", "memory"),
+    "power": ("load", "capping", "events", "environment", "prices"),
+})
+#: What each model is called in messages.
+NOUNS: Mapping[str, str] = MappingProxyType({"perf": "performance", "power": "power"})
+
+
+def check_overrides(prefix: str, overrides: Mapping[str, Any]) -> None:
+    """``SpecError`` for an override of the ``prefix`` model's assumptions that names no shipped value (an
+    unknown path, or a table) or gives a value of another kind; nothing when all are well formed."""
+    tables = {name: read_table(f"{prefix}_{name}") for name in TABLES[prefix]}
+    for dotted, value in overrides.items():
+        _check_kind(NOUNS[prefix], dotted, _lookup(NOUNS[prefix], tables, dotted), value)
+
+
+def _lookup(noun: str, tables: Mapping[str, Any], dotted: str) -> Any:
+    """One value (or sub-table) of ``tables`` by dotted path."""
+    parts = dotted.split(".")
+    if parts[0] not in tables:
+        raise SpecError(f"unknown {noun} assumption '{dotted}' (tables: {', '.join(tables)})")
+    node: Any = tables[parts[0]]
+    for part in parts[1:]:
+        if not isinstance(node, Mapping) or part not in node:
+            raise SpecError(f"unknown {noun} assumption '{dotted}'")
+        node = node[part]
+    return node
+
+
+def _check_kind(noun: str, dotted: str, old: Any, value: Any) -> None:
+    """An override must replace a value (not a table) by one of the same kind (number, flag or text)."""
+    if isinstance(old, Mapping):
+        raise SpecError(f"{noun} assumption '{dotted}' is a table, not a value")
+    if isinstance(old, bool) != isinstance(value, bool) or isinstance(old, str) != isinstance(value, str):
+        raise SpecError(f"{noun} assumption '{dotted}' must be like {old!r} (got {value!r})")
+
+
 class AssumptionTables:
     """Mixin for a frozen dataclass whose fields are the tables of one model's assumptions."""
 
@@ -51,16 +90,7 @@ class AssumptionTables:
 
     def get(self, dotted: str) -> Any:
         """One value (or sub-table) by dotted path."""
-        parts = dotted.split(".")
-        names = self.table_names()
-        if parts[0] not in names:
-            raise SpecError(f"unknown {self.NOUN} assumption '{dotted}' (tables: {', '.join(names)})")
-        node: Any = getattr(self, parts[0])
-        for part in parts[1:]:
-            if not isinstance(node, Mapping) or part not in node:
-                raise SpecError(f"unknown {self.NOUN} assumption '{dotted}'")
-            node = node[part]
-        return node
+        return _lookup(self.NOUN, {name: getattr(self, name) for name in self.table_names()}, dotted)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Self:
         """A copy with leaf values replaced by dotted path, each of the same kind as before."""
@@ -69,11 +99,7 @@ class AssumptionTables:
         tables = {name: t if isinstance(t := getattr(self, name), MappingProxyType) else freeze(t)
                   for name in self.table_names()}
         for dotted, value in overrides.items():
-            old = self.get(dotted)
-            if isinstance(old, Mapping):
-                raise SpecError(f"{self.NOUN} assumption '{dotted}' is a table, not a value")
-            if isinstance(old, bool) != isinstance(value, bool) or isinstance(old, str) != isinstance(value, str):
-                raise SpecError(f"{self.NOUN} assumption '{dotted}' must be like {old!r} (got {value!r})")
+            _check_kind(self.NOUN, dotted, self.get(dotted), value)
             first, *rest = dotted.split(".")
             tables[first] = _replaced(tables[first], rest, value)
         return type(self)(**tables)

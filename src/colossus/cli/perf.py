@@ -81,12 +81,14 @@ ASSUME_HELP = ("a performance assumption NAME=VALUE by dotted path (repeatable; 
                " with its source), e.g. network.nccl.net_busbw_eff=0.8")
 
 
-def _assumptions(pairs: list[str] | None) -> tuple[PerfAssumptions | None, dict[str, object]]:
-    """``--assume NAME=VALUE`` pairs over the shipped assumptions (None when none), and what they set."""
+def _assumptions(pairs: list[str] | None, base: PerfAssumptions | None = None,
+                 ) -> tuple[PerfAssumptions | None, dict[str, object]]:
+    """``--assume NAME=VALUE`` pairs over ``base`` (default: the shipped assumptions), and what they set;
+    ``base`` itself (None: the shipped ones) when there are none."""
     if not pairs:
-        return None, {}
+        return base, {}
     from colossus.perf.assumptions import default_assumptions  # noqa: PLC0415
-    base = default_assumptions()
+    base = base or default_assumptions()
     values: dict[str, object] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
@@ -158,10 +160,10 @@ def estimate_cmd(
     from colossus.perf import estimate  # noqa: PLC0415
     from colossus.spec import load_runs  # noqa: PLC0415
     fields = _software_fields(software_set)
-    assumptions, assumed = _assumptions(assume)
     if job is not None:
-        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json, fields, assumptions, assumed)
+        _estimate_job(run_file, job, train_tokens, software, power_limit_w, as_json, fields, assume)
         return
+    assumptions, assumed = _assumptions(assume)
     tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
     _software(software, fields)
     estimates = [estimate(_with_overrides(run, software, power_limit_w, fields), assumptions=assumptions)
@@ -176,10 +178,10 @@ def estimate_cmd(
 
 def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, software: str | None,
                   power_limit_w: float | None, as_json: bool, fields: dict[str, str] | None = None,
-                  assumptions: PerfAssumptions | None = None, assumed: dict[str, object] | None = None) -> None:
+                  assume: list[str] | None = None) -> None:
     """A scenario job estimated as the simulation runs it: its pool, its layout or the planner's, its batch."""
     from colossus.errors import did_you_mean  # noqa: PLC0415
-    from colossus.perf.jobs import job_perf  # noqa: PLC0415
+    from colossus.perf.jobs import cluster_assumptions, job_perf  # noqa: PLC0415
     from colossus.spec import load_scenario  # noqa: PLC0415
 
     if power_limit_w is not None:
@@ -191,6 +193,8 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
     chosen = spec.jobs[names.index(name)]
     if software is not None or fields:
         chosen = chosen.model_copy(update={"software": _software(software, fields, chosen.software)})
+    # (--assume over the cluster's own performance_assumptions)
+    assumptions, assumed = _assumptions(assume, cluster_assumptions(spec.cluster))
     perf = job_perf(spec.cluster, chosen, assumptions=assumptions)
     tokens = parse_tokens(train_tokens, option="--train-tokens") if train_tokens else chosen.train_tokens
     doc = {**_estimate_doc(perf.estimate, tokens, assumed), "scenario": spec.name, "job": chosen.name,

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
+import json
 import threading
 
-from colossus.errors import InfeasibleError
-from colossus.perf.assumptions import PerfAssumptions
+from colossus.errors import InfeasibleError, SpecError
+from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.estimate import Estimate, estimate
 from colossus.perf.search import Plan, plan
 from colossus.spec import ClusterSpec, JobSpec, PoolSpec, RunClusterSpec, RunSpec, SoftwareSpec
@@ -82,12 +84,29 @@ def job_perf(cluster: ClusterSpec, job: JobSpec, *, assumptions: PerfAssumptions
         if found is not None:
             _memo.move_to_end(key)
             return found
-    perf = _job_perf(cluster, job, assumptions=None)
+    perf = _job_perf(cluster, job, assumptions=cluster_assumptions(cluster))
     with _memo_lock:
         _memo[key] = perf
         while len(_memo) > MEMO_SIZE:
             _memo.popitem(last=False)
     return perf
+
+
+def cluster_assumptions(cluster: ClusterSpec) -> PerfAssumptions | None:
+    """The shipped performance assumptions with the cluster's ``performance_assumptions`` (None: none)."""
+    overrides = cluster.performance_assumptions
+    if not overrides:
+        return None
+    return _cluster_assumptions(json.dumps(overrides, sort_keys=True))
+
+
+@lru_cache(maxsize=32)
+def _cluster_assumptions(overrides_json: str) -> PerfAssumptions:
+    # (one object per set of overrides: estimates remember their prepared inputs by the assumptions' identity)
+    try:
+        return default_assumptions().with_overrides(json.loads(overrides_json))
+    except SpecError as exc:
+        raise exc.located(prefix=["cluster", "performance_assumptions"]) from None
 
 
 def _job_perf(cluster: ClusterSpec, job: JobSpec, *, assumptions: PerfAssumptions | None) -> JobPerf:

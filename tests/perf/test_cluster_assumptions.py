@@ -1,0 +1,67 @@
+"""A cluster's own performance assumptions (``cluster.performance_assumptions``): checked when read, used by
+every job's estimate on it, and under the command line's ``--assume``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from colossus.cli import main
+from colossus.errors import SpecError
+from colossus.perf.jobs import job_perf
+from colossus.spec import load_scenario
+
+MEMPHIS = Path(__file__).resolve().parents[2] / "scenarios" / "colossus-memphis.yaml"
+
+
+def _with(tmp_path: Path, block: str, where: str = "cluster:\n  name: colossus\n") -> Path:
+    text = MEMPHIS.read_text()
+    assert where in text
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text.replace(where, where + block, 1))
+    return path
+
+
+def test_a_clusters_measured_figures_are_every_jobs_assumptions(tmp_path):
+    base = load_scenario(MEMPHIS)
+    slow = load_scenario(_with(tmp_path, "  performance_assumptions:\n    network.nccl.net_busbw_eff: 0.45\n"))
+    job = base.jobs[0]
+    shipped, measured = job_perf(base.cluster, job), job_perf(slow.cluster, slow.jobs[0])
+    assert measured.estimate.step_time_s > shipped.estimate.step_time_s
+    assert measured.estimate.parts_s["compute_s"] == pytest.approx(shipped.estimate.parts_s["compute_s"])
+
+
+@pytest.mark.parametrize(
+    ("block", "said"),
+    [("    network.nccl.nope: 0.5\n", "unknown performance assumption 'network.nccl.nope'"),
+     ("    network.nccl: 0.5\n", "is a table, not a value"),
+     ("    network.nccl.net_busbw_eff: true\n", "must be like 0.9")],
+)
+def test_a_bad_cluster_assumption_is_refused_when_the_scenario_is_read(tmp_path, block, said, capsys):
+    path = _with(tmp_path, "  performance_assumptions:\n" + block)
+    with pytest.raises(SpecError, match="cluster.performance_assumptions"):
+        load_scenario(path)
+    assert main(["estimate", str(path), "--job", "grok2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err and said in err
+
+
+def test_a_bad_power_assumption_is_refused_when_the_scenario_is_read(tmp_path):
+    path = _with(tmp_path, "  assumptions:\n    load.training.cpu_fraction: 1.0\n", where="power:\n")
+    with pytest.raises(SpecError, match="power.assumptions.*unknown power assumption"):
+        load_scenario(path)
+
+
+def test_assume_on_the_command_line_goes_over_the_clusters_own(tmp_path, capsys):
+    path = _with(tmp_path, "  performance_assumptions:\n    network.nccl.net_busbw_eff: 0.45\n")
+    assert main(["estimate", str(path), "--job", "grok2", "--json"]) == 0
+    cluster = json.loads(capsys.readouterr().out)
+    assert main(["estimate", str(path), "--job", "grok2", "--json", "--assume", "overlap.dp.contention_frac=0.3"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert both["assumptions_set"] == {"overlap.dp.contention_frac": 0.3}
+    assert both["step_time_s"] >= cluster["step_time_s"]
+    assert main(["estimate", str(MEMPHIS), "--job", "grok2", "--json"]) == 0
+    shipped = json.loads(capsys.readouterr().out)
+    assert cluster["step_time_s"] > shipped["step_time_s"]  # the cluster's figure stayed under --assume
