@@ -120,3 +120,13 @@ def test_plans_the_default_scenario_quickly():
     plan = plan_sweep(MEMPHIS, ["supply.generators.count=0:28:2", "jobs.grok2.gpus=10000,20000,40000"],
                       seeds=20, kind="estimate")
     assert len(plan.points) == 45 and plan.num_runs == 900
+
+
+def test_a_clusters_performance_assumption_can_be_swept_and_is_checked_per_point(small_scenario):
+    """A sensitivity sweep: the cluster's own figure for a named performance assumption varies; the auto kind
+    stays an estimate (a cluster field), and a name the catalog does not have is refused before any run."""
+    option = "cluster.performance_assumptions.network.nccl.net_busbw_eff=0.6,0.9"
+    plan = plan_sweep(small_scenario, [option], seeds=1, kind="auto")
+    assert plan.kind == "estimate" and plan.columns == ["cluster.performance_assumptions[network.nccl.net_busbw_eff]"]
+    with pytest.raises(SpecError, match="unknown performance assumption 'network.nccl.nope'"):
+        plan_sweep(small_scenario, ["cluster.performance_assumptions.network.nccl.nope=0.6"], seeds=1, kind="auto")
