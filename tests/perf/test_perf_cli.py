@@ -242,3 +242,9 @@ def test_a_bad_assumption_is_a_one_line_error(pair, said, capsys):
     assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--assume", pair]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--assume" in err and said in err
+
+
+def test_the_text_estimate_names_a_schedule_beyond_1f1b(tmp_path, capsys):
+    assert main(["estimate", str(write(tmp_path, DUALPIPE_RUN)), "--software-set", "optimizer_moments_dtype=bf16"]) == 0
+    words = " ".join(capsys.readouterr().out.split())
+    assert "dualpipe pipeline schedule" in words and "bf16 Adam moments" in words

@@ -357,13 +357,25 @@ def _layout_text(est: Estimate) -> str:
     return text + f" zero{lay.zero} {lay.precision.value}"
 
 
+def _sw_extras(est: Estimate) -> str:
+    """The stack's choices beyond the usual that shape this estimate (a schedule, a CP exchange, moments)."""
+    sw, extras = est.software, []
+    if sw.pipeline_schedule.value != "1f1b" and est.layout.pp > 1:
+        extras.append(f"{sw.pipeline_schedule.value} pipeline schedule")
+    if sw.cp_comm_type.value != "p2p" and est.layout.cp > 1:
+        extras.append(f"{sw.cp_comm_type.value} context parallelism")
+    if sw.optimizer_moments_dtype.value != "fp32":
+        extras.append(f"{sw.optimizer_moments_dtype.value} Adam moments")
+    return "".join(f", {e}" for e in extras)
+
+
 def _print_estimate(est: Estimate, tokens: float, assumed: dict[str, object] | None = None) -> None:
     from rich.table import Table  # noqa: PLC0415
     console.print(f"[bold]{est.run_id}[/]: {_layout_text(est)} on {est.num_gpus} GPUs")
     sw = est.software
     stated = f" (stated: {', '.join(sw.stated)})" if sw.stated else ""
     console.print(f"  software: {sw.profile} profile, {sw.attention.value} attention,"
-                  f" {'compiled' if sw.compiled else 'eager'}{stated}")
+                  f" {'compiled' if sw.compiled else 'eager'}{_sw_extras(est)}{stated}")
     if est.assumed:
         console.print("  defaults applied: " + ", ".join(f"{k}={v}" for k, v in est.assumed.items()))
     if assumed:
