@@ -133,3 +133,14 @@ def test_each_schedule_bubbles_no_more_than_the_one_it_improves_on(tp, pp, mb, r
               "recompute": recompute, "sequence_parallel": tp > 1}
     bubbles = [estimate(run(kind, **layout)).parts_s["bubble_s"] for kind in ("1f1b", "zero_bubble", "dualpipe")]
     assert bubbles[2] <= bubbles[1] * (1 + 1e-12) and bubbles[1] <= bubbles[0] * (1 + 1e-12)
+
+
+def test_dualpipe_under_zero3_gathers_one_copy_a_micro_batch():
+    """Each micro-batch runs through one of the two copies of a stage: ZeRO-3 gathers and reduce-scatters that
+    copy's layers, as under 1F1B, while each GPU holds the shards of both copies."""
+    one = estimate(run("1f1b", zero=3))
+    dual = estimate(run("dualpipe", zero=3))
+    assert dual.parts_s["dp_exposed_s"] == pytest.approx(one.parts_s["dp_exposed_s"], rel=1e-12)
+    assert dual.memory_bytes["weights_bytes"] == pytest.approx(2 * one.memory_bytes["weights_bytes"], rel=1e-12)
+    assert dual.memory_bytes["comm_buffers_bytes"] == pytest.approx(one.memory_bytes["comm_buffers_bytes"],
+                                                                    rel=1e-12)

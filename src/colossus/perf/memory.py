@@ -406,6 +406,9 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     if lay.bounds("zero")[1] >= 3:
         # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much)
         per_layer_params = params / np.maximum(layers, 1)
+        dual = dualpipe_rows(ctx, lay)
+        if dual is not None:  # the unit gathered is a layer of one of DualPipe's two copies
+            per_layer_params = np.where(dual, per_layer_params / 2.0, per_layer_params)
         live = ctx.sw_zero3_live_layers * per_layer_params * k["mem_weight_bytes"]
         buffers = buffers + np.where((lay.zero >= 3) & ~(once if once is not None else False), live, 0.0)
     allocated = weights + grads + optim + acts + buffers

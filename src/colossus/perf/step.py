@@ -44,6 +44,7 @@ from colossus.perf.memory import (
     MemoryParts,
     Stage,
     dense_dp,
+    dualpipe_rows,
     expert_dp,
     expert_ranks,
     memory_parts,
@@ -314,8 +315,12 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
     # with full recompute a stack that releases a layer between its recomputed forward and its backward
     # gathers it a third time (DeepSpeed: a layer of more parameters than stage3_max_reuse_distance)
     n = np.maximum(layers, 1)
+    dense, experts = stage_params(ctx, lay) if params is None else params
+    dual = dualpipe_rows(ctx, lay)
+    if dual is not None:  # a micro-batch runs through one of DualPipe's two copies of the stage: one is gathered
+        dense, experts = (np.where(dual, x / 2.0, x) for x in (dense, experts))
+        reduce, gather = dp_collectives(ctx, lay, (dense, experts))
     ag, rs = gather / n, reduce / n
-    dense = stage_params(ctx, lay)[0] if params is None else params[0]
     regather = lay.rc_full & (dense * lay.tp / n > ctx.sw_zero3_reuse_params)
     bwd_comm = np.where(regather, 2.0 * ag, ag) + rs
     contention_fsdp = np.where(ctx.sw_fsdp_agg, contention, ctx.k["zero3_unaggregated_contention"])
