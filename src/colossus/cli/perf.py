@@ -359,12 +359,13 @@ def _layout_text(est: Estimate) -> str:
 
 def _sw_extras(est: Estimate) -> str:
     """The stack's choices beyond the usual that shape this estimate (a schedule, a CP exchange, moments)."""
+    from colossus.spec import CpCommType, MomentDtype, PipelineSchedule  # noqa: PLC0415
     sw, extras = est.software, []
-    if sw.pipeline_schedule.value != "1f1b" and est.layout.pp > 1:
+    if sw.pipeline_schedule is not PipelineSchedule.ONE_F_ONE_B and est.layout.pp > 1:
         extras.append(f"{sw.pipeline_schedule.value} pipeline schedule")
-    if sw.cp_comm_type.value != "p2p" and est.layout.cp > 1:
+    if sw.cp_comm_type is not CpCommType.P2P and est.layout.cp > 1:
         extras.append(f"{sw.cp_comm_type.value} context parallelism")
-    if sw.optimizer_moments_dtype.value != "fp32":
+    if sw.optimizer_moments_dtype is not MomentDtype.FP32:
         extras.append(f"{sw.optimizer_moments_dtype.value} Adam moments")
     return "".join(f", {e}" for e in extras)
 
