@@ -21,6 +21,7 @@ SWITCH = {
     "tdp_w": 1500,
     "typical_w": 1000,
     "latency_ns": 600,
+    "adaptive_routing": False,
 }
 OPTIC = {"name": "test-optic-800", "form_factor": "OSFP", "gbit_per_s": 800, "power_w": 15, "reach_m": 100}
 

@@ -133,6 +133,7 @@ class Context:
     sw_compiled: np.ndarray
     # network
     num_gpus: np.ndarray
+    ecmp: np.ndarray  # the fabric hashes flows onto its paths statically (no adaptive routing)
     gpus_per_server: np.ndarray
     nvlink_bytes_per_s: np.ndarray  # per GPU per direction, after NCCL efficiency
     level_span_gpus: np.ndarray  # (rows, levels), padded with the top level
@@ -261,6 +262,7 @@ _BOOL = {
     "flash",
     "sw_compiled",
     "sw_tp_overlap",
+    "ecmp",
     "sw_eager_acts",
     "sw_min_cut_acts",
     "sw_dp_overlap",
@@ -337,7 +339,7 @@ def static_rows(runs: Sequence[RunInputs]) -> StaticRows:
     spans, bws, lats = [], [], []
     for run in runs:
         row = {**_model_row(run.model), **_gpu_static(run.gpu, run.power_limit_w), **_software_static(run.software)}
-        row.update(num_gpus=run.num_gpus, gpus_per_server=run.gpus_per_server)
+        row.update(num_gpus=run.num_gpus, gpus_per_server=run.gpus_per_server, ecmp=not run.fabric.adaptive)
         for key, value in row.items():
             cols.setdefault(key, []).append(value)
         levels = np.array(_levels(run.fabric.model_dump_json(), run.num_gpus, run.gpus_per_server))
@@ -406,8 +408,12 @@ def build_context(runs: Sequence[RunInputs], assumptions: PerfAssumptions, stati
                          if pair.split("/")[0] != "unfused" else 0.0)
         cols[name] = np.where(flash, value, 1.0 if key.endswith("eff") else 0.0)
     cols["ew_hidden_bytes"], cols["ew_ffn_bytes"] = _elementwise(a, cols)
-    return Context(**cols, level_span_gpus=st.level_span_gpus,
-                   level_bytes_per_s=st.level_bytes_per_s * float(nccl["net_busbw_eff"]),
+    level_bytes_per_s = st.level_bytes_per_s * float(nccl["net_busbw_eff"])
+    if cols["ecmp"].any():  # flow collisions beyond the leaf of a statically hashed fabric (ECMP)
+        beyond_leaf = np.arange(level_bytes_per_s.shape[1]) >= 1
+        level_bytes_per_s = np.where(cols["ecmp"][:, None] & beyond_leaf,
+                                     level_bytes_per_s * float(nccl["ecmp_spine_eff"]), level_bytes_per_s)
+    return Context(**cols, level_span_gpus=st.level_span_gpus, level_bytes_per_s=level_bytes_per_s,
                    level_latency_s=st.level_latency_s + float(nccl["nic_latency_s"]), k=shared_constants(a))
 
 

@@ -43,6 +43,11 @@ class FabricSpec(Spec):
     cable_latency_ns_per_hop: NonNegFloat = Field(
         description="propagation delay of one link (about 5 ns per metre of fibre), ns"
     )
+    adaptive_routing: bool | None = Field(
+        None,
+        description="flows spread over the equal-cost paths by load, not by a static ECMP hash; null: as the"
+        " switch does (its adaptive_routing)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> FabricSpec:
@@ -63,6 +68,11 @@ class FabricSpec(Spec):
         except ValueError as exc:
             raise ValueError(f"link_gbit_per_s: {exc}") from None
         return self
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether traffic between leaves is spread by load (the fabric's setting, else the switch's)."""
+        return self.switch.adaptive_routing if self.adaptive_routing is None else self.adaptive_routing
 
     def oversubscription_at(self, tier: int) -> float:
         """Down:up ratio of ``tier`` (1 = leaf); 1.0 where not given."""

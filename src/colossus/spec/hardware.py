@@ -120,6 +120,10 @@ class SwitchSpec(CatalogItem):
     tdp_w: PartWatts = Field(description="maximum power without optical modules, W")
     typical_w: PartWatts = Field(description="typical power in operation without optics, W")
     latency_ns: PositiveFloat = Field(description="port-to-port forwarding latency, ns")
+    adaptive_routing: bool = Field(
+        description="the switch spreads flows over equal-cost paths by load (InfiniBand adaptive routing,"
+        " Spectrum-X RoCE adaptive routing), not by a static ECMP hash of each flow"
+    )
     height_u: Parts = 1
 
     @property
