@@ -81,6 +81,10 @@ ASSUME_HELP = ("a performance assumption NAME=VALUE by dotted path (repeatable; 
                " with its source), e.g. network.nccl.net_busbw_eff=0.8")
 
 
+SOFTWARE_SET_OPTION = typer.Option("--software-set", help=SOFTWARE_SET_HELP, metavar="NAME=VALUE")
+ASSUME_OPTION = typer.Option("--assume", help=ASSUME_HELP, metavar="NAME=VALUE")
+
+
 def _assumptions(pairs: list[str] | None, base: PerfAssumptions | None = None,
                  ) -> tuple[PerfAssumptions | None, dict[str, object]]:
     """``--assume NAME=VALUE`` pairs over ``base`` (default: the shipped assumptions), and what they set;
@@ -150,10 +154,10 @@ def estimate_cmd(
     train_tokens: Annotated[str | None, typer.Option("--train-tokens", help="tokens to train, for the time to"
                                                      " train: 15T = 15e12 (default: the job's, else 1T)")] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
-    software_set: Annotated[list[str] | None, typer.Option("--software-set", help=SOFTWARE_SET_HELP)] = None,
+    software_set: Annotated[list[str] | None, SOFTWARE_SET_OPTION] = None,
     power_limit_w: Annotated[float | None, typer.Option("--power-limit-w", help=POWER_HELP,
                                                         callback=within("PartWatts"))] = None,
-    assume: Annotated[list[str] | None, typer.Option("--assume", help=ASSUME_HELP)] = None,
+    assume: Annotated[list[str] | None, ASSUME_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
@@ -263,11 +267,11 @@ def plan_cmd(
         float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU", callback=within("GbitPerS"))
     ] = None,
     software: Annotated[str | None, typer.Option("--software", help=SOFTWARE_HELP)] = None,
-    software_set: Annotated[list[str] | None, typer.Option("--software-set", help=SOFTWARE_SET_HELP)] = None,
+    software_set: Annotated[list[str] | None, SOFTWARE_SET_OPTION] = None,
     power_limit_w: Annotated[
         float | None, typer.Option("--power-limit-w", help=POWER_HELP, callback=within("PartWatts"))
     ] = None,
-    assume: Annotated[list[str] | None, typer.Option("--assume", help=ASSUME_HELP)] = None,
+    assume: Annotated[list[str] | None, ASSUME_OPTION] = None,
     top: Annotated[int, typer.Option("--top", callback=within("whole", ge=1, le=1000))] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
@@ -301,7 +305,7 @@ def validate_cmd(
     cv: Annotated[str | None, typer.Option(
         "--cv", help="'family': refit the fitted constants leaving each family (id up to its first '-') out in"
                      " turn, and report each family's error when it was not seen")] = None,
-    assume: Annotated[list[str] | None, typer.Option("--assume", help=ASSUME_HELP)] = None,
+    assume: Annotated[list[str] | None, ASSUME_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Predict every measured run; print measured vs predicted, error, MAPE and the worst case."""
