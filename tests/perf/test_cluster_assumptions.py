@@ -65,3 +65,20 @@ def test_assume_on_the_command_line_goes_over_the_clusters_own(tmp_path, capsys)
     assert main(["estimate", str(MEMPHIS), "--job", "grok2", "--json"]) == 0
     shipped = json.loads(capsys.readouterr().out)
     assert cluster["step_time_s"] > shipped["step_time_s"]  # the cluster's figure stayed under --assume
+
+
+def test_the_collectives_and_the_fit_of_a_cluster_use_its_own_figures(tmp_path):
+    from colossus.perf.collective import collective_costs
+    from colossus.perf.fit import fit_model
+    from colossus.spec import lookup
+
+    base = load_scenario(MEMPHIS)
+    slow = load_scenario(_with(tmp_path, "  performance_assumptions:\n    network.nccl.net_busbw_eff: 0.45\n"))
+    (shipped,) = collective_costs(base.cluster, group_gpus=4096, sizes_bytes=(2.0**30,), ops=("all-reduce",))
+    (measured,) = collective_costs(slow.cluster, group_gpus=4096, sizes_bytes=(2.0**30,), ops=("all-reduce",))
+    assert measured.time_s > 1.5 * shipped.time_s
+    model = lookup("models", "llama3-8b")
+    fast_fit = fit_model(model, base.cluster.pools[0], base.cluster)
+    slow_fit = fit_model(model, slow.cluster.pools[0], slow.cluster)
+    assert fast_fit.min_gpus == slow_fit.min_gpus  # memory decides where it fits ...
+    assert slow_fit.estimate.step_time_s >= fast_fit.estimate.step_time_s  # ... the cluster's figures how fast

@@ -25,6 +25,7 @@ from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.context import RunInputs, build_context
 from colossus.perf.estimate import software_for
+from colossus.perf.jobs import cluster_assumptions
 from colossus.perf.network import all_to_all_time_s, ring_time_s
 from colossus.spec import ClusterSpec, PoolSpec, lookup
 
@@ -86,7 +87,7 @@ def collective_costs(
     if placement == "per-server" and n > pool.num_servers:
         raise SpecError(f"one GPU per server: {n} GPUs need {n} servers, pool {pool.name} has {pool.num_servers}",
                         path=["group_gpus"])
-    assumptions = assumptions or default_assumptions()
+    assumptions = assumptions or cluster_assumptions(cluster) or default_assumptions()
     inputs = RunInputs(lookup("models", _SHAPE_ONLY_MODEL), pool.gpu, software_for(None, pool.gpu, assumptions),
                        cluster.fabric, cluster.num_gpus, per_server)
     ctx = build_context([inputs], assumptions)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from colossus.errors import InfeasibleError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.estimate import Estimate
+from colossus.perf.jobs import cluster_assumptions
 from colossus.perf.search import plan
 from colossus.spec import ClusterSpec, ModelSpec, PoolSpec, SoftwareSpec
 
@@ -72,7 +73,7 @@ def _try(model: ModelSpec, pool: PoolSpec, cluster: ClusterSpec, gpus: int, batc
 def fit_model(model: ModelSpec, pool: PoolSpec, cluster: ClusterSpec, *, batch_tokens: float = DEFAULT_BATCH_TOKENS,
               software: SoftwareSpec | None = None, assumptions: PerfAssumptions | None = None) -> Fit:
     """The fewest GPUs of ``pool`` (whole servers) on which ``model`` fits, and the layout."""
-    assumptions = assumptions or default_assumptions()
+    assumptions = assumptions or cluster_assumptions(cluster) or default_assumptions()
     per_server = pool.server.gpus_per_server
     servers, last_fail, why = 1, 0, ""
     found: tuple[int, Estimate] | None = None

@@ -21,7 +21,7 @@ import numpy as np
 
 from colossus.errors import InfeasibleError
 from colossus.perf.estimate import Estimate
-from colossus.perf.jobs import job_perf
+from colossus.perf.jobs import cluster_assumptions, job_perf
 from colossus.perf.placement import spread_step_time_s
 from colossus.power.assumptions import PowerAssumptions
 from colossus.power.capping import CapCurve
@@ -175,7 +175,8 @@ class NamedRates:
             est = self._estimates[key]
             slow_s = spread_step_time_s(est, job.model, p.gpu, fabric=self.scenario.cluster.fabric,
                                         gpus_per_server=p.server.gpus_per_server, gpus_per_pod=gpus_per_pod,
-                                        power_limit_w=p.power_limit_w)
+                                        power_limit_w=p.power_limit_w,
+                                        assumptions=cluster_assumptions(self.scenario.cluster))
             self._spread[skey] = replace(base, tokens_per_s=base.tokens_per_s * est.step_time_s / slow_s)
         return self._spread[skey]
 
