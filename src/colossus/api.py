@@ -243,7 +243,7 @@ def _perf_assumptions(overrides: Mapping[str, Any] | None,
         return base
     from colossus.perf.assumptions import default_assumptions  # noqa: PLC0415
 
-    return (base or default_assumptions()).with_overrides(dict(overrides))
+    return (base or default_assumptions()).with_checked_overrides(dict(overrides))
 
 
 def _estimate_run(source: str | Path | RunSpec, train_tokens: float | None,

@@ -37,7 +37,9 @@ def test_a_clusters_measured_figures_are_every_jobs_assumptions(tmp_path):
     ("block", "said"),
     [("    network.nccl.nope: 0.5\n", "unknown performance assumption 'network.nccl.nope'"),
      ("    network.nccl: 0.5\n", "is a table, not a value"),
-     ("    network.nccl.net_busbw_eff: true\n", "must be like 0.9")],
+     ("    network.nccl.net_busbw_eff: true\n", "must be like 0.9"),
+     ("    network.nccl.net_busbw_eff: 0\n", "must be > 0"),
+     ("    overlap.dp.contention_frac: 1.5\n", "is a fraction: at most 1")],
 )
 def test_a_bad_cluster_assumption_is_refused_when_the_scenario_is_read(tmp_path, block, said, capsys):
     path = _with(tmp_path, "  performance_assumptions:\n" + block)
@@ -48,9 +50,13 @@ def test_a_bad_cluster_assumption_is_refused_when_the_scenario_is_read(tmp_path,
     assert len(err.splitlines()) == 1 and str(path) in err and said in err
 
 
-def test_a_bad_power_assumption_is_refused_when_the_scenario_is_read(tmp_path):
-    path = _with(tmp_path, "  assumptions:\n    load.training.cpu_fraction: 1.0\n", where="power:\n")
-    with pytest.raises(SpecError, match="power.assumptions.*unknown power assumption"):
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [("load.training.cpu_fraction: 1.0", "unknown power assumption"), ("load.training.cpu_frac: 1.5", "at most 1")],
+)
+def test_a_bad_power_assumption_is_refused_when_the_scenario_is_read(tmp_path, line, said):
+    path = _with(tmp_path, f"  assumptions:\n    {line}\n", where="power:\n")
+    with pytest.raises(SpecError, match=f"power.assumptions.*{said}"):
         load_scenario(path)
 
 

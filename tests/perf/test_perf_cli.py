@@ -236,7 +236,9 @@ def test_assume_changes_a_named_assumption_and_says_so(tmp_path, capsys):
     [("network.nccl.nope=1", "unknown performance assumption 'network.nccl.nope'"),
      ("network.nccl.net_busbw_eff=fast", "is a number like 0.9"),
      ("network.nccl=1", "is a table, not a value"), ("eff", "expected NAME=VALUE"),
-     ("network.nccl.net_busbw_eff=inf", "must be finite")],
+     ("network.nccl.net_busbw_eff=inf", "must be finite"),
+     ("network.nccl.net_busbw_eff=0", "must be > 0"), ("network.nccl.net_busbw_eff=-0.5", "must be > 0"),
+     ("network.nccl.net_busbw_eff=1.5", "is a fraction: at most 1")],
 )
 def test_a_bad_assumption_is_a_one_line_error(pair, said, capsys):
     assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--assume", pair]) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
+import math
 from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
@@ -44,10 +45,13 @@ NOUNS: Mapping[str, str] = MappingProxyType({"perf": "performance", "power": "po
 
 def check_overrides(prefix: str, overrides: Mapping[str, Any]) -> None:
     """``SpecError`` for an override of the ``prefix`` model's assumptions that names no shipped value (an
-    unknown path, or a table) or gives a value of another kind; nothing when all are well formed."""
+    unknown path, or a table), gives a value of another kind, or leaves its range (``_check_range``);
+    nothing when all are well formed."""
     tables = {name: read_table(f"{prefix}_{name}") for name in TABLES[prefix]}
     for dotted, value in overrides.items():
-        _check_kind(NOUNS[prefix], dotted, _lookup(NOUNS[prefix], tables, dotted), value)
+        old = _lookup(NOUNS[prefix], tables, dotted)
+        _check_kind(NOUNS[prefix], dotted, old, value)
+        _check_range(NOUNS[prefix], dotted, old, value)
 
 
 def _lookup(noun: str, tables: Mapping[str, Any], dotted: str) -> Any:
@@ -71,6 +75,22 @@ def _check_kind(noun: str, dotted: str, old: Any, value: Any) -> None:
         raise SpecError(f"{noun} assumption '{dotted}' must be like {old!r} (got {value!r})")
 
 
+def _check_range(noun: str, dotted: str, old: Any, value: Any) -> None:
+    """A number a user puts in place of a shipped one keeps its sign class and, for an efficiency or a
+    fraction (a name ending in ``_eff`` or ``_frac``), stays at most 1: a zero bandwidth efficiency would
+    divide by zero, a negative one give negative times."""
+    if isinstance(old, (bool, str)) or not isinstance(old, (int, float)):
+        return
+    if not math.isfinite(value):
+        raise SpecError(f"{noun} assumption '{dotted}' must be finite (got {value!r})")
+    if old > 0 and value <= 0:
+        raise SpecError(f"{noun} assumption '{dotted}' must be > 0, as its default {old!r} is (got {value!r})")
+    if old >= 0 and value < 0:
+        raise SpecError(f"{noun} assumption '{dotted}' must be >= 0 (got {value!r})")
+    if dotted.rsplit(".", 1)[-1].endswith(("_eff", "_frac")) and value > 1:
+        raise SpecError(f"{noun} assumption '{dotted}' is a fraction: at most 1 (got {value!r})")
+
+
 class AssumptionTables:
     """Mixin for a frozen dataclass whose fields are the tables of one model's assumptions."""
 
@@ -91,6 +111,14 @@ class AssumptionTables:
     def get(self, dotted: str) -> Any:
         """One value (or sub-table) by dotted path."""
         return _lookup(self.NOUN, {name: getattr(self, name) for name in self.table_names()}, dotted)
+
+    def with_checked_overrides(self, overrides: Mapping[str, Any]) -> Self:
+        """``with_overrides`` for values a user gives: each also checked against its range (``_check_range``)."""
+        for dotted, value in overrides.items():
+            old = self.get(dotted)
+            _check_kind(self.NOUN, dotted, old, value)
+            _check_range(self.NOUN, dotted, old, value)
+        return self.with_overrides(overrides)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Self:
         """A copy with leaf values replaced by dotted path, each of the same kind as before."""

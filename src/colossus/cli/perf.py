@@ -105,7 +105,7 @@ def _assumptions(pairs: list[str] | None, base: PerfAssumptions | None = None,
             raise SpecError(f"--assume: {exc}") from None
         values[name] = _assumed_value(name, old, text)
     try:
-        return base.with_overrides(values), values
+        return base.with_checked_overrides(values), values
     except SpecError as exc:
         raise SpecError(f"--assume: {exc}") from None
 

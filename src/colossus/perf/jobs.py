@@ -104,7 +104,7 @@ def cluster_assumptions(cluster: ClusterSpec) -> PerfAssumptions | None:
 def _cluster_assumptions(overrides_json: str) -> PerfAssumptions:
     # (one object per set of overrides: estimates remember their prepared inputs by the assumptions' identity)
     try:
-        return default_assumptions().with_overrides(json.loads(overrides_json))
+        return default_assumptions().with_checked_overrides(json.loads(overrides_json))
     except SpecError as exc:
         raise exc.located(prefix=["cluster", "performance_assumptions"]) from None
 

@@ -50,6 +50,6 @@ def scenario_assumptions(scenario: Scenario) -> PowerAssumptions:
     if not overrides:
         return default_assumptions()
     try:
-        return default_assumptions().with_overrides(overrides)
+        return default_assumptions().with_checked_overrides(overrides)
     except SpecError as exc:
         raise exc.located(prefix=["power", "assumptions"]) from None
