@@ -36,7 +36,7 @@ from colossus.web import create_app
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hostile_helpers import tiny_doc, write_yaml  # noqa: E402
 
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 4
 
 load_all_checks()
 #: Every check schemathesis has (the CLI's ``--checks all``).
