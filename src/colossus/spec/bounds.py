@@ -26,8 +26,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
+
+from colossus.catalog.assumptions import check_overrides
+from colossus.errors import SpecError
 
 # --- the limits ------------------------------------------------------------------------------
 
@@ -135,6 +138,25 @@ NonNegInt = whole(ge=0)
 #: Any finite float (assumption overrides: their own model checks the range).
 FiniteFloat = real(le=None)
 
+
+def overrides(prefix: str) -> Any:
+    """Overrides of the ``prefix`` model's named assumptions by dotted path (finite numbers, flags or text),
+    checked against the catalog's tables when read (``catalog.assumptions.check_overrides``)."""
+    def check(value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            check_overrides(prefix, value)
+        except SpecError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+    return Annotated[dict[str, Annotated[float, Field(allow_inf_nan=False), NotBool] | int | bool | str],
+                     AfterValidator(check)]
+
+
+#: Overrides of the performance model's named assumptions (``catalog/data/perf_*.toml``).
+PerfOverrides = overrides("perf")
+#: Overrides of the power model's named assumptions (``catalog/data/power_*.toml``).
+PowerOverrides = overrides("power")
+
 # --- physical kinds ----------------------------------------------------------------------------------
 
 Seed = whole(ge=0, le=MAX_SEED)
@@ -233,6 +255,9 @@ __all__ = [
     "NonNegInt",
     "PartWatts",
     "PartWattsOrZero",
+    "PerfOverrides",
+    "PowerOverrides",
+    "overrides",
     "Parts",
     "PartsOrZero",
     "PositiveFloat",

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from colossus import units
-from colossus.catalog.assumptions import check_overrides
-from colossus.errors import SpecError
 from colossus.spec.base import Spec, ref
-from colossus.spec.bounds import MAX_POOLS, FiniteFloat, GpuCount, PartWatts
+from colossus.spec.bounds import MAX_POOLS, GpuCount, PartWatts, PerfOverrides
 from colossus.spec.fabric import FabricSpec
 from colossus.spec.hardware import GpuSpec, PositiveFloat, RackSpec, ServerSpec
 
@@ -89,7 +87,7 @@ class ClusterSpec(Spec):
     name: str
     pools: list[PoolSpec] = Field(min_length=1, max_length=MAX_POOLS)
     fabric: FabricSpec
-    performance_assumptions: dict[str, FiniteFloat | int | bool | str] = Field(
+    performance_assumptions: PerfOverrides = Field(
         default_factory=dict,
         description=(
             "the performance model's named assumptions as they hold on this cluster, by dotted path, e.g."
@@ -97,15 +95,6 @@ class ClusterSpec(Spec):
             " name, its default and source); every job's estimate and plan on the cluster uses them"
         ),
     )
-
-    @field_validator("performance_assumptions")
-    @classmethod
-    def _known_assumptions(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            check_overrides("perf", value)
-        except SpecError as exc:
-            raise ValueError(str(exc)) from None
-        return value
 
     @model_validator(mode="after")
     def _check(self) -> ClusterSpec:

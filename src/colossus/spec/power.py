@@ -8,15 +8,13 @@ them all.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from colossus import units
-from colossus.catalog.assumptions import check_overrides
-from colossus.errors import SpecError
 from colossus.spec.base import CatalogItem, Spec, ref
-from colossus.spec.bounds import MAX_FLEETS, Day, Efficiency, FiniteFloat, Megawatts, UnitCount, real
+from colossus.spec.bounds import MAX_FLEETS, Day, Efficiency, Megawatts, PowerOverrides, UnitCount, real
 from colossus.spec.hardware import Fraction, NonNegFloat, PositiveFloat
 from colossus.spec.plant import DispatchSpec, PermitSpec, PricesSpec, SwingsSpec
 
@@ -191,19 +189,10 @@ class PowerSpec(Spec):
                 raise ValueError(f"dispatch.merit_order names '{name}', which is neither 'grid' nor a generator"
                                  f" fleet (sources: {', '.join(known)})")
         return self
-    assumptions: dict[str, FiniteFloat | int | bool | str] = Field(
+    assumptions: PowerOverrides = Field(
         default_factory=dict,
         description=(
             "overrides of the power model's named assumptions by dotted path, e.g."
             " 'load.training.cpu_frac: 0.5' (catalog/data/power_*.toml lists every name and its default)"
         ),
     )
-
-    @field_validator("assumptions")
-    @classmethod
-    def _known_assumptions(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            check_overrides("power", value)
-        except SpecError as exc:
-            raise ValueError(str(exc)) from None
-        return value
