@@ -202,17 +202,6 @@ def test_plan_takes_software_fields(capsys):
     assert json.loads(capsys.readouterr().out)["software"]["cp_comm_type"] == "all_gather"
 
 
-@pytest.mark.parametrize(
-    ("pair", "said"),
-    [("pipeline_schedule=gpipe", "pipeline_schedule: Input should be"), ("nonsense", "expected NAME=VALUE"),
-     ("warp_speed=9", "unknown field 'warp_speed'")],
-)
-def test_a_bad_software_field_is_a_one_line_error(pair, said, capsys):
-    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--software-set", pair]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--software-set" in err and said in err
-
-
 def test_assume_changes_a_named_assumption_and_says_so(tmp_path, capsys):
     """--assume NAME=VALUE runs the model with one of its catalog assumptions changed (a what-if), and the
     answer records it; without it nothing is recorded (the shipped model)."""
@@ -232,18 +221,22 @@ def test_assume_changes_a_named_assumption_and_says_so(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    ("pair", "said"),
-    [("network.nccl.nope=1", "unknown performance assumption 'network.nccl.nope'"),
-     ("network.nccl.net_busbw_eff=fast", "is a number like 0.9"),
-     ("network.nccl=1", "is a table, not a value"), ("eff", "expected NAME=VALUE"),
-     ("network.nccl.net_busbw_eff=inf", "must be finite"),
-     ("network.nccl.net_busbw_eff=0", "must be > 0"), ("network.nccl.net_busbw_eff=-0.5", "must be > 0"),
-     ("network.nccl.net_busbw_eff=1.5", "is a fraction: at most 1")],
+    ("option", "pair", "said"),
+    [("--software-set", "pipeline_schedule=gpipe", "pipeline_schedule: Input should be"),
+     ("--software-set", "nonsense", "expected NAME=VALUE"),
+     ("--software-set", "warp_speed=9", "unknown field 'warp_speed'"),
+     ("--assume", "network.nccl.nope=1", "unknown performance assumption 'network.nccl.nope'"),
+     ("--assume", "network.nccl.net_busbw_eff=fast", "is a number like 0.9"),
+     ("--assume", "network.nccl=1", "is a table, not a value"), ("--assume", "eff", "expected NAME=VALUE"),
+     ("--assume", "network.nccl.net_busbw_eff=inf", "must be finite"),
+     ("--assume", "network.nccl.net_busbw_eff=0", "must be > 0"),
+     ("--assume", "network.nccl.net_busbw_eff=-0.5", "must be > 0"),
+     ("--assume", "network.nccl.net_busbw_eff=1.5", "is a fraction: at most 1")],
 )
-def test_a_bad_assumption_is_a_one_line_error(pair, said, capsys):
-    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--assume", pair]) == 2
+def test_a_bad_name_value_pair_is_a_one_line_error(option, pair, said, capsys):
+    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", option, pair]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--assume" in err and said in err
+    assert len(err.splitlines()) == 1 and option in err and said in err
 
 
 def test_the_text_estimate_names_a_schedule_beyond_1f1b(tmp_path, capsys):
