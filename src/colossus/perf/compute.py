@@ -131,7 +131,11 @@ def attention_linear_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | Non
 
 def query_width(ctx: Context) -> np.ndarray:
     """Width of the query projection's output, all heads (kept with the context)."""
-    return ctx.kept("q_width", lambda c: c.heads * c.head_dim)
+    return ctx.kept("q_width", _query_width)
+
+
+def _query_width(ctx: Context) -> np.ndarray:
+    return ctx.heads * ctx.head_dim
 
 
 def mla_up_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:

@@ -103,8 +103,7 @@ class Software:
     @property
     def moment_bytes(self) -> float:
         """Bytes of one Adam moment."""
-        return {MomentDtype.FP32: 4.0, MomentDtype.BF16: 2.0, MomentDtype.FP16: 2.0, MomentDtype.FP8: 1.0}[
-            self.optimizer_moments_dtype]
+        return _MOMENT_BYTES[self.optimizer_moments_dtype]
 
     @property
     def grad_reduce_bytes(self) -> float:
@@ -120,6 +119,10 @@ class Software:
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else getattr(value, "value", value)
         return out
+
+
+#: Bytes of one element of each Adam-moment dtype.
+_MOMENT_BYTES = {MomentDtype.FP32: 4.0, MomentDtype.BF16: 2.0, MomentDtype.FP16: 2.0, MomentDtype.FP8: 1.0}
 
 
 def _dtype_bytes(dtype: GradReduceDtype) -> float:

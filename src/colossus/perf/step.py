@@ -165,16 +165,13 @@ def _cp_collectives(ctx: Context, lay: Layouts, t: np.ndarray, kv_width: np.ndar
     token-split Q, K, V into head-split whole sequences and one turns the output back, forward, and the
     same for their gradients backward; a GQA model's K/V heads are replicated up to ``cp`` per TP rank.
     """
-    ring_kv = ring(ctx, lay.cp, lay.tp)
-    gather = ring_time_s(ctx, lay.cp * t * kv_width * WIRE_BYTES, lay.cp, lay.tp, all_reduce=False,
-                         geometry=ring_kv)
-    gathered = gather * (2.0 + lay.rc_full)
+    passes = 2.0 + lay.rc_full  # forward, backward, and the recomputed forward
+    gather_s = ring_time_s(ctx, lay.cp * t * kv_width * WIRE_BYTES, lay.cp, lay.tp, all_reduce=False)
     heads_l = ctx.heads / lay.tp
     kv_a2a = np.where(ctx.mla, kv_width, 2 * np.maximum(ctx.kv_heads / lay.tp, lay.cp) * ctx.head_dim)
     cols = query_width(ctx) / lay.tp + kv_a2a + heads_l * ctx.v_dim
-    one_way = all_to_all_time_s(ctx, t * cols * WIRE_BYTES, lay.cp, lay.tp)
-    ulysses = one_way * (2.0 + lay.rc_full)
-    return np.where(ctx.sw_cp_comm == CP_ALL_GATHER, gathered, ulysses)
+    one_way_s = all_to_all_time_s(ctx, t * cols * WIRE_BYTES, lay.cp, lay.tp)
+    return passes * np.where(ctx.sw_cp_comm == CP_ALL_GATHER, gather_s, one_way_s)
 
 
 def cp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
@@ -350,9 +347,9 @@ def optimizer_s(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndarray
     if ctx.any_moe:  # (no experts, nothing of theirs to step)
         local = local + experts / zero_sharded(lay, 1, expert_dp(lay), 1)
     # the step reads and writes each of the two moments once: 4 x the bytes a narrower moment saves
-    per_param = ctx.kept("optimizer_step_bytes", lambda c: c.k["optimizer_bytes_per_param"]
-                         - 4.0 * (FP32_MOMENT_BYTES - c.sw_moment_bytes))
-    return local * per_param / ctx.hbm_bytes_per_s
+    bytes_per_param = ctx.kept("optimizer_step_bytes", lambda c: c.k["optimizer_bytes_per_param"]
+                               - 4.0 * (FP32_MOMENT_BYTES - c.sw_moment_bytes))
+    return local * bytes_per_param / ctx.hbm_bytes_per_s
 
 
 def _bubble_per_mb(ctx: Context, lay: Layouts, slots: np.ndarray, lt: LayerTimes) -> np.ndarray:
@@ -386,10 +383,10 @@ def _schedule_bubble(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray:
     hidden, so ``F&B`` is taken as ``F + B``. ``W`` is the weight-gradient GEMMs, as many FLOPs as the
     forward GEMMs.
     """
-    f, b, w = lt.fwd_s, lt.bwd_s + lt.recompute_s, lt.linear_fwd_s
-    per_mb = f + b
-    zero_bubble = (lay.pp - 1) * np.maximum(f + b - 2.0 * w, 0.0) / per_mb
-    dualpipe = np.maximum(lay.pp / 2 - 1, 0.0) * np.maximum(f + 2.0 * b - 3.0 * w, 0.0) / per_mb
+    f, b, w = lt.fwd_s, lt.bwd_s + lt.recompute_s, lt.linear_fwd_s  # (seconds, one layer: the table's F, B, W)
+    per_mb_s = f + b
+    zero_bubble = (lay.pp - 1) * np.maximum(f + b - 2.0 * w, 0.0) / per_mb_s
+    dualpipe = np.maximum(lay.pp / 2 - 1, 0.0) * np.maximum(f + 2.0 * b - 3.0 * w, 0.0) / per_mb_s
     return np.where(ctx.sw_schedule == SCHED_DUALPIPE, dualpipe, zero_bubble)
 
 
