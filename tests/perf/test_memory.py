@@ -123,3 +123,20 @@ def test_narrower_adam_moments_hold_and_stream_fewer_bytes():
     assert fp8.memory_bytes["optimizer_bytes"] == pytest.approx(6 / 12 * fp32.memory_bytes["optimizer_bytes"])
     assert bf16.parts_s["optimizer_s"] == pytest.approx((36 - 8) / 36 * fp32.parts_s["optimizer_s"])
     assert bf16.memory_bytes["weights_bytes"] == fp32.memory_bytes["weights_bytes"]
+
+
+MIXTRAL = dict(LLAMA_8B, vocab=32000, seq_len=4096,
+               moe={"experts": 8, "top_k": 2, "expert_ffn_hidden": 14336, "shared_experts": 0, "every": 1})
+
+
+def test_fp8_experts_keep_their_routed_input_as_its_fp8_cast():
+    """The permuted tokens are the routed experts' FC1 input: under FP8, Transformer Engine keeps its 1-byte
+    cast for the weight gradient, as for every other FP8 GEMM input, so FP8 saves top_k x hidden bytes a token
+    there beyond what it saves on a dense layer."""
+    h, k = 4096, 2
+    stack = {"profile": "megatron-core-2024"}
+    moe_saved = _kept_per_token(MIXTRAL, stack) - _kept_per_token(MIXTRAL, stack, precision="fp8")
+    dense_saved = _kept_per_token(LLAMA_8B, stack) - _kept_per_token(LLAMA_8B, stack, precision="fp8")
+    # the dense FFN's FC2 input (14336 wide) is also the MoE block's width top_k x 14336 here
+    fc2_extra = (k - 1) * 14336
+    assert moe_saved - dense_saved == pytest.approx(k * h + fc2_extra)

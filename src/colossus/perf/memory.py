@@ -195,7 +195,8 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
     fc2_in = g8 * width
     full = norm_in + gemm_in + masks + attn + act_in + fc2_in
     if moe:
-        permuted = run.permuted / tp  # tokens copied for the experts
+        # tokens copied for the experts: the routed FC1's input, kept as its FP8 cast under FP8 like ``gemm_in``
+        permuted = (run.permuted * (g8 / a16) if fp8 else run.permuted) / tp
         full = full + permuted
     if not ctx.all_flash:  # the unfused kernel's scores (a fused one keeps them on chip)
         scores = np.where(ctx.flash, 0.0, run.scores / lay.cp / tp)
