@@ -309,6 +309,21 @@ def test_a_version_saying_the_all_to_all_is_overlapped_hides_it():
     assert exposed["off"] == exposed["plain"]
 
 
+def test_a_stated_all_to_all_overlap_wins_over_the_version_text():
+    """``software.ep_comm_overlap`` states the overlap the version text may only imply: stated true hides the
+    all-to-all like DualPipe named in the version; stated false keeps it exposed even under DualPipe."""
+    layout = {"tp": 1, "pp": 2, "dp": 32, "ep": 32, "global_batch": 256, "recompute": "full"}
+    sw = {"framework": "megatron-lm", "version": "2025"}
+
+    def exposed(**stated) -> float:
+        est = estimate(run(layout, model=QWEN3, gpus=64, software={**sw, **stated}))
+        return est.parts_s["ep_exposed_s"]
+
+    assert exposed(ep_comm_overlap=True) == exposed(version="2025 with DualPipe")
+    assert exposed(ep_comm_overlap=False, version="2025 with DualPipe") == exposed()
+    assert exposed(ep_comm_overlap=True) < 0.8 * exposed()
+
+
 def test_a_run_of_2022_gets_a_stack_of_its_year():
     """An unnamed stack of 2022 (OPT's metaseq era) ran no FlashAttention and no sequence parallelism, and a
     2022 Megatron-DeepSpeed (BLOOM's) is not the 2023-24 one with FlashAttention-2."""

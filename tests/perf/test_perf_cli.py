@@ -243,3 +243,25 @@ def test_the_text_estimate_names_a_schedule_beyond_1f1b(tmp_path, capsys):
     assert main(["estimate", str(write(tmp_path, DUALPIPE_RUN)), "--software-set", "optimizer_moments_dtype=bf16"]) == 0
     words = " ".join(capsys.readouterr().out.split())
     assert "dualpipe pipeline schedule" in words and "bf16 Adam moments" in words
+
+
+MOE_RUN = """
+- id: moe
+  model: {layers: 32, hidden: 4096, heads: 32, kv_heads: 8, ffn_hidden: 14336, activation: swiglu, seq_len: 4096,
+          moe: {experts: 8, top_k: 2, expert_ffn_hidden: 14336}}
+  cluster: {gpu: h100-sxm5-80gb, gpus: 64}
+  software: {framework: megatron-lm, version: "2025"}
+  layout: {tp: 1, pp: 4, dp: 16, ep: 8, global_batch: 256, recompute: full}
+"""
+
+
+def test_the_text_estimate_names_the_token_dispatcher_and_a_stated_overlap(tmp_path, capsys):
+    path = str(write(tmp_path, MOE_RUN))
+    assert main(["estimate", path, "--software-set", "ep_dispatcher=deepep", "--software-set",
+                 "ep_comm_overlap=true"]) == 0
+    words = " ".join(capsys.readouterr().out.split())
+    assert "deepep token dispatcher, expert all-to-all overlapped" in words
+    assert "stated: ep_dispatcher, ep_comm_overlap" in words
+    assert main(["estimate", path]) == 0
+    words = " ".join(capsys.readouterr().out.split())
+    assert "token dispatcher" in words and "overlapped" not in words

@@ -45,7 +45,7 @@ from colossus.spec import (
 #: Fields a run's ``software:`` block may override, one to one with the profile's.
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
-    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "selective_recompute", "pipeline_schedule",
+    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "ep_comm_overlap", "selective_recompute", "pipeline_schedule",
     "cp_comm_type", "optimizer_moments_dtype",
 )
 

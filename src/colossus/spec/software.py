@@ -107,6 +107,10 @@ class SoftwareSpec(Spec):
     async_tp: bool | None = Field(None, description="asynchronous (decomposed) tensor parallelism")
     grad_reduce_dtype: GradReduceDtype | None = Field(None, description="data type of the gradient reduction")
     ep_dispatcher: EpDispatcher | None = Field(None, description="MoE token dispatcher (beyond the validation format)")
+    ep_comm_overlap: bool | None = Field(
+        None, description="MoE token dispatch and combine overlapped with another micro-batch's compute"
+        " (Megatron-core --overlap-moe-expert-parallel-comm, DualPipe; beyond the validation format)"
+    )
     pipeline_schedule: PipelineSchedule | None = Field(
         None, description="pipeline schedule: 1f1b (interleaved with virtual stages), zero_bubble or dualpipe"
         " (beyond the validation format)"
