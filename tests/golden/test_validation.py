@@ -117,3 +117,20 @@ def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
         measured = getattr(run.measured, metric)
         assert est.metric(metric, run.measured.convention) / measured - 1 == pytest.approx(error, abs=0.006)
         assert f"{error * 100:+.1f}%" in CASE_NOTES[rid]
+
+
+@pytest.mark.slow
+def test_dropless_routing_against_the_published_pairs(runs):
+    """``compute.moe.expert_load_cv`` against the model zoo's long-context table, whose notes give each row's
+    TFLOP/s with forced balance (the row) and dropless. In sample: the shipped constant is this fit, and its
+    ratios match. Out of sample (within the one table): each pair predicted by the constant fitted on the
+    other three, across sequence lengths 16k-128k where the experts' share of the step differs."""
+    from colossus.perf.assumptions import default_assumptions
+    from colossus.perf.routing import CONSTANT, fit_expert_load_cv
+
+    fit = fit_expert_load_cv(runs)
+    assert len(fit.ids) == 4 and all(family_of(i) == "mzoo" for i in fit.ids)
+    assert default_assumptions().f(CONSTANT) == pytest.approx(fit.value, abs=0.05)  # in sample
+    assert max(map(abs, fit.errors())) <= 0.01  # in sample
+    assert max(map(abs, fit.errors("left_out"))) <= 0.02  # each pair left out
+    assert min(fit.measured) < 0.85  # (the pairs are what the test is about: dropless costs 8-20% there)

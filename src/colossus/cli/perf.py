@@ -47,7 +47,7 @@ POWER_HELP = "GPU power limit in W, below the TDP (the power-cap curve sets the 
 
 SOFTWARE_SET_HELP = ("a software field NAME=VALUE over the profile or the run's own block (repeatable), e.g."
                      " pipeline_schedule=dualpipe, cp_comm_type=all_gather, ep_dispatcher=deepep,"
-                     " ep_comm_overlap=true, optimizer_moments_dtype=bf16")
+                     " ep_comm_overlap=true, expert_routing=dropless, optimizer_moments_dtype=bf16")
 
 
 def _software_fields(pairs: list[str] | None) -> dict[str, str]:
@@ -365,7 +365,7 @@ def _layout_text(est: Estimate) -> str:
 def _sw_extras(est: Estimate) -> str:
     """The stack's choices beyond the usual that shape this estimate (a schedule, a CP exchange, the expert
     all-to-all, moments)."""
-    from colossus.spec import CpCommType, MomentDtype, PipelineSchedule  # noqa: PLC0415
+    from colossus.spec import CpCommType, ExpertRouting, MomentDtype, PipelineSchedule  # noqa: PLC0415
     sw, extras = est.software, []
     if sw.pipeline_schedule is not PipelineSchedule.ONE_F_ONE_B and est.layout.pp > 1:
         extras.append(f"{sw.pipeline_schedule.value} pipeline schedule")
@@ -373,7 +373,8 @@ def _sw_extras(est: Estimate) -> str:
         extras.append(f"{sw.cp_comm_type.value} context parallelism")
     if est.layout.ep > 1:
         extras.append(f"{sw.ep_dispatcher.value} token dispatcher"
-                      + (", expert all-to-all overlapped" if sw.ep_comm_overlap else ""))
+                      + (", expert all-to-all overlapped" if sw.ep_comm_overlap else "")
+                      + (f", {sw.expert_routing.value} routing" if sw.expert_routing is ExpertRouting.DROPLESS else ""))
     if sw.optimizer_moments_dtype is not MomentDtype.FP32:
         extras.append(f"{sw.optimizer_moments_dtype.value} Adam moments")
     return "".join(f", {e}" for e in extras)

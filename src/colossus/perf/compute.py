@@ -281,6 +281,31 @@ def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
     return tiles / (np.ceil(tiles / ctx.sms) * ctx.sms)
 
 
+def expert_load_factor(ctx: Context, lay: Layouts) -> np.ndarray | float:
+    """Tokens the busiest expert-parallel rank receives over the mean: 1 under force-balanced routing.
+
+    Under dropless routing an expert's load varies from the mean by a coefficient of
+    variation ``cv`` (``compute.moe.expert_load_cv``, fitted on the dropless-over-forced ratios of
+    ``perf/routing.py``). A rank holds ``E / ep`` experts, taken as independently loaded, so its load
+    varies by ``cv / sqrt(E / ep)``; the dispatch, the experts and the combine of a layer wait for the
+    busiest of the ``ep`` ranks, the expected largest of ``ep`` normal draws (Blom's approximation of
+    the normal order statistic, ``ndtri((n - 0.375) / (n + 0.25))``; 0 for one rank).
+    """
+    if ctx.flag("sw_dropless") is False or lay.bounds("ep")[1] == 1:
+        return 1.0
+    factor = busiest_rank_load(ctx.k["expert_load_cv"], ctx.experts, lay.ep)
+    return np.where(ctx.sw_dropless & ctx.is_moe, factor, 1.0)
+
+
+def busiest_rank_load(cv: float, experts, ep):
+    """``expert_load_factor`` of ``experts`` split over ``ep`` ranks, experts' loads varying by ``cv``."""
+    from scipy.special import ndtri  # noqa: PLC0415  (only where a row routes dropless)
+
+    ep = np.asarray(ep, dtype=np.float64)
+    spread = cv / np.sqrt(np.maximum(experts / ep, 1.0))
+    return 1.0 + spread * ndtri((ep - 0.375) / (ep + 0.25))
+
+
 def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
     """Router + routed experts (grouped GEMMs, balanced routing, ``wave_eff``) + shared experts, forward.
 
@@ -291,7 +316,8 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None)
     t = tokens_per_rank(ctx, lay, t)
     tk = expert_tokens(ctx, lay, t) * ctx.top_k
     local = ctx.experts / lay.ep
-    rows = np.maximum(tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
+    load = expert_load_factor(ctx, lay)  # the busiest rank's experts see this many times the mean rows
+    rows = np.maximum(load * tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
     width = ctx.expert_ffn_hidden / lay.etp
     up_cols = (ctx.ffn_mats - 1) * width
     up = gemm_time_s(r, rows, up_cols, ctx.hidden, local) / wave_eff(ctx, rows, up_cols, local)
@@ -304,7 +330,7 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None)
                    ctx.ffn_mats, None),
         0.0,
     )
-    permute = ctx.k["moe_permute_bytes"] * tk * ctx.hidden / ctx.hbm_bytes_per_s
+    permute = ctx.k["moe_permute_bytes"] * load * tk * ctx.hidden / ctx.hbm_bytes_per_s
     return routed + router + shared + permute + local * ctx.k["expert_overhead_s"]
 
 
@@ -316,7 +342,7 @@ def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool, t: np.ndarray 
     t = tokens_per_rank(ctx, lay, t)
     traffic = ctx.ew_hidden_bytes * t * ctx.hidden / lay.hidden_split
     if moe_layer:
-        ffn_units = expert_tokens(ctx, lay, t) * ctx.top_k * ctx.expert_ffn_hidden
+        ffn_units = expert_load_factor(ctx, lay) * expert_tokens(ctx, lay, t) * ctx.top_k * ctx.expert_ffn_hidden
         ffn_units = ffn_units + t * ctx.shared_experts * ctx.expert_ffn_hidden / lay.tp
     else:
         ffn_units = t * ctx.ffn_hidden / lay.tp

@@ -26,7 +26,7 @@ from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.layout import CP_COMM_CODES, SCHEDULE_CODES
 from colossus.perf.powercap import compute_clock_frac
 from colossus.perf.software import Software
-from colossus.spec import CompiledBy, FabricSpec, GpuSpec, ModelSpec, Precision, SelectiveRecompute
+from colossus.spec import CompiledBy, ExpertRouting, FabricSpec, GpuSpec, ModelSpec, Precision, SelectiveRecompute
 from colossus.topology import comm_levels
 
 #: Selective-recompute policies as integer codes.
@@ -113,6 +113,7 @@ class Context:
     sw_selective: np.ndarray  # code, see SELECTIVE_CODES
     sw_deepep: np.ndarray
     sw_ep_overlap: np.ndarray
+    sw_dropless: np.ndarray  # MoE tokens go where the router sends them (expert loads vary), not force-balanced
     sw_fsdp_agg: np.ndarray
     sw_pp_scatter: np.ndarray
     sw_embedding_loss: np.ndarray
@@ -239,7 +240,8 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_pp_overlap=sw.pp_comm_overlap, sw_parallel_block=sw.parallel_block, sw_grad_bytes=sw.grad_reduce_bytes,
         sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
         sw_selective=SELECTIVE_CODES.index(sw.selective_recompute), sw_deepep=sw.ep_dispatcher.value == "deepep",
-        sw_ep_overlap=sw.ep_comm_overlap, sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
+        sw_ep_overlap=sw.ep_comm_overlap, sw_dropless=sw.expert_routing is ExpertRouting.DROPLESS,
+        sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
         sw_embedding_loss=sw.embedding_loss_stages, sw_uneven_stages=sw.uneven_virtual_stages,
         sw_interleave=sw.interleave,
         sw_tensor_parallel=sw.tensor_parallel, sw_pipeline_parallel=sw.pipeline_parallel,
@@ -270,6 +272,7 @@ _BOOL = {
     "sw_parallel_block",
     "sw_deepep",
     "sw_ep_overlap",
+    "sw_dropless",
     "sw_fsdp_agg",
     "sw_pp_scatter",
     "sw_embedding_loss",
@@ -308,6 +311,7 @@ def shared_constants(a: PerfAssumptions) -> dict[str, float]:
         "gemm_streams": float(c["moe"]["waves"]["streams"]),
         "grouped_gemm_eff": float(c["moe"]["grouped_gemm_eff"]),
         "expert_overhead_s": float(c["moe"]["expert_overhead_s"]),
+        "expert_load_cv": float(c["moe"]["expert_load_cv"]),
         "tp_hide": float(o["tp"]["hide_frac"]),
         "dp_contention": float(o["dp"]["contention_frac"]),
         "ep_hide": float(o["ep"]["hide_frac"]),

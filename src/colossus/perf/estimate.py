@@ -27,6 +27,7 @@ import numpy as np
 from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
+from colossus.perf.compute import busiest_rank_load
 from colossus.perf.context import SELECTIVE_CODES, Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import TokenFlops, token_flops
 from colossus.perf.layout import (
@@ -45,6 +46,7 @@ from colossus.perf.software import Software, resolve, widened_by_layout
 from colossus.perf.step import StepParts, step_memory, step_parts
 from colossus.spec import (
     Convention,
+    ExpertRouting,
     FabricSpec,
     GpuSpec,
     LayoutSpec,
@@ -436,7 +438,8 @@ class PreparedRuns:
                 if several and not none_fit[j]:
                     near = self._near_miss(batch, pick, j, resolved, assumptions)
                     notes += [near] if near else []
-                est.notes.extend(notes + ([inp.software.note] if inp.software.note else []))
+                notes += [inp.software.note] if inp.software.note else []
+                est.notes.extend(notes + _routing_note(inp, spec, assumptions))
                 results[i] = est
         return [r for r in results if r is not None]
 
@@ -507,6 +510,24 @@ class PreparedRuns:
         if own:
             self.memo["batch"] = result
         return result
+
+
+def _routing_note(inp: RunInputs, spec: LayoutSpec, assumptions: PerfAssumptions) -> list[str]:
+    """How an expert-parallel MoE estimate routed its tokens: the benchmarks' forced balance unless stated."""
+    moe = inp.model.moe
+    if spec.ep == 1 or moe is None:
+        return []
+    if inp.software.expert_routing is ExpertRouting.DROPLESS:
+        cv = assumptions.f("compute.moe.expert_load_cv")
+        load = float(busiest_rank_load(cv, moe.experts, spec.ep))
+        return [f"dropless routing: the busiest of {spec.ep} expert-parallel ranks takes x{load:.2f} the mean"
+                f" load (compute.moe.expert_load_cv = {cv:g}; the shipped"
+                f" {default_assumptions().f('compute.moe.expert_load_cv'):g} is fitted on a benchmark's fresh"
+                " router, and a trained router is likely more even)"]
+    if "expert_routing" in inp.software.stated:
+        return []
+    return ["expert routing taken as force-balanced, as published MoE benchmarks run it; training routes"
+            " dropless (software expert_routing=dropless), which waits for the busiest expert-parallel rank"]
 
 
 def estimate_many(

@@ -30,6 +30,7 @@ from colossus.perf.compute import (
     SEL_NORM_MOE,
     SEL_OP_LEVEL,
     by_selective_code,
+    expert_load_factor,
 )
 from colossus.perf.context import Context
 from colossus.perf.layout import RC_NONE, SCHED_DUALPIPE, Layouts, stage_layer_slots
@@ -187,7 +188,8 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
     dense_w = ctx.ffn_hidden / tp
     moe = ctx.any_moe
     if moe:
-        routed_w = run.routed_w / tp + run.shared_w / tp
+        load = expert_load_factor(ctx, lay)  # the busiest rank holds its experts' share of the tokens
+        routed_w = load * run.routed_w / tp + run.shared_w / tp
         width = (1 - frac) * dense_w + frac * routed_w
     else:  # (no MoE share: the width is the dense FFN's)
         width = dense_w
@@ -196,7 +198,7 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
     full = norm_in + gemm_in + masks + attn + act_in + fc2_in
     if moe:
         # tokens copied for the experts: the routed FC1's input, kept as its FP8 cast under FP8 like ``gemm_in``
-        permuted = (run.permuted * (g8 / a16) if fp8 else run.permuted) / tp
+        permuted = load * (run.permuted * (g8 / a16) if fp8 else run.permuted) / tp
         full = full + permuted
     if not ctx.all_flash:  # the unfused kernel's scores (a fused one keeps them on chip)
         scores = np.where(ctx.flash, 0.0, run.scores / lay.cp / tp)

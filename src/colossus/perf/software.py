@@ -31,6 +31,7 @@ from colossus.spec import (
     CompiledBy,
     CpCommType,
     EpDispatcher,
+    ExpertRouting,
     Framework,
     GradReduceDtype,
     LayoutSpec,
@@ -45,7 +46,8 @@ from colossus.spec import (
 #: Fields a run's ``software:`` block may override, one to one with the profile's.
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
-    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "ep_comm_overlap", "selective_recompute", "pipeline_schedule",
+    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "ep_comm_overlap", "expert_routing",
+    "selective_recompute", "pipeline_schedule",
     "cp_comm_type", "optimizer_moments_dtype",
 )
 
@@ -81,6 +83,7 @@ class Software:
     selective_recompute: SelectiveRecompute
     ep_dispatcher: EpDispatcher
     ep_comm_overlap: bool
+    expert_routing: ExpertRouting
     fsdp_node_aggregation: bool
     pp_scatter_gather: bool
     embedding_loss_stages: bool

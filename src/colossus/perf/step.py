@@ -36,7 +36,15 @@ from functools import cached_property
 
 import numpy as np
 
-from colossus.perf.compute import LayerTimes, expert_tokens, layer_times, logits_s, query_width, tokens_per_rank
+from colossus.perf.compute import (
+    LayerTimes,
+    expert_load_factor,
+    expert_tokens,
+    layer_times,
+    logits_s,
+    query_width,
+    tokens_per_rank,
+)
 from colossus.perf.context import Context
 from colossus.perf.layout import CP_ALL_GATHER, CP_P2P, SCHED_1F1B, SCHED_DUALPIPE, Layouts
 from colossus.perf.memory import (
@@ -192,7 +200,7 @@ def _ep_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None
                                   per_server=ctx.sw_deepep, geometry=geometry)
     back = moe_dispatch_time_s(ctx, tokens * ctx.hidden * WIRE_BYTES, ctx.top_k, size, stride,
                                per_server=ctx.sw_deepep, geometry=geometry)
-    comm = ctx.moe_frac * _passes(lay) * (one_way + back)
+    comm = ctx.moe_frac * _passes(lay) * (one_way + back) * expert_load_factor(ctx, lay)  # the busiest rank paces
 
     def hidden() -> np.ndarray:
         other_mb = lt.fwd_s + lt.bwd_s  # another micro-batch's layer runs beside it (1F1B overlap)

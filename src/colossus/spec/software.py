@@ -41,6 +41,15 @@ class EpDispatcher(StrEnum):
     DEEPEP = "deepep"  # a token crosses the network once per destination server, then NVLink (DeepEP)
 
 
+class ExpertRouting(StrEnum):
+    """How an MoE run's tokens reach their experts."""
+
+    BALANCED = "balanced"  # force-balanced: every expert gets the same share (Megatron-core
+    #   --moe-router-force-load-balancing, what the published MoE benchmarks ran)
+    DROPLESS = "dropless"  # every token goes where the router sends it (no forced balance, no capacity drop):
+    #   expert loads vary and the busiest expert-parallel rank paces the layer (what training runs)
+
+
 class MomentDtype(StrEnum):
     """Data type of Adam's first and second moments (Megatron-core --exp-avg-dtype / --exp-avg-sq-dtype)."""
 
@@ -110,6 +119,10 @@ class SoftwareSpec(Spec):
     ep_comm_overlap: bool | None = Field(
         None, description="MoE token dispatch and combine overlapped with another micro-batch's compute"
         " (Megatron-core --overlap-moe-expert-parallel-comm, DualPipe; beyond the validation format)"
+    )
+    expert_routing: ExpertRouting | None = Field(
+        None, description="MoE routing: balanced (forced, as benchmarks run) or dropless (the router's own"
+        " choices, as training runs; the busiest expert-parallel rank paces the layer); beyond the validation format"
     )
     pipeline_schedule: PipelineSchedule | None = Field(
         None, description="pipeline schedule: 1f1b (interleaved with virtual stages), zero_bubble or dualpipe"
@@ -214,6 +227,12 @@ class SoftwareProfileSpec(CatalogItem):
         " all_gather (gathered before attention, exposed) or a2a (DeepSpeed-Ulysses head split)",
     )
     ep_comm_overlap: bool = Field(description="expert all-to-all overlapped with another micro-batch's compute")
+    expert_routing: ExpertRouting = Field(
+        ExpertRouting.BALANCED,
+        description="MoE routing the stack is taken to run unless a run or job states it: balanced, as the"
+        " published MoE benchmarks force it (NeMo performance summary footnote; the MoE model zoo's recorded"
+        " values); a training run's own routing is stated (software.expert_routing: dropless)",
+    )
     fsdp_node_aggregation: bool = Field(
         description="ZeRO-3/FSDP gathers over whole-node NCCL rings (node NICs share the traffic)"
     )
