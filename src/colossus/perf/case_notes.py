@@ -2,7 +2,7 @@
 
 ``shared/validation`` is read-only and its format has no field for some of what
 these runs did (a recipe's token dispatcher, DeepSeek-V3's node-limited routing,
-a multi-token-prediction layer). Rather than work around a row in code, the
+a multi-token-prediction layer, dropless routing). Rather than work around a row in code, the
 model predicts it from what the row states and ``colossus validate`` shows
 these notes beside the case: what is missing, its source, and, where the model
 can express it when stated, what it then predicts. Nothing here changes a
@@ -39,7 +39,10 @@ CASE_NOTES: Mapping[str, str] = {
         "modelled). Not stated in the row: whether routing was force-balanced. The model zoo's Qwen3-235B config "
         "routes by aux_loss and its readme adds --moe-router-force-load-balancing only as an option ('to test "
         "forced load balancing'; its long-context rows measured dropless routing at 0.80-0.92 of forced "
-        "balance), so this 4K table may be dropless, which the model (balanced routing) cannot express."
+        "balance), so this 4K table may be dropless. Stated (software.expert_routing: dropless) the model "
+        "predicts this row +0.6% and the TP 4 x EP 8 row -3.4%, but the table's EP 32 row +136.7% and its "
+        "FSDP row +46.4% (against -0.5% and +14.2% balanced): the table is not dropless throughout, and the "
+        "row does not say which it ran."
     ),
     "mzoo-qwen3-235b-h100-256gpu-tp4-ep8-norecompute": (
         "the source calls TP 4 + EP 8 inside a server the slowest layout of its table; the model has it "
@@ -48,8 +51,8 @@ CASE_NOTES: Mapping[str, str] = {
         "host floor on the expert block after the dropless dispatch's host synchronisation (fitted, it needs "
         "~130 us of host time per expert per pass, not credible, and out of sample it predicts this row -42%) "
         "and the expert weight-gradient GEMM's fp32 main-gradient accumulation (memory-bound at 512 rows, but 0.13 ms "
-        "per layer and micro-batch of the ~1.7 ms missing). The row does not state forced-balance routing "
-        "(see the A2A row's note)."
+        "per layer and micro-batch of the ~1.7 ms missing). The row does not state forced-balance routing: "
+        "with software.expert_routing: dropless the model predicts -3.4% (see the A2A row's note)."
     ),
 }
 
