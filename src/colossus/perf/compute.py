@@ -307,11 +307,12 @@ def busiest_rank_load(cv: float, experts, ep):
 
 
 def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None) -> np.ndarray:
-    """Router + routed experts (grouped GEMMs, balanced routing, ``wave_eff``) + shared experts, forward.
+    """Router + routed experts (grouped GEMMs, ``wave_eff``) + shared experts, forward, on the busiest rank.
 
     The stage's ``tp x cp x dp`` ranks each hold ``T`` distinct tokens and send
     ``top_k`` copies; ``E / ep`` local experts each see ``T k ep etp / E`` rows of
-    an FFN split ``etp`` ways, so a rank does ``T k`` token-experts of work.
+    an FFN split ``etp`` ways, so a rank does ``T k`` token-experts of work under balanced routing, and
+    ``expert_load_factor`` times that on the busiest rank under dropless routing.
     """
     t = tokens_per_rank(ctx, lay, t)
     tk = expert_tokens(ctx, lay, t) * ctx.top_k
