@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
@@ -103,3 +105,23 @@ def test_the_planner_prices_dropless_routing():
     routed = plan(model, gpu, num_gpus=64, global_batch_tokens=1e6,
                   software=SoftwareSpec(**STACK, expert_routing="dropless"), top=1)
     assert routed.best[0].step_time_s > balanced.best[0].step_time_s
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from([1, 2, 4]), st.sampled_from([1, 2, 4]), st.sampled_from([2, 4, 8, 16, 32]),
+       st.sampled_from(["none", "selective", "full"]), st.sampled_from([8, 64, 128]), st.sampled_from([1, 2, 8]))
+def test_dropless_never_beats_forced_balance(tp, pp, ep, recompute, experts, top_k):
+    """Whatever the layout and expert count, waiting for the busiest rank costs time and memory, never saves it;
+    and the more ranks share the experts, the more the busiest one carries."""
+    ep = min(ep, experts)
+    dp = max(ep, 2)
+    model = {**QWEN3, "layers": 8, "moe": {"experts": experts, "top_k": min(top_k, experts), "expert_ffn_hidden": 1536}}
+    layout = {"tp": tp, "pp": pp, "dp": dp, "ep": ep, "global_batch": dp * 2 * pp, "recompute": recompute,
+              "sequence_parallel": tp > 1, "zero": 1, "interleave": 1}  # (every default stated: the same layout)
+    gpus = tp * pp * dp
+    balanced = estimate(qwen(layout, model=model, gpus=gpus))
+    routed = estimate(qwen(layout, model=model, gpus=gpus, routing="dropless"))
+    assert routed.step_time_s >= balanced.step_time_s
+    assert routed.memory_per_gpu_bytes >= balanced.memory_per_gpu_bytes * (1 - 1e-12)
+    load = factor(qwen(layout, model=model, gpus=gpus, routing="dropless"))
+    assert load == 1.0 if ep == 1 else load > 1.0

@@ -40,8 +40,8 @@ CASE_NOTES: Mapping[str, str] = {
         "routes by aux_loss and its readme adds --moe-router-force-load-balancing only as an option ('to test "
         "forced load balancing'; its long-context rows measured dropless routing at 0.80-0.92 of forced "
         "balance), so this 4K table may be dropless. Stated (software.expert_routing: dropless) the model "
-        "predicts this row +0.6% and the TP 4 x EP 8 row -3.4%, but the table's EP 32 row +136.7% and its "
-        "FSDP row +46.4% (against -0.5% and +14.2% balanced): the table is not dropless throughout, and the "
+        "predicts this row +0.3% and the TP 4 x EP 8 row +0.9%, but the table's EP 32 row +140.4% and its "
+        "FSDP row +47.9% (against -0.5% and +14.2% balanced): the table is not dropless throughout, and the "
         "row does not say which it ran."
     ),
     "mzoo-qwen3-235b-h100-256gpu-tp4-ep8-norecompute": (
@@ -52,7 +52,7 @@ CASE_NOTES: Mapping[str, str] = {
         "~130 us of host time per expert per pass, not credible, and out of sample it predicts this row -42%) "
         "and the expert weight-gradient GEMM's fp32 main-gradient accumulation (memory-bound at 512 rows, but 0.13 ms "
         "per layer and micro-batch of the ~1.7 ms missing). The row does not state forced-balance routing: "
-        "with software.expert_routing: dropless the model predicts -3.4% (see the A2A row's note)."
+        "with software.expert_routing: dropless the model predicts +0.9% (see the A2A row's note)."
     ),
 }
 

@@ -281,11 +281,15 @@ def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
     return tiles / (np.ceil(tiles / ctx.sms) * ctx.sms)
 
 
+#: The experts' load spread under dropless routing, by dotted path (``perf/routing.py`` fits it).
+LOAD_CV = "compute.moe.expert_load_cv"
+
+
 def expert_load_factor(ctx: Context, lay: Layouts) -> np.ndarray | float:
     """Tokens the busiest expert-parallel rank receives over the mean: 1 under force-balanced routing.
 
     Under dropless routing an expert's load varies from the mean by a coefficient of
-    variation ``cv`` (``compute.moe.expert_load_cv``, fitted on the dropless-over-forced ratios of
+    variation ``cv`` (``LOAD_CV``, fitted on the dropless-over-forced ratios of
     ``perf/routing.py``). A rank holds ``E / ep`` experts, taken as independently loaded, so its load
     varies by ``cv / sqrt(E / ep)``; the dispatch, the experts and the combine of a layer wait for the
     busiest of the ``ep`` ranks, the expected largest of ``ep`` normal draws (Blom's approximation of
@@ -317,13 +321,15 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None)
     t = tokens_per_rank(ctx, lay, t)
     tk = expert_tokens(ctx, lay, t) * ctx.top_k
     local = ctx.experts / lay.ep
-    load = expert_load_factor(ctx, lay)  # the busiest rank's experts see this many times the mean rows
-    rows = np.maximum(load * tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
+    rows = np.maximum(tk * lay.ep * lay.etp / ctx.experts, 1.0)  # (>= 1 keeps dense rows finite; masked later)
     width = ctx.expert_ffn_hidden / lay.etp
     up_cols = (ctx.ffn_mats - 1) * width
     up = gemm_time_s(r, rows, up_cols, ctx.hidden, local) / wave_eff(ctx, rows, up_cols, local)
     down = gemm_time_s(r, rows, ctx.hidden, width, local) / wave_eff(ctx, rows, ctx.hidden, local)
-    routed = (up + down) / ctx.k["grouped_gemm_eff"]
+    # the busiest rank's experts run this many times the mean rows: their GEMM time scales with it (the waves of
+    # the mean rows kept, so a load over a tile boundary does not look cheaper than one just under it)
+    load = expert_load_factor(ctx, lay)
+    routed = load * (up + down) / ctx.k["grouped_gemm_eff"]
     router = gemm_time_s(bf16_rates(ctx), t, ctx.experts.astype(np.float64), ctx.hidden)
     shared = np.where(
         ctx.shared_experts > 0,

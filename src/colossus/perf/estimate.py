@@ -27,7 +27,7 @@ import numpy as np
 from colossus import units
 from colossus.errors import ColossusError, InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.compute import busiest_rank_load
+from colossus.perf.compute import LOAD_CV, busiest_rank_load
 from colossus.perf.context import SELECTIVE_CODES, Context, RunInputs, StaticRows, build_context, static_rows
 from colossus.perf.flops import TokenFlops, token_flops
 from colossus.perf.layout import (
@@ -518,12 +518,12 @@ def _routing_note(inp: RunInputs, spec: LayoutSpec, assumptions: PerfAssumptions
     if spec.ep == 1 or moe is None:
         return []
     if inp.software.expert_routing is ExpertRouting.DROPLESS:
-        cv = assumptions.f("compute.moe.expert_load_cv")
+        cv, shipped = assumptions.f(LOAD_CV), default_assumptions().f(LOAD_CV)
         load = float(busiest_rank_load(cv, moe.experts, spec.ep))
+        fitted = "fitted" if cv == shipped else f"the shipped {shipped:g} is fitted"
         return [f"dropless routing: the busiest of {spec.ep} expert-parallel ranks takes x{load:.2f} the mean"
-                f" load (compute.moe.expert_load_cv = {cv:g}; the shipped"
-                f" {default_assumptions().f('compute.moe.expert_load_cv'):g} is fitted on a benchmark's fresh"
-                " router, and a trained router is likely more even)"]
+                f" load ({LOAD_CV} = {cv:g}; {fitted} on a benchmark's fresh router, and a trained router is"
+                " likely more even)"]
     if "expert_routing" in inp.software.stated:
         return []
     return ["expert routing taken as force-balanced, as published MoE benchmarks run it; training routes"

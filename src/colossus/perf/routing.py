@@ -35,10 +35,11 @@ import re
 
 from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
+from colossus.perf.compute import LOAD_CV
 from colossus.spec import ExpertRouting, RunSpec
 
 #: The constant this module fits (dotted path in catalog/data/perf_compute.toml).
-CONSTANT = "compute.moe.expert_load_cv"
+CONSTANT = LOAD_CV
 #: Search range of the fit: from even loads to experts whose loads spread three times their mean.
 BOUNDS = (0.0, 3.0)
 #: The fit stops at this step of the constant (a change of 0.01 moves a ratio by about 0.1%).
