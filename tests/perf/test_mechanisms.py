@@ -163,6 +163,23 @@ def test_many_small_experts_waste_gpu_waves():
     assert float(wave_eff(ctx, 8192.0, 28672.0, 1.0)[0]) > 0.98
 
 
+def test_a_row_past_a_tile_is_never_cheaper_than_the_tile():
+    """An expert of 129 rows runs a second, mostly padded, row of tiles: as long as the waves do not grow, it costs
+    what 128 rows cost (the padding is busy but useless), never half as it would if the padded tiles counted as
+    work."""
+    from colossus.perf.compute import gemm_rates, gemm_time_s, wave_eff
+
+    ctx = run_context(run({"tp": 1, "dp": 8, "global_batch": 8}))
+    r = gemm_rates(ctx, from_spec(run({"tp": 1, "dp": 8, "global_batch": 8}).layout))
+
+    def expert_s(rows: float) -> float:
+        return float((gemm_time_s(r, rows, 3072.0, 4096.0, 4.0) / wave_eff(ctx, rows, 3072.0, 4.0))[0])
+
+    for rows in (128.0, 256.0, 512.0):
+        assert expert_s(rows + 1) >= 0.99 * expert_s(rows)
+        assert expert_s(rows + 1) <= 2.01 * expert_s(rows)
+
+
 def test_a_left_out_interleave_is_the_fastest_with_whole_layers():
     model = {**LLAMA8B, "layers": 36}
     est = estimate(run({"tp": 8, "pp": 4, "dp": 1, "global_batch": 32}, model=model, gpus=32,

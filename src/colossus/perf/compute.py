@@ -277,8 +277,12 @@ def wave_eff(ctx: Context, m, n, local) -> np.ndarray:
     experts' tiles share a wave, and a last partial wave costs a whole one.
     """
     k = ctx.k
-    tiles = np.ceil(m / k["tile_m"]) * np.ceil(n / k["tile_n"]) * np.minimum(local, k["gemm_streams"])
-    return tiles / (np.ceil(tiles / ctx.sms) * ctx.sms)
+    streams = np.minimum(local, k["gemm_streams"])
+    tiles = np.ceil(m / k["tile_m"]) * np.ceil(n / k["tile_n"]) * streams
+    # the useful share: a tile's padding past the matrix edge is busy but does no work (so one row more than
+    # a tile's never looks cheaper than a whole tile)
+    useful = m / k["tile_m"] * (n / k["tile_n"]) * streams
+    return useful / (np.ceil(tiles / ctx.sms) * ctx.sms)
 
 
 #: The experts' load spread under dropless routing, by dotted path (``perf/routing.py`` fits it).
