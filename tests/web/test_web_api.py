@@ -48,6 +48,7 @@ def test_scenario_detail_has_the_knobs_to_prefill_the_form(client: TestClient):
         {"name": "h100-phase1", "gpu": "h100-sxm5-80gb", "num_gpus": 100000, "gpus_per_server": 8}]
     assert knobs["jobs"][0] | {"model": "grok-1-314b"} == knobs["jobs"][0]
     assert knobs["jobs"][0]["checkpoint_interval_min"] == 30 and knobs["jobs"][0]["num_gpus"] == 20000
+    assert knobs["jobs"][0]["moe"] is True and knobs["jobs"][0]["expert_routing"] == "balanced"  # (none stated)
     assert knobs["grid_interim_mw"] == 8 and knobs["grid_contract_start_day"] is None
     assert knobs["generators"] == [{"unit": "gas-recip-2500kw", "count": 14}] and knobs["batteries"] == []
     assert knobs["days"] == 150 and knobs["seed"] == 20240722

@@ -272,6 +272,11 @@ def test_the_estimate_shows_the_range_of_the_time_to_train(browser_page: tuple[A
     assert "time to train (80% range)" in page.inner_text("#quick th:last-child")
     cell = page.inner_text("#quick tr:nth-child(2) td:last-child")
     assert re.fullmatch(r"[\d.,]+ days \([\d.,]+\u2013[\d.,]+\)", cell), cell
+    # the MoE job's routing knob: dropless waits for the busiest expert rank, so the time to train changes
+    assert page.input_value("[data-key='jobs/grok2/expert_routing']") == "balanced"
+    page.select_option("[data-key='jobs/grok2/expert_routing']", "dropless")
+    _quick(page, "estimate")
+    assert page.inner_text("#quick tr:nth-child(2) td:last-child") != cell
     assert errors == []
 
 

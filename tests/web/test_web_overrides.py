@@ -49,6 +49,21 @@ def test_every_knob_lands_in_its_field(memphis: dict):
     assert edited.written[("cluster", "pools", 0, "gpu")] == ("body", "overrides", "pools", "h100-phase1", "gpu")
 
 
+def test_the_routing_knob_states_the_jobs_software_field(memphis: dict):
+    """The MoE routing knob writes jobs[].software.expert_routing, making the block if the job has none, and an
+    error about it names the knob."""
+    from colossus.spec import ExpertRouting
+
+    s, edited = scenario_with(memphis, Overrides.model_validate({"jobs": {"grok2": {"expert_routing": "dropless"}}}),
+                              file="m.yaml")
+    assert s.jobs[0].software is not None and s.jobs[0].software.expert_routing is ExpertRouting.DROPLESS
+    assert edited.written[("jobs", 0, "software", "expert_routing")] == (
+        "body", "overrides", "jobs", "grok2", "expert_routing")
+    assert "software" not in memphis["jobs"][0]  # the file's document is not touched
+    with pytest.raises(ValueError, match="expert_routing"):
+        Overrides.model_validate({"jobs": {"grok2": {"expert_routing": "random"}}})
+
+
 def test_contract_start_day_null_means_not_signed(memphis: dict):
     signed, _ = scenario_with(memphis, Overrides(grid_contract_start_day=30), file="m.yaml")
     assert signed.power.supply.grid.contract_start_day == 30

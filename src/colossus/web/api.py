@@ -28,7 +28,7 @@ from colossus import catalog
 from colossus.errors import ColossusError, SpecError
 from colossus.reliability.fleets import default_fleet_name, fleet_names
 from colossus.reliability.scenario import pick_job
-from colossus.spec import Scenario, read_yaml, validate
+from colossus.spec import JobSpec, Scenario, read_yaml, validate
 from colossus.units import si_document
 from colossus.web import analyses
 from colossus.web import runs as stored
@@ -133,13 +133,20 @@ def _load(state: WebState, name: str, overrides: Overrides) -> tuple[Scenario, l
     return scenario, edited.notes, edited.document, path
 
 
+def _routing(job: JobSpec) -> str:
+    """A job's MoE routing: what its software block states, else the benchmarks' forced balance."""
+    stated = job.software.expert_routing if job.software is not None else None
+    return stated.value if stated is not None else "balanced"
+
+
 def _knobs(s: Scenario) -> Knobs:
     supply = s.power.supply
     return Knobs(
         pools=[PoolKnob(name=p.name, gpu=p.gpu.name, num_gpus=p.num_gpus, gpus_per_server=p.server.gpus_per_server)
                for p in s.cluster.pools],
         jobs=[JobKnob(name=j.name, model=j.model.name, num_gpus=j.num_gpus, pool=j.pool,
-                      checkpoint_interval_min=j.checkpoint.interval_min, fixed_layout=j.layout is not None)
+                      checkpoint_interval_min=j.checkpoint.interval_min, fixed_layout=j.layout is not None,
+                      moe=j.model.moe is not None, expert_routing=_routing(j))
               for j in s.jobs],
         grid_interim_mw=supply.grid.interim_mw, grid_contract_mw=supply.grid.contract_mw,
         grid_contract_start_day=supply.grid.contract_start_day,

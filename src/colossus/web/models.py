@@ -18,7 +18,7 @@ scenario file uses for the same fields (``interim_mw``,
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,6 +68,9 @@ class JobOverride(_Body):
     model: Name | None = Field(None, description="model preset, a catalog name (GET /api/catalog)")
     num_gpus: GpuCount | None = Field(None, description="GPUs of the job")
     checkpoint_interval_min: CheckpointMinutes | None = Field(None, description="minutes between checkpoints")
+    expert_routing: Literal["balanced", "dropless"] | None = Field(
+        None, description="MoE routing: balanced (forced, as published benchmarks run) or dropless (as training"
+        " routes: the busiest expert-parallel rank paces each layer); the job's software.expert_routing")
 
 
 class Overrides(_Body):
@@ -178,6 +181,8 @@ class JobKnob(BaseModel):
     pool: str | None
     checkpoint_interval_min: float
     fixed_layout: bool
+    moe: bool  # the model routes tokens to experts (the routing knob applies)
+    expert_routing: str  # balanced or dropless: the job's, balanced where it states none
 
 
 class UnitCount(BaseModel):

@@ -106,6 +106,14 @@ def _jobs(ed: Edited, ov: Overrides) -> None:
             ed.set(("jobs", i, "layout"), None, (*loc, "num_gpus" if change.num_gpus is not None else "model"))
             ed.notes.append(f"job '{name}': its fixed layout was for another model or GPU count;"
                             " the planner chooses the layout")
+        if change.expert_routing is not None:
+            software = job.get("software")
+            if software is None:
+                software = job["software"] = {}
+            if not isinstance(software, dict):
+                raise OverrideError(f"job '{name}' names its software in a form the routing cannot be set in",
+                                    loc=(*loc, "expert_routing"))
+            ed.set(("jobs", i, "software", "expert_routing"), change.expert_routing, (*loc, "expert_routing"))
         if change.checkpoint_interval_min is not None:
             if not isinstance(job.get("checkpoint"), dict):
                 raise OverrideError(f"job '{name}' has no checkpoint block to change",

@@ -179,7 +179,8 @@ function buildKnobs(k) {
     jobs.append(el("div", { class: "item" }, el("div", { class: "item-name" }, j.name, j.pool ? el("span", { class: "unit" }, ` on ${j.pool}`) : null),
       row("model", selectInput(`jobs/${j.name}/model`, j.model, cat.models, "defined in the scenario")),
       row("GPUs", numberInput(`jobs/${j.name}/num_gpus`, j.num_gpus, { min: 1, step: 8 }), "GPUs"),
-      row("checkpoint every", numberInput(`jobs/${j.name}/checkpoint_interval_min`, j.checkpoint_interval_min, { min: 1, step: 1 }), "min")));
+      row("checkpoint every", numberInput(`jobs/${j.name}/checkpoint_interval_min`, j.checkpoint_interval_min, { min: 1, step: 1 }), "min"),
+      j.moe ? row("MoE routing", selectInput(`jobs/${j.name}/expert_routing`, j.expert_routing, ["balanced", "dropless"], "as defined")) : null));
   }
   const supply = clear($("#supply"));
   supply.append(
@@ -242,6 +243,7 @@ function collectOverrides() {
     put("jobs", j.name, "num_gpus", changed(state.inputs.get(`jobs/${j.name}/num_gpus`), j.num_gpus));
     put("jobs", j.name, "checkpoint_interval_min",
       changed(state.inputs.get(`jobs/${j.name}/checkpoint_interval_min`), j.checkpoint_interval_min));
+    if (j.moe) put("jobs", j.name, "expert_routing", changed(state.inputs.get(`jobs/${j.name}/expert_routing`), j.expert_routing));
   }
   for (const key of ["grid_interim_mw", "grid_contract_mw", "grid_contract_start_day", "fleet", "failure_rate_scale",
     "days", "seed"]) {
