@@ -28,7 +28,7 @@ from colossus import catalog
 from colossus.errors import ColossusError, SpecError
 from colossus.reliability.fleets import default_fleet_name, fleet_names
 from colossus.reliability.scenario import pick_job
-from colossus.spec import JobSpec, Scenario, read_yaml, validate
+from colossus.spec import ExpertRouting, JobSpec, Scenario, read_yaml, validate
 from colossus.units import si_document
 from colossus.web import analyses
 from colossus.web import runs as stored
@@ -136,7 +136,7 @@ def _load(state: WebState, name: str, overrides: Overrides) -> tuple[Scenario, l
 def _routing(job: JobSpec) -> str:
     """A job's MoE routing: what its software block states, else the benchmarks' forced balance."""
     stated = job.software.expert_routing if job.software is not None else None
-    return stated.value if stated is not None else "balanced"
+    return (stated or ExpertRouting.BALANCED).value
 
 
 def _knobs(s: Scenario) -> Knobs:
