@@ -21,8 +21,9 @@ QWEN3 = {"layers": 94, "hidden": 4096, "heads": 64, "kv_heads": 4, "head_dim": 1
 STACK = {"framework": "megatron-lm", "version": "2025"}
 
 
-def qwen(layout: dict, *, routing: str | None = None, model: dict | None = None, gpus: int = 64) -> RunSpec:
-    software = dict(STACK, expert_routing=routing) if routing else STACK
+def qwen(layout: dict, *, routing: str | None = None, model: dict | None = None, gpus: int = 64,
+         **stated) -> RunSpec:
+    software = {**STACK, **({"expert_routing": routing} if routing else {}), **stated}
     return RunSpec.model_validate({"id": "q", "model": model or QWEN3, "software": software,
                                    "cluster": {"gpu": "h100-sxm5-80gb", "gpus": gpus}, "layout": layout})
 
@@ -125,3 +126,23 @@ def test_dropless_never_beats_forced_balance(tp, pp, ep, recompute, experts, top
     assert routed.memory_per_gpu_bytes >= balanced.memory_per_gpu_bytes * (1 - 1e-12)
     load = factor(qwen(layout, model=model, gpus=gpus, routing="dropless"))
     assert load == 1.0 if ep == 1 else load > 1.0
+
+
+def test_token_drop_caps_the_busiest_rank_at_its_capacity():
+    """Megatron-core --moe-expert-capacity-factor C drops an expert's tokens beyond C x its mean share before the
+    dispatch: dropless routing then costs at most C; padded to capacity every expert runs exactly C, forced
+    balance or not; below 1, even a balanced run drops tokens and does less."""
+    dropless = factor(qwen(EP8, routing="dropless"))
+    assert factor(qwen(EP8, routing="dropless", expert_capacity_factor=1.2)) == pytest.approx(min(dropless, 1.2))
+    assert factor(qwen(EP8, routing="dropless", expert_capacity_factor=1.0, expert_pad_to_capacity=True)) == 1.0
+    assert factor(qwen(EP8, expert_capacity_factor=1.5, expert_pad_to_capacity=True)) == 1.5
+    assert factor(qwen({**EP8, "ep": 1}, expert_capacity_factor=0.8)) == 0.8
+    balanced = estimate(qwen(EP8)).step_time_s
+    capped = estimate(qwen(EP8, routing="dropless", expert_capacity_factor=1.2)).step_time_s
+    assert balanced < capped < estimate(qwen(EP8, routing="dropless")).step_time_s
+    assert estimate(qwen(EP8, routing="dropless", expert_capacity_factor=1.0,
+                         expert_pad_to_capacity=True)).step_time_s == pytest.approx(balanced, rel=1e-12)
+    notes = estimate(qwen(EP8, routing="dropless", expert_capacity_factor=1.2)).notes
+    assert any("token drop at capacity factor 1.2" in n for n in notes)
+    with pytest.raises(ValueError, match="expert_capacity_factor"):
+        qwen(EP8, expert_capacity_factor=0)

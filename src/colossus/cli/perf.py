@@ -374,7 +374,9 @@ def _sw_extras(est: Estimate) -> str:
     if est.layout.ep > 1:
         extras.append(f"{sw.ep_dispatcher.value} token dispatcher"
                       + (", expert all-to-all overlapped" if sw.ep_comm_overlap else "")
-                      + (f", {sw.expert_routing.value} routing" if sw.expert_routing is ExpertRouting.DROPLESS else ""))
+                      + (f", {sw.expert_routing.value} routing" if sw.expert_routing is ExpertRouting.DROPLESS else "")
+                      + (f", capacity factor {sw.expert_capacity_factor:g}" if sw.expert_capacity_factor else "")
+                      + (" padded" if sw.expert_capacity_factor and sw.expert_pad_to_capacity else ""))
     if sw.optimizer_moments_dtype is not MomentDtype.FP32:
         extras.append(f"{sw.optimizer_moments_dtype.value} Adam moments")
     return "".join(f", {e}" for e in extras)

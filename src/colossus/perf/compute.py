@@ -297,12 +297,20 @@ def expert_load_factor(ctx: Context, lay: Layouts) -> np.ndarray | float:
     ``perf/routing.py``). A rank holds ``E / ep`` experts, taken as independently loaded, so its load
     varies by ``cv / sqrt(E / ep)``; the dispatch, the experts and the combine of a layer wait for the
     busiest of the ``ep`` ranks, the expected largest of ``ep`` normal draws (Blom's approximation of
-    the normal order statistic, ``ndtri((n - 0.375) / (n + 0.25))``; 0 for one rank).
+    the normal order statistic, ``ndtri((n - 0.375) / (n + 0.25))``; 0 for one rank). With a capacity factor
+    ``C`` (token drop, Megatron-core ``--moe-expert-capacity-factor``) tokens beyond ``C`` times an expert's
+    mean share are dropped before the dispatch, so the busiest rank takes at most ``C`` (the rank's experts
+    capped together, an upper bound of capping each); padded to capacity, every expert runs exactly ``C``.
     """
-    if ctx.flag("sw_dropless") is False or lay.bounds("ep")[1] == 1:
+    capped = ctx.kept("capacity", lambda c: bool(np.isfinite(c.sw_capacity).any()))
+    if not capped and (ctx.flag("sw_dropless") is False or lay.bounds("ep")[1] == 1):
         return 1.0
-    factor = busiest_rank_load(ctx.k["expert_load_cv"], ctx.experts, lay.ep)
-    return np.where(ctx.sw_dropless & ctx.is_moe, factor, 1.0)
+    factor = busiest_rank_load(ctx.k["expert_load_cv"], ctx.experts, lay.ep) if ctx.flag("sw_dropless") is not False \
+        else 1.0
+    factor = np.where(ctx.sw_dropless, factor, 1.0)
+    if capped:  # token drop: no expert takes more than its capacity; padded, every expert runs exactly that
+        factor = np.where(ctx.sw_pad_capacity, ctx.sw_capacity, np.minimum(factor, ctx.sw_capacity))
+    return np.where(ctx.is_moe, factor, 1.0)
 
 
 def busiest_rank_load(cv: float, experts, ep):

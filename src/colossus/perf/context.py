@@ -114,6 +114,8 @@ class Context:
     sw_deepep: np.ndarray
     sw_ep_overlap: np.ndarray
     sw_dropless: np.ndarray  # MoE tokens go where the router sends them (expert loads vary), not force-balanced
+    sw_capacity: np.ndarray  # an expert's token capacity over its mean share (inf: no token drop)
+    sw_pad_capacity: np.ndarray  # every expert runs exactly its capacity
     sw_fsdp_agg: np.ndarray
     sw_pp_scatter: np.ndarray
     sw_embedding_loss: np.ndarray
@@ -241,6 +243,8 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
         sw_selective=SELECTIVE_CODES.index(sw.selective_recompute), sw_deepep=sw.ep_dispatcher.value == "deepep",
         sw_ep_overlap=sw.ep_comm_overlap, sw_dropless=sw.expert_routing is ExpertRouting.DROPLESS,
+        sw_capacity=float("inf") if sw.expert_capacity_factor is None else sw.expert_capacity_factor,
+        sw_pad_capacity=sw.expert_pad_to_capacity and sw.expert_capacity_factor is not None,
         sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
         sw_embedding_loss=sw.embedding_loss_stages, sw_uneven_stages=sw.uneven_virtual_stages,
         sw_interleave=sw.interleave,
@@ -273,6 +277,7 @@ _BOOL = {
     "sw_deepep",
     "sw_ep_overlap",
     "sw_dropless",
+    "sw_pad_capacity",
     "sw_fsdp_agg",
     "sw_pp_scatter",
     "sw_embedding_loss",

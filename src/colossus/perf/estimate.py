@@ -514,17 +514,25 @@ class PreparedRuns:
 
 def _routing_note(inp: RunInputs, spec: LayoutSpec, assumptions: PerfAssumptions) -> list[str]:
     """How an expert-parallel MoE estimate routed its tokens: the benchmarks' forced balance unless stated."""
-    moe = inp.model.moe
-    if spec.ep == 1 or moe is None:
+    moe, sw = inp.model.moe, inp.software
+    if moe is None:
         return []
-    if inp.software.expert_routing is ExpertRouting.DROPLESS:
+    if sw.expert_capacity_factor is not None:
+        cap = sw.expert_capacity_factor
+        if sw.expert_pad_to_capacity:
+            return [f"token drop at capacity factor {cap:g}, padded: every expert runs {cap:g} x its mean share"]
+        return [f"token drop at capacity factor {cap:g}: an expert's tokens beyond {cap:g} x its mean share are"
+                " dropped before the dispatch, so the busiest expert-parallel rank takes at most that"]
+    if spec.ep == 1:
+        return []
+    if sw.expert_routing is ExpertRouting.DROPLESS:
         cv, shipped = assumptions.f(LOAD_CV), default_assumptions().f(LOAD_CV)
         load = float(busiest_rank_load(cv, moe.experts, spec.ep))
         fitted = "fitted" if cv == shipped else f"the shipped {shipped:g} is fitted"
         return [f"dropless routing: the busiest of {spec.ep} expert-parallel ranks takes x{load:.2f} the mean"
                 f" load ({LOAD_CV} = {cv:g}; {fitted} on a benchmark's fresh router, and a trained router is"
                 " likely more even)"]
-    if "expert_routing" in inp.software.stated:
+    if "expert_routing" in sw.stated:
         return []
     return ["expert routing taken as force-balanced, as published MoE benchmarks run it; training routes"
             " dropless (software expert_routing=dropless), which waits for the busiest expert-parallel rank"]

@@ -47,7 +47,7 @@ from colossus.spec import (
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
     "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "ep_comm_overlap", "expert_routing",
-    "selective_recompute", "pipeline_schedule",
+    "expert_capacity_factor", "expert_pad_to_capacity", "selective_recompute", "pipeline_schedule",
     "cp_comm_type", "optimizer_moments_dtype",
 )
 
@@ -91,6 +91,8 @@ class Software:
     pipeline_schedule: PipelineSchedule = PipelineSchedule.ONE_F_ONE_B
     cp_comm_type: CpCommType = CpCommType.P2P
     optimizer_moments_dtype: MomentDtype = MomentDtype.FP32
+    expert_capacity_factor: float | None = None  # token drop beyond this many times an expert's mean share
+    expert_pad_to_capacity: bool = False  # every expert runs exactly its capacity
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""

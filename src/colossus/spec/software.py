@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from colossus.spec.base import CatalogItem, Spec
+from colossus.spec.bounds import real
 
 
 class Framework(StrEnum):
@@ -123,6 +124,15 @@ class SoftwareSpec(Spec):
     expert_routing: ExpertRouting | None = Field(
         None, description="MoE routing: balanced (forced, as benchmarks run) or dropless (the router's own"
         " choices, as training runs; the busiest expert-parallel rank paces the layer); beyond the validation format"
+    )
+    expert_capacity_factor: real(gt=0, le=64) | None = Field(  # type: ignore[valid-type]
+        None, description="MoE token drop: an expert takes at most this many times its mean share of the tokens"
+        " and the rest are dropped before the dispatch (Megatron-core --moe-expert-capacity-factor); null: no cap"
+        " (beyond the validation format)"
+    )
+    expert_pad_to_capacity: bool | None = Field(
+        None, description="with a capacity factor, every expert runs exactly its capacity, padded"
+        " (--moe-pad-expert-input-to-capacity; beyond the validation format)"
     )
     pipeline_schedule: PipelineSchedule | None = Field(
         None, description="pipeline schedule: 1f1b (interleaved with virtual stages), zero_bubble or dualpipe"
