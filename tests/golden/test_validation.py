@@ -99,8 +99,10 @@ def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
     """A note names what a run's row cannot state; where it quotes what the model predicts once that is
     stated, the figure must still hold (a note must not rot as the model changes)."""
     from colossus.perf import estimate
+    from colossus.perf.assumptions import default_assumptions
     from colossus.perf.case_notes import CASE_NOTES
-    from colossus.spec import SoftwareSpec
+    from colossus.perf.network import default_fabric
+    from colossus.spec import SoftwareSpec, lookup
 
     by_id = {r.id: r for r in runs}
     assert set(CASE_NOTES) <= set(by_id)
@@ -117,6 +119,14 @@ def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
         (zoo + "tp2-ep32-pp8", dropless, "step_time_s", 1.404, zoo + "a2a-pp32"),
         (zoo + "tp2-ep8-fsdp", dropless, "step_time_s", 0.479, zoo + "a2a-pp32"),
     ]
+    # a fabric routing by static ECMP, which a row cannot state (the MegaScale baseline's notes)
+    for gpus, error in ((3072, -0.027), (6144, 0.007), (8192, -0.057), (12288, -0.043)):
+        run = by_id[f"megascale-t2-megatronlm-{gpus}gpu"]
+        fabric = default_fabric(lookup("gpus", run.cluster.gpu) if isinstance(run.cluster.gpu, str)
+                                else run.cluster.gpu, run.cluster.nic_gbit_per_s, default_assumptions())
+        est = estimate(run, fabric=fabric.model_copy(update={"adaptive_routing": False}))
+        assert est.step_time_s / run.measured.step_time_s - 1 == pytest.approx(error, abs=0.006)
+        assert f"{error * 100:+.1f}%" in CASE_NOTES["megascale-t2-megatronlm-12288gpu"]
     for rid, stated, metric, error, quoting in quoted:
         run = by_id[rid]
         software = SoftwareSpec.model_validate({**run.software.model_dump(exclude_none=True), **stated})

@@ -24,6 +24,15 @@ CASE_NOTES: Mapping[str, str] = {
         "Sec. 2.1.2), the MTP layer (in the published FLOP count) and the preset's pipeline layout "
         "'Et|(tt|)*30mL'."
     ),
+    "megascale-t2-megatronlm-12288gpu": (
+        "not stated in the row (the format has no field for it): the fabric. MegaScale's cluster is RoCE Ethernet on "
+        "Broadcom Tomahawk 4 switches in a three-layer Clos, whose ECMP hashing conflicts the paper works to reduce "
+        "(Jiang et al. 2024, Sec. 3.5: 400G ToR uplinks over pairs of 200G downlinks, multi-rail NICs); the model "
+        "takes a row's fabric to route adaptively. With the default fabric's switches routing by static ECMP "
+        "(ecmp_spine_eff 0.60, NVIDIA's figure for plain Ethernet at scale) it predicts -4.3% here and -2.7%, +0.7%, "
+        "-5.7% at 3,072, 6,144 and 8,192 GPUs, the smaller runs unchanged (their data-parallel rings stay under "
+        "the leaf); the paper's mitigation puts the real efficiency between adaptive routing and plain ECMP."
+    ),
     "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
         "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
         "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
