@@ -5,7 +5,8 @@ warm, evaluated and cold; target < 1 ms);
 layouts explored and wall time of ``plan`` for Llama 3 405B on 16,384 H100 with a
 16M-token batch (target < 1 s) and what it recommends; the in-sample error on
 shared/validation/training_runs.yaml; and the leave-one-family-out error (every
-fitted constant refitted without each family, that family predicted), per family.
+fitted constant refitted without each family, that family predicted), per family; and the refit of
+the dropless-routing constant on its published pairs, in sample and with each pair left out.
 
 Run: ``python benchmarks/bench_perf.py [path/to/training_runs.yaml]``
 """
@@ -25,6 +26,7 @@ from colossus.errors import ColossusError
 from colossus.perf import cross_validate, estimate, plan, validate_runs
 from colossus.perf.assumptions import default_assumptions
 from colossus.perf.estimate import estimate_many, prepared
+from colossus.perf.routing import CONSTANT, fit_expert_load_cv
 from colossus.spec import load_runs, lookup
 
 DEFAULT_RUNS = Path(__file__).resolve().parents[2] / "shared" / "validation" / "training_runs.yaml"
@@ -110,6 +112,12 @@ def bench_accuracy(runs) -> None:
         print(f"  {fam.family:14s} n={fam.n:2d}  left-out mean {fam.cv_mean_error:+6.1%}  MAPE {fam.cv_mape:5.1%}")
     for name, item in crossed.fit.as_dict().items():
         print(f"  fitted {name} = {item['value']:.4g} (fitted on {len(item['fitted_on'])} runs)")
+    routing = fit_expert_load_cv(runs)
+    worst_in = max(map(abs, routing.errors()))
+    worst_out = max(map(abs, routing.errors("left_out")))
+    print(f"dropless routing: {CONSTANT} refits {routing.value:.3f} on {len(routing.ids)} forced/dropless pairs of"
+          f" one table; dropless throughput error in-sample max {worst_in:.1%}, each pair left out max"
+          f" {worst_out:.1%}")
 
 
 def main(argv: list[str]) -> int:
