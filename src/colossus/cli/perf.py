@@ -372,11 +372,14 @@ def _sw_extras(est: Estimate) -> str:
     if sw.cp_comm_type is not CpCommType.P2P and est.layout.cp > 1:
         extras.append(f"{sw.cp_comm_type.value} context parallelism")
     if est.layout.ep > 1:
-        extras.append(f"{sw.ep_dispatcher.value} token dispatcher"
-                      + (", expert all-to-all overlapped" if sw.ep_comm_overlap else "")
-                      + (f", {sw.expert_routing.value} routing" if sw.expert_routing is ExpertRouting.DROPLESS else "")
-                      + (f", capacity factor {sw.expert_capacity_factor:g}" if sw.expert_capacity_factor else "")
-                      + (" padded" if sw.expert_capacity_factor and sw.expert_pad_to_capacity else ""))
+        extras.append(f"{sw.ep_dispatcher.value} token dispatcher")
+        if sw.ep_comm_overlap:
+            extras.append("expert all-to-all overlapped")
+        if sw.expert_routing is ExpertRouting.DROPLESS:
+            extras.append("dropless routing")
+        if sw.expert_capacity_factor is not None:
+            padded = " padded" if sw.expert_pad_to_capacity else ""
+            extras.append(f"capacity factor {sw.expert_capacity_factor:g}{padded}")
     if sw.optimizer_moments_dtype is not MomentDtype.FP32:
         extras.append(f"{sw.optimizer_moments_dtype.value} Adam moments")
     return "".join(f", {e}" for e in extras)
