@@ -71,6 +71,18 @@ def test_catalog_listing(capsys):
     assert doc["gpus"]["h100-sxm5-80gb"]["tdp_w"] == 700
 
 
+def test_catalog_models_show_the_shape_fields_that_set_their_cost(capsys):
+    """DeepSeek-V3's latent attention and leading dense layers are part of its key figures; a plain model
+    shows none of them."""
+    from colossus.cli.show import catalog_figures
+
+    models = run_json(capsys, "--catalog")["models"]
+    deepseek = " ".join(catalog_figures("models", "deepseek-v3-671b", models["deepseek-v3-671b"]))
+    assert "kv_lora_rank:512" in deepseek and "first_dense_layers=3" in deepseek
+    llama = " ".join(catalog_figures("models", "llama3-8b", models["llama3-8b"]))
+    assert "mla=" not in llama and "first_dense_layers" not in llama and "params=8.0B" in llama
+
+
 def test_json_is_byte_identical_across_runs(capsys):
     path = str(SCENARIOS / "colossus-200k.yaml")
     main(["show", path, "--json"])

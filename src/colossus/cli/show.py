@@ -82,6 +82,11 @@ _CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Optional model fields shown where a preset sets them: they change its cost (wide heads, latent attention,
+#: leading dense layers before the MoE ones).
+_MODEL_SHAPE_EXTRAS = ("head_dim", "mla", "first_dense_layers")
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, dict) and "name" in value:
         return str(value["name"])
@@ -95,7 +100,6 @@ def _cell(value: Any) -> str:
 def _print_catalog(doc: dict[str, Any]) -> None:
     from rich.table import Table  # noqa: PLC0415
 
-    from colossus.spec import lookup  # noqa: PLC0415
     for kind, entries in doc.items():
         table = Table(title=f"{kind} ({len(entries)})", title_justify="left")
         table.add_column("name", style="bold", no_wrap=True)
@@ -104,13 +108,21 @@ def _print_catalog(doc: dict[str, Any]) -> None:
             if kind == "fleets":
                 table.add_row(name, _fleet_figures(entry))
                 continue
-            figures = [f"{col}={_cell(entry.get(col))}" for col in _CATALOG_COLUMNS[kind]]
-            if kind == "models":
-                figures.append(f"params={lookup('models', name).num_params / 1e9:,.1f}B")
-            if kind == "software":
-                figures.insert(0, entry["description"])
-            table.add_row(name, "  ".join(figures))
+            table.add_row(name, "  ".join(catalog_figures(kind, name, entry)))
         console.print(table)
+
+
+def catalog_figures(kind: str, name: str, entry: dict[str, Any]) -> list[str]:
+    """The key figures of one catalog entry, as ``field=value`` texts."""
+    from colossus.spec import lookup  # noqa: PLC0415
+
+    figures = [f"{col}={_cell(entry.get(col))}" for col in _CATALOG_COLUMNS[kind]]
+    if kind == "models":
+        figures += [f"{col}={_cell(entry[col])}" for col in _MODEL_SHAPE_EXTRAS if entry.get(col)]
+        figures.append(f"params={lookup('models', name).num_params / 1e9:,.1f}B")
+    if kind == "software":
+        figures.insert(0, entry["description"])
+    return figures
 
 
 def _fleet_figures(entry: dict[str, Any]) -> str:
