@@ -231,18 +231,26 @@ def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, s
     ]
 
 
+def _broken(lay: Layouts, rows, num_gpus) -> tuple[np.ndarray, list[str]]:
+    """(rules x layouts mask of the rules each layout breaks, the rules' texts)."""
+    rules = _rules(lay, rows, np.asarray(num_gpus))
+    bad = np.empty((len(rules), lay.size), dtype=bool)
+    for i, (mask, _) in enumerate(rules):
+        bad[i] = mask  # (a rule that holds for every layout is one value: the assignment broadcasts it)
+    return bad, [why for _, why in rules]
+
+
 def valid_mask(lay: Layouts, rows, *, num_gpus) -> np.ndarray:
     """True for every layout valid for the rows' models and stacks on ``num_gpus`` GPUs."""
-    ok = np.ones(lay.size, dtype=bool)
-    for bad, _ in _rules(lay, rows, np.asarray(num_gpus)):
-        ok &= ~np.broadcast_to(np.asarray(bad, dtype=bool), ok.shape)
-    return ok
+    bad, _ = _broken(lay, rows, num_gpus)
+    return ~bad.any(axis=0)
 
 
 def check(lay: Layouts, rows, *, num_gpus) -> np.ndarray:
-    """Per layout, the reason it is invalid ('' when valid), as an array of strings."""
+    """Per layout, the reason it is invalid ('' when valid): the first rule it breaks, as an array of strings."""
+    bad, whys = _broken(lay, rows, num_gpus)
     reasons = np.full(lay.size, "", dtype=object)
-    for bad, why in _rules(lay, rows, np.asarray(num_gpus)):
-        mask = np.broadcast_to(np.asarray(bad, dtype=bool), reasons.shape) & (reasons == "")
-        reasons[mask] = why
+    broken = bad.any(axis=0)
+    if broken.any():
+        reasons[broken] = np.array(whys, dtype=object)[bad.argmax(axis=0)[broken]]
     return reasons
