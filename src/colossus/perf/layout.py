@@ -243,7 +243,7 @@ def _broken(lay: Layouts, rows, num_gpus) -> tuple[np.ndarray, list[str]]:
 def valid_mask(lay: Layouts, rows, *, num_gpus) -> np.ndarray:
     """True for every layout valid for the rows' models and stacks on ``num_gpus`` GPUs."""
     bad, _ = _broken(lay, rows, num_gpus)
-    return ~bad.any(axis=0)
+    return np.logical_not(bad.any(axis=0))
 
 
 def check(lay: Layouts, rows, *, num_gpus) -> np.ndarray:
