@@ -36,3 +36,13 @@ def test_help_loads_no_heavy_module():
 def test_import_colossus_is_light_until_a_name_is_used():
     assert _loaded("import colossus") == []
     assert "pydantic" in _loaded("import colossus\ncolossus.Scenario")
+
+
+def test_an_estimate_reads_the_error_table_without_the_forecast_engine():
+    """``estimate`` states its range from ``colossus.forecast.step_time``; importing it must not pull the
+    forecast's runner (the sweep backends, DuckDB, the simulator, the power models)."""
+    loaded = _loaded("from colossus.forecast.step_time import prediction_range")
+    assert "colossus.sim" in HEAVY and not {"duckdb", "colossus.sim", "plotly", "pandas"} & set(loaded)
+    from colossus.forecast import Forecast, forecast  # the package's exports still load, on first use
+
+    assert Forecast.__name__ == "Forecast" and callable(forecast)

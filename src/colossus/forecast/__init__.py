@@ -14,10 +14,33 @@
 * ``store``: a forecast's folder (the draws' DuckDB store, ``forecast.json``, the report).
 """
 
-from colossus.forecast.answer import Driver, Forecast
-from colossus.forecast.runner import BACKENDS, MAX_RUNS, ForecastInterrupted, forecast
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from colossus.forecast.answer import Driver, Forecast
+    from colossus.forecast.runner import BACKENDS, MAX_RUNS, ForecastInterrupted, forecast
 
 __all__ = ["BACKENDS", "Driver", "Forecast", "ForecastInterrupted", "MAX_RUNS", "forecast"]
+
+#: Where each export lives. They load on first use, so that ``colossus.forecast.step_time`` (the performance
+#: model's error table, which every estimate reads for its range) does not import the forecast's engine: the
+#: sweep backends, DuckDB, the simulator and the power models.
+_EXPORTS = {"Driver": "answer", "Forecast": "answer", "BACKENDS": "runner", "MAX_RUNS": "runner",
+            "ForecastInterrupted": "runner", "forecast": "runner"}
+
+
+def __getattr__(name: str) -> Any:
+    source = _EXPORTS.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{source}"), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 # colossus.forecast(...) runs a forecast (colossus.api.forecast); the subpackage stays importable as before
 import colossus as _colossus  # noqa: E402
