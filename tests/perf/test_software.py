@@ -185,3 +185,50 @@ def test_a_stated_field_wins_over_what_the_version_text_names():
                                   pipeline_schedule="1f1b"), "hopper", default_profile=DEFAULT)
     assert stated.ep_dispatcher.value == "alltoall" and stated.pipeline_schedule.value == "1f1b"
     assert "dualpipe" not in stated.note and "deepep" not in stated.note
+
+
+# --- activation recompute: only what the stack can run -------------------------------------------------
+
+
+def test_a_stack_from_before_selective_recompute_is_never_given_it():
+    """Megatron-LM 2021 checkpoints whole layers (selective recompute is Korthikanti et al. 2022): a run that
+    leaves recompute open is given none or full, never selective, and the planner proposes none of it; the
+    2022 stack and later offer all three."""
+    from colossus.perf import estimate
+    from colossus.perf.search import plan
+    from colossus.spec import Recompute, lookup
+
+    old = {"framework": "megatron-lm", "version": "2021"}
+    assert profile("megatron-lm-2021").recompute_modes == [Recompute.NONE, Recompute.FULL]
+    assert set(profile("megatron-lm-2022").recompute_modes) == set(Recompute)
+    est = estimate(_open_recompute(old))
+    assert est.layout.recompute in (Recompute.NONE, Recompute.FULL) and "recompute" in est.assumed
+    newer = estimate(_open_recompute({"framework": "megatron-lm", "version": "2022"}))
+    assert newer.layout.recompute is Recompute.SELECTIVE  # (the fastest that fits, where the stack has it)
+    result = plan(lookup("models", "gpt3-175b"), lookup("gpus", "a100-sxm4-80gb"), num_gpus=512,
+                  global_batch_tokens=2**21, software=SoftwareSpec(**old), top=50)
+    assert result.best and all(r.layout.recompute is not Recompute.SELECTIVE for r in result.best)
+
+
+def test_a_run_that_states_selective_recompute_on_an_older_stack_ran_it():
+    from colossus.perf import estimate
+    from colossus.spec import Recompute
+
+    est = estimate(_run({"framework": "megatron-lm", "version": "2021"}, recompute="selective"))
+    assert est.layout.recompute is Recompute.SELECTIVE
+    assert any("selective activation recompute" in n and "does not offer" in n for n in est.notes)
+
+
+def _open_recompute(software: dict):
+    """A 175B run on 768 A100s, without sequence parallelism, that leaves recompute open (no recompute does not
+    fit there, selective does)."""
+    from colossus.spec import RunSpec
+
+    return RunSpec.model_validate({
+        "id": "open-recompute",
+        "model": {"layers": 96, "hidden": 12288, "heads": 96, "activation": "gelu", "vocab": 51200, "seq_len": 2048},
+        "cluster": {"gpu": "a100-sxm4-80gb", "gpus": 768},
+        "software": software,
+        "layout": {"tp": 8, "pp": 12, "dp": 8, "micro_batch": 1, "global_batch": 1536, "zero": 0,
+                   "sequence_parallel": False},
+    })

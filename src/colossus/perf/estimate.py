@@ -264,7 +264,8 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
         sps = [True]  # Transformer Engine's TP overlap requires sequence parallelism
     else:
         sps = [sw.sequence_parallel, not sw.sequence_parallel]
-    rcs = _options(given, "recompute", RECOMPUTE_CODES.index(spec.recompute), list(range(len(RECOMPUTE_CODES))))
+    rcs = _options(given, "recompute", RECOMPUTE_CODES.index(spec.recompute),
+                   [RECOMPUTE_CODES.index(m) for m in sw.recompute_modes])
     vs = _options(given, "interleave", spec.interleave, _interleaves(run, sw))
     sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o) for o in _selective_options(run, sw)]
     grid = np.array([(z, sp, rc, v, sel) for z, sp, rc, v in itertools.product(zeros, sps, rcs, vs)

@@ -132,7 +132,8 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
         )
     base = np.array(rows, dtype=np.int64)
     sps = (0, 1) if sw.sequence_parallel_supported else (0,)
-    opts = np.array(list(itertools.product(range(len(RECOMPUTE_CODES)), sps, sw.zero_stages)), dtype=np.int64)
+    rcs = [RECOMPUTE_CODES.index(m) for m in sw.recompute_modes]  # only what the stack can run
+    opts = np.array(list(itertools.product(rcs, sps, sw.zero_stages)), dtype=np.int64)
     b = np.repeat(base, len(opts), axis=0)
     o = np.tile(opts, (len(base), 1))
     n = b.shape[0]

@@ -37,6 +37,7 @@ from colossus.spec import (
     LayoutSpec,
     MomentDtype,
     PipelineSchedule,
+    Recompute,
     SelectiveRecompute,
     SoftwareProfileSpec,
     SoftwareSpec,
@@ -94,6 +95,7 @@ class Software:
     expert_capacity_factor: float | None = None  # token drop beyond this many times an expert's mean share
     expert_pad_to_capacity: bool = False  # every expert runs exactly its capacity
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
+    recompute_modes: tuple[Recompute, ...] = tuple(Recompute)  # activation recompute the stack can run
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
     # True when nothing the run said picked the profile (no framework, no version pattern matched, or no
@@ -195,6 +197,7 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     values["attention"] = prof.attention[architecture]
     values["zero_stages"] = tuple(prof.zero_stages)
     values["selective_options"] = tuple(prof.selective_recompute_options)
+    values["recompute_modes"] = tuple(prof.recompute_modes)
     values["zero3_grad_reduce_dtype"] = prof.zero3_grad_reduce_dtype or prof.grad_reduce_dtype
     stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
     for key in stated:
@@ -318,12 +321,15 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
         widen["sequence_parallel_supported"] = True
     if "zero" in given and layout.zero not in sw.zero_stages:
         widen["zero_stages"] = tuple(sorted({*sw.zero_stages, layout.zero}))
+    if "recompute" in given and layout.recompute not in sw.recompute_modes:
+        widen["recompute_modes"] = tuple(m for m in Recompute if m in sw.recompute_modes or m is layout.recompute)
     if not widen:
         return sw
     names = {"tensor_parallel": "tensor parallelism", "pipeline_parallel": "pipeline parallelism",
              "interleave": "an interleaved pipeline schedule", "context_parallel": "context parallelism",
              "expert_parallel": "expert parallelism", "sequence_parallel_supported": "sequence parallelism",
              "zero_stages": f"ZeRO stage {layout.zero}",
+             "recompute_modes": f"{layout.recompute.value} activation recompute",
              "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts",
              "embedding_loss_stages": "the embedding and the loss as pipeline stages"}
     said = ", ".join(names[k] for k in widen)

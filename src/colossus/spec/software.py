@@ -17,6 +17,7 @@ from pydantic import Field
 
 from colossus.spec.base import CatalogItem, Spec
 from colossus.spec.bounds import real
+from colossus.spec.layout import Recompute
 
 
 class Framework(StrEnum):
@@ -215,6 +216,12 @@ class SoftwareProfileSpec(CatalogItem):
     )
     context_parallel: bool = Field(description="context (ring-attention) parallelism supported")
     expert_parallel: bool = Field(description="expert parallelism supported")
+    recompute_modes: list[Recompute] = Field(
+        default_factory=lambda: list(Recompute),
+        description="activation recompute the stack can run: none, selective (Korthikanti et al. 2022) and full"
+        " (whole layers); an older stack checkpoints whole layers only, and a run that leaves recompute open, or"
+        " the planner, is offered only these",
+    )
     selective_recompute: SelectiveRecompute
     selective_recompute_options: list[SelectiveRecompute] = Field(
         default_factory=list,
