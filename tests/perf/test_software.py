@@ -232,3 +232,21 @@ def _open_recompute(software: dict):
         "layout": {"tp": 8, "pp": 12, "dp": 8, "micro_batch": 1, "global_batch": 1536, "zero": 0,
                    "sequence_parallel": False},
     })
+
+
+def test_deepspeed_runs_zero_2_and_3_only_without_a_pipeline():
+    """DeepSpeed's pipeline engine refuses ZeRO-2/3: the planner proposes neither beside pp > 1 (it still may
+    without a pipeline), a run leaving zero open with a pipeline gets 0 or 1, and one that states ZeRO-2 beside
+    its pipeline ran it (widened, with a note)."""
+    from colossus.perf import estimate
+    from colossus.perf.search import plan
+    from colossus.spec import lookup
+
+    ds = {"framework": "deepspeed", "version": "0.14.2"}
+    assert profile("deepspeed-2023").pipeline_zero_max == 1 and profile("megatron-core-2025").pipeline_zero_max is None
+    result = plan(lookup("models", "gpt3-175b"), lookup("gpus", "a100-sxm4-80gb"), num_gpus=1024,
+                  global_batch_tokens=2**22, software=SoftwareSpec(**ds), top=100)
+    assert result.best and all(r.layout.zero <= 1 for r in result.best if r.layout.pp > 1)
+    assert estimate(_run(ds)).layout.zero <= 1  # pp 8, zero left open
+    stated = estimate(_run(ds, zero=2))
+    assert stated.layout.zero == 2 and any("ZeRO stage 2 beside pipeline parallelism" in n for n in stated.notes)

@@ -127,6 +127,7 @@ class Context:
     sw_expert_parallel: np.ndarray
     sw_sequence_parallel: np.ndarray
     sw_zero: np.ndarray
+    sw_pipeline_zero_max: np.ndarray  # highest ZeRO stage beside pipeline parallelism
     sw_zero3_live_layers: np.ndarray
     sw_zero3_reuse_params: np.ndarray  # inf where the stack keeps a recomputed layer gathered for its backward
     sw_zero3_pp_once: np.ndarray  # with pp > 1, ZeRO-3 gathers once a step and reduces once (PyTorch pipelining)
@@ -250,7 +251,8 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_interleave=sw.interleave,
         sw_tensor_parallel=sw.tensor_parallel, sw_pipeline_parallel=sw.pipeline_parallel,
         sw_context_parallel=sw.context_parallel, sw_expert_parallel=sw.expert_parallel,
-        sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_zero3_live_layers=sw.zero3_live_layers,
+        sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_pipeline_zero_max=sw.pipeline_zero_max,
+        sw_zero3_live_layers=sw.zero3_live_layers,
         sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
         sw_zero3_pp_once=sw.zero3_pp_gather_once, sw_schedule=SCHEDULE_CODES.index(sw.pipeline_schedule),
         sw_cp_comm=CP_COMM_CODES.index(sw.cp_comm_type), sw_moment_bytes=sw.moment_bytes,
@@ -291,7 +293,7 @@ _BOOL = {
     "sw_zero3_pp_once",
 }
 _INT = {"layers", "heads", "experts", "expert_ffn_hidden", "seq", "num_gpus", "gpus_per_server", "sw_selective",
-        "sw_zero", "sw_schedule", "sw_cp_comm"}
+        "sw_zero", "sw_pipeline_zero_max", "sw_schedule", "sw_cp_comm"}
 
 
 def shared_constants(a: PerfAssumptions) -> dict[str, float]:

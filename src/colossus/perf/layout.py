@@ -221,6 +221,8 @@ def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, s
          "all-to-all (Ulysses) context parallelism splits the heads: cp must divide the heads per TP rank"),
         ((lay.tp > 1) & ~rows.sw_tensor_parallel, "the software stack has no tensor parallelism"),
         ((lay.pp > 1) & ~rows.sw_pipeline_parallel, "the software stack has no pipeline parallelism"),
+        ((lay.pp > 1) & (lay.zero > rows.sw_pipeline_zero_max),
+         "the software stack shards gradients or parameters (ZeRO-2/3) only without pipeline parallelism"),
         ((lay.cp > 1) & ~rows.sw_context_parallel, "the software stack has no context parallelism"),
         ((lay.ep > 1) & ~rows.is_moe, "ep > 1 needs a mixture-of-experts model"),
         ((lay.ep > 1) & ~rows.sw_expert_parallel, "the software stack has no expert parallelism"),

@@ -96,6 +96,7 @@ class Software:
     expert_pad_to_capacity: bool = False  # every expert runs exactly its capacity
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     recompute_modes: tuple[Recompute, ...] = tuple(Recompute)  # activation recompute the stack can run
+    pipeline_zero_max: int = 3  # the highest ZeRO stage the stack runs beside pipeline parallelism
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
     # True when nothing the run said picked the profile (no framework, no version pattern matched, or no
@@ -198,6 +199,7 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     values["zero_stages"] = tuple(prof.zero_stages)
     values["selective_options"] = tuple(prof.selective_recompute_options)
     values["recompute_modes"] = tuple(prof.recompute_modes)
+    values["pipeline_zero_max"] = 3 if prof.pipeline_zero_max is None else prof.pipeline_zero_max
     values["zero3_grad_reduce_dtype"] = prof.zero3_grad_reduce_dtype or prof.grad_reduce_dtype
     stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
     for key in stated:
@@ -321,6 +323,8 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
         widen["sequence_parallel_supported"] = True
     if "zero" in given and layout.zero not in sw.zero_stages:
         widen["zero_stages"] = tuple(sorted({*sw.zero_stages, layout.zero}))
+    if "zero" in given and layout.pp > 1 and layout.zero > sw.pipeline_zero_max:
+        widen["pipeline_zero_max"] = layout.zero
     if "recompute" in given and layout.recompute not in sw.recompute_modes:
         widen["recompute_modes"] = tuple(m for m in Recompute if m in sw.recompute_modes or m is layout.recompute)
     if not widen:
@@ -330,6 +334,7 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
              "expert_parallel": "expert parallelism", "sequence_parallel_supported": "sequence parallelism",
              "zero_stages": f"ZeRO stage {layout.zero}",
              "recompute_modes": f"{layout.recompute.value} activation recompute",
+             "pipeline_zero_max": f"ZeRO stage {layout.zero} beside pipeline parallelism",
              "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts",
              "embedding_loss_stages": "the embedding and the loss as pipeline stages"}
     said = ", ".join(names[k] for k in widen)

@@ -194,6 +194,11 @@ class SoftwareProfileSpec(CatalogItem):
     sequence_parallel_supported: bool = Field(description="the stack can run sequence parallelism at all")
     zero: int = Field(ge=0, le=3, description="ZeRO stage when the run does not say")
     zero_stages: list[int] = Field(description="ZeRO stages the stack can run (0 = replicated optimizer state)")
+    pipeline_zero_max: int | None = Field(
+        None, ge=0, le=3,
+        description="the highest ZeRO stage the stack runs beside pipeline parallelism (absent: any of"
+        " zero_stages); DeepSpeed's pipeline engine refuses ZeRO-2 and ZeRO-3",
+    )
     zero3_live_layers: float = Field(
         gt=0, description="transformer layers' worth of parameters ZeRO-3/FSDP holds gathered at once (unit + prefetch)"
     )
