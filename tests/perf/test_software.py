@@ -250,3 +250,25 @@ def test_deepspeed_runs_zero_2_and_3_only_without_a_pipeline():
     assert estimate(_run(ds)).layout.zero <= 1  # pp 8, zero left open
     stated = estimate(_run(ds, zero=2))
     assert stated.layout.zero == 2 and any("ZeRO stage 2 beside pipeline parallelism" in n for n in stated.notes)
+
+
+def test_megatron_interleaves_only_whole_groups_of_pp_micro_batches():
+    """Megatron-LM and Megatron-core up to 0.9 refuse an interleaved schedule whose micro-batches are no whole
+    groups of pp: the planner proposes none, an open interleave stays 1 there, and a run that states one ran it
+    (widened, with a note); Megatron-core 2025 takes any count of at least pp."""
+    from colossus.perf import estimate
+    from colossus.perf.search import plan
+    from colossus.spec import lookup
+
+    core08 = {"framework": "megatron-lm", "version": "Megatron-Core r0.8.0"}
+    assert profile("megatron-core-2024").interleave_in_pp_groups
+    assert not profile("megatron-core-2025").interleave_in_pp_groups
+    result = plan(lookup("models", "gpt3-175b"), lookup("gpus", "h100-sxm5-80gb"), num_gpus=768,
+                  global_batch_tokens=1536 * 4096, software=SoftwareSpec(**core08), top=200)
+    interleaved = [r.layout for r in result.best if r.layout.interleave > 1]
+    assert interleaved and all(lay.num_micro_batches % lay.pp == 0 for lay in interleaved)
+    # pp 8, dp 4, batch 36: 9 micro-batches, one more than a group of 8
+    assert estimate(_run(core08, global_batch=36)).layout.interleave == 1
+    assert estimate(_run({"framework": "megatron-lm", "version": "2025"}, global_batch=36)).layout.interleave > 1
+    stated = estimate(_run(core08, global_batch=36, interleave=3))
+    assert stated.layout.interleave == 3 and any("no whole groups of pp" in n for n in stated.notes)

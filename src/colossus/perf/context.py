@@ -121,6 +121,7 @@ class Context:
     sw_embedding_loss: np.ndarray
     sw_uneven_stages: np.ndarray  # virtual stages may hold different numbers of layers
     sw_interleave: np.ndarray
+    sw_interleave_pp_groups: np.ndarray  # interleaving needs the micro-batches in whole groups of pp
     sw_tensor_parallel: np.ndarray
     sw_pipeline_parallel: np.ndarray
     sw_context_parallel: np.ndarray
@@ -248,7 +249,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_pad_capacity=sw.expert_pad_to_capacity and sw.expert_capacity_factor is not None,
         sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
         sw_embedding_loss=sw.embedding_loss_stages, sw_uneven_stages=sw.uneven_virtual_stages,
-        sw_interleave=sw.interleave,
+        sw_interleave=sw.interleave, sw_interleave_pp_groups=sw.interleave_in_pp_groups,
         sw_tensor_parallel=sw.tensor_parallel, sw_pipeline_parallel=sw.pipeline_parallel,
         sw_context_parallel=sw.context_parallel, sw_expert_parallel=sw.expert_parallel,
         sw_sequence_parallel=sw.sequence_parallel, sw_zero=sw.zero, sw_pipeline_zero_max=sw.pipeline_zero_max,
@@ -285,6 +286,7 @@ _BOOL = {
     "sw_embedding_loss",
     "sw_uneven_stages",
     "sw_interleave",
+    "sw_interleave_pp_groups",
     "sw_tensor_parallel",
     "sw_pipeline_parallel",
     "sw_context_parallel",

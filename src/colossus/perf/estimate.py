@@ -224,7 +224,9 @@ def _interleaves(run: RunSpec, sw: Software) -> list[int]:
     probes = replace(probe.take(np.zeros(vs.size, dtype=np.int64)), v=vs)
     split = buildable_split(np.array([run.model.layers]), probes, np.array([sw.embedding_loss_stages]),
                             np.array([sw.uneven_virtual_stages]))
-    ok = split & ((vs == 1) | (lay.num_micro_batches >= lay.pp)) & (vs * lay.pp <= run.model.layers + 2)
+    m = lay.num_micro_batches
+    grouped = m >= lay.pp and (not sw.interleave_in_pp_groups or m % lay.pp == 0)
+    ok = split & ((vs == 1) | grouped) & (vs * lay.pp <= run.model.layers + 2)
     # more virtual stages with the same fullest one (an uneven split) add sends and memory, not speed
     fullest = np.ceil(stage_layer_slots(np.array([run.model.layers]), probes, np.array([sw.embedding_loss_stages]))
                       / (lay.pp * vs))

@@ -212,6 +212,8 @@ def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, s
         ((lay.v > 1) & ~rows.sw_interleave, "the software stack has no interleaved pipeline schedule"),
         (lay.gb % (lay.dp * lay.mb) != 0, "global_batch must be a multiple of dp x micro_batch"),
         ((lay.v > 1) & (lay.m < lay.pp), "the interleaved schedule needs at least pp micro-batches"),
+        ((lay.v > 1) & rows.sw_interleave_pp_groups & (lay.m % lay.pp != 0),
+         "the stack's interleaved schedule needs the micro-batches in whole groups of pp"),
         ((rows.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1) & (lay.pp % 2 == 1),
          "DualPipe needs an even number of pipeline stages"),
         ((rows.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1) & (lay.m % 2 == 1),

@@ -97,6 +97,7 @@ class Software:
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
     recompute_modes: tuple[Recompute, ...] = tuple(Recompute)  # activation recompute the stack can run
     pipeline_zero_max: int = 3  # the highest ZeRO stage the stack runs beside pipeline parallelism
+    interleave_in_pp_groups: bool = False  # interleaving needs the micro-batches in whole groups of pp
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
     # True when nothing the run said picked the profile (no framework, no version pattern matched, or no
@@ -323,6 +324,9 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
         widen["sequence_parallel_supported"] = True
     if "zero" in given and layout.zero not in sw.zero_stages:
         widen["zero_stages"] = tuple(sorted({*sw.zero_stages, layout.zero}))
+    if ("interleave" in given and layout.interleave > 1 and sw.interleave_in_pp_groups
+            and layout.num_micro_batches % layout.pp):
+        widen["interleave_in_pp_groups"] = False
     if "zero" in given and layout.pp > 1 and layout.zero > sw.pipeline_zero_max:
         widen["pipeline_zero_max"] = layout.zero
     if "recompute" in given and layout.recompute not in sw.recompute_modes:
@@ -335,6 +339,7 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
              "zero_stages": f"ZeRO stage {layout.zero}",
              "recompute_modes": f"{layout.recompute.value} activation recompute",
              "pipeline_zero_max": f"ZeRO stage {layout.zero} beside pipeline parallelism",
+             "interleave_in_pp_groups": "an interleaved schedule over micro-batches that are no whole groups of pp",
              "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts",
              "embedding_loss_stages": "the embedding and the loss as pipeline stages"}
     said = ", ".join(names[k] for k in widen)

@@ -219,6 +219,12 @@ class SoftwareProfileSpec(CatalogItem):
     interleave: bool = Field(
         description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)"
     )
+    interleave_in_pp_groups: bool = Field(
+        False,
+        description="the interleaved schedule needs the step's micro-batches in whole groups of pp (Megatron-LM"
+        " and Megatron-core up to 0.9 raise 'number of microbatches is not divisible by pipeline-model-parallel-size"
+        " when using interleaved schedule')",
+    )
     context_parallel: bool = Field(description="context (ring-attention) parallelism supported")
     expert_parallel: bool = Field(description="expert parallelism supported")
     recompute_modes: list[Recompute] = Field(
