@@ -272,3 +272,19 @@ def test_megatron_interleaves_only_whole_groups_of_pp_micro_batches():
     assert estimate(_run({"framework": "megatron-lm", "version": "2025"}, global_batch=36)).layout.interleave > 1
     stated = estimate(_run(core08, global_batch=36, interleave=3))
     assert stated.layout.interleave == 3 and any("no whole groups of pp" in n for n in stated.notes)
+
+
+def test_a_stack_from_before_transformer_engine_plans_no_fp8():
+    """Megatron-LM 2021 trains in 16 bit: planning it in FP8 is an input error naming the stack (the CLI's exit
+    2), a later stack plans it, and a run that states FP8 on the old stack ran it (widened, with a note)."""
+    from colossus.perf import estimate
+    from colossus.perf.search import plan
+    from colossus.spec import Precision, lookup
+
+    old = SoftwareSpec(framework="megatron-lm", version="2021")
+    args = (lookup("models", "gpt3-175b"), lookup("gpus", "h100-sxm5-80gb"))
+    with pytest.raises(SpecError, match="megatron-lm-2021.*no FP8"):
+        plan(*args, num_gpus=512, global_batch_tokens=2**22, precision=Precision.FP8, software=old)
+    assert plan(*args, num_gpus=512, global_batch_tokens=2**22, precision=Precision.FP8, top=1).best
+    stated = estimate(_run({"framework": "megatron-lm", "version": "2021"}, precision="fp8"))
+    assert stated.layout.precision is Precision.FP8 and any("FP8 training" in n for n in stated.notes)

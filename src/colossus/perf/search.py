@@ -176,6 +176,9 @@ def plan(
         raise SpecError(f"{gpu.name} has no {precision.value} tensor cores", path=["precision"])
     fabric = fabric or default_fabric(gpu, nic_gbit_per_s, assumptions)
     sw = software_for(software, gpu, assumptions)
+    if precision is Precision.FP8 and not sw.fp8:
+        raise SpecError(f"software profile '{sw.profile}' has no FP8 training (it predates Transformer Engine):"
+                        " plan it in bf16, or name a later stack", path=["precision"])
     inputs = RunInputs(model, gpu, sw, fabric, num_gpus, gpus_per_server, power_limit_w)
     every = candidates(model, sw, num_gpus=num_gpus, gpus_per_server=gpus_per_server, global_batch=global_batch,
                        precision=precision)

@@ -37,6 +37,7 @@ from colossus.spec import (
     LayoutSpec,
     MomentDtype,
     PipelineSchedule,
+    Precision,
     Recompute,
     SelectiveRecompute,
     SoftwareProfileSpec,
@@ -98,6 +99,7 @@ class Software:
     recompute_modes: tuple[Recompute, ...] = tuple(Recompute)  # activation recompute the stack can run
     pipeline_zero_max: int = 3  # the highest ZeRO stage the stack runs beside pipeline parallelism
     interleave_in_pp_groups: bool = False  # interleaving needs the micro-batches in whole groups of pp
+    fp8: bool = True  # trains with FP8 GEMMs
     stated: tuple[str, ...] = ()  # fields the run stated (the rest came from the profile)
     note: str = ""
     # True when nothing the run said picked the profile (no framework, no version pattern matched, or no
@@ -324,6 +326,8 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
         widen["sequence_parallel_supported"] = True
     if "zero" in given and layout.zero not in sw.zero_stages:
         widen["zero_stages"] = tuple(sorted({*sw.zero_stages, layout.zero}))
+    if "precision" in given and layout.precision is Precision.FP8 and not sw.fp8:
+        widen["fp8"] = True
     if ("interleave" in given and layout.interleave > 1 and sw.interleave_in_pp_groups
             and layout.num_micro_batches % layout.pp):
         widen["interleave_in_pp_groups"] = False
@@ -340,6 +344,7 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
              "recompute_modes": f"{layout.recompute.value} activation recompute",
              "pipeline_zero_max": f"ZeRO stage {layout.zero} beside pipeline parallelism",
              "interleave_in_pp_groups": "an interleaved schedule over micro-batches that are no whole groups of pp",
+             "fp8": "FP8 training",
              "uneven_virtual_stages": "virtual pipeline stages of unequal layer counts",
              "embedding_loss_stages": "the embedding and the loss as pipeline stages"}
     said = ", ".join(names[k] for k in widen)

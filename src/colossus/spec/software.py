@@ -219,6 +219,11 @@ class SoftwareProfileSpec(CatalogItem):
     interleave: bool = Field(
         description="interleaved pipeline schedule supported (the fastest whole-layer value is the default)"
     )
+    fp8: bool = Field(
+        True,
+        description="trains with FP8 GEMMs (Transformer Engine, torchao float8 or the like); stacks from before"
+        " Transformer Engine (2022-23) train in 16 bit only",
+    )
     interleave_in_pp_groups: bool = Field(
         False,
         description="the interleaved schedule needs the step's micro-batches in whole groups of pp (Megatron-LM"
