@@ -130,6 +130,11 @@ def test_validate_without_cv_has_no_cv_error(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert all("cv_error" not in c and {"fits", "memory_per_gpu_bytes"} <= set(c) for c in doc["cases"])
+    # each case says which options its run left open and what the model took (beta-1 leaves pp, sp and
+    # interleave open; at tp 4 the stack's sequence parallelism is one of them)
+    beta = next(c for c in doc["cases"] if c["id"] == "beta-1")
+    assert "sequence_parallel" in beta["assumed"] and isinstance(beta["assumed"]["sequence_parallel"], bool)
+    assert "zero" not in beta["assumed"] and "recompute" not in beta["assumed"]  # stated, so not assumed
 
 
 def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys, monkeypatch):

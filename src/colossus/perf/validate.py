@@ -46,6 +46,9 @@ class Case:
     memory_per_gpu_bytes: float | None = None
     software: str | None = None  # the profile assumed
     cv_predicted: float | None = None  # the prediction with the run's family left out of the fit
+    #: the layout options the run left open and the value the model took for each (fastest that fits among
+    #: what the stack offers): what a reader checks first when a prediction is off
+    assumed: dict[str, Any] | None = None
 
     @property
     def family(self) -> str:
@@ -69,8 +72,8 @@ class Case:
             "predicted": self.predicted, "error": self.error, "fits": self.fits,
             "memory_per_gpu_bytes": self.memory_per_gpu_bytes, "software": self.software,
         }
-        if self.cv_predicted is not None or self.predicted is None:
-            pass
+        if self.assumed is not None:
+            out["assumed"] = {k: getattr(v, "value", v) for k, v in self.assumed.items()}
         if self.reason:
             out["reason"] = self.reason
         if self.note:
@@ -142,5 +145,5 @@ def validate_runs(runs: Sequence[RunSpec], *, assumptions: PerfAssumptions | Non
         assert run.measured is not None
         cases.append(Case(run.id, metric, value, est.metric(metric, run.measured.convention), note=note,
                           fits=est.fits, memory_per_gpu_bytes=est.memory_per_gpu_bytes,
-                          software=est.software.profile))
+                          software=est.software.profile, assumed=dict(est.assumed)))
     return Validation(tuple(cases))
