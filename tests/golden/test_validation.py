@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from colossus.forecast.step_time import differences, from_cross_validation, shipped
@@ -127,6 +128,18 @@ def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
         est = estimate(run, fabric=fabric.model_copy(update={"adaptive_routing": False}))
         assert est.step_time_s / run.measured.step_time_s - 1 == pytest.approx(error, abs=0.006)
         assert f"{error * 100:+.1f}%" in CASE_NOTES["megascale-t2-megatronlm-12288gpu"]
+    # MegaScale's GBS-768 rows: measured and predicted steps as a line in the micro-batches a pipeline runs
+    rows = [(result_case(result, f"megascale-t2-megatronlm-{g}gpu"), by_id[f"megascale-t2-megatronlm-{g}gpu"])
+            for g in (256, 512, 768, 1024)]
+    micro = np.array([r.layout.global_batch / r.layout.dp for _, r in rows])
+    design = np.vstack([micro, np.ones_like(micro)]).T
+    line = CASE_NOTES["megascale-t2-megatronlm-1024gpu"]
+    for values, quoted_line in (([c.measured for c, _ in rows], (0.195, 2.61)), ([c.predicted for c, _ in rows],
+                                                                                  (0.206, 1.08))):
+        slope, fixed = np.linalg.lstsq(design, np.array(values), rcond=None)[0]
+        assert slope == pytest.approx(quoted_line[0], abs=0.0015) and fixed == pytest.approx(quoted_line[1], abs=0.03)
+        assert f"{quoted_line[0]:.3f} s" in line and f"{quoted_line[1]:.2f} s" in line
+    assert f"{rows[0][0].error * 100:+.1f}%" in line and f"{rows[-1][0].error * 100:+.1f}%" in line
     for rid, stated, metric, error, quoting in quoted:
         run = by_id[rid]
         software = SoftwareSpec.model_validate({**run.software.model_dump(exclude_none=True), **stated})
@@ -134,6 +147,11 @@ def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
         measured = getattr(run.measured, metric)
         assert est.metric(metric, run.measured.convention) / measured - 1 == pytest.approx(error, abs=0.006)
         assert f"{error * 100:+.1f}%" in CASE_NOTES[quoting or rid]
+
+
+def result_case(result, run_id):
+    """The validation case of ``run_id``."""
+    return next(c for c in result.cases if c.id == run_id)
 
 
 @pytest.mark.slow

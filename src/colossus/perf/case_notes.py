@@ -33,6 +33,16 @@ CASE_NOTES: Mapping[str, str] = {
         "-5.7% at 3,072, 6,144 and 8,192 GPUs, the smaller runs unchanged (their data-parallel rings stay under "
         "the leaf); the paper's mitigation puts the real efficiency between adaptive routing and plain ECMP."
     ),
+    "megascale-t2-megatronlm-1024gpu": (
+        "not stated in the row (the format has no field for it): what the baseline's step spends outside its "
+        "micro-batches. The table's four rows at global batch 768 (256-1,024 GPUs, 192-48 micro-batches a "
+        "pipeline) lie on one line, step = 0.195 s per micro-batch + 2.61 s; the model's predictions of them on "
+        "0.206 s + 1.08 s (bubble, data-parallel exchange, per-step overhead): its per-micro-batch time is 6% "
+        "high and its per-step part 1.5 s low, so its error falls from +1.7% at 192 micro-batches to -7.8% at 48. "
+        "MegaScale names one such cost its baseline paid and it removed: data preprocessing and loading, which "
+        "'incur non-negligible GPU idle time at the beginning of each training step' (Jiang et al. 2024, "
+        "Sec. 3.4); no row gives its size, and Selene's Megatron rows (megatron2021) show no such gap."
+    ),
     "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
         "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
         "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
