@@ -43,6 +43,18 @@ CASE_NOTES: Mapping[str, str] = {
         "'incur non-negligible GPU idle time at the beginning of each training step' (Jiang et al. 2024, "
         "Sec. 3.4); no row gives its size, and Selene's Megatron rows (megatron2021) show no such gap."
     ),
+    "megatron2021-t2-zero3-530b-1120gpu": (
+        "not stated in the row: DeepSpeed's ZeRO-3 settings (prefetch bucket, live and reused parameters), which "
+        "set how often a step gathers the parameters. The table's 530B rows take 255.5, 179.9 and 183.7 s a step "
+        "(their TFLOP/s over the model's FLOPs) at micro-batch 4, 2 and 1 on 640, 1,120 and 2,240 GPUs: the same "
+        "step at 1,120 and 2,240 GPUs though each GPU's compute halves (84.9 -> 42.8 s modelled), a step held by "
+        "its ZeRO-3 traffic, whose size per GPU does not depend on the data parallelism. The model, with the "
+        "documented defaults (a recomputed 5-billion-parameter layer gathered again for its backward: four passes "
+        "over the parameters a step), predicts 234.0, 211.7 and 200.5 s; its 175B rows agree with those four "
+        "passes (66.7 s measured at both 768 and 1,536 GPUs, 70.4 and 66.5 s modelled), the 530B ones would need "
+        "fewer, and kept for the backward (three passes) all three rows turn 9-21% too fast: no one setting fits "
+        "the table."
+    ),
     "mzoo-qwen3-235b-h100-256gpu-tp2-ep8-fsdp": (
         "Megatron FSDP with MBS 4, GA 4 and expert data parallelism 32 across 32 servers. The row states "
         "neither the gradient-reduction dtype (the model takes the Megatron-FSDP user guide's recommended "
