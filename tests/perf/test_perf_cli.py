@@ -39,6 +39,28 @@ def test_validate_json_reports_unpredictable_cases(tmp_path, capsys):
     assert bad["predicted"] is None and "heads" in bad["reason"]
 
 
+NOT_FITTING = """
+- id: too-big
+  model: {layers: 96, hidden: 12288, heads: 96, activation: gelu, seq_len: 2048}
+  cluster: {gpu: a100-sxm4-80gb, gpus: 8}
+  layout: {tp: 8, pp: 1, dp: 1, global_batch: 8, recompute: none, zero: 0}
+  measured: {step_time_s: 10.0}
+"""
+
+
+@pytest.mark.parametrize("cv", [False, True])
+def test_validate_prints_each_case_note_under_its_table(tmp_path, capsys, cv, monkeypatch):
+    """A case's note (here: the layout does not fit the memory estimate) is printed in the text report too,
+    with the case's id, not only in the JSON."""
+    if cv:  # (a one-run file: the refit has nothing to leave out but this family; keep it to one constant)
+        from colossus.perf import calibrate
+
+        monkeypatch.setattr(calibrate, "FITTED", {"compute.overheads.step_overhead_s": (0.0, 1.0, 0.05)})
+    assert main(["validate", str(write(tmp_path, NOT_FITTING)), *(["--cv", "family"] if cv else [])]) == 0
+    words = " ".join(capsys.readouterr().out.split())
+    assert "too-big: predicted memory exceeds the GPU's HBM" in words
+
+
 def test_estimate_json_has_units_in_names(tmp_path, capsys):
     one = RUN.split("- id: bad-layout")[0]
     assert main(["estimate", str(write(tmp_path, one)), "--json"]) == 0

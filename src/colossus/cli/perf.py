@@ -464,6 +464,7 @@ def _print_cv(crossed) -> None:
                       "-" if case.cv_error is None else f"{case.cv_error:+.1%}",
                       "-" if case.fits is None else ("yes" if case.fits else "[bold red]no[/]"))
     console.print(table)
+    _print_case_notes(crossed.cases)
     fams = Table("family", "runs", "mean error (left out)", "MAPE (left out)")
     for f in crossed.families:
         fams.add_row(f.family, str(f.n), "-" if f.cv_mean_error is None else f"{f.cv_mean_error:+.1%}",
@@ -479,6 +480,16 @@ def _print_cv(crossed) -> None:
     )
 
 
+def _print_case_notes(cases) -> None:
+    """Each case's note under the table (what its row could not state, why a prediction is off): the table has
+    no room for them, and a reader of an error wants the reason beside it."""
+    from rich.markup import escape  # noqa: PLC0415
+
+    for case in cases:
+        if case.note:
+            console.print(f"[bold]{escape(case.id)}[/]: {escape(case.note)}")
+
+
 def _print_validation(result: Validation) -> None:
     from rich.table import Table  # noqa: PLC0415
     table = Table("id", "metric", "measured", "predicted", "error")
@@ -487,6 +498,7 @@ def _print_validation(result: Validation) -> None:
         err = case.reason if case.error is None else f"{case.error:+.1%}"
         table.add_row(case.id, case.metric, f"{case.measured:.4g}", pred, err)
     console.print(table)
+    _print_case_notes(result.cases)
     worst = result.worst
     if result.mape is None or worst is None:
         console.print("no case could be predicted")
