@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import math
 from pathlib import Path
 import re
@@ -15,7 +16,7 @@ from colossus.errors import SpecError
 from colossus.vocab import Precision
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
-    from colossus.perf import Estimate, Plan, Validation
+    from colossus.perf import Case, Estimate, Plan, Validation
     from colossus.perf.assumptions import PerfAssumptions
     from colossus.spec import RunSpec, SoftwareSpec
 
@@ -480,7 +481,7 @@ def _print_cv(crossed) -> None:
     )
 
 
-def _print_case_notes(cases) -> None:
+def _print_case_notes(cases: Iterable[Case]) -> None:
     """Each case's note under the table (what its row could not state, why a prediction is off): the table has
     no room for them, and a reader of an error wants the reason beside it."""
     from rich.markup import escape  # noqa: PLC0415
