@@ -125,6 +125,27 @@ def test_narrower_adam_moments_hold_and_stream_fewer_bytes():
     assert bf16.memory_bytes["weights_bytes"] == fp32.memory_bytes["weights_bytes"]
 
 
+@pytest.mark.parametrize(("framework", "follows"), [("megatron-lm", True), ("nemo", True), ("deepspeed", False),
+                                                    ("other", False)])
+def test_megatrons_gradient_buffer_is_in_its_reduction_dtype(framework, follows):
+    """Megatron's DDP allocates the gradient buffer in fp32 only with grad_reduce_in_fp32, else in the
+    parameters' bf16 (the Megatron-Bridge performance recipes turn it off); other stacks keep fp32 gradients."""
+    from colossus.perf import estimate
+
+    def grads(dtype: str) -> float:
+        run = RunSpec.model_validate({
+            "id": "grads", "software": {"framework": framework, "grad_reduce_dtype": dtype},
+            "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+            "model": {"layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "ffn_hidden": 14336,
+                      "activation": "swiglu", "vocab": 128256, "seq_len": 4096},
+            "layout": {"tp": 1, "pp": 1, "dp": 8, "micro_batch": 1, "global_batch": 8, "zero": 1,
+                       "recompute": "full"},
+        })
+        return estimate(run).memory_bytes["gradients_bytes"]
+
+    assert grads("bf16") == pytest.approx((0.5 if follows else 1.0) * grads("fp32"))
+
+
 MIXTRAL = dict(LLAMA_8B, vocab=32000, seq_len=4096,
                moe={"experts": 8, "top_k": 2, "expert_ffn_hidden": 14336, "shared_experts": 0, "every": 1})
 

@@ -70,6 +70,7 @@ class Software:
     async_tp: bool
     grad_reduce_dtype: GradReduceDtype
     zero3_grad_reduce_dtype: GradReduceDtype  # with ZeRO-3/FSDP (a run's stated grad_reduce_dtype sets both)
+    grad_buffer_in_reduce_dtype: bool  # gradients accumulate in the reduction dtype (Megatron's DDP buffer)
     sequence_parallel: bool
     sequence_parallel_supported: bool
     zero: int

@@ -190,6 +190,11 @@ class SoftwareProfileSpec(CatalogItem):
     zero3_grad_reduce_dtype: GradReduceDtype | None = Field(
         None, description="gradient-reduction dtype when the stack runs ZeRO-3/FSDP (null: grad_reduce_dtype)"
     )
+    grad_buffer_in_reduce_dtype: bool = Field(
+        description="the stack accumulates a step's gradients in a buffer of the reduction dtype (Megatron's DDP:"
+        " fp32 with grad_reduce_in_fp32, else the parameters' bf16), not in fp32 main gradients of its own;"
+        " decides the gradient memory of ZeRO 0-1"
+    )
     sequence_parallel: bool = Field(description="sequence parallelism when tp > 1 and the run does not say")
     sequence_parallel_supported: bool = Field(description="the stack can run sequence parallelism at all")
     zero: int = Field(ge=0, le=3, description="ZeRO stage when the run does not say")
