@@ -113,6 +113,9 @@ def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
     dropless = {"expert_routing": "dropless"}
     quoted = [  # (the run predicted, stated, metric, error, the note quoting it)
         ("mbridge2509-dsv3-671b-h100-1024gpu-fp8", {"ep_dispatcher": "deepep"}, "tokens_per_s_per_gpu", -0.015, None),
+        ("nemo2407-llama3-8b-8gpu", {"attention": "flash2"}, "tflops_per_gpu", -0.002, None),
+        ("nemo2407-llama3-70b-64gpu", {"attention": "flash2"}, "tflops_per_gpu", -0.025, "nemo2407-llama3-8b-8gpu"),
+        ("nemo2407-llama2-70b-64gpu", {"attention": "flash2"}, "tflops_per_gpu", 0.012, "nemo2407-llama3-8b-8gpu"),
         (zoo + "tp2-ep8-fsdp", {"grad_reduce_dtype": "fp32"}, "step_time_s", 0.263, None),
         (zoo + "a2a-pp32", dropless, "step_time_s", 0.003, None),
         (zoo + "tp4-ep8-norecompute", dropless, "step_time_s", 0.009, None),
