@@ -83,6 +83,17 @@ def test_catalog_models_show_the_shape_fields_that_set_their_cost(capsys):
     assert "mla=" not in llama and "first_dense_layers" not in llama and "params=8.0B" in llama
 
 
+def test_catalog_profiles_show_their_gradient_reduction_dtype(capsys):
+    """The gradient-reduction dtype differs between stacks (and sets Megatron's gradient memory): a profile's
+    key figures name it."""
+    from colossus.cli.show import catalog_figures
+
+    profiles = run_json(capsys, "--catalog")["software"]
+    bridge = " ".join(catalog_figures("software", "nemo-megatron-bridge-2025", profiles["nemo-megatron-bridge-2025"]))
+    titan = " ".join(catalog_figures("software", "torchtitan", profiles["torchtitan"]))
+    assert "grad_reduce_dtype=bf16" in bridge and "grad_reduce_dtype=fp32" in titan
+
+
 def test_json_is_byte_identical_across_runs(capsys):
     path = str(SCENARIOS / "colossus-200k.yaml")
     main(["show", path, "--json"])

@@ -78,7 +78,7 @@ _CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
     "batteries": ("energy_mwh", "power_mw", "round_trip_efficiency"),
     "models": ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "activation", "vocab", "moe"),
     "software": ("framework", "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
-                 "zero_stages", "selective_recompute", "ep_dispatcher", "cp_comm_type"),
+                 "grad_reduce_dtype", "zero_stages", "selective_recompute", "ep_dispatcher", "cp_comm_type"),
 }
 
 
