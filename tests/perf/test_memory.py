@@ -146,6 +146,29 @@ def test_megatrons_gradient_buffer_is_in_its_reduction_dtype(framework, follows)
     assert grads("bf16") == pytest.approx((0.5 if follows else 1.0) * grads("fp32"))
 
 
+def test_megatron_reduces_an_fp16_runs_gradients_in_fp16():
+    """Megatron forces fp32 gradient accumulation and reduction for bf16 only ('bfloat16 requires gradient
+    accumulation and all-reduce to be done in fp32'): an fp16 run reduces, and keeps its gradient buffer, in
+    fp16, unless it states fp32; the generic stack keeps fp32 whatever the precision."""
+    from colossus.perf.step import dp_collectives
+
+    def reduce(framework: str, precision: str, stated: str | None = None) -> tuple[float, float]:
+        software = {"framework": framework, **({"grad_reduce_dtype": stated} if stated else {})}
+        run = RunSpec.model_validate({
+            "id": "fp16", "software": software, "cluster": {"gpu": "a100-sxm4-80gb", "gpus": 64},
+            "model": GPT3 | {"layers": 8},
+            "layout": {"tp": 8, "pp": 1, "dp": 8, "micro_batch": 1, "global_batch": 64, "zero": 1,
+                       "recompute": "full", "precision": precision},
+        })
+        ctx, lay = run_context(run), from_spec(run.layout)
+        return float(dp_collectives(ctx, lay)[0][0]), float(memory_parts(ctx, lay).gradients_bytes[0])
+
+    bf16, fp16 = reduce("megatron-lm", "bf16"), reduce("megatron-lm", "fp16")
+    assert fp16[0] < 0.6 * bf16[0] and fp16[1] == pytest.approx(bf16[1] / 2)
+    assert reduce("megatron-lm", "fp16", "fp32") == pytest.approx(bf16)
+    assert reduce("other", "fp16") == pytest.approx(reduce("other", "bf16"))
+
+
 MIXTRAL = dict(LLAMA_8B, vocab=32000, seq_len=4096,
                moe={"experts": 8, "top_k": 2, "expert_ffn_hidden": 14336, "shared_experts": 0, "every": 1})
 

@@ -88,6 +88,10 @@ class Layouts:
         return bool(self.fp8.any())
 
     @cached_property
+    def fp16(self) -> np.ndarray:
+        return self.prec == PRECISIONS.index(Precision.FP16)
+
+    @cached_property
     def rc_none(self) -> np.ndarray:
         """True where the layout recomputes nothing."""
         return self.rc == RC_NONE

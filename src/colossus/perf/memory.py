@@ -368,6 +368,14 @@ def stage_of(ctx: Context, lay: Layouts) -> Stage:
     return Stage(slots, layers, stage_params(ctx, lay, layers))
 
 
+def grad_reduce_bytes(ctx: Context, lay: Layouts) -> np.ndarray:
+    """Bytes a gradient element takes in the data-parallel reduction (ZeRO 0-2): the stack's dtype, or its
+    fp16 one where the layout trains in fp16 (Megatron forces fp32 reduction for bf16 only)."""
+    if not lay.fp16.any():
+        return ctx.sw_grad_bytes
+    return np.where(lay.fp16, ctx.sw_fp16_grad_bytes, ctx.sw_grad_bytes)
+
+
 def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> MemoryParts:
     """Memory per GPU by part, for the fullest stage (``stage``: ``stage_of(ctx, lay)``, if known)."""
     k = ctx.k
@@ -382,7 +390,7 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     weights = zero_sharded(lay, 3, sharded, params) * k["mem_weight_bytes"]
     # Megatron's DDP accumulates into a buffer of the reduction dtype (bf16 unless grad_reduce_in_fp32);
     # other stacks keep fp32 main gradients
-    grad_bytes = np.where(ctx.sw_grad_buffer_reduce, ctx.sw_grad_bytes, k["mem_main_grad_bytes"])
+    grad_bytes = np.where(ctx.sw_grad_buffer_reduce, grad_reduce_bytes(ctx, lay), k["mem_main_grad_bytes"])
     grads = zero_sharded(lay, 2, sharded, params) * grad_bytes
     once = _zero3_gathered_for_the_step(ctx, lay)
     if once is not None:  # the stage's parameters and their accumulated gradients stay whole for the step

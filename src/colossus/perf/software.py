@@ -70,6 +70,7 @@ class Software:
     async_tp: bool
     grad_reduce_dtype: GradReduceDtype
     zero3_grad_reduce_dtype: GradReduceDtype  # with ZeRO-3/FSDP (a run's stated grad_reduce_dtype sets both)
+    fp16_grad_reduce_dtype: GradReduceDtype  # when the run trains in fp16 (a run's stated grad_reduce_dtype sets it)
     grad_buffer_in_reduce_dtype: bool  # gradients accumulate in the reduction dtype (Megatron's DDP buffer)
     sequence_parallel: bool
     sequence_parallel_supported: bool
@@ -124,6 +125,10 @@ class Software:
     @property
     def zero3_grad_reduce_bytes(self) -> float:
         return _dtype_bytes(self.zero3_grad_reduce_dtype)
+
+    @property
+    def fp16_grad_reduce_bytes(self) -> float:
+        return _dtype_bytes(self.fp16_grad_reduce_dtype)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -205,11 +210,12 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     values["recompute_modes"] = tuple(prof.recompute_modes)
     values["pipeline_zero_max"] = 3 if prof.pipeline_zero_max is None else prof.pipeline_zero_max
     values["zero3_grad_reduce_dtype"] = prof.zero3_grad_reduce_dtype or prof.grad_reduce_dtype
+    values["fp16_grad_reduce_dtype"] = prof.fp16_grad_reduce_dtype or prof.grad_reduce_dtype
     stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
     for key in stated:
         values[key] = getattr(spec, key)
     if "grad_reduce_dtype" in stated:
-        values["zero3_grad_reduce_dtype"] = spec.grad_reduce_dtype
+        values["zero3_grad_reduce_dtype"] = values["fp16_grad_reduce_dtype"] = spec.grad_reduce_dtype
     for key, value, said in _named_in_version(spec.version):
         if key not in stated and value is not values[key]:  # (a field the run states wins over its version text)
             values[key] = value

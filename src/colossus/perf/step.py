@@ -55,6 +55,7 @@ from colossus.perf.memory import (
     dualpipe_rows,
     expert_dp,
     expert_ranks,
+    grad_reduce_bytes,
     memory_parts,
     stage_of,
     stage_params,
@@ -256,7 +257,7 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
     lo, hi = lay.bounds("zero")
     # (where no row shards its parameters, every rank aggregates, at full speed)
     agg: np.ndarray | bool = True
-    grad, slow = ctx.sw_grad_bytes, None
+    grad, slow = grad_reduce_bytes(ctx, lay), None
     if hi >= 3:
         zero3 = lay.zero >= 3
         grad = np.where(zero3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)

@@ -190,6 +190,11 @@ class SoftwareProfileSpec(CatalogItem):
     zero3_grad_reduce_dtype: GradReduceDtype | None = Field(
         None, description="gradient-reduction dtype when the stack runs ZeRO-3/FSDP (null: grad_reduce_dtype)"
     )
+    fp16_grad_reduce_dtype: GradReduceDtype | None = Field(
+        None, description="gradient-reduction dtype when the run trains in fp16 (null: grad_reduce_dtype); Megatron"
+        " forces fp32 accumulation and reduction for bf16 only, so an fp16 run reduces in fp16 unless"
+        " --accumulate-allreduce-grads-in-fp32 is given"
+    )
     grad_buffer_in_reduce_dtype: bool = Field(
         description="the stack accumulates a step's gradients in a buffer of the reduction dtype (Megatron's DDP:"
         " fp32 with grad_reduce_in_fp32, else the parameters' bf16), not in fp32 main gradients of its own;"
