@@ -207,3 +207,24 @@ def test_dropless_routing_against_the_published_pairs(runs):
     assert max(map(abs, fit.errors())) <= 0.01  # in sample
     assert max(map(abs, fit.errors("left_out"))) <= 0.02  # each pair left out
     assert min(fit.measured) < 0.85  # (the pairs are what the test is about: dropless costs 8-20% there)
+
+
+def test_the_calibration_record_names_the_public_families(runs):
+    """``perf_calibration.toml`` lists the families the shipped constants were fitted on: the public file's."""
+    from colossus.perf.calibrate import calibration_families
+
+    assert calibration_families() == {family_of(r.id) for r in runs}
+
+
+def test_a_held_back_family_left_out_keeps_the_shipped_constants_nothing_else_informs(runs):
+    """A file of families the shipped constants never saw (the held-back runs) is cross-validated with the
+    shipped values standing in for any constant its other families do not inform, not the priors: alone in
+    its file, a family left out is predicted exactly as with the shipped constants. Under its public name the
+    same runs are predicted from the priors (the shipped values were fitted on them)."""
+    public = [r for r in runs if family_of(r.id) == "torchtitan"]
+    held_back = [r.model_copy(update={"id": "held" + r.id}) for r in public]
+    shipped_errors = [c.error for c in validate_runs(held_back).cases]
+    crossed = cross_validate(held_back)
+    assert [c.cv_error for c in crossed.cases] == pytest.approx(shipped_errors, abs=1e-9)
+    from_priors = [c.cv_error for c in cross_validate(public).cases]
+    assert max(abs(a - b) for a, b in zip(from_priors, shipped_errors)) > 0.01

@@ -18,7 +18,7 @@ left-out error is the honest one to quote.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -142,6 +142,25 @@ class Fit:
         return {name: {"value": v, "fitted_on": self.informed_by.get(name, [])} for name, v in self.values.items()}
 
 
+def calibration_families() -> frozenset[str]:
+    """The families the shipped constants were fitted on (``catalog/data/perf_calibration.toml``)."""
+    from colossus.catalog import read_table
+
+    return frozenset(read_table("perf_calibration")["calibration"]["families"])
+
+
+def starting_from(parameters: Mapping[str, tuple[float, ...]], families: Iterable[str]
+                  ) -> Mapping[str, tuple[float, ...]]:
+    """``parameters`` with the start (and, for a constant no run informs, the value kept) a fit on runs of
+    ``families`` should use: the priors where any of them is a family the shipped constants were fitted on
+    (their shipped values would carry that family's own fit), else the shipped values (``base``), fitted on
+    other data: a held-back file's constant that none of its other families informs keeps what the public
+    runs say, not a kernel benchmark's guess."""
+    if set(families) & calibration_families():
+        return parameters
+    return {name: bounds[:2] for name, bounds in parameters.items()}
+
+
 def _build(base: PerfAssumptions, names: list[str], x: np.ndarray) -> PerfAssumptions:
     return base.with_overrides({n: float(v) for n, v in zip(names, x)})
 
@@ -245,7 +264,7 @@ def fit(
     base = base or default_assumptions()
     pred = Predictor(runs, base)
     mask = np.ones(len(pred.runs), dtype=bool)
-    values, fitted = fit_predictor(pred, mask, parameters, base=base)
+    values, fitted = fit_predictor(pred, mask, starting_from(parameters, pred.families.tolist()), base=base)
     return Fit(
         values, fitted, validate_runs(pred.runs, assumptions=fitted), fitted_on(pred, mask, fitted, list(values))
     )
@@ -297,7 +316,7 @@ def cross_validate(
     base = base or default_assumptions()
     pred = Predictor(runs, base)
     everything = np.ones(len(pred.runs), dtype=bool)
-    values, fitted = fit_predictor(pred, everything, parameters, base=base)
+    values, fitted = fit_predictor(pred, everything, starting_from(parameters, pred.families.tolist()), base=base)
     in_sample = validate_runs(pred.runs, assumptions=fitted)
     full_fit = Fit(values, fitted, in_sample, fitted_on(pred, everything, fitted, list(values)))
     cv_pred = np.full(len(pred.runs), np.nan)
@@ -307,9 +326,10 @@ def cross_validate(
         by_family[str(fam)].append(i)
     for fam, idx in by_family.items():
         train = pred.families != fam
-        # every fit starts from the priors, not the shipped (all-family) values: a constant that only the
-        # left-out family informs must not carry that family's own fit into its prediction
-        fam_values, fam_assumptions = fit_predictor(pred, train, parameters, base=base)
+        # a fit leaving out a family the shipped constants were fitted on starts from the priors, not the
+        # shipped values: a constant that only the left-out family informs must not carry that family's own
+        # fit into its prediction; one leaving out another file's family may keep the shipped values
+        fam_values, fam_assumptions = fit_predictor(pred, train, starting_from(parameters, [fam]), base=base)
         predicted = pred.predict(fam_assumptions, ~train)
         cv_pred[idx] = predicted[idx]
         errs = predicted[idx] / pred.measured[idx] - 1.0
