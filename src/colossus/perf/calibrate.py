@@ -12,7 +12,9 @@ weighted equally (a 22-run paper table does not outvote a one-run release),
 with ``scipy.optimize.least_squares``. ``cross_validate`` refits everything
 with one family left out at a time and predicts that family: a family the
 model has not seen is what a user's new model or stack looks like, so the
-left-out error is the honest one to quote.
+left-out error is the honest one to quote. A constant none of the remaining
+families informs keeps its prior when the left-out family is one the shipped
+constants were fitted on, else its shipped value (``starting_from``).
 """
 
 from __future__ import annotations
