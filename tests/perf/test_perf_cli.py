@@ -179,6 +179,21 @@ def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys, 
     assert all(set(v) == {"value", "fitted_on"} for v in doc["fitted"].values())
 
 
+def test_validate_cv_family_says_where_a_held_back_familys_uninformed_constants_come_from(tmp_path, capsys,
+                                                                                         monkeypatch):
+    """Families the shipped constants never saw (alpha, beta) keep their shipped values where nothing else
+    informs them, and the report says so."""
+    import functools
+
+    from colossus.perf import calibrate
+
+    informed = {k: v for k, v in calibrate.FITTED.items() if k == "compute.overheads.step_overhead_s"}
+    monkeypatch.setattr(calibrate, "cross_validate", functools.partial(calibrate.cross_validate, parameters=informed))
+    assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "family"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "left out, alpha, beta (families the shipped constants were not fitted on) keep the shipped value" in out
+
+
 def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "random"]) == 2
     assert "cross-validation" in capsys.readouterr().err

@@ -475,6 +475,13 @@ def _print_cv(crossed) -> None:
     for name, item in crossed.fit.as_dict().items():
         fitted.add_row(name, f"{item['value']:.4g}", str(len(item["fitted_on"])))
     console.print(fitted)
+    from colossus.perf.calibrate import calibration_families  # noqa: PLC0415
+
+    unseen = [f.family for f in crossed.families if f.family not in calibration_families()]
+    if unseen:
+        rest = "; the other families keep its prior" if len(unseen) < len(crossed.families) else ""
+        console.print(f"left out, {', '.join(unseen)} (families the shipped constants were not fitted on) keep the"
+                      f" shipped value of a constant their file's other families do not inform{rest}")
     console.print(
         f"in-sample MAPE {crossed.in_sample.mape:.1%} (worst {crossed.in_sample.max_abs_error:.1%});"
         f" leave-one-family-out MAPE {crossed.cv_mape:.1%}, mean of family MAPEs {crossed.mean_family_mape:.1%}"
