@@ -388,7 +388,7 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     else:  # (no experts: nothing of theirs to add)
         sharded, params = dense / shard, dense
     weights = zero_sharded(lay, 3, sharded, params) * k["mem_weight_bytes"]
-    # Megatron's DDP accumulates into a buffer of the reduction dtype (bf16 unless grad_reduce_in_fp32);
+    # Megatron's DDP accumulates into a buffer of the reduction dtype (16-bit unless grad_reduce_in_fp32);
     # other stacks keep fp32 main gradients
     grad_bytes = np.where(ctx.sw_grad_buffer_reduce, grad_reduce_bytes(ctx, lay), k["mem_main_grad_bytes"])
     grads = zero_sharded(lay, 2, sharded, params) * grad_bytes
