@@ -151,6 +151,17 @@ def test_case_notes_name_published_runs_and_keep_their_figures(runs, result):
         assert f"{est.step_time_s:.1f}" in zero3 and f"{est.step_time_s * case.predicted / case.measured:.1f}" in zero3
         if size == "530b" and gpus > 640:
             assert f"{est.parts_s['compute_s'] + est.parts_s['recompute_s']:.1f}" in zero3
+    # the micro-batch a row leaves out (Megatron-LM's 2024 table): (run, micro-batch, error), quoted by the 16B row
+    for rid, micro_batch, error in (("16b-192gpu", 2, -0.041), ("16b-192gpu", 4, -0.038), ("70b-768gpu", 1, -0.038),
+                                    ("70b-768gpu", 2, 0.052), ("70b-768gpu", 4, 0.130)):
+        run = by_id[f"megatron2024-h100-{rid}"]
+        est = estimate(run.model_copy(update={"layout": run.layout.model_copy(update={"micro_batch": micro_batch})}))
+        assert est.metric("tflops_per_gpu", run.measured.convention) / run.measured.tflops_per_gpu - 1 == \
+            pytest.approx(error, abs=0.006)
+        assert f"{error * 100:+.1f}%" in CASE_NOTES["megatron2024-h100-16b-192gpu"]
+    parts = estimate(by_id["megatron2024-h100-16b-192gpu"]).parts_s  # (one sequence a micro-batch, as modelled)
+    assert f"compute ({parts['compute_s']:.2f} s" in CASE_NOTES["megatron2024-h100-16b-192gpu"]
+    assert f"{parts['dp_exposed_s']:.2f} s of the step shows" in CASE_NOTES["megatron2024-h100-16b-192gpu"]
     for rid, stated, metric, error, quoting in quoted:  # (the ZeRO-3 table's three passes: the next test)
         run = by_id[rid]
         software = SoftwareSpec.model_validate({**run.software.model_dump(exclude_none=True), **stated})

@@ -34,6 +34,17 @@ CASE_NOTES: Mapping[str, str] = {
         "the shared Hopper GEMM ceilings move (BF16 0.581 -> 0.593) and with them other families' recorded "
         "errors, which the ratchet refuses (docs/architecture.md: 'NeMo 24's attention kernel')."
     ),
+    "megatron2024-h100-16b-192gpu": (
+        "not stated in the row: the micro-batch (nor the precision, recompute or sequence parallelism). The "
+        "model takes the format's default of one sequence, so each of the 48 data-parallel ranks runs 4 "
+        "micro-batches, and Megatron-core overlaps the fp32 gradient reduce-scatter (0.18 s over 24 servers) "
+        "with the last one's backward only (0.12 s) and the parameter all-gather (0.09 s) with the first "
+        "forward (0.06 s): 0.10 s of the step shows. The measured 489 TFLOP/s (~0.85 s a step) leave room for "
+        "little more than the compute (0.76 s modelled) and the per-step overhead (0.08 s), not for that "
+        "exchange. With "
+        "layout.micro_batch 2 or 4 stated (a longer last backward) the model predicts -4.1% or -3.8% here, "
+        "and +5.2% or +13.0% for the table's 70B row (-3.8% at one): no one micro-batch fits the table."
+    ),
     "megascale-t2-megatronlm-12288gpu": (
         "not stated in the row (the format has no field for it): the fabric. MegaScale's cluster is RoCE Ethernet on "
         "Broadcom Tomahawk 4 switches in a three-layer Clos, whose ECMP hashing conflicts the paper works to reduce "
