@@ -43,6 +43,17 @@ def test_left_out_recompute_takes_fastest_that_fits():
     assert est.fits and est.assumed["recompute"] in ("none", "selective", "full")
 
 
+def test_a_left_out_micro_batch_is_said_to_be_the_default():
+    """The micro-batch is not searched (a team's choice the model cannot rank honestly): left out, it is the
+    format's one sequence, and the estimate says it took that default; stated, it is not listed."""
+    run = RunSpec.model_validate(
+        {**make_run().model_dump(), "layout": {"tp": 8, "pp": 8, "dp": 16, "global_batch": 1536}}
+    )
+    est = estimate(run)
+    assert est.assumed["micro_batch"] == 1 == est.layout.micro_batch
+    assert "micro_batch" not in estimate(make_run()).assumed  # (make_run states it)
+
+
 def test_h200_fits_what_h100_does_not():
     base = make_run(gpus=64, pp=8, tp=8, recompute="none", global_batch=64).model_dump()
     base["layout"].pop("dp")

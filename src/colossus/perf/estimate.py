@@ -279,6 +279,8 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     for name in ("zero", "sequence_parallel", "recompute", "interleave"):
         if name not in given:
             assumed[name] = None  # filled with the value picked
+    if "micro_batch" not in given:  # (not searched: the format's default, one sequence, said so)
+        assumed["micro_batch"] = None
     if len(sels) > 1 and RC_SELECTIVE in rcs:
         assumed["selective_recompute"] = None
     return lay, preferred, assumed
