@@ -41,8 +41,9 @@ CASE_NOTES: Mapping[str, str] = {
         "with the last one's backward only (0.12 s) and the parameter all-gather (0.09 s) with the first "
         "forward (0.06 s): 0.10 s of the step shows. The measured 489 TFLOP/s (~0.85 s a step) leave room for "
         "little more than the compute (0.76 s modelled) and the per-step overhead (0.08 s), not for that "
-        "exchange. With layout.micro_batch 2 or 4 stated (a longer last backward) the model predicts -4.1% or -3.8% here, "
-        "and +5.2% or +13.0% for the table's 70B row (-3.8% at one): no one micro-batch fits the table."
+        "exchange. With layout.micro_batch 2 or 4 stated (a longer last backward) the model predicts -4.1% or "
+        "-3.8% here, and +5.2% or +13.0% for the table's 70B row (-3.8% at one): no one micro-batch fits the "
+        "table."
     ),
     "megascale-t2-megatronlm-12288gpu": (
         "not stated in the row (the format has no field for it): the fabric. MegaScale's cluster is RoCE Ethernet on "
