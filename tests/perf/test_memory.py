@@ -169,6 +169,38 @@ def test_megatron_reduces_an_fp16_runs_gradients_in_fp16():
     assert reduce("other", "fp16") == pytest.approx(reduce("other", "bf16"))
 
 
+def _dp_traffic(software: dict, precision: str, zero: int = 1) -> tuple[float, float, float]:
+    """(gradient reduction s, parameter all-gather s, gradient bytes) of one step of a 64-GPU H100 run."""
+    from colossus.perf.step import dp_collectives
+
+    run = RunSpec.model_validate({
+        "id": "dtype", "software": software, "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 64},
+        "model": GPT3 | {"layers": 8},
+        "layout": {"tp": 8, "pp": 1, "dp": 8, "micro_batch": 1, "global_batch": 64, "zero": zero,
+                   "recompute": "full", "precision": precision},
+    })
+    ctx, lay = run_context(run), from_spec(run.layout)
+    reduce, gather = dp_collectives(ctx, lay)
+    return float(reduce[0]), float(gather[0]), float(memory_parts(ctx, lay).gradients_bytes[0])
+
+
+def test_nemo_2_reduces_fp8_runs_in_bf16_and_gathers_fp8_weights():
+    """NeMo 2.0's performance scripts (NeMo 25.01-25.08) reduce a bf16 run's gradients in fp32 (bf16_mixed) and
+    an FP8 run's in bf16 (set_precision_configs), and their FP8 recipes gather FP8 weights (fp8_param_gather):
+    the FP8 run's reduction and gradient buffer halve and so does its parameter all-gather, where Megatron-LM
+    (--bf16 forces fp32 reduction; --fp8-param-gather is opt-in) changes neither."""
+    nemo = {"framework": "nemo", "version": "NeMo 25.04"}
+    bf16, fp8 = _dp_traffic(nemo, "bf16"), _dp_traffic(nemo, "fp8")
+    assert fp8[0] < 0.6 * bf16[0] and fp8[1] < 0.6 * bf16[1] and fp8[2] == pytest.approx(bf16[2] / 2)
+    assert _dp_traffic({**nemo, "fp8_param_gather": False}, "fp8")[1] == pytest.approx(bf16[1])
+    assert _dp_traffic({**nemo, "grad_reduce_dtype": "fp32"}, "fp8")[0] == pytest.approx(bf16[0])  # stated wins
+    megatron = {"framework": "megatron-lm", "version": "2025"}
+    assert _dp_traffic(megatron, "fp8") == pytest.approx(_dp_traffic(megatron, "bf16"))
+    # with Megatron FSDP the FP8 run's reduce-scatter is in bf16 too, and its per-layer gathers in FP8
+    z3_bf16, z3_fp8 = _dp_traffic(nemo, "bf16", zero=3), _dp_traffic(nemo, "fp8", zero=3)
+    assert z3_fp8[0] < 0.6 * z3_bf16[0] and z3_fp8[1] < 0.6 * z3_bf16[1]
+
+
 MIXTRAL = dict(LLAMA_8B, vocab=32000, seq_len=4096,
                moe={"experts": 8, "top_k": 2, "expert_ffn_hidden": 14336, "shared_experts": 0, "every": 1})
 

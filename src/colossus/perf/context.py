@@ -111,6 +111,9 @@ class Context:
     sw_grad_bytes: np.ndarray
     sw_zero3_grad_bytes: np.ndarray  # with ZeRO-3/FSDP
     sw_fp16_grad_bytes: np.ndarray  # when the run trains in fp16
+    sw_fp8_grad_bytes: np.ndarray  # when the run trains in FP8 (ZeRO 0-2)
+    sw_fp8_zero3_grad_bytes: np.ndarray  # when the run trains in FP8 with ZeRO-3/FSDP
+    sw_fp8_param_gather: np.ndarray  # an FP8 run all-gathers its parameters in FP8
     sw_grad_buffer_reduce: np.ndarray  # gradients accumulate in the reduction dtype (else fp32 main gradients)
     sw_selective: np.ndarray  # code, see SELECTIVE_CODES
     sw_deepep: np.ndarray
@@ -246,6 +249,8 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_pp_overlap=sw.pp_comm_overlap, sw_parallel_block=sw.parallel_block, sw_grad_bytes=sw.grad_reduce_bytes,
         sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
         sw_fp16_grad_bytes=sw.fp16_grad_reduce_bytes, sw_grad_buffer_reduce=sw.grad_buffer_in_reduce_dtype,
+        sw_fp8_grad_bytes=sw.fp8_grad_reduce_bytes, sw_fp8_zero3_grad_bytes=sw.fp8_zero3_grad_reduce_bytes,
+        sw_fp8_param_gather=sw.fp8_param_gather,
         sw_selective=SELECTIVE_CODES.index(sw.selective_recompute), sw_deepep=sw.ep_dispatcher.value == "deepep",
         sw_ep_overlap=sw.ep_comm_overlap, sw_dropless=sw.expert_routing is ExpertRouting.DROPLESS,
         sw_capacity=float("inf") if sw.expert_capacity_factor is None else sw.expert_capacity_factor,
@@ -278,6 +283,7 @@ _BOOL = {
     "sw_eager_acts",
     "sw_min_cut_acts",
     "sw_dp_overlap",
+    "sw_fp8_param_gather",
     "sw_grad_buffer_reduce",
     "sw_pp_overlap",
     "sw_parallel_block",

@@ -370,10 +370,21 @@ def stage_of(ctx: Context, lay: Layouts) -> Stage:
 
 def grad_reduce_bytes(ctx: Context, lay: Layouts) -> np.ndarray:
     """Bytes a gradient element takes in the data-parallel reduction (ZeRO 0-2): the stack's dtype, or its
-    fp16 one where the layout trains in fp16 (Megatron forces fp32 reduction for bf16 only)."""
-    if not lay.fp16.any():
-        return ctx.sw_grad_bytes
-    return np.where(lay.fp16, ctx.sw_fp16_grad_bytes, ctx.sw_grad_bytes)
+    fp16 one where the layout trains in fp16 (Megatron forces fp32 reduction for bf16 only), or its FP8 one
+    where it trains in FP8 (NeMo 2.0's performance scripts reduce FP8 runs in bf16, bf16 runs in fp32)."""
+    out = ctx.sw_grad_bytes
+    if lay.any_fp8:
+        out = np.where(lay.fp8, ctx.sw_fp8_grad_bytes, out)
+    if lay.fp16.any():
+        out = np.where(lay.fp16, ctx.sw_fp16_grad_bytes, out)
+    return out
+
+
+def zero3_grad_reduce_bytes(ctx: Context, lay: Layouts) -> np.ndarray:
+    """``grad_reduce_bytes`` of a ZeRO-3/FSDP reduce-scatter: the stack's ZeRO-3 dtype, or its FP8 one."""
+    if not lay.any_fp8:
+        return ctx.sw_zero3_grad_bytes
+    return np.where(lay.fp8, ctx.sw_fp8_zero3_grad_bytes, ctx.sw_zero3_grad_bytes)
 
 
 def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> MemoryParts:

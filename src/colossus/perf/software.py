@@ -48,7 +48,8 @@ from colossus.spec import (
 #: Fields a run's ``software:`` block may override, one to one with the profile's.
 OVERRIDABLE = (
     "attention", "compiled", "tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap",
-    "parallel_block", "async_tp", "grad_reduce_dtype", "ep_dispatcher", "ep_comm_overlap", "expert_routing",
+    "parallel_block", "async_tp", "grad_reduce_dtype", "fp8_param_gather", "ep_dispatcher", "ep_comm_overlap",
+    "expert_routing",
     "expert_capacity_factor", "expert_pad_to_capacity", "selective_recompute", "pipeline_schedule",
     "cp_comm_type", "optimizer_moments_dtype",
 )
@@ -71,6 +72,9 @@ class Software:
     grad_reduce_dtype: GradReduceDtype
     zero3_grad_reduce_dtype: GradReduceDtype  # with ZeRO-3/FSDP (a run's stated grad_reduce_dtype sets both)
     fp16_grad_reduce_dtype: GradReduceDtype  # when the run trains in fp16 (a run's stated grad_reduce_dtype sets it)
+    fp8_grad_reduce_dtype: GradReduceDtype  # when the run trains in FP8, ZeRO 0-2 (a stated grad_reduce_dtype sets it)
+    fp8_zero3_grad_reduce_dtype: GradReduceDtype  # when the run trains in FP8 with ZeRO-3/FSDP
+    fp8_param_gather: bool  # an FP8 run all-gathers its parameters in FP8 (one byte a parameter)
     grad_buffer_in_reduce_dtype: bool  # gradients accumulate in the reduction dtype (Megatron's DDP buffer)
     sequence_parallel: bool
     sequence_parallel_supported: bool
@@ -129,6 +133,14 @@ class Software:
     @property
     def fp16_grad_reduce_bytes(self) -> float:
         return _dtype_bytes(self.fp16_grad_reduce_dtype)
+
+    @property
+    def fp8_grad_reduce_bytes(self) -> float:
+        return _dtype_bytes(self.fp8_grad_reduce_dtype)
+
+    @property
+    def fp8_zero3_grad_reduce_bytes(self) -> float:
+        return _dtype_bytes(self.fp8_zero3_grad_reduce_dtype)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -211,11 +223,15 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     values["pipeline_zero_max"] = 3 if prof.pipeline_zero_max is None else prof.pipeline_zero_max
     values["zero3_grad_reduce_dtype"] = prof.zero3_grad_reduce_dtype or prof.grad_reduce_dtype
     values["fp16_grad_reduce_dtype"] = prof.fp16_grad_reduce_dtype or prof.grad_reduce_dtype
+    values["fp8_grad_reduce_dtype"] = prof.fp8_grad_reduce_dtype or prof.grad_reduce_dtype
+    values["fp8_zero3_grad_reduce_dtype"] = prof.fp8_grad_reduce_dtype or values["zero3_grad_reduce_dtype"]
     stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
     for key in stated:
         values[key] = getattr(spec, key)
     if "grad_reduce_dtype" in stated:
-        values["zero3_grad_reduce_dtype"] = values["fp16_grad_reduce_dtype"] = spec.grad_reduce_dtype
+        for key in ("zero3_grad_reduce_dtype", "fp16_grad_reduce_dtype", "fp8_grad_reduce_dtype",
+                    "fp8_zero3_grad_reduce_dtype"):
+            values[key] = spec.grad_reduce_dtype
     for key, value, said in _named_in_version(spec.version):
         if key not in stated and value is not values[key]:  # (a field the run states wins over its version text)
             values[key] = value

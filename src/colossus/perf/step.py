@@ -59,6 +59,7 @@ from colossus.perf.memory import (
     memory_parts,
     stage_of,
     stage_params,
+    zero3_grad_reduce_bytes,
     zero_sharded,
 )
 from colossus.perf.network import (
@@ -260,7 +261,7 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
     grad, slow = grad_reduce_bytes(ctx, lay), None
     if hi >= 3:
         zero3 = lay.zero >= 3
-        grad = np.where(zero3, ctx.sw_zero3_grad_bytes, ctx.sw_grad_bytes)
+        grad = np.where(zero3, zero3_grad_reduce_bytes(ctx, lay), grad)
         agg = np.where(zero3, ctx.sw_fsdp_agg, True)
         slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
     dense_ring, expert_ring = ring(ctx, group, stride, agg), ring(ctx, e_group, e_stride, agg)
@@ -288,7 +289,9 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
         reduce = np.where(lay.zero == 0, reduction(True), reduction(False))
     if hi == 0:
         return reduce, np.zeros(np.shape(reduce))
-    gather = dense_t(WIRE_BYTES, all_reduce=False) + experts_t(WIRE_BYTES, all_reduce=False)
+    # an FP8 run whose stack keeps FP8 weights gathers one byte a parameter (Megatron --fp8-param-gather)
+    wire = np.where(lay.fp8 & ctx.sw_fp8_param_gather, 1.0, WIRE_BYTES) if lay.any_fp8 else WIRE_BYTES
+    gather = dense_t(wire, all_reduce=False) + experts_t(wire, all_reduce=False)
     return reduce, gather if lo >= 1 else np.where(lay.zero >= 1, gather, 0.0)
 
 

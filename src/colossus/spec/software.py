@@ -117,6 +117,10 @@ class SoftwareSpec(Spec):
     parallel_block: bool | None = Field(None, description="attention and MLP computed in parallel (PaLM style)")
     async_tp: bool | None = Field(None, description="asynchronous (decomposed) tensor parallelism")
     grad_reduce_dtype: GradReduceDtype | None = Field(None, description="data type of the gradient reduction")
+    fp8_param_gather: bool | None = Field(
+        None, description="an FP8 run all-gathers its parameters in FP8 (Megatron --fp8-param-gather; beyond the"
+        " validation format)"
+    )
     ep_dispatcher: EpDispatcher | None = Field(None, description="MoE token dispatcher (beyond the validation format)")
     ep_comm_overlap: bool | None = Field(
         None, description="MoE token dispatch and combine overlapped with another micro-batch's compute"
@@ -194,6 +198,15 @@ class SoftwareProfileSpec(CatalogItem):
         None, description="gradient-reduction dtype when the run trains in fp16 (null: grad_reduce_dtype); Megatron"
         " forces fp32 accumulation and reduction for bf16 only, so an fp16 run reduces in fp16 unless"
         " --accumulate-allreduce-grads-in-fp32 is given"
+    )
+    fp8_grad_reduce_dtype: GradReduceDtype | None = Field(
+        None, description="gradient-reduction dtype, at any ZeRO stage, when the run trains in FP8 (null: the"
+        " stack's 16-bit dtypes); NeMo 2.0's performance scripts reduce FP8 runs in bf16 and bf16 runs in fp32"
+    )
+    fp8_param_gather: bool = Field(
+        description="an FP8 run keeps its weights in FP8 and all-gathers them so (Megatron --fp8-param-gather,"
+        " the NeMo and Megatron-Bridge FP8 recipes, torchao's float8 FSDP all-gather): the distributed"
+        " optimizer's or FSDP's parameter all-gather moves one byte a parameter, not two"
     )
     grad_buffer_in_reduce_dtype: bool = Field(
         description="the stack accumulates a step's gradients in a buffer of the reduction dtype (Megatron's DDP:"
