@@ -191,6 +191,25 @@ def test_a_stated_field_wins_over_what_the_version_text_names():
     assert "dualpipe" not in stated.note and "deepep" not in stated.note
 
 
+@pytest.mark.parametrize(
+    ("version", "dispatcher", "overlap"),
+    [
+        ("NeMo 26.02 container; HybridEP dispatcher", "deepep", False),  # Megatron-core flex backend hybridep
+        ("Megatron-core 0.15, flex token dispatcher, moe_a2a_overlap=True", "deepep", True),
+        ("Megatron-LM 2025; DeepEP dispatcher; A2A_OVERLAP=0", "deepep", False),
+        ("Megatron-LM 2025; all-to-all token dispatcher; a2a overlap: 1", "alltoall", True),
+        ("NeMo 26.04 container; moe_a2a_overlap=false", "alltoall", False),
+    ],
+)
+def test_a_version_text_names_the_dispatcher_and_its_overlap(version, dispatcher, overlap):
+    """HybridEP (Megatron-core's flex dispatcher backend in the Megatron-Bridge presets) sends a token over the
+    network once per destination server, as DeepEP does; an a2a-overlap switch may be written 0/1 or
+    True/False. Where the text says nothing, the profile's choice stands."""
+    framework = "nemo" if version.startswith("NeMo") else "megatron-lm"
+    sw = resolve(SoftwareSpec(framework=framework, version=version), "hopper", default_profile=DEFAULT)
+    assert (sw.ep_dispatcher.value, sw.ep_comm_overlap) == (dispatcher, overlap)
+
+
 # --- activation recompute: only what the stack can run -------------------------------------------------
 
 

@@ -254,7 +254,10 @@ _ULYSSES = re.compile(r"ulysses", re.IGNORECASE)
 #: How a run's version text names the MoE token dispatcher it ran (Megatron-core --moe-token-dispatcher-type
 #: alltoall, or flex with the DeepEP backend): "...; DeepEP dispatcher", "all-to-all token dispatcher".
 _DISPATCHER_WORDS = (
-    (re.compile(r"deep[ _-]?ep", re.IGNORECASE), EpDispatcher.DEEPEP),
+    # DeepEP, and the hierarchical dispatchers of its kind behind Megatron-core's flex dispatcher: HybridEP
+    # (--moe-flex-dispatcher-backend hybridep, the Megatron-Bridge presets' choice from late 2025) also sends a
+    # token over the network once per destination server and fans it out over NVLink
+    (re.compile(r"deep[ _-]?ep|hybrid[ _-]?ep|\bflex (token )?dispatcher", re.IGNORECASE), EpDispatcher.DEEPEP),
     (re.compile(r"\ball[ _-]?to[ _-]?all\b|\balltoall\b|\ba2a\b", re.IGNORECASE), EpDispatcher.ALLTOALL),
 )
 
@@ -269,7 +272,7 @@ def _one_named(words: tuple[tuple[re.Pattern[str], _K], ...], version: str | Non
 #: explicitly (the MoE model zoo's A2A_OVERLAP=0/1), or a schedule built on it (DeepSeek-V3's DualPipe
 #: overlaps a forward and a backward chunk's communication and compute, report Sec. 3.2.1; Megatron-core's
 #: --overlap-moe-expert-parallel-comm, the model zoo's "1F1B overlap").
-_EP_OVERLAP_SWITCH = re.compile(r"a2a[ _-]?overlap\s*[=:]\s*([01])", re.IGNORECASE)
+_EP_OVERLAP_SWITCH = re.compile(r"a2a[ _-]?overlap\s*[=:]\s*(1|0|true|false)\b", re.IGNORECASE)
 _EP_OVERLAP_WORDS = re.compile(r"dual[ _-]?pipe|1f1b[ _-]overlap|overlap[ _-]moe[ _-]expert[ _-]parallel[ _-]comm",
                                re.IGNORECASE)
 
@@ -307,7 +310,7 @@ def _ep_overlap_named(version: str | None) -> bool | None:
         return None
     switch = _EP_OVERLAP_SWITCH.search(version)
     if switch:
-        return switch.group(1) == "1"
+        return switch.group(1).lower() in ("1", "true")
     return True if _EP_OVERLAP_WORDS.search(version) else None
 
 
