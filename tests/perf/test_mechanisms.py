@@ -314,7 +314,8 @@ def test_a_model_trained_without_dropout_keeps_no_masks():
 
 def test_a_version_saying_the_all_to_all_is_overlapped_hides_it():
     """DualPipe (DeepSeek-V3) or Megatron-core's 1F1B overlap named in the version hides the expert
-    all-to-all behind another micro-batch's compute; an explicit A2A_OVERLAP=0 keeps it exposed."""
+    all-to-all behind another micro-batch's compute, DualPipe more (its chunk pairing, with 20 SMs given to
+    communication, against the model zoo's measured 1F1B overlap); an explicit A2A_OVERLAP=0 keeps it exposed."""
     layout = {"tp": 1, "pp": 2, "dp": 32, "ep": 32, "global_batch": 256, "recompute": "full"}
     sw = {"framework": "megatron-lm", "version": "2025"}
     exposed = {}
@@ -322,13 +323,20 @@ def test_a_version_saying_the_all_to_all_is_overlapped_hides_it():
                          ("off", "2025; DualPipe; A2A_OVERLAP=0")):
         est = estimate(run(layout, model=QWEN3, gpus=64, software={**sw, "version": version}))
         exposed[tag] = est.parts_s["ep_exposed_s"]
-    assert exposed["dualpipe"] < 0.8 * exposed["plain"] and exposed["zoo"] == exposed["dualpipe"]
+    assert exposed["dualpipe"] < exposed["zoo"] < exposed["plain"]
+    # each hides its fraction of the same window (here the other micro-batch's compute, shorter than the comm)
+    saved = (exposed["plain"] - exposed["zoo"]) / (exposed["plain"] - exposed["dualpipe"])
+    from colossus.perf.assumptions import default_assumptions
+
+    k = default_assumptions()
+    assert saved == pytest.approx(k.f("overlap.ep.hide_frac") / k.f("overlap.ep.dualpipe_hide_frac"))
     assert exposed["off"] == exposed["plain"]
 
 
 def test_a_stated_all_to_all_overlap_wins_over_the_version_text():
     """``software.ep_comm_overlap`` states the overlap the version text may only imply: stated true hides the
-    all-to-all like DualPipe named in the version; stated false keeps it exposed even under DualPipe."""
+    all-to-all like Megatron-core's 1F1B overlap named in the version; stated false keeps it exposed even
+    under DualPipe."""
     layout = {"tp": 1, "pp": 2, "dp": 32, "ep": 32, "global_batch": 256, "recompute": "full"}
     sw = {"framework": "megatron-lm", "version": "2025"}
 
@@ -336,9 +344,9 @@ def test_a_stated_all_to_all_overlap_wins_over_the_version_text():
         est = estimate(run(layout, model=QWEN3, gpus=64, software={**sw, **stated}))
         return est.parts_s["ep_exposed_s"]
 
-    assert exposed(ep_comm_overlap=True) == exposed(version="2025 with DualPipe")
+    assert exposed(ep_comm_overlap=True) == exposed(version="2025; 1F1B overlap")
     assert exposed(ep_comm_overlap=False, version="2025 with DualPipe") == exposed()
-    assert exposed(ep_comm_overlap=True) < 0.8 * exposed()
+    assert exposed(ep_comm_overlap=True) < 0.9 * exposed()
 
 
 def test_a_run_of_2022_gets_a_stack_of_its_year():

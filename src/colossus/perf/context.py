@@ -334,6 +334,7 @@ def shared_constants(a: PerfAssumptions) -> dict[str, float]:
         "tp_hide": float(o["tp"]["hide_frac"]),
         "dp_contention": float(o["dp"]["contention_frac"]),
         "ep_hide": float(o["ep"]["hide_frac"]),
+        "ep_hide_dualpipe": float(o["ep"]["dualpipe_hide_frac"]),
         "pp_hide": float(o["pp"]["hide_frac"]),
         "zero3_unaggregated_eff": float(o["zero3"]["unaggregated_bus_eff"]),
         "zero3_unaggregated_contention": float(o["zero3"]["unaggregated_contention_frac"]),

@@ -206,7 +206,9 @@ def _ep_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None
 
     def hidden() -> np.ndarray:
         other_mb = lt.fwd_s + lt.bwd_s  # another micro-batch's layer runs beside it (1F1B overlap)
-        return _hidden(comm, other_mb, ctx.k["ep_hide"])
+        # DualPipe's chunk pairing hides more than Megatron-core's 1F1B overlap did (perf_overlap.toml [ep])
+        hide = np.where(ctx.sw_schedule == SCHED_DUALPIPE, ctx.k["ep_hide_dualpipe"], ctx.k["ep_hide"])
+        return _hidden(comm, other_mb, hide)
 
     comm = _overlapped(ctx, "sw_ep_overlap", hidden, comm)
     return np.where(ctx.is_moe & (lay.ep > 1), comm, 0.0)
