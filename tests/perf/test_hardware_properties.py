@@ -9,10 +9,11 @@ passes the GPU's dense peak.
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from colossus.perf import estimate
+from colossus.errors import SpecError
+from colossus.perf import estimate as _estimate
 from colossus.spec import RunSpec
 
 LLAMA8B = {"layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "ffn_hidden": 14336,
@@ -25,6 +26,8 @@ STACKS = [
     {"framework": "megatron-lm", "version": "core 0.12"},
     {"framework": "megatron-lm", "version": "2022"},
     {"framework": "nemo", "version": "24.07"},
+    {"framework": "nemo", "version": "25.04"},
+    {"framework": "nemo", "version": "25.09"},
     {"framework": "torchtitan"},
     {"framework": "torchtitan", "compiled": True},
     {"framework": "deepspeed", "version": "0.14"},
@@ -41,7 +44,18 @@ layouts = st.fixed_dictionaries({
     "recompute": st.sampled_from(["none", "selective", "full"]),
     "zero": st.sampled_from([0, 1]),
     "moe": st.booleans(),
+    "precision": st.sampled_from(["bf16", "fp8"]),
 })
+
+
+def estimate(run: RunSpec):
+    """The estimate, or the example discarded where the stack has no FP8 (a stack from before Transformer
+    Engine: an input error, rightly)."""
+    try:
+        return _estimate(run)
+    except SpecError as exc:
+        assume(run.layout.precision.value != "fp8" or "fp8" not in str(exc).lower())
+        raise
 
 
 def _run(layout: dict, software: dict, gpu: str = "h100-sxm5-80gb", **cluster) -> RunSpec:
@@ -50,8 +64,7 @@ def _run(layout: dict, software: dict, gpu: str = "h100-sxm5-80gb", **cluster) -
     dp = 64 // (lay["tp"] * lay["pp"] * lay["cp"])
     if model is MIXTRAL:
         lay["ep"] = min(8, dp * lay["cp"])
-    lay.update(dp=dp, global_batch=dp * lay["micro_batch"] * 8, interleave=1, precision="bf16",
-               sequence_parallel=lay["tp"] > 1)
+    lay.update(dp=dp, global_batch=dp * lay["micro_batch"] * 8, interleave=1, sequence_parallel=lay["tp"] > 1)
     return RunSpec.model_validate({"id": "t", "model": model, "cluster": {"gpu": gpu, "gpus": 64, **cluster},
                                    "software": software, "layout": lay})
 
@@ -86,4 +99,5 @@ def test_an_h200_never_runs_a_layout_slower_than_an_h100(layout, software):
 @given(layouts, st.sampled_from(STACKS))
 def test_no_run_passes_the_dense_peak(layout, software):
     est = estimate(_run(layout, software))
-    assert 0.0 < est.mfu < 1.0
+    peak = 2.0 if layout["precision"] == "fp8" else 1.0  # (MFU counts against the dense BF16 peak; FP8's is twice)
+    assert 0.0 < est.mfu < peak
