@@ -25,7 +25,7 @@ from colossus.errors import SpecError
 from colossus.perf.assumptions import PerfAssumptions
 from colossus.perf.layout import CP_COMM_CODES, SCHEDULE_CODES
 from colossus.perf.powercap import compute_clock_frac
-from colossus.perf.software import Software
+from colossus.perf.software import Software, dtype_bytes
 from colossus.spec import CompiledBy, ExpertRouting, FabricSpec, GpuSpec, ModelSpec, Precision, SelectiveRecompute
 from colossus.topology import comm_levels
 
@@ -248,8 +248,9 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_tp_overlap=sw.tp_comm_overlap or sw.async_tp, sw_dp_overlap=sw.dp_comm_overlap,
         sw_pp_overlap=sw.pp_comm_overlap, sw_parallel_block=sw.parallel_block, sw_grad_bytes=sw.grad_reduce_bytes,
         sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
-        sw_fp16_grad_bytes=sw.fp16_grad_reduce_bytes, sw_grad_buffer_reduce=sw.grad_buffer_in_reduce_dtype,
-        sw_fp8_grad_bytes=sw.fp8_grad_reduce_bytes, sw_fp8_zero3_grad_bytes=sw.fp8_zero3_grad_reduce_bytes,
+        sw_fp16_grad_bytes=dtype_bytes(sw.fp16_grad_reduce_dtype), sw_grad_buffer_reduce=sw.grad_buffer_in_reduce_dtype,
+        sw_fp8_grad_bytes=dtype_bytes(sw.fp8_grad_reduce_dtype),
+        sw_fp8_zero3_grad_bytes=dtype_bytes(sw.fp8_zero3_grad_reduce_dtype),
         sw_fp8_param_gather=sw.fp8_param_gather,
         sw_selective=SELECTIVE_CODES.index(sw.selective_recompute), sw_deepep=sw.ep_dispatcher.value == "deepep",
         sw_ep_overlap=sw.ep_comm_overlap, sw_dropless=sw.expert_routing is ExpertRouting.DROPLESS,

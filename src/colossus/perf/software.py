@@ -124,23 +124,11 @@ class Software:
 
     @property
     def grad_reduce_bytes(self) -> float:
-        return _dtype_bytes(self.grad_reduce_dtype)
+        return dtype_bytes(self.grad_reduce_dtype)
 
     @property
     def zero3_grad_reduce_bytes(self) -> float:
-        return _dtype_bytes(self.zero3_grad_reduce_dtype)
-
-    @property
-    def fp16_grad_reduce_bytes(self) -> float:
-        return _dtype_bytes(self.fp16_grad_reduce_dtype)
-
-    @property
-    def fp8_grad_reduce_bytes(self) -> float:
-        return _dtype_bytes(self.fp8_grad_reduce_dtype)
-
-    @property
-    def fp8_zero3_grad_reduce_bytes(self) -> float:
-        return _dtype_bytes(self.fp8_zero3_grad_reduce_dtype)
+        return dtype_bytes(self.zero3_grad_reduce_dtype)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -154,7 +142,8 @@ class Software:
 _MOMENT_BYTES = {MomentDtype.FP32: 4.0, MomentDtype.BF16: 2.0, MomentDtype.FP16: 2.0, MomentDtype.FP8: 1.0}
 
 
-def _dtype_bytes(dtype: GradReduceDtype) -> float:
+def dtype_bytes(dtype: GradReduceDtype) -> float:
+    """Bytes a gradient element of ``dtype`` takes in a reduction (the context's ``sw_*_grad_bytes``)."""
     return 4.0 if dtype is GradReduceDtype.FP32 else 2.0  # bf16 / fp16
 
 
