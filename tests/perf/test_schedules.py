@@ -48,7 +48,7 @@ def test_the_stack_runs_1f1b_unless_told_and_other_schedules_run_one_chunk_per_s
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("HAI-LLM with DualPipe and DeepEP", PipelineSchedule.DUALPIPE),
+        ("in-house, with DualPipe and DeepEP", PipelineSchedule.DUALPIPE),  # (HAI-LLM: its own profile)
         ("in-house, zero-bubble pipeline (ZB-H1)", PipelineSchedule.ZERO_BUBBLE),
         ("ZB1P schedule", PipelineSchedule.ZERO_BUBBLE),
         ("DualPipe compared with ZB-H1", PipelineSchedule.ONE_F_ONE_B),  # names both: decides nothing

@@ -38,7 +38,9 @@ from colossus.perf.context import Context, peak_gemm_flop_per_s
 from colossus.perf.layout import CP_P2P, STACK_DEFAULT, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
-SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP = 0, 1, 2, 3, 4
+SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP, SEL_NORM_MLA_UP = 0, 1, 2, 3, 4, 5
+#: Policies whose repeated work includes the FFN activation (its output is recomputed anyway).
+SEL_REPEATING_ACTIVATION = (SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE)
 
 
 @dataclass(frozen=True)
@@ -359,13 +361,23 @@ def ffn_moe_s(ctx: Context, lay: Layouts, r: Rates, t: np.ndarray | None = None)
 def elementwise_s(ctx: Context, lay: Layouts, *, moe_layer: bool, t: np.ndarray | None = None) -> np.ndarray:
     """Memory-bound forward work: norms, residuals, rotary, activation (split by tp only with SP)."""
     t = tokens_per_rank(ctx, lay, t)
-    traffic = ctx.ew_hidden_bytes * t * ctx.hidden / lay.hidden_split
     if moe_layer:
-        ffn_units = expert_load_factor(ctx, lay) * expert_tokens(ctx, lay, t) * ctx.top_k * ctx.expert_ffn_hidden
-        ffn_units = ffn_units + t * ctx.shared_experts * ctx.expert_ffn_hidden / lay.tp
+        ffn = _moe_activation_bytes(ctx, lay, t)
     else:
-        ffn_units = t * ctx.ffn_hidden / lay.tp
-    return (traffic + ctx.kept("ew_ffn_bytes_gated", _ew_ffn_bytes_gated) * ffn_units) / ctx.hbm_bytes_per_s
+        ffn = ctx.kept("ew_ffn_bytes_gated", _ew_ffn_bytes_gated) * (t * ctx.ffn_hidden / lay.tp)
+    return (_hidden_elementwise_bytes(ctx, lay, t) + ffn) / ctx.hbm_bytes_per_s
+
+
+def _hidden_elementwise_bytes(ctx: Context, lay: Layouts, t: np.ndarray) -> np.ndarray:
+    """HBM traffic of the hidden-width element-wise work: norms, residual adds, rotary (forward)."""
+    return ctx.ew_hidden_bytes * t * ctx.hidden / lay.hidden_split
+
+
+def _moe_activation_bytes(ctx: Context, lay: Layouts, t: np.ndarray) -> np.ndarray:
+    """HBM traffic of an MoE layer's routed and shared experts' activation (forward), on the busiest rank."""
+    ffn_units = expert_load_factor(ctx, lay) * expert_tokens(ctx, lay, t) * ctx.top_k * ctx.expert_ffn_hidden
+    ffn_units = ffn_units + t * ctx.shared_experts * ctx.expert_ffn_hidden / lay.tp
+    return ctx.kept("ew_ffn_bytes_gated", _ew_ffn_bytes_gated) * ffn_units
 
 
 def _ew_ffn_bytes_gated(ctx: Context) -> np.ndarray:
@@ -422,11 +434,24 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
             return ew
         if code == SEL_NORM_MOE:
             return ew + frac * moe_ffn
+        if code == SEL_NORM_MLA_UP:  # (the hidden-width element-wise work stands for the norms, as NORM_ACT's does)
+            return _hidden_elementwise_bytes(ctx, lay, t) / ctx.hbm_bytes_per_s + mla_up_s(ctx, lay, r, t)
         return mla_up_s(ctx, lay, r, t)  # SEL_MLA_UP
 
     selective = by_selective_code(ctx, lay, repeated)
     recompute = np.where(lay.rc_full, fwd, np.where(lay.rc_selective, selective, 0.0))
+    if any_moe and lay.any_fp8 and ctx.flag("sw_fp8_moe_act_cache") is not False:
+        recompute = recompute + _cached_activation_s(ctx, lay, t)
     return LayerTimes(fwd, bwd, recompute, linear, core_fwd, frac * moe_ffn, t)
+
+
+def _cached_activation_s(ctx: Context, lay: Layouts, t: np.ndarray) -> np.ndarray:
+    """The experts' activation output recomputed in the backward where an FP8 run caches only its inputs
+    (``fp8_moe_activation_cache``; DeepSeek-V3 report Sec. 3.3.3), unless a recompute policy repeats it anyway."""
+    repeats = by_selective_code(ctx, lay, lambda code: float(code in SEL_REPEATING_ACTIVATION))
+    again = lay.rc_full | (lay.rc_selective & (np.asarray(repeats) > 0.0))
+    cached = lay.fp8 & ctx.sw_fp8_moe_act_cache & ctx.is_moe & ~again
+    return np.where(cached, ctx.moe_frac * _moe_activation_bytes(ctx, lay, t) / ctx.hbm_bytes_per_s, 0.0)
 
 
 def logits_s(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

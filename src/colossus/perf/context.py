@@ -140,6 +140,7 @@ class Context:
     sw_schedule: np.ndarray  # pipeline schedule, code of SCHEDULE_CODES
     sw_cp_comm: np.ndarray  # context-parallel exchange, code of CP_COMM_CODES
     sw_moment_bytes: np.ndarray  # bytes of one Adam moment
+    sw_fp8_moe_act_cache: np.ndarray  # FP8 runs keep the experts' SwiGLU inputs in FP8 and recompute its output
     sw_compiled: np.ndarray
     # network
     num_gpus: np.ndarray
@@ -266,6 +267,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_zero3_reuse_params=float("inf") if sw.zero3_max_reuse_params is None else sw.zero3_max_reuse_params,
         sw_zero3_pp_once=sw.zero3_pp_gather_once, sw_schedule=SCHEDULE_CODES.index(sw.pipeline_schedule),
         sw_cp_comm=CP_COMM_CODES.index(sw.cp_comm_type), sw_moment_bytes=sw.moment_bytes,
+        sw_fp8_moe_act_cache=sw.fp8_moe_activation_cache,
     )
 
 
@@ -285,6 +287,7 @@ _BOOL = {
     "sw_min_cut_acts",
     "sw_dp_overlap",
     "sw_fp8_param_gather",
+    "sw_fp8_moe_act_cache",
     "sw_grad_buffer_reduce",
     "sw_pp_overlap",
     "sw_parallel_block",

@@ -294,12 +294,12 @@ def _selective_options(run: RunSpec, sw: Software) -> list[SelectiveRecompute]:
 
 
 def _absent_policies(model: ModelSpec) -> tuple[SelectiveRecompute, ...]:
-    """Policies whose modules a model lacks: the MoE ones (moe_act, moe) without experts, mla_up_proj without MLA."""
+    """Policies whose modules a model lacks: the MoE ones (moe_act, moe) without experts, the MLA ones without MLA."""
     out: tuple[SelectiveRecompute, ...] = ()
     if model.moe is None:
         out += (SelectiveRecompute.NORM_ACT, SelectiveRecompute.NORM_MOE)
     if model.mla is None:
-        out += (SelectiveRecompute.MLA_UP,)
+        out += (SelectiveRecompute.MLA_UP, SelectiveRecompute.NORM_MLA_UP)
     return out
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from colossus.perf.compute import (
     SEL_ATTENTION_CORE,
     SEL_NORM_ACT,
+    SEL_NORM_MLA_UP,
     SEL_NORM_MOE,
     SEL_OP_LEVEL,
     by_selective_code,
@@ -191,10 +192,22 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
         load = expert_load_factor(ctx, lay)  # the busiest rank holds its experts' share of the tokens
         routed_w = load * run.routed_w / tp + run.shared_w / tp
         width = (1 - frac) * dense_w + frac * routed_w
+        moe_w = frac * routed_w
+        act_moe, fc2_moe = run.act_in * moe_w, g8 * moe_w  # the MoE blocks' share of the two below
+        if fp8 and ctx.flag("sw_fp8_moe_act_cache") is not False:
+            # the experts' activation inputs kept as FP8 casts and its output recomputed, not kept (DeepSeek-V3
+            # report Sec. 3.3.3: 'we cache the inputs of the SwiGLU operator and recompute its output')
+            cached = lay.fp8 & ctx.sw_fp8_moe_act_cache
+            act_cached = np.where(cached, act_moe * (k["mem_fp8_gemm_input_bytes"] / a16), act_moe)
+            act_in = run.act_in * width - act_moe + act_cached
+            fc2_in = g8 * width - np.where(cached, fc2_moe, 0.0)
+            act_moe, fc2_moe = act_cached, np.where(cached, 0.0, fc2_moe)
+        else:
+            act_in, fc2_in = run.act_in * width, g8 * width
     else:  # (no MoE share: the width is the dense FFN's)
         width = dense_w
-    act_in = run.act_in * width  # activation-function input(s)
-    fc2_in = g8 * width
+        act_in = run.act_in * width  # activation-function input(s)
+        fc2_in = g8 * width
     full = norm_in + gemm_in + masks + attn + act_in + fc2_in
     if moe:
         # tokens copied for the experts: the routed FC1's input, kept as its FP8 cast under FP8 like ``gemm_in``
@@ -218,10 +231,12 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
         if code == SEL_NORM_MOE:  # the MoE block keeps only its input
             if not moe:  # (no row has an MoE block: nothing of it to drop)
                 return unscored - gemm_in
-            routed_share = frac * routed_w / np.maximum(width, 1e-9)  # share of the FFN activations inside MoE blocks
-            return unscored - gemm_in - routed_share * (act_in + fc2_in) - permuted
+            return unscored - gemm_in - act_moe - fc2_moe - permuted
         # SEL_MLA_UP: MLA keeps its compressed latents (replicated over tp) instead of the up-projected Q, K, V
-        return unscored - np.where(ctx.mla, a16 * (q + kv) / tp - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0)
+        mla_up = np.where(ctx.mla, a16 * (q + kv) / tp - a16 * (ctx.q_lora + ctx.kv_lora + ctx.qk_rope), 0.0)
+        if code == SEL_NORM_MLA_UP:  # and the norms' outputs are recomputed too
+            return unscored - gemm_in - mla_up
+        return unscored - mla_up
 
     selective = by_selective_code(ctx, lay, kept)
     stored = np.where(lay.rc_selective, selective, np.where(lay.rc_none, _kept_by_autograd(ctx, lay, full, (

@@ -99,6 +99,7 @@ class Software:
     pipeline_schedule: PipelineSchedule = PipelineSchedule.ONE_F_ONE_B
     cp_comm_type: CpCommType = CpCommType.P2P
     optimizer_moments_dtype: MomentDtype = MomentDtype.FP32
+    fp8_moe_activation_cache: bool = False  # FP8 runs keep the experts' SwiGLU inputs in FP8, recompute its output
     expert_capacity_factor: float | None = None  # token drop beyond this many times an expert's mean share
     expert_pad_to_capacity: bool = False  # every expert runs exactly its capacity
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none

@@ -99,6 +99,7 @@ class SelectiveRecompute(StrEnum):
     NORM_ACT = "norm_act"  # norms and the FFN activation (Megatron-core 2025 --recompute-modules layernorm moe_act)
     NORM_MOE = "norm_moe"  # norms and the whole MoE block (--recompute-modules layernorm moe)
     MLA_UP = "mla_up"  # multi-head latent attention's up-projections and RoPE (--recompute-modules mla_up_proj)
+    NORM_MLA_UP = "norm_mla_up"  # the norms and MLA's up-projections (DeepSeek-V3 report Sec. 3.2.3, HAI-LLM)
 
 
 class SoftwareSpec(Spec):
@@ -276,6 +277,11 @@ class SoftwareProfileSpec(CatalogItem):
     optimizer_moments_dtype: MomentDtype = Field(
         MomentDtype.FP32,
         description="data type of Adam's first and second moments (the fp32 master weights stay fp32)",
+    )
+    fp8_moe_activation_cache: bool = Field(
+        False,
+        description="an FP8 run caches the inputs of its experts' gated activation (SwiGLU) in FP8 and recomputes"
+        " the activation's output in the backward instead of keeping it (DeepSeek-V3 report Sec. 3.3.3)",
     )
     cp_comm_type: CpCommType = Field(
         CpCommType.P2P,
