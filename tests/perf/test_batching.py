@@ -37,7 +37,8 @@ def _run(run_id: str, model: str, gpu: str, gpus: int, layout: dict, software: d
 
 
 #: Runs that differ in everything the model can leave out: MoE and MLA, FP8, context and pipeline
-#: parallelism, ZeRO-3, the unfused kernel, embedding/loss pipeline slots, options left open.
+#: parallelism, ZeRO-3, the unfused kernel, embedding/loss pipeline slots, options left open, DualPipe and
+#: DeepSeek's FP8-cached expert activations.
 RUNS = (
     _run("unfused-full-recompute", "gpt3-175b", "a100-sxm4-80gb", 1024,
          {"tp": 8, "pp": 8, "dp": 16, "global_batch": 1536, "recompute": "full", "zero": 0},
@@ -52,6 +53,9 @@ RUNS = (
          {"profile": "torchtitan"}),
     _run("dense-zero1", "llama3-405b", "h100-sxm5-80gb", 16384,
          {"tp": 8, "pp": 16, "dp": 128, "global_batch": 2048, "interleave": 8, "zero": 1}),
+    _run("dualpipe-fp8-cached-activations", "deepseek-v3-671b", "h800-sxm5-80gb", 2048,
+         {"tp": 1, "pp": 16, "dp": 128, "ep": 64, "global_batch": 15360, "recompute": "selective", "zero": 1,
+          "precision": "fp8"}, {"profile": "hai-llm"}),
 )
 
 

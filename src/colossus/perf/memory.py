@@ -199,7 +199,7 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
             # report Sec. 3.3.3: 'we cache the inputs of the SwiGLU operator and recompute its output')
             cached = lay.fp8 & ctx.sw_fp8_moe_act_cache
             act_cached = np.where(cached, act_moe * (k["mem_fp8_gemm_input_bytes"] / a16), act_moe)
-            act_in = run.act_in * width - act_moe + act_cached
+            act_in = np.where(cached, run.act_in * width - act_moe + act_cached, run.act_in * width)
             fc2_in = g8 * width - np.where(cached, fc2_moe, 0.0)
             act_moe, fc2_moe = act_cached, np.where(cached, 0.0, fc2_moe)
         else:
