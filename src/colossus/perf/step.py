@@ -256,7 +256,6 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
     """
     dense, experts = stage_params(ctx, lay) if params is None else params
     group, stride = dense_dp(lay), lay.tp
-    e_group, e_stride = expert_dp(lay), expert_ranks(lay)
     lo, hi = lay.bounds("zero")
     # (where no row shards its parameters, every rank aggregates, at full speed)
     agg: np.ndarray | bool = True
@@ -266,7 +265,10 @@ def dp_collectives(ctx: Context, lay: Layouts, params: tuple[np.ndarray, np.ndar
         grad = np.where(zero3, zero3_grad_reduce_bytes(ctx, lay), grad)
         agg = np.where(zero3, ctx.sw_fsdp_agg, True)
         slow = np.where(agg, 1.0, 1.0 / ctx.k["zero3_unaggregated_eff"])
-    dense_ring, expert_ring = ring(ctx, group, stride, agg), ring(ctx, e_group, e_stride, agg)
+    dense_ring = ring(ctx, group, stride, agg)
+    if ctx.any_moe:  # (the expert-gradient group only where some row has experts)
+        e_group, e_stride = expert_dp(lay), expert_ranks(lay)
+        expert_ring = ring(ctx, e_group, e_stride, agg)
 
     def dense_t(bytes_per, *, all_reduce):
         t = ring_time_s(ctx, dense * bytes_per, group, stride, all_reduce=all_reduce, geometry=dense_ring)
