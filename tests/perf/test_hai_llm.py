@@ -120,3 +120,12 @@ def test_deepseek_v3s_own_layout_fits_on_its_stack():
                                    "selective_recompute": "mla_up"}))
     assert not plain.fits
     assert hai.memory_per_gpu_bytes < plain.memory_per_gpu_bytes
+
+
+def test_an_estimate_says_whose_routing_it_took():
+    """A stack whose profile states its routing is said to route so; any other, the benchmarks' forced balance."""
+    layout = {"tp": 1, "dp": 8, "ep": 8, "micro_batch": 1, "global_batch": 8, "recompute": "none", "zero": 1}
+    hai = estimate(run(layout, model=QWEN3, gpus=8, software={"framework": "other", "version": "HAI-LLM"}))
+    assert any("as the hai-llm profile says" in n for n in hai.notes)
+    mcore = estimate(run(layout, model=QWEN3, gpus=8, software={"framework": "megatron-lm", "version": "2025"}))
+    assert any("as published MoE benchmarks run it" in n for n in mcore.notes)

@@ -539,6 +539,9 @@ def _routing_note(inp: RunInputs, spec: LayoutSpec, assumptions: PerfAssumptions
                 " likely more even)"]
     if "expert_routing" in sw.stated:
         return []
+    if sw.routing_by_profile:
+        return [f"expert routing taken as {sw.expert_routing.value}, as the {sw.profile} profile says its stack"
+                " routes (catalog software.toml); software expert_routing states another"]
     return ["expert routing taken as force-balanced, as published MoE benchmarks run it; training routes"
             " dropless (software expert_routing=dropless), which waits for the busiest expert-parallel rank"]
 

@@ -100,6 +100,7 @@ class Software:
     cp_comm_type: CpCommType = CpCommType.P2P
     optimizer_moments_dtype: MomentDtype = MomentDtype.FP32
     fp8_moe_activation_cache: bool = False  # FP8 runs keep the experts' SwiGLU inputs in FP8, recompute its output
+    routing_by_profile: bool = False  # the profile states its stack's own routing (else the benchmarks' balance)
     expert_capacity_factor: float | None = None  # token drop beyond this many times an expert's mean share
     expert_pad_to_capacity: bool = False  # every expert runs exactly its capacity
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
@@ -215,6 +216,7 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
     values["fp16_grad_reduce_dtype"] = prof.fp16_grad_reduce_dtype or prof.grad_reduce_dtype
     values["fp8_grad_reduce_dtype"] = prof.fp8_grad_reduce_dtype or prof.grad_reduce_dtype
     values["fp8_zero3_grad_reduce_dtype"] = prof.fp8_grad_reduce_dtype or values["zero3_grad_reduce_dtype"]
+    values["routing_by_profile"] = "expert_routing" in prof.model_fields_set
     stated = tuple(k for k in OVERRIDABLE if getattr(spec, k) is not None)
     for key in stated:
         values[key] = getattr(spec, key)
