@@ -33,6 +33,7 @@ STACKS = [
     {"framework": "deepspeed", "version": "0.14"},
     {"framework": "maxtext"},
     {"framework": "other"},
+    {"framework": "other", "version": "HAI-LLM"},  # DualPipe, FP8-cached expert activations
 ]
 
 # Fully stated layouts over 64 GPUs (eight servers), so that the hardware is the only thing varied.
