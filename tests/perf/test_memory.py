@@ -216,3 +216,18 @@ def test_fp8_experts_keep_their_routed_input_as_its_fp8_cast():
     # the dense FFN's FC2 input (14336 wide) is also the MoE block's width top_k x 14336 here
     fc2_extra = (k - 1) * 14336
     assert moe_saved - dense_saved == pytest.approx(k * h + fc2_extra)
+
+
+def test_fsdp2_under_a_torch_pipeline_accumulates_whole_gradients_in_the_reduce_dtype():
+    """torch pipelining over FSDP2 reduces a stage's gradients once a step: until then FSDP2 keeps each one
+    unsharded, upcast to its reduce dtype (FSDPParam.to_accumulated_grad_if_needed), so the gradient memory is
+    the stage's parameters times that dtype's bytes: half with a bf16 reduction of what fp32 takes."""
+    layout = LayoutSpec(tp=1, pp=2, dp=4, global_batch=16, recompute="full", zero=3, interleave=1)
+    grads = {}
+    for dtype in ("fp32", "bf16"):
+        run = RunSpec.model_validate({"model": LLAMA_8B, "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+                                      "layout": layout.model_dump(),
+                                      "software": {"framework": "torchtitan", "grad_reduce_dtype": dtype}})
+        grads[dtype] = float(memory_parts(run_context(run), from_spec(layout)).gradients_bytes[0])
+    assert grads["bf16"] == pytest.approx(grads["fp32"] / 2)
+    assert grads["fp32"] > 4 * 6e9 / 2 * 0.9  # the whole stage (about half of 8B parameters) at 4 bytes

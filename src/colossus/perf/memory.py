@@ -155,7 +155,8 @@ def _zero3_gathered_for_the_step(ctx: Context, lay: Layouts) -> np.ndarray | Non
     """Rows whose ZeRO-3 pipeline stage keeps its parameters gathered over the step (None: no row does).
 
     PyTorch pipelining over FSDP2 (``Software.zero3_pp_gather_once``): parameters are not resharded after
-    the forward and gradients accumulate unsharded until the last micro-batch's reduce-scatter.
+    the forward and gradients accumulate unsharded, in the reduction's dtype, until the last micro-batch's
+    reduce-scatter.
     """
     if ctx.flag("sw_zero3_pp_once") is False or lay.bounds("pp")[1] == 1 or lay.bounds("zero")[1] < 3:
         return None
@@ -421,7 +422,9 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     once = _zero3_gathered_for_the_step(ctx, lay)
     if once is not None:  # the stage's parameters and their accumulated gradients stay whole for the step
         weights = np.where(once, params * k["mem_weight_bytes"], weights)
-        grads = np.where(once, params * k["mem_main_grad_bytes"], grads)
+        # (FSDP2 upcasts a gradient it does not reduce yet to its reduce dtype and accumulates it there:
+        # FSDPParam.to_accumulated_grad_if_needed / accumulate_unsharded_grad_if_needed)
+        grads = np.where(once, params * zero3_grad_reduce_bytes(ctx, lay), grads)
     optim = zero_sharded(lay, 1, sharded, params) * optimizer_bytes_per_param(ctx)
     tokens = lay.mb * ctx.seq / lay.cp
     per_token, whole = _activation_bytes(ctx, lay)
