@@ -46,6 +46,9 @@ def test_a_version_naming_hai_llm_takes_deepseeks_stack():
     v2 = resolve(SoftwareSpec(framework="other", version="HAI-LLM, 16-way zero-bubble"), "hopper",
                  default_profile=DEFAULT)
     assert v2.pipeline_schedule is PipelineSchedule.ZERO_BUBBLE
+    # the name as a word: another stack's name that contains it is not DeepSeek's
+    assert resolve(SoftwareSpec(framework="other", version="chai-llm 0.3"), "hopper",
+                   default_profile=DEFAULT).profile != "hai-llm"
     # no other stack caches its experts' activation inputs in FP8
     assert not resolve(SoftwareSpec(framework="other"), "hopper", default_profile=DEFAULT).fp8_moe_activation_cache
 
