@@ -199,10 +199,9 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
             # the experts' activation inputs kept as FP8 casts and its output recomputed, not kept (DeepSeek-V3
             # report Sec. 3.3.3: 'we cache the inputs of the SwiGLU operator and recompute its output')
             cached = lay.fp8 & ctx.sw_fp8_moe_act_cache
-            act_cached = np.where(cached, act_moe * (k["mem_fp8_gemm_input_bytes"] / a16), act_moe)
-            act_in = np.where(cached, run.act_in * width - act_moe + act_cached, run.act_in * width)
-            fc2_in = g8 * width - np.where(cached, fc2_moe, 0.0)
-            act_moe, fc2_moe = act_cached, np.where(cached, 0.0, fc2_moe)
+            saved = np.where(cached, act_moe * (1.0 - k["mem_fp8_gemm_input_bytes"] / a16), 0.0)
+            act_in, fc2_in = run.act_in * width - saved, g8 * width - np.where(cached, fc2_moe, 0.0)
+            act_moe, fc2_moe = act_moe - saved, np.where(cached, 0.0, fc2_moe)
         else:
             act_in, fc2_in = run.act_in * width, g8 * width
     else:  # (no MoE share: the width is the dense FFN's)
