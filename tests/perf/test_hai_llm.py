@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from colossus.errors import InfeasibleError
 from colossus.perf import estimate
 from colossus.perf.compute import layer_times
 from colossus.perf.estimate import run_context
@@ -132,3 +133,35 @@ def test_an_estimate_says_whose_routing_it_took():
     assert any("as the hai-llm profile says" in n for n in hai.notes)
     mcore = estimate(run(layout, model=QWEN3, gpus=8, software={"framework": "megatron-lm", "version": "2025"}))
     assert any("as published MoE benchmarks run it" in n for n in mcore.notes)
+
+
+DENSE = {"layers": 30, "hidden": 4096, "heads": 32, "activation": "swiglu", "vocab": 102400, "seq_len": 4096}
+
+
+@pytest.mark.parametrize(("layout", "gpus", "schedule", "why"), [
+    ({"tp": 2, "pp": 3, "dp": 16, "global_batch": 512}, 96, PipelineSchedule.ZERO_BUBBLE, "even number of stages"),
+    ({"tp": 2, "pp": 2, "dp": 16, "global_batch": 240}, 64, PipelineSchedule.ZERO_BUBBLE,
+     "even number of micro-batches, not 15"),
+    ({"tp": 2, "pp": 3, "dp": 16, "interleave": 2, "global_batch": 512}, 96, PipelineSchedule.ONE_F_ONE_B,
+     "states interleave 2"),
+])
+def test_a_layout_dualpipe_cannot_run_is_estimated_on_the_stacks_other_schedules(layout, gpus, schedule, why):
+    """The stack's earlier schedules (DeepSeek-V2's zero-bubble, DeepSeek LLM's 1F1B) ran what DualPipe
+    cannot: the run is predicted on the first of them that runs its layout, with a note, not rejected."""
+    est = estimate(run(layout, model=DENSE, gpus=gpus, software={"framework": "other", "version": "HAI-LLM"}))
+    assert est.software.pipeline_schedule is schedule
+    assert any(why in n and f"{schedule.value} schedule taken" in n for n in est.notes)
+    assert est.step_time_s > 0
+
+
+def test_a_named_schedule_is_kept_and_a_layout_it_cannot_run_refused():
+    """A run that names DualPipe ran DualPipe: an odd pipeline is then an invalid layout, not a fallback."""
+    named = {"framework": "other", "version": "HAI-LLM with DualPipe"}
+    with pytest.raises(InfeasibleError, match="DualPipe needs an even number of pipeline stages"):
+        estimate(run({"tp": 2, "pp": 3, "dp": 16, "global_batch": 512}, model=DENSE, gpus=96, software=named))
+    stated = {"framework": "other", "version": "HAI-LLM", "pipeline_schedule": "dualpipe"}
+    with pytest.raises(InfeasibleError, match="DualPipe needs an even number of pipeline stages"):
+        estimate(run({"tp": 2, "pp": 3, "dp": 16, "global_batch": 512}, model=DENSE, gpus=96, software=stated))
+    even = estimate(run({"tp": 2, "pp": 2, "dp": 16, "global_batch": 512}, model=DENSE, gpus=64,
+                        software={"framework": "other", "version": "HAI-LLM"}))
+    assert even.software.pipeline_schedule is PipelineSchedule.DUALPIPE

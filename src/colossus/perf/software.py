@@ -101,6 +101,10 @@ class Software:
     optimizer_moments_dtype: MomentDtype = MomentDtype.FP32
     fp8_moe_activation_cache: bool = False  # FP8 runs keep the experts' SwiGLU inputs in FP8, recompute its output
     routing_by_profile: bool = False  # the profile states its stack's own routing (else the benchmarks' balance)
+    # the schedule is the profile's default (the run neither states one nor names one in its version text),
+    # and the schedules the stack also runs, preferred in order, when a stated layout cannot run it
+    schedule_by_profile: bool = False
+    schedule_fallbacks: tuple[PipelineSchedule, ...] = ()
     expert_capacity_factor: float | None = None  # token drop beyond this many times an expert's mean share
     expert_pad_to_capacity: bool = False  # every expert runs exactly its capacity
     selective_options: tuple[SelectiveRecompute, ...] = ()  # further policies, when the run names none
@@ -224,10 +228,14 @@ def resolve(spec: SoftwareSpec | None, architecture: str, *, default_profile: st
         for key in ("zero3_grad_reduce_dtype", "fp16_grad_reduce_dtype", "fp8_grad_reduce_dtype",
                     "fp8_zero3_grad_reduce_dtype"):
             values[key] = spec.grad_reduce_dtype
-    for key, value, said in _named_in_version(spec.version):
+    named = _named_in_version(spec.version)
+    for key, value, said in named:
         if key not in stated and value is not values[key]:  # (a field the run states wins over its version text)
             values[key] = value
             note = "; ".join(n for n in (note, said) if n)
+    values["schedule_by_profile"] = ("pipeline_schedule" not in stated
+                                     and all(key != "pipeline_schedule" for key, _, _ in named))
+    values["schedule_fallbacks"] = tuple(prof.pipeline_schedule_fallbacks)
     if values["pipeline_schedule"] is not PipelineSchedule.ONE_F_ONE_B:
         values["interleave"] = False  # DualPipe and ZB-H1 run one model chunk per stage (and direction)
     if values["attention"] is AttentionKernel.FLASH3 and architecture != "hopper":
@@ -306,6 +314,30 @@ def _ep_overlap_named(version: str | None) -> bool | None:
     return True if _EP_OVERLAP_WORDS.search(version) else None
 
 
+def _why_not(schedule: PipelineSchedule, layout: LayoutSpec) -> str:
+    """Why a stated layout cannot run ``schedule`` ('' when it can); the same rules as ``perf.layout``'s."""
+    if schedule is PipelineSchedule.ONE_F_ONE_B or layout.pp == 1:
+        return ""
+    if layout.interleave > 1:
+        return f"it states interleave {layout.interleave}, and {schedule.value} runs one model chunk a stage"
+    if schedule is PipelineSchedule.DUALPIPE and layout.pp % 2:
+        return f"DualPipe needs an even number of stages, not {layout.pp}"
+    if schedule is PipelineSchedule.DUALPIPE and layout.num_micro_batches % 2:
+        return f"DualPipe needs an even number of micro-batches, not {layout.num_micro_batches}"
+    return ""
+
+
+def _schedule_for_layout(sw: Software, layout: LayoutSpec) -> PipelineSchedule:
+    """The schedule a run ran: its profile's default, unless the run named none and its stated layout cannot
+    run that one, when the first of the stack's other schedules that it can run (1F1B runs every layout)."""
+    if not sw.schedule_by_profile or not _why_not(sw.pipeline_schedule, layout):
+        return sw.pipeline_schedule
+    for schedule in sw.schedule_fallbacks:
+        if not _why_not(schedule, layout):
+            return schedule
+    return sw.pipeline_schedule  # (no schedule of the stack runs it: the layout rules say why)
+
+
 def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = None) -> Software:
     """The stack a run's stated layout shows it had, beyond what its profile offers.
 
@@ -322,6 +354,13 @@ def widened_by_layout(sw: Software, layout: LayoutSpec, layers: int | None = Non
     """
     given = layout.model_fields_set
     widen: dict[str, object] = {}
+    schedule = _schedule_for_layout(sw, layout)
+    if schedule is not sw.pipeline_schedule:
+        sw = replace(sw, pipeline_schedule=schedule, note="; ".join(n for n in (sw.note, (
+            f"the run's layout cannot run the {sw.pipeline_schedule.value} pipeline schedule of profile"
+            f" '{sw.profile}' ({_why_not(sw.pipeline_schedule, layout)}): its stack's {schedule.value} schedule"
+            " taken")) if n),
+            interleave=sw.interleave or (schedule is PipelineSchedule.ONE_F_ONE_B and profile(sw.profile).interleave))
     if "tp" in given and layout.tp > 1 and not sw.tensor_parallel:
         widen["tensor_parallel"] = True
     if "pp" in given and layout.pp > 1 and not sw.pipeline_parallel:

@@ -274,6 +274,12 @@ class SoftwareProfileSpec(CatalogItem):
         description="the stack's pipeline schedule: 1f1b (with interleave where supported), zero_bubble (ZB-H1)"
         " or dualpipe; a run's version text naming DualPipe or a zero-bubble schedule sets it",
     )
+    pipeline_schedule_fallbacks: list[PipelineSchedule] = Field(
+        default_factory=list,
+        description="further schedules the stack runs, preferred in this order, where a run's stated layout"
+        " cannot run the default (DualPipe needs an even number of stages and micro-batches, and it and"
+        " zero-bubble run one model chunk a stage) and the run names no schedule",
+    )
     optimizer_moments_dtype: MomentDtype = Field(
         MomentDtype.FP32,
         description="data type of Adam's first and second moments (the fp32 master weights stay fp32)",
