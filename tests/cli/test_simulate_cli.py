@@ -89,3 +89,23 @@ def test_interrupted_run_leaves_no_result_folder(small_file, tmp_path, monkeypat
     out = tmp_path / "run"
     assert main(["simulate", str(small_file), "--out", str(out), "--json"]) != 0  # click: "Aborted!", exit 1
     assert not out.exists()
+
+
+def test_a_job_whose_stated_layout_cannot_run_is_bad_input(tmp_path, capsys):
+    """A job stating a layout its model or stack cannot run (here interleaving without a pipeline) would wait
+    for ever, silently: the simulation and the job's estimate refuse it, naming the file and the job's layout,
+    and write no result folder."""
+    doc = small_doc(days=1.0)
+    doc["jobs"][0]["layout"] = {"tp": 8, "pp": 1, "dp": 128, "interleave": 2, "global_batch": 256}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "run"
+    said = f"{path}: jobs[0].layout: job 'grok2' states a layout it cannot run: invalid layout: interleave needs"
+    for argv in (["simulate", str(path), "--out", str(out)], ["estimate", str(path), "--job", "grok2"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and " ".join(err.split()).startswith(f"error: {said}"), err
+    assert not out.exists(), "no result folder for a bad input"
+    doc["jobs"][0]["layout"]["pp"], doc["jobs"][0]["layout"]["dp"] = 2, 64  # (the same layout, buildable)
+    path.write_text(yaml.safe_dump(doc))
+    assert main(["estimate", str(path), "--job", "grok2", "--json"]) == 0

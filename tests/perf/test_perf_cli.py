@@ -122,6 +122,21 @@ def test_broken_file_is_one_line_error(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "runs.yaml" in err and "model" in err
 
 
+@pytest.mark.parametrize(("layout", "said"), [
+    ("{tp: 8, pp: 1, interleave: 2, global_batch: 1536}", "[1]: second: invalid layout: interleave needs pipeline"),
+    ("{tp: 8, pp: 8, global_batch: 1536, precision: fp8}", "[1].layout.precision: a100-sxm4-80gb has no fp8"),
+])
+def test_a_run_the_estimate_cannot_take_is_named_with_its_file_and_place(tmp_path, capsys, layout, said):
+    """What a run cannot be estimated for (an invalid stated layout, a precision its GPU lacks) is one line
+    that names the file, the run's entry in it and the field or rule, with exit code 2."""
+    one = RUN.split("- id: bad-layout")[0]
+    second = one.replace("gpt3-test", "second").replace("{tp: 8, pp: 8, global_batch: 1536, recompute: full}", layout)
+    path = write(tmp_path, one + second)
+    assert main(["estimate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and " ".join(err.split()).startswith(f"error: {path}: {said}")
+
+
 def test_bad_token_count(capsys):
     assert main(["plan", "--model", "llama3-8b", "--gpus", "8", "--global-batch-tokens", "lots"]) == 2
 

@@ -163,7 +163,6 @@ def estimate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
 ) -> None:
     """Step time and breakdown, MFU/HFU, TFLOP/s and tokens/s per GPU, memory per GPU, time to train."""
-    from colossus.perf import estimate  # noqa: PLC0415
     from colossus.spec import load_runs  # noqa: PLC0415
     fields = _software_fields(software_set)
     if job is not None:
@@ -172,8 +171,8 @@ def estimate_cmd(
     assumptions, assumed = _assumptions(assume)
     tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
     _software(software, fields)
-    estimates = [estimate(_with_overrides(run, software, power_limit_w, fields), assumptions=assumptions)
-                 for run in load_runs(run_file)]
+    estimates = [_estimate_located(run_file, i, _with_overrides(run, software, power_limit_w, fields), assumptions)
+                 for i, run in enumerate(load_runs(run_file))]
     if as_json:
         docs = [_estimate_doc(e, tokens, assumed) for e in estimates]
         print_json(docs[0] if len(docs) == 1 else {"estimates": docs})
@@ -182,12 +181,24 @@ def estimate_cmd(
         _print_estimate(est, tokens, assumed)
 
 
+def _estimate_located(run_file: Path, index: int, run, assumptions):
+    """One run's estimate; what the run cannot be estimated for is said with its file and its place there."""
+    from colossus.errors import InfeasibleError  # noqa: PLC0415
+    from colossus.perf import estimate  # noqa: PLC0415
+    try:
+        return estimate(run, assumptions=assumptions)
+    except SpecError as err:  # (a field of the run: its path from the run's entry in the file)
+        raise err.located(file=str(run_file), prefix=(index,)) from None
+    except InfeasibleError as err:  # (an invalid stated layout, a run that cannot fit at all)
+        raise InfeasibleError(f"{run_file}: [{index}]: {err}") from None
+
+
 def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, software: str | None,
                   power_limit_w: float | None, as_json: bool, fields: dict[str, str] | None = None,
                   assume: list[str] | None = None) -> None:
     """A scenario job estimated as the simulation runs it: its pool, its layout or the planner's, its batch."""
-    from colossus.errors import did_you_mean  # noqa: PLC0415
-    from colossus.perf.jobs import cluster_assumptions, job_perf  # noqa: PLC0415
+    from colossus.errors import InfeasibleError, did_you_mean  # noqa: PLC0415
+    from colossus.perf.jobs import cluster_assumptions, job_error, job_perf  # noqa: PLC0415
     from colossus.spec import load_scenario  # noqa: PLC0415
 
     if power_limit_w is not None:
@@ -201,7 +212,10 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
         chosen = chosen.model_copy(update={"software": _software(software, fields, chosen.software)})
     # (--assume over the cluster's own performance_assumptions)
     assumptions, assumed = _assumptions(assume, cluster_assumptions(spec.cluster))
-    perf = job_perf(spec.cluster, chosen, assumptions=assumptions)
+    try:
+        perf = job_perf(spec.cluster, chosen, assumptions=assumptions)
+    except InfeasibleError as exc:  # (a stated layout that cannot run, or no layout that fits: say where)
+        raise InfeasibleError(f"{scenario_file}: {job_error(names.index(name), chosen, exc)}") from None
     tokens = parse_tokens(train_tokens, option="--train-tokens") if train_tokens else chosen.train_tokens
     doc = {**_estimate_doc(perf.estimate, tokens, assumed), "scenario": spec.name, "job": chosen.name,
            "pool": perf.pool, "model": chosen.model.name, "planned": perf.planned,

@@ -11,7 +11,7 @@ import typer
 
 from colossus import units
 from colossus.cli.app import app, console, interrupted, print_json, within
-from colossus.errors import SpecError
+from colossus.errors import InfeasibleError, SpecError
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
     from colossus.sim import SimResult
@@ -58,6 +58,8 @@ def simulate_cmd(
         interrupted(f"{out_dir}: {stop.left}")
     except SpecError as exc:  # e.g. a workload trace that is missing: say which scenario named it
         raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
+    except InfeasibleError as exc:  # e.g. a job whose stated layout cannot run: say which scenario states it
+        raise InfeasibleError(f"{scenario_file}: {exc}") from None
     result = run.result
     report_path = Path(run.summary.report_path or out_dir / "report.html")
     if as_json:

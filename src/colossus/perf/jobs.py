@@ -11,6 +11,7 @@ its nearest multiple of ``dp x micro-batch`` within ``perf.search.BATCH_TOLERANC
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 import json
@@ -90,6 +91,27 @@ def job_perf(cluster: ClusterSpec, job: JobSpec, *, assumptions: PerfAssumptions
         while len(_memo) > MEMO_SIZE:
             _memo.popitem(last=False)
     return perf
+
+
+def check_stated_layouts(cluster: ClusterSpec, jobs: Sequence[JobSpec]) -> None:
+    """Raise ``InfeasibleError`` naming ``jobs[i].layout`` for the first job whose stated layout cannot run
+    at its own size (one that breaks a layout rule of its model or stack). A simulation would otherwise
+    hold such a job back for ever, silently: the planner's layouts are tried only at other sizes."""
+    for i, job in enumerate(jobs):
+        if job.layout is None:
+            continue
+        try:
+            job_perf(cluster, job)
+        except InfeasibleError as exc:
+            raise job_error(i, job, exc) from None
+
+
+def job_error(index: int, job: JobSpec, exc: InfeasibleError) -> InfeasibleError:
+    """``exc`` (raised by ``job_perf``) located at the scenario's job ``index``, and at its layout if stated."""
+    if job.layout is None:
+        return InfeasibleError(f"jobs[{index}]: {exc}")
+    reason = str(exc).removeprefix(f"{job.name}: ")
+    return InfeasibleError(f"jobs[{index}].layout: job '{job.name}' states a layout it cannot run: {reason}")
 
 
 def cluster_assumptions(cluster: ClusterSpec) -> PerfAssumptions | None:
