@@ -109,3 +109,25 @@ def test_a_job_whose_stated_layout_cannot_run_is_bad_input(tmp_path, capsys):
     doc["jobs"][0]["layout"]["pp"], doc["jobs"][0]["layout"]["dp"] = 2, 64  # (the same layout, buildable)
     path.write_text(yaml.safe_dump(doc))
     assert main(["estimate", str(path), "--job", "grok2", "--json"]) == 0
+
+
+@pytest.mark.parametrize(("patch", "said"), [
+    ({"software": {"profile": "nope"}}, "jobs[0].software.profile: unknown software profile 'nope'"),
+    ({"software": {"attention": "flash3"}, "gpu": "a100-sxm4-80gb"},
+     "jobs[0].software.attention: FlashAttention-3 runs on Hopper GPUs only"),
+])
+def test_a_jobs_stack_is_checked_before_the_simulation_starts(tmp_path, capsys, patch, said):
+    """What a job's estimate cannot take is found when the simulation starts, not when the job first would
+    (here the pool's servers come up after the simulated half day: the job never asked, and the run ended
+    with exit 0 and a result folder); named at the job, in its file."""
+    doc = small_doc(days=0.5)
+    if "gpu" in patch:
+        doc["cluster"]["pools"][0]["gpu"] = patch["gpu"]
+    doc["jobs"][0]["software"] = patch["software"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "run"
+    assert main(["simulate", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and " ".join(err.split()).startswith(f"error: {path}: {said}"), err
+    assert not out.exists(), "no result folder for a bad input"

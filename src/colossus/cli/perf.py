@@ -198,7 +198,7 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
                   assume: list[str] | None = None) -> None:
     """A scenario job estimated as the simulation runs it: its pool, its layout or the planner's, its batch."""
     from colossus.errors import InfeasibleError, did_you_mean  # noqa: PLC0415
-    from colossus.perf.jobs import cluster_assumptions, job_error, job_perf  # noqa: PLC0415
+    from colossus.perf.jobs import cluster_assumptions, located_job_perf  # noqa: PLC0415
     from colossus.spec import load_scenario  # noqa: PLC0415
 
     if power_limit_w is not None:
@@ -212,10 +212,12 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
         chosen = chosen.model_copy(update={"software": _software(software, fields, chosen.software)})
     # (--assume over the cluster's own performance_assumptions)
     assumptions, assumed = _assumptions(assume, cluster_assumptions(spec.cluster))
-    try:
-        perf = job_perf(spec.cluster, chosen, assumptions=assumptions)
-    except InfeasibleError as exc:  # (a stated layout that cannot run, or no layout that fits: say where)
-        raise InfeasibleError(f"{scenario_file}: {job_error(names.index(name), chosen, exc)}") from None
+    try:  # (a stated layout that cannot run, no layout that fits, a kernel the pool lacks: say where)
+        perf = located_job_perf(spec.cluster, chosen, names.index(name), assumptions=assumptions)
+    except SpecError as exc:
+        raise exc.located(file=str(scenario_file)) from None
+    except InfeasibleError as exc:
+        raise InfeasibleError(f"{scenario_file}: {exc}") from None
     tokens = parse_tokens(train_tokens, option="--train-tokens") if train_tokens else chosen.train_tokens
     doc = {**_estimate_doc(perf.estimate, tokens, assumed), "scenario": spec.name, "job": chosen.name,
            "pool": perf.pool, "model": chosen.model.name, "planned": perf.planned,

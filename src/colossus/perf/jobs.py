@@ -93,25 +93,38 @@ def job_perf(cluster: ClusterSpec, job: JobSpec, *, assumptions: PerfAssumptions
     return perf
 
 
-def check_stated_layouts(cluster: ClusterSpec, jobs: Sequence[JobSpec]) -> None:
-    """Raise ``InfeasibleError`` naming ``jobs[i].layout`` for the first job whose stated layout cannot run
-    at its own size (one that breaks a layout rule of its model or stack). A simulation would otherwise
-    hold such a job back for ever, silently: the planner's layouts are tried only at other sizes."""
+def check_jobs(cluster: ClusterSpec, jobs: Sequence[JobSpec]) -> None:
+    """Each job's model, stack and stated layout as its estimate reads them, checked before a simulation.
+
+    A ``SpecError`` (an unknown software profile, a kernel or precision the pool's GPUs lack) is raised at
+    ``jobs[i]``, and a stated layout that cannot run at the job's own size (one that breaks a layout rule of
+    its model or stack) as an ``InfeasibleError`` at ``jobs[i].layout``: a simulation would otherwise find
+    them only when the job first starts, or hold the job back for ever, silently (the planner's layouts are
+    tried only at other sizes). A planned job that no layout fits stays what the simulation makes of it
+    (it may restart on fewer GPUs)."""
     for i, job in enumerate(jobs):
-        if job.layout is None:
-            continue
         try:
-            job_perf(cluster, job)
-        except InfeasibleError as exc:
-            raise job_error(i, job, exc) from None
+            located_job_perf(cluster, job.model_copy(update={"pool": job_pool(cluster, job).name}), i)
+        except InfeasibleError:
+            if job.layout is not None:
+                raise
 
 
-def job_error(index: int, job: JobSpec, exc: InfeasibleError) -> InfeasibleError:
-    """``exc`` (raised by ``job_perf``) located at the scenario's job ``index``, and at its layout if stated."""
-    if job.layout is None:
-        return InfeasibleError(f"jobs[{index}]: {exc}")
-    reason = str(exc).removeprefix(f"{job.name}: ")
-    return InfeasibleError(f"jobs[{index}].layout: job '{job.name}' states a layout it cannot run: {reason}")
+def located_job_perf(cluster: ClusterSpec, job: JobSpec, index: int, *,
+                     assumptions: PerfAssumptions | None = None) -> JobPerf:
+    """``job_perf`` of the scenario's job ``index``, its errors located there: a ``SpecError`` of the job's own
+    fields at ``jobs[index]``, an ``InfeasibleError`` at its stated layout or, when planned, at the job."""
+    try:
+        return job_perf(cluster, job, assumptions=assumptions)
+    except SpecError as exc:
+        ours = not exc.path or exc.path[0] in ("layout", "software", "model")
+        raise (exc.located(prefix=("jobs", index)) if ours else exc) from None
+    except InfeasibleError as exc:
+        if job.layout is None:
+            raise InfeasibleError(f"jobs[{index}]: {exc}") from None
+        reason = str(exc).removeprefix(f"{job.name}: ")
+        raise InfeasibleError(f"jobs[{index}].layout: job '{job.name}' states a layout it cannot run: {reason}"
+                              ) from None
 
 
 def cluster_assumptions(cluster: ClusterSpec) -> PerfAssumptions | None:

@@ -176,9 +176,13 @@ def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareP
     profile) it is *assumed*.
     """
     if spec.profile is not None:
-        prof = (
-            profile(spec.profile) if catalog.has_entry("software", spec.profile) else lookup("software", spec.profile)
-        )
+        try:
+            prof = (
+                profile(spec.profile) if catalog.has_entry("software", spec.profile)
+                else lookup("software", spec.profile)
+            )
+        except SpecError as exc:  # (an unknown name: say which field named it)
+            raise exc.located(prefix=("software", "profile")) from None
         if spec.framework is not None and spec.framework is not prof.framework:
             raise SpecError(
                 f"profile '{prof.name}' is {prof.framework.value}, not {spec.framework.value}",

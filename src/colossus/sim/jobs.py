@@ -21,7 +21,7 @@ import numpy as np
 
 from colossus.errors import InfeasibleError
 from colossus.perf.estimate import Estimate
-from colossus.perf.jobs import check_stated_layouts, cluster_assumptions, job_perf
+from colossus.perf.jobs import check_jobs, cluster_assumptions, job_perf
 from colossus.perf.placement import spread_step_time_s
 from colossus.power.assumptions import PowerAssumptions
 from colossus.power.capping import CapCurve
@@ -157,7 +157,7 @@ class NamedRates:
     def __init__(self, scenario: Scenario, pa: PowerAssumptions, ra: RelAssumptions, curve: CapCurve,
                  fracs: np.ndarray) -> None:
         self.scenario, self.pa, self.ra, self.curve, self.fracs = scenario, pa, ra, curve, fracs
-        check_stated_layouts(scenario.cluster, scenario.jobs)  # (a job that can never start is bad input)
+        check_jobs(scenario.cluster, scenario.jobs)  # (bad input found now, not when a job first starts)
         self._cache: dict[tuple[str, str, int], NamedRate | None] = {}
         self._spread: dict[tuple[str, str, int, int], NamedRate] = {}
         self._estimates: dict[tuple[str, str, int], Estimate] = {}
