@@ -74,6 +74,21 @@ def test_fp8_on_a100_is_a_spec_error():
         estimate(make_run(precision="fp8"))
 
 
+@pytest.mark.parametrize("precision", ["fp64", "tf32", "fp4"])
+def test_a_precision_the_model_does_not_train_in_is_refused_not_priced_as_bf16(precision):
+    """fp64, tf32 and fp4 are GPU catalog figures, not training precisions the model prices: an estimate or a
+    plan in one is refused with the precisions it has (both used to price it at the BF16 rate, silently)."""
+    from colossus.perf import plan
+    from colossus.spec import lookup
+    from colossus.vocab import Precision
+
+    with pytest.raises(SpecError, match=f"{precision} training is not modelled.*bf16, fp16, fp8"):
+        estimate(make_run(precision=precision))
+    with pytest.raises(SpecError, match=f"{precision} training is not modelled"):
+        plan(lookup("models", "llama3-8b"), lookup("gpus", "b200-sxm-180gb"), num_gpus=8,
+             global_batch_tokens=4e6, precision=Precision(precision))
+
+
 def test_an_estimate_asked_again_is_the_same_and_its_own():
     """A run estimated again reuses its frozen evaluation: equal numbers, a fresh object (notes its own);
     other assumptions are evaluated afresh, never served the first answer."""

@@ -39,6 +39,7 @@ from colossus.perf.layout import (
     check,
     from_spec,
     stage_layer_slots,
+    training_precision_problem,
 )
 from colossus.perf.memory import stage_of
 from colossus.perf.network import default_fabric
@@ -203,6 +204,8 @@ def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | 
     """The layout-independent inputs of a measured or planned run."""
     c = run.cluster
     gpu = effective_gpu(c.gpu, c.hbm_gb, c.hbm_gb_per_s)
+    if problem := training_precision_problem(run.layout.precision):
+        raise SpecError(problem, path=["layout", "precision"])
     if not gpu.supports(run.layout.precision):
         raise SpecError(f"{gpu.name} has no {run.layout.precision.value} tensor cores", path=["layout", "precision"])
     fabric = fabric or _default_fabric(gpu, c.nic_gbit_per_s, assumptions)

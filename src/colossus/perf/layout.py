@@ -37,8 +37,19 @@ RECOMPUTE_CODES: tuple[Recompute, ...] = (Recompute.NONE, Recompute.SELECTIVE, R
 RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
 #: ``Layouts.sel`` of a layout that keeps its stack's selective-recompute policy.
 STACK_DEFAULT = -1
-#: Precisions a layout may train in, as integer codes.
+#: Every precision a layout names, as integer codes (the model trains in TRAINING_PRECISIONS of them).
 PRECISIONS: tuple[Precision, ...] = tuple(Precision)
+#: The number formats the performance model trains in: GEMMs at the BF16/FP16 or the FP8 tensor-core rate
+#: (fp64, tf32 and fp4 are GPU catalog facts, not training precisions the model prices).
+TRAINING_PRECISIONS: tuple[Precision, ...] = (Precision.BF16, Precision.FP16, Precision.FP8)
+
+
+def training_precision_problem(precision: Precision) -> str:
+    """Why the model cannot price training in ``precision`` ('' when it can)."""
+    if precision in TRAINING_PRECISIONS:
+        return ""
+    return (f"{precision.value} training is not modelled: the performance model trains in "
+            + ", ".join(p.value for p in TRAINING_PRECISIONS))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,16 @@ from colossus.errors import InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.context import RunInputs, build_context
 from colossus.perf.estimate import PART_NAMES, Estimate, evaluate_layouts, make_estimate, software_for
-from colossus.perf.layout import PRECISIONS, RECOMPUTE_CODES, STACK_DEFAULT, Layouts, check, valid_mask, whole_layers
+from colossus.perf.layout import (
+    PRECISIONS,
+    RECOMPUTE_CODES,
+    STACK_DEFAULT,
+    Layouts,
+    check,
+    training_precision_problem,
+    valid_mask,
+    whole_layers,
+)
 from colossus.perf.network import default_fabric
 from colossus.perf.software import Software
 from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision, SoftwareSpec
@@ -172,6 +181,8 @@ def plan(
         raise SpecError(
             f"global batch of {global_batch_tokens:g} tokens is less than one {model.seq_len}-token sequence"
         )
+    if problem := training_precision_problem(precision):
+        raise SpecError(problem, path=["precision"])
     if not gpu.supports(precision):
         raise SpecError(f"{gpu.name} has no {precision.value} tensor cores", path=["precision"])
     fabric = fabric or default_fabric(gpu, nic_gbit_per_s, assumptions)
