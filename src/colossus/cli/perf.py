@@ -279,7 +279,9 @@ def plan_cmd(
     global_batch_tokens: Annotated[
         str, typer.Option("--global-batch-tokens", help="tokens per step, e.g. 4M (4e6) or 16Mi (2^24)")
     ] = "4Mi",
-    precision: Annotated[Precision, typer.Option("--precision")] = Precision.BF16,
+    precision: Annotated[Precision, typer.Option(
+        "--precision", help="GEMM number format of the training: bf16, fp16 or fp8 (the others are GPU figures"
+                            " the performance model does not train in)")] = Precision.BF16,
     gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", callback=within("Parts"))] = 8,
     nic_gbit_per_s: Annotated[
         float | None, typer.Option("--nic-gbit-per-s", help="scale-out Gbit/s per GPU", callback=within("GbitPerS"))
