@@ -89,6 +89,15 @@ def test_a_precision_the_model_does_not_train_in_is_refused_not_priced_as_bf16(p
              global_batch_tokens=4e6, precision=Precision(precision))
 
 
+def test_a_power_limit_above_the_tdp_is_taken_at_the_tdp_and_said_so():
+    data = make_run().model_dump()
+    at_tdp = estimate(RunSpec.model_validate({**data, "cluster": {**data["cluster"], "power_limit_w": 400.0}}))
+    above = estimate(RunSpec.model_validate({**data, "cluster": {**data["cluster"], "power_limit_w": 500.0}}))
+    assert above.step_time_s == at_tdp.step_time_s
+    assert any("500 W is above a100-sxm4-80gb's TDP (400 W): taken at the TDP" in n for n in above.notes)
+    assert not any("TDP" in n for n in at_tdp.notes)
+
+
 def test_an_estimate_asked_again_is_the_same_and_its_own():
     """A run estimated again reuses its frozen evaluation: equal numbers, a fresh object (notes its own);
     other assumptions are evaluated afresh, never served the first answer."""

@@ -447,6 +447,7 @@ class PreparedRuns:
                     near = self._near_miss(batch, pick, j, resolved, assumptions)
                     notes += [near] if near else []
                 notes += [inp.software.note] if inp.software.note else []
+                notes += [_above_tdp_note(inp)] if (inp.power_limit_w or 0.0) > inp.gpu.tdp_w else []
                 est.notes.extend(notes + _routing_note(inp, spec, assumptions))
                 results[i] = est
         return [r for r in results if r is not None]
@@ -518,6 +519,13 @@ class PreparedRuns:
         if own:
             self.memo["batch"] = result
         return result
+
+
+def _above_tdp_note(inp: RunInputs) -> str:
+    """What a power limit above the GPU's TDP is taken as (a GPU is not set above its TDP; a variant with a
+    higher TDP is a GPU of its own: a catalog override of ``tdp_w``)."""
+    return (f"power limit {inp.power_limit_w:g} W is above {inp.gpu.name}'s TDP ({inp.gpu.tdp_w:g} W): taken at"
+            f" the TDP (a variant with a higher TDP is a GPU override: {{name: {inp.gpu.name}, tdp_w: ...}})")
 
 
 def _routing_note(inp: RunInputs, spec: LayoutSpec, assumptions: PerfAssumptions) -> list[str]:
