@@ -46,7 +46,7 @@ def test_moe_counts_active_experts_only():
 
 @given(layers=st.integers(1, 200), every=st.integers(1, 4), dense=st.integers(0, 10))
 def test_moe_layer_split_conserves_layers(layers, every, dense):
-    if dense > layers:
+    if dense > layers or layers - dense < every:  # (no MoE layer at all is refused: test_bad_model_rules)
         return
     m = ModelSpec.model_validate(
         {**GPT3, "layers": layers, "first_dense_layers": dense, "moe": {"experts": 4, "top_k": 1, "every": every}}
@@ -60,6 +60,11 @@ def test_bad_model_rules():
         ModelSpec.model_validate({**GPT3, "kv_heads": 7})
     with pytest.raises(pydantic.ValidationError, match="top_k"):
         ModelSpec.model_validate({**GPT3, "moe": {"experts": 2, "top_k": 4}})
+    # a moe block under which no layer is a mixture of experts was a dense model, silently
+    with pytest.raises(pydantic.ValidationError, match="no layer is a mixture of experts"):
+        ModelSpec.model_validate({**GPT3, "layers": 4, "moe": {"experts": 8, "top_k": 2, "every": 8}})
+    with pytest.raises(pydantic.ValidationError, match="no layer is a mixture of experts"):
+        ModelSpec.model_validate({**GPT3, "layers": 4, "first_dense_layers": 4, "moe": {"experts": 8, "top_k": 2}})
 
 
 def test_specs_are_frozen_and_copied_with_updates():

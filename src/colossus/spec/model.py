@@ -139,6 +139,10 @@ class ModelSpec(CatalogItem):
             raise ValueError(f"first_dense_layers ({self.first_dense_layers}) exceeds layers ({self.layers})")
         if self.first_dense_layers and self.moe is None:
             raise ValueError("first_dense_layers is only meaningful with moe")
+        if self.moe is not None and self.num_moe_layers == 0:
+            raise ValueError(f"moe: no layer is a mixture of experts ({self.layers} layers, the first"
+                             f" {self.first_dense_layers} dense, then one in {self.moe.every} MoE);"
+                             " leave moe out for a dense model")
         return self
 
     # --- structure -------------------------------------------------------
