@@ -86,6 +86,10 @@ CASES = {
         mutate(lambda d: d["jobs"][0].update(num_gpus=200_000)),
         ["jobs", "needs 200000 GPUs"],
     ),
+    "job of part of a server": (  # (it asked for 0 servers of 8 GPUs and waited for ever, silently)
+        mutate(lambda d: d["jobs"][0].update(num_gpus=7)),
+        ["jobs", "asks for 7 GPUs, not a whole number of the cluster's 8-GPU servers"],
+    ),
     "fabric too small": (
         mutate(lambda d: d["cluster"]["fabric"].update(tiers=2, oversubscription=[1.0])),
         ["cluster.fabric.tiers", "2-tier fabric", "connects at most"],

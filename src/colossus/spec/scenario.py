@@ -52,6 +52,9 @@ class Scenario(Spec):
             pools = {p.name for p in cluster.pools}
             if job.pool is not None and job.pool not in pools:
                 raise ValueError(f"job '{job.name}' names pool '{job.pool}', which the cluster lacks")
+            if job.num_gpus % cluster.gpus_per_server:  # (the scheduler allocates whole servers)
+                raise ValueError(f"job '{job.name}' asks for {job.num_gpus} GPUs, not a whole number of the"
+                                 f" cluster's {cluster.gpus_per_server}-GPU servers")
             room = cluster.pool(job.pool).num_gpus if job.pool else cluster.num_gpus
             if job.num_gpus > room:
                 where = f"pool '{job.pool}'" if job.pool else "the cluster"
