@@ -78,6 +78,25 @@ def test_data_parallel_overlap_hides_only_under_the_last_micro_batch():
     assert plain.parts_s["dp_exposed_s"] > few.parts_s["dp_exposed_s"]
 
 
+def test_deepspeeds_pipeline_engine_reduces_gradients_after_its_last_backward():
+    """DeepSpeed's PipelineEngine ends a step with ReduceGrads after the last backward: with pp > 1 its
+    reduction shows whole even where the stack overlaps it without a pipeline, unlike Megatron's."""
+    layout = {"tp": 8, "pp": 2, "dp": 8, "micro_batch": 1, "global_batch": 64, "zero": 1, "recompute": "full"}
+    overlapping = {"dp_comm_overlap": True}
+    ds = estimate(run(layout, gpus=128, nic_gbit_per_s=50, software={"framework": "deepspeed", **overlapping}))
+    mg = estimate(run(layout, gpus=128, nic_gbit_per_s=50, software={"framework": "megatron-lm", **overlapping}))
+    shown = estimate(run(layout, gpus=128, nic_gbit_per_s=50,
+                         software={"framework": "megatron-lm", "dp_comm_overlap": False}))
+    assert ds.parts_s["dp_exposed_s"] > mg.parts_s["dp_exposed_s"]
+    assert ds.parts_s["dp_exposed_s"] == pytest.approx(shown.parts_s["dp_exposed_s"], rel=0.02)
+    # without a pipeline DeepSpeed overlaps as its setting says
+    flat = {**layout, "pp": 1, "dp": 16, "global_batch": 128}
+    ds1 = estimate(run(flat, gpus=128, nic_gbit_per_s=50, software={"framework": "deepspeed", **overlapping}))
+    ds1_shown = estimate(run(flat, gpus=128, nic_gbit_per_s=50,
+                             software={"framework": "deepspeed", "dp_comm_overlap": False}))
+    assert ds1.parts_s["dp_exposed_s"] < ds1_shown.parts_s["dp_exposed_s"]
+
+
 def test_tp_overlap_and_a_parallel_block_cut_exposed_tensor_parallel_time():
     layout = {"tp": 8, "pp": 1, "dp": 1, "global_batch": 1, "sequence_parallel": True, "recompute": "none"}
     plain = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024"}))

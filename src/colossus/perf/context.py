@@ -106,6 +106,7 @@ class Context:
     sw_eager_acts: np.ndarray  # autograd keeps every op's inputs (not compiled)
     sw_min_cut_acts: np.ndarray  # torch.compile's min-cut partitioner recomputes cheap ops for the backward
     sw_dp_overlap: np.ndarray
+    sw_pp_dp_overlap: np.ndarray  # the DP reduction overlaps with pp > 1 too (else: after the last backward)
     sw_pp_overlap: np.ndarray
     sw_parallel_block: np.ndarray
     sw_grad_bytes: np.ndarray
@@ -247,6 +248,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         flash=sw.flash, sw_compiled=sw.compiled, sw_eager_acts=not sw.compiled,
         sw_min_cut_acts=sw.compiled and sw.compiled_by is CompiledBy.TORCH_COMPILE,
         sw_tp_overlap=sw.tp_comm_overlap or sw.async_tp, sw_dp_overlap=sw.dp_comm_overlap,
+        sw_pp_dp_overlap=sw.pipeline_dp_overlap,
         sw_pp_overlap=sw.pp_comm_overlap, sw_parallel_block=sw.parallel_block, sw_grad_bytes=sw.grad_reduce_bytes,
         sw_zero3_grad_bytes=sw.zero3_grad_reduce_bytes,
         sw_fp16_grad_bytes=dtype_bytes(sw.fp16_grad_reduce_dtype), sw_grad_buffer_reduce=sw.grad_buffer_in_reduce_dtype,
@@ -286,6 +288,7 @@ _BOOL = {
     "sw_eager_acts",
     "sw_min_cut_acts",
     "sw_dp_overlap",
+    "sw_pp_dp_overlap",
     "sw_fp8_param_gather",
     "sw_fp8_moe_act_cache",
     "sw_grad_buffer_reduce",

@@ -322,6 +322,9 @@ def dp_exposed_s(ctx: Context, lay: Layouts, lt: LayerTimes, layers: np.ndarray,
                 + contention * (np.minimum(reduce, bwd_mb) + np.minimum(gather, fwd_mb)))
 
     sharded = _overlapped(ctx, "sw_dp_overlap", overlapped, reduce if hi == 0 else reduce + gather)
+    if ctx.flag("sw_pp_dp_overlap") is not True:  # (a pipeline engine that reduces after its last backward)
+        after = ~ctx.sw_pp_dp_overlap & (lay.pp > 1)
+        sharded = np.where(after, reduce if hi == 0 else reduce + gather, sharded)
     if hi < 3:
         return sharded
     # ZeRO-3 / FSDP: per micro-batch, each layer's gather (forward, and again backward) and reduce-scatter;

@@ -218,6 +218,12 @@ class SoftwareProfileSpec(CatalogItem):
     sequence_parallel_supported: bool = Field(description="the stack can run sequence parallelism at all")
     zero: int = Field(ge=0, le=3, description="ZeRO stage when the run does not say")
     zero_stages: list[int] = Field(description="ZeRO stages the stack can run (0 = replicated optimizer state)")
+    pipeline_dp_overlap: bool = Field(
+        True,
+        description="with pipeline parallelism too, the data-parallel gradient reduction (and a ZeRO-1 parameter"
+        " gather) overlaps the last micro-batch's backward as dp_comm_overlap says; false where the pipeline"
+        " engine issues it after its last backward (DeepSpeed's PipelineEngine: ReduceGrads, then OptimizerStep)",
+    )
     pipeline_zero_max: int | None = Field(
         None, ge=0, le=3,
         description="the highest ZeRO stage the stack runs beside pipeline parallelism (absent: any of"
