@@ -42,6 +42,9 @@ def pick(arch: str = "hopper", **fields) -> str:
         ("deepspeed", None, "deepspeed-2023"),
         ("deepspeed", "DeepSpeed ZeRO-3 in the Megatron-LM codebase (2021, arXiv:2104.04473)", "deepspeed-zero3-2021"),
         ("deepspeed", "0.14.2", "deepspeed-2023"),
+        ("deepspeed", "0.7.3", "deepspeed-zero3-2021"),  # DeepSpeed releases 0.3-0.7 are 2020-22
+        ("deepspeed", "Megatron-DeepSpeed with DeepSpeed 0.6.5", "deepspeed-zero3-2021"),
+        ("deepspeed", "Megatron-DeepSpeed with DeepSpeed 0.9.2", "deepspeed-2023"),
         ("maxtext", None, "maxtext"),
     ],
 )
