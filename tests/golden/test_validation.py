@@ -244,6 +244,18 @@ def test_the_calibration_record_names_the_public_families(runs):
     assert calibration_families() == {family_of(r.id) for r in runs}
 
 
+def test_the_shipped_public_information_is_the_public_fits(runs):
+    """``perf_calibration.toml``'s ``[calibration.information]`` (what a held-back file is fitted beside) is the
+    curvature of the public fit at the shipped constants: regenerate it with ``python -m colossus.perf.calibrate``
+    after a refit."""
+    from colossus.perf.calibrate import public_information, public_prior
+
+    names, info = public_information(runs)
+    shipped = public_prior()
+    assert list(shipped.names) == names
+    assert shipped.information == pytest.approx(info, rel=1e-4, abs=1e-9)
+
+
 def test_a_held_back_family_left_out_keeps_the_shipped_constants_nothing_else_informs(runs):
     """A file of families the shipped constants never saw (the held-back runs) is cross-validated with the
     shipped values standing in for any constant its other families do not inform, not the priors: alone in

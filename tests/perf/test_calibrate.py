@@ -1,7 +1,13 @@
-"""The calibration machinery on synthetic measurements whose true constants are known."""
+"""The calibration machinery on synthetic measurements whose true constants are known.
+
+The synthetic runs are a world of their own: they are fitted without what the public runs say of the
+constants (``with_public=False``); ``test_a_held_back_file_is_fitted_beside_what_the_public_runs_say``
+checks that prior.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from colossus.perf import default_assumptions, estimate
@@ -38,14 +44,14 @@ def runs() -> list[RunSpec]:
 
 
 def test_the_fit_recovers_the_constants_that_made_the_data(runs):
-    result = fit(runs, PARAMS)
+    result = fit(runs, PARAMS, with_public=False)
     for name, value in TRUE.items():
         assert result.values[name] == pytest.approx(value, rel=0.01)
     assert result.calibration.mape < 0.002
 
 
 def test_a_constant_is_informed_only_by_runs_that_depend_on_it(runs):
-    result = fit(runs, PARAMS)
+    result = fit(runs, PARAMS, with_public=False)
     hopper = result.informed_by["compute.gemm.hopper.bf16.eff_max"]
     assert hopper and all(rid.startswith("gamma") for rid in hopper)
     assert not any(rid.startswith("gamma") for rid in result.informed_by["compute.gemm.ampere.bf16.eff_max"])
@@ -54,7 +60,7 @@ def test_a_constant_is_informed_only_by_runs_that_depend_on_it(runs):
 def test_leaving_a_family_out_predicts_it_from_the_others(runs):
     """alpha and beta share the A100 constant: each is predicted out of sample from the other; gamma alone
     informs the H100 constant, so left out it falls back on the shipped value and shows that error."""
-    crossed = cross_validate(runs, PARAMS)
+    crossed = cross_validate(runs, PARAMS, with_public=False)
     by_family = {f.family: f for f in crossed.families}
     assert abs(by_family["alpha"].cv_mean_error) < 0.005
     assert abs(by_family["beta"].cv_mean_error) < 0.005
@@ -74,8 +80,29 @@ def test_dense_constants_are_fitted_on_dense_runs_only(runs):
         "measured": {"tokens_per_s_per_gpu": 1.0},  # far off: whatever explains it, it is not the dense ceiling
     })
     params = {**PARAMS, "compute.moe.grouped_gemm_eff": (0.3, 1.0, 0.8)}
-    result = fit([*runs, moe], params)
+    result = fit([*runs, moe], params, with_public=False)
     assert result.values["compute.gemm.hopper.bf16.eff_max"] == pytest.approx(TRUE["compute.gemm.hopper.bf16.eff_max"],
                                                                               rel=0.01)
     assert result.informed_by["compute.moe.grouped_gemm_eff"] == ["delta-0"]
     assert "delta-0" not in result.informed_by["compute.gemm.hopper.bf16.eff_max"]
+
+
+def test_a_held_back_file_is_fitted_beside_what_the_public_runs_say(runs):
+    """Runs of none of the public families (the held-back ones) are fitted as if the public runs stood beside
+    them: the public fit's curvature holds each constant near its shipped value, so a few runs move it only
+    part of the way toward what they alone would say."""
+    from colossus.perf.calibrate import public_prior
+
+    hopper = "compute.gemm.hopper.bf16.eff_max"
+    shipped = default_assumptions().get(hopper)
+    alone = fit(runs, PARAMS, with_public=False).values[hopper]
+    beside = fit(runs, PARAMS).values[hopper]
+    assert alone == pytest.approx(TRUE[hopper], rel=0.01)
+    assert min(alone, shipped) < beside < max(alone, shipped)
+    # the prior's residuals square to d^T I d, with d the constants' log change
+    prior = public_prior()
+    names = list(prior.names)
+    x = prior.center * np.exp(np.linspace(-0.05, 0.05, len(names)))
+    d = np.log(x / prior.center)
+    assert np.sum(prior.residuals(names, x) ** 2) == pytest.approx(d @ prior.information @ d, rel=1e-9)
+    assert prior.residuals(names, prior.center) == pytest.approx(np.zeros(len(names)), abs=1e-12)

@@ -196,8 +196,8 @@ def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys, 
 
 def test_validate_cv_family_says_where_a_held_back_familys_uninformed_constants_come_from(tmp_path, capsys,
                                                                                          monkeypatch):
-    """Families the shipped constants never saw (alpha, beta) keep their shipped values where nothing else
-    informs them, and the report says so."""
+    """Families the shipped constants never saw (alpha, beta), alone in their file, are fitted beside what
+    the public runs say of the constants, and the report says so."""
     import functools
 
     from colossus.perf import calibrate
@@ -206,7 +206,8 @@ def test_validate_cv_family_says_where_a_held_back_familys_uninformed_constants_
     monkeypatch.setattr(calibrate, "cross_validate", functools.partial(calibrate.cross_validate, parameters=informed))
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "family"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "left out, alpha, beta (families the shipped constants were not fitted on) keep the shipped value" in out
+    assert ("alpha, beta: families the shipped constants were not fitted on; each fit (each left out in turn, and"
+            " all in-sample) is made beside what the public runs say of the constants") in out
 
 
 def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):

@@ -496,10 +496,14 @@ def _print_cv(crossed) -> None:
     from colossus.perf.calibrate import calibration_families  # noqa: PLC0415
 
     unseen = [f.family for f in crossed.families if f.family not in calibration_families()]
-    if unseen:
-        rest = "; the other families keep its prior" if len(unseen) < len(crossed.families) else ""
+    if len(unseen) == len(crossed.families):
+        console.print(f"{', '.join(unseen)}: families the shipped constants were not fitted on; each fit (each left"
+                      " out in turn, and all in-sample) is made beside what the public runs say of the constants"
+                      " (their fit's curvature at the shipped values, perf_calibration.toml)")
+    elif unseen:
         console.print(f"left out, {', '.join(unseen)} (families the shipped constants were not fitted on) keep the"
-                      f" shipped value of a constant their file's other families do not inform{rest}")
+                      " shipped value of a constant their file's other families do not inform; the other families"
+                      " keep its prior")
     console.print(
         f"in-sample MAPE {crossed.in_sample.mape:.1%} (worst {crossed.in_sample.max_abs_error:.1%});"
         f" leave-one-family-out MAPE {crossed.cv_mape:.1%}, mean of family MAPEs {crossed.mean_family_mape:.1%}"

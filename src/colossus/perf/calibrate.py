@@ -15,6 +15,12 @@ model has not seen is what a user's new model or stack looks like, so the
 left-out error is the honest one to quote. A constant none of the remaining
 families informs keeps its prior when the left-out family is one the shipped
 constants were fitted on, else its shipped value (``starting_from``).
+
+A file of other runs (the held-back ones: no family of the public file) is fitted
+with what the public runs say of the constants too (``PublicPrior``): the public
+fit's curvature at the shipped values, shipped in ``perf_calibration.toml``, stands
+in for the public runs, so each fold is fitted as on the public runs and the file's
+other families together, not on a few runs alone.
 """
 
 from __future__ import annotations
@@ -167,16 +173,93 @@ def _build(base: PerfAssumptions, names: list[str], x: np.ndarray) -> PerfAssump
     return base.with_overrides({n: float(v) for n, v in zip(names, x)})
 
 
-def _residuals(pred: Predictor, mask: np.ndarray, base: PerfAssumptions, names: list[str], x: np.ndarray) -> np.ndarray:
+def _run_residuals(pred: Predictor, mask: np.ndarray, base: PerfAssumptions, names: list[str],
+                   x: np.ndarray) -> np.ndarray:
+    """Each selected run's log error, weighted so that each family counts alike (1 / sqrt of its runs)."""
     errors = pred.predict(_build(base, names, x), mask)[mask] / pred.measured[mask]
     fams = pred.families[mask]
     counts = {f: int((fams == f).sum()) for f in set(fams.tolist())}
     weights = np.array([1.0 / np.sqrt(counts[f]) for f in fams])
-    logs = np.log(np.where(np.isfinite(errors) & (errors > 0), errors, 1.0))
+    return weights * np.log(np.where(np.isfinite(errors) & (errors > 0), errors, 1.0))
+
+
+def _residuals(pred: Predictor, mask: np.ndarray, base: PerfAssumptions, names: list[str], x: np.ndarray,
+               public: PublicPrior | None = None) -> np.ndarray:
     values = dict(zip(names, x))
     priors = [np.log(values[c] / (ratio * values[ref])) / sigma
               for c, ref, ratio, sigma in PRIORS if c in values and ref in values]
-    return np.concatenate([weights * logs, np.array(priors, dtype=np.float64)])
+    extra = public.residuals(names, x) if public is not None else np.zeros(0)
+    return np.concatenate([_run_residuals(pred, mask, base, names, x), np.array(priors, dtype=np.float64), extra])
+
+
+@dataclass(frozen=True)
+class PublicPrior:
+    """What the public runs say of the fitted constants, for a fit on runs of none of their families.
+
+    Fitting on the public runs and another file's runs together would add the public runs' residuals to
+    the file's; near the shipped values (the public fit) their sum of squares is ``d^T I d`` in the
+    constants' log change ``d``, with ``I = J^T W J`` the public fit's Gauss-Newton curvature (``J`` the
+    weighted log errors' change with the log constants, ``W`` the soft-L1 loss's weights there), one
+    block per fitting stage (dense runs, MoE runs). ``residuals`` returns ``L^T d`` (``L L^T = I``), whose
+    squares sum to that: a few held-back runs then move a constant only as far as they would beside the
+    73 public ones. Computed by ``public_information`` and shipped in ``perf_calibration.toml``."""
+
+    names: tuple[str, ...]
+    information: np.ndarray  # len(names) x len(names), block-diagonal by stage
+    center: np.ndarray  # the shipped values the curvature was taken at
+
+    def residuals(self, names: Sequence[str], x: np.ndarray) -> np.ndarray:
+        idx = [self.names.index(n) for n in names if n in self.names]
+        if not idx:
+            return np.zeros(0)
+        values = dict(zip(names, x))
+        d = np.log(np.array([values[self.names[i]] for i in idx]) / self.center[idx])
+        info = self.information[np.ix_(idx, idx)]  # (the other constants held where they are)
+        w, v = np.linalg.eigh(info)
+        return (v * np.sqrt(np.clip(w, 0.0, None))).T @ d
+
+
+def public_prior() -> PublicPrior:
+    """The shipped ``[calibration.information]`` of ``perf_calibration.toml``."""
+    from colossus.catalog import read_table
+
+    table = read_table("perf_calibration")["calibration"]["information"]
+    names = tuple(table["constants"])
+    base = default_assumptions()
+    return PublicPrior(names, np.array(table["matrix"], dtype=np.float64),
+                       np.array([float(base.get(n)) for n in names]))
+
+
+def public_information(runs: Sequence[RunSpec], parameters: Mapping[str, tuple[float, ...]] = FITTED, *,
+                       base: PerfAssumptions | None = None, step: float = 0.02) -> tuple[list[str], np.ndarray]:
+    """The public fit's curvature at ``base``'s values (``PublicPrior``): constant names and their matrix."""
+    base = base or default_assumptions()
+    pred = Predictor(runs, base)
+    names = list(parameters)
+    info = np.zeros((len(names), len(names)))
+    for stage in (False, True):  # (the dense constants on the dense runs, the MoE ones on the MoE runs)
+        block = [n for n in names if (n in MOE_FITTED) is stage]
+        mask = pred.is_moe if stage else ~pred.is_moe
+        if not block or not mask.any():
+            continue
+        x0 = np.array([float(base.get(n)) for n in block])
+        r0 = _run_residuals(pred, mask, base, block, x0)
+        jac = np.zeros((r0.size, len(block)))
+        for k, name in enumerate(block):
+            h = step if x0[k] * (1.0 + step) <= parameters[name][1] else -step  # (downward at an upper bound)
+            x = x0.copy()
+            x[k] *= 1.0 + h
+            jac[:, k] = (_run_residuals(pred, mask, base, block, x) - r0) / np.log1p(h)
+        weights = 1.0 / np.sqrt(1.0 + (r0 / LOSS_SCALE) ** 2)  # soft-L1's Gauss-Newton weights at the fit
+        idx = [names.index(n) for n in block]
+        info[np.ix_(idx, idx)] = jac.T @ (weights[:, None] * jac)
+    return names, info
+
+
+def _public_for(families: Iterable[str], with_public: bool) -> PublicPrior | None:
+    """The public runs' prior for a fit on runs of ``families``: only where none of them is a public family
+    (a fit that has public runs in it has their residuals already), and where asked for."""
+    return None if not with_public or set(families) & calibration_families() else public_prior()
 
 
 def informed_by(
@@ -213,7 +296,8 @@ def _bounds(
 
 
 def _fit_stage(
-    pred: Predictor, mask: np.ndarray, parameters: Mapping[str, tuple[float, ...]], base: PerfAssumptions
+    pred: Predictor, mask: np.ndarray, parameters: Mapping[str, tuple[float, ...]], base: PerfAssumptions,
+    public: PublicPrior | None = None,
 ) -> tuple[dict[str, float], PerfAssumptions]:
     from scipy.optimize import least_squares
 
@@ -225,7 +309,7 @@ def _fit_stage(
     # x_scale: the constants live on very different scales (an efficiency ~0.7, an overhead ~1e-4 s);
     # xtol/ftol: a step below 1e-4 of a constant's range, or a loss change below 1e-6, moves no prediction
     # by more than a hundredth of a percent, far below what 73 runs determine (tighter took a third longer)
-    result = least_squares(lambda x: _residuals(pred, mask, base, names, x), start, bounds=(lows, highs),
+    result = least_squares(lambda x: _residuals(pred, mask, base, names, x, public), start, bounds=(lows, highs),
                            loss="soft_l1", f_scale=LOSS_SCALE, diff_step=1e-2, x_scale=highs - lows,
                            xtol=1e-4, ftol=1e-6, max_nfev=400)
     values = {n: float(v) for n, v in zip(names, result.x)}
@@ -238,8 +322,10 @@ def fit_predictor(
     parameters: Mapping[str, tuple[float, ...]] = FITTED,
     *,
     base: PerfAssumptions,
+    public: PublicPrior | None = None,
 ) -> tuple[dict[str, float], PerfAssumptions]:
-    """The constants that best predict the runs selected by ``mask``, starting from their priors.
+    """The constants that best predict the runs selected by ``mask``, starting from their priors (and, with
+    ``public``, held near the shipped values as firmly as the public runs hold them).
 
     Each constant is fitted on measurements of its own kind, in two stages: the
     dense-model constants (GEMM ceilings, per-step overhead, ZeRO-3 rings) on the
@@ -251,8 +337,8 @@ def fit_predictor(
     """
     dense = {n: v for n, v in parameters.items() if n not in MOE_FITTED}
     moe = {n: v for n, v in parameters.items() if n in MOE_FITTED}
-    values, stage1 = _fit_stage(pred, mask & ~pred.is_moe, dense, base)
-    moe_values, fitted = _fit_stage(pred, mask & pred.is_moe, moe, stage1)
+    values, stage1 = _fit_stage(pred, mask & ~pred.is_moe, dense, base, public)
+    moe_values, fitted = _fit_stage(pred, mask & pred.is_moe, moe, stage1, public)
     return {**values, **moe_values}, fitted
 
 
@@ -261,12 +347,17 @@ def fit(
     parameters: Mapping[str, tuple[float, ...]] = FITTED,
     *,
     base: PerfAssumptions | None = None,
+    with_public: bool = True,
 ) -> Fit:
-    """Shared constants fitted on ``runs``, with which runs inform each."""
+    """Shared constants fitted on ``runs``, with which runs inform each; runs of none of the public families
+    are fitted beside what the public runs say (``PublicPrior``) unless ``with_public`` is false (a world of
+    its own: synthetic runs that check the fit)."""
     base = base or default_assumptions()
     pred = Predictor(runs, base)
     mask = np.ones(len(pred.runs), dtype=bool)
-    values, fitted = fit_predictor(pred, mask, starting_from(parameters, pred.families.tolist()), base=base)
+    families = pred.families.tolist()
+    values, fitted = fit_predictor(pred, mask, starting_from(parameters, families), base=base,
+                                   public=_public_for(families, with_public))
     return Fit(
         values, fitted, validate_runs(pred.runs, assumptions=fitted), fitted_on(pred, mask, fitted, list(values))
     )
@@ -313,12 +404,16 @@ def cross_validate(
     parameters: Mapping[str, tuple[float, ...]] = FITTED,
     *,
     base: PerfAssumptions | None = None,
+    with_public: bool = True,
 ) -> CrossValidation:
-    """Refit with each family left out in turn; predict it; also fit on everything (in-sample)."""
+    """Refit with each family left out in turn; predict it; also fit on everything (in-sample); a fit on runs
+    of none of the public families adds what the public runs say (``fit``'s ``with_public``)."""
     base = base or default_assumptions()
     pred = Predictor(runs, base)
     everything = np.ones(len(pred.runs), dtype=bool)
-    values, fitted = fit_predictor(pred, everything, starting_from(parameters, pred.families.tolist()), base=base)
+    families = pred.families.tolist()
+    values, fitted = fit_predictor(pred, everything, starting_from(parameters, families), base=base,
+                                   public=_public_for(families, with_public))
     in_sample = validate_runs(pred.runs, assumptions=fitted)
     full_fit = Fit(values, fitted, in_sample, fitted_on(pred, everything, fitted, list(values)))
     cv_pred = np.full(len(pred.runs), np.nan)
@@ -331,7 +426,8 @@ def cross_validate(
         # a fit leaving out a family the shipped constants were fitted on starts from the priors, not the
         # shipped values: a constant that only the left-out family informs must not carry that family's own
         # fit into its prediction; one leaving out another file's family may keep the shipped values
-        fam_values, fam_assumptions = fit_predictor(pred, train, starting_from(parameters, [fam]), base=base)
+        fam_values, fam_assumptions = fit_predictor(pred, train, starting_from(parameters, [fam]), base=base,
+                                                    public=_public_for(pred.families[train].tolist(), with_public))
         predicted = pred.predict(fam_assumptions, ~train)
         cv_pred[idx] = predicted[idx]
         errs = predicted[idx] / pred.measured[idx] - 1.0
@@ -341,3 +437,28 @@ def cross_validate(
     cases = tuple(replace(c, cv_predicted=None if not np.isfinite(v) else float(v))
                   for c, v in zip(in_sample.cases, cv_pred))
     return CrossValidation(in_sample, cases, tuple(scores), full_fit)
+
+
+def information_toml(runs: Sequence[RunSpec]) -> str:
+    """``perf_calibration.toml``'s ``[calibration.information]`` for the shipped values, from the public runs."""
+    names, info = public_information(runs)
+    rows = ",\n".join("  [" + ", ".join(f"{v:.6g}" for v in row) + "]" for row in info)
+    return ("[calibration.information]\n"
+            "constants = [" + ", ".join(f'"{n}"' for n in names) + "]\n"
+            f"matrix = [\n{rows},\n]\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a maintenance report
+    """``python -m colossus.perf.calibrate``: the information block to ship after the constants are refit."""
+    import argparse  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from colossus.spec import load_runs  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description="print perf_calibration.toml's [calibration.information]")
+    parser.add_argument("--validation", type=Path, default=Path("../shared/validation/training_runs.yaml"))
+    print(information_toml(load_runs(parser.parse_args(argv).validation)), end="")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
