@@ -86,3 +86,16 @@ def test_a_folder_of_other_files_is_refused(capsys, scenario_file, tmp_path):
     (other / "notes.txt").write_text("mine")
     code, _, err = _run(capsys, str(scenario_file), "--by", "1", "--out", str(other))
     assert code == 2 and "holds other files" in err
+
+
+def test_a_job_whose_stated_layout_cannot_run_is_named_in_its_file(capsys, tmp_path):
+    """Every draw would hold the job back: the forecast refuses at once, naming the file and the job's layout."""
+    doc = tiny_doc()
+    doc["jobs"][0]["layout"] = {"tp": 8, "pp": 1, "dp": 32, "interleave": 2, "global_batch": 256}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out_dir = tmp_path / "out"
+    code, _, err = _run(capsys, str(path), "--by", "1", "--out", str(out_dir))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: jobs[0].layout: job '" in err and "states a layout it cannot run" in err
+    assert not out_dir.exists()

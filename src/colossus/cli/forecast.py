@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from colossus.cli.app import app, console, err_console, interrupted, print_json, within
-from colossus.errors import SpecError
+from colossus.errors import InfeasibleError, SpecError
 
 #: Draws of one forecast (each a facility simulation and a row of the store), and worker processes: bounds
 #: looked up when the option is given (``within``), so that the command line starts without the specs.
@@ -114,6 +114,8 @@ def forecast_cmd(
             interrupted(f"{stop.stored} finished draws stored in {stop.store}; run the same command again to resume")
         except SpecError as exc:
             raise (exc.located(file=str(scenario_file)) if exc.file is None else exc) from None
+        except InfeasibleError as exc:  # e.g. the job's stated layout cannot run: say which scenario states it
+            raise InfeasibleError(f"{scenario_file}: {exc}") from None
     paths = write_outputs(result, folder)
     wall_s = time.perf_counter() - began
     if as_json:

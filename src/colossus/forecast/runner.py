@@ -227,11 +227,11 @@ def pick_job_name(scenario: Scenario, job: str | None) -> str:
 def _job_input(scenario: Scenario, job_name: str) -> Any:
     """The job as the reliability model sees it; an ``InfeasibleError`` if no layout of it fits its pool
     (every draw would wait for ever: a forecast says so at once instead)."""
-    from colossus.perf.jobs import job_perf  # noqa: PLC0415
+    from colossus.perf.jobs import located_job_perf  # noqa: PLC0415
     from colossus.reliability.scenario import scenario_job_input  # noqa: PLC0415
 
-    job = next(j for j in scenario.jobs if j.name == job_name)
-    job_perf(scenario.cluster, job)  # raises InfeasibleError, naming why
+    index, job = next((i, j) for i, j in enumerate(scenario.jobs) if j.name == job_name)
+    located_job_perf(scenario.cluster, job, index)  # raises InfeasibleError (or SpecError) at jobs[index], naming why
     try:
         return scenario_job_input(scenario, job)[0]
     except ColossusError:
