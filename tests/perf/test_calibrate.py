@@ -106,3 +106,9 @@ def test_a_held_back_file_is_fitted_beside_what_the_public_runs_say(runs):
     d = np.log(x / prior.center)
     assert np.sum(prior.residuals(names, x) ** 2) == pytest.approx(d @ prior.information @ d, rel=1e-9)
     assert prior.residuals(names, prior.center) == pytest.approx(np.zeros(len(names)), abs=1e-12)
+    # and the fit's soft-L1 loss takes them as squares at any size (the prior stays quadratic)
+    from colossus.perf.calibrate import LOSS_SCALE, _unrobust
+
+    q = np.linspace(-0.5, 0.5, 21)
+    p = _unrobust(q)
+    assert LOSS_SCALE**2 * 2.0 * (np.sqrt(1.0 + (p / LOSS_SCALE) ** 2) - 1.0) == pytest.approx(q**2, abs=1e-12)

@@ -188,8 +188,15 @@ def _residuals(pred: Predictor, mask: np.ndarray, base: PerfAssumptions, names: 
     values = dict(zip(names, x))
     priors = [np.log(values[c] / (ratio * values[ref])) / sigma
               for c, ref, ratio, sigma in PRIORS if c in values and ref in values]
-    extra = public.residuals(names, x) if public is not None else np.zeros(0)
+    extra = _unrobust(public.residuals(names, x)) if public is not None else np.zeros(0)
     return np.concatenate([_run_residuals(pred, mask, base, names, x), np.array(priors, dtype=np.float64), extra])
+
+
+def _unrobust(q: np.ndarray) -> np.ndarray:
+    """Residuals whose soft-L1 loss is ``q**2`` exactly: the public prior is quadratic (the public runs' own
+    robust loss is already in its curvature), and soft-L1 would otherwise let it go linear past ``LOSS_SCALE``.
+    (``C^2 rho(p^2 / C^2) = q^2`` for ``p = q sqrt(1 + (q / 2C)^2)``, ``rho(z) = 2 (sqrt(1 + z) - 1)``.)"""
+    return q * np.sqrt(1.0 + (q / (2.0 * LOSS_SCALE)) ** 2)
 
 
 @dataclass(frozen=True)
