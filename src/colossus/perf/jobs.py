@@ -103,7 +103,7 @@ def check_jobs(cluster: ClusterSpec, jobs: Sequence[JobSpec]) -> None:
     tried only at other sizes). A planned job that no layout fits stays what the simulation makes of it
     (it may restart on fewer GPUs)."""
     for i, job in enumerate(jobs):
-        try:
+        try:  # (on its pool named, as the simulation asks for it: the answer is remembered for that question)
             located_job_perf(cluster, job.model_copy(update={"pool": job_pool(cluster, job).name}), i)
         except InfeasibleError:
             if job.layout is not None:
