@@ -94,6 +94,21 @@ def test_catalog_profiles_show_their_gradient_reduction_dtype(capsys):
     assert "grad_reduce_dtype=bf16" in bridge and "grad_reduce_dtype=fp32" in titan
 
 
+def test_catalog_profiles_show_where_they_depart_from_the_usual_stack(capsys):
+    """A pipeline schedule other than 1F1B (and the stack's others), a gradient reduction after the pipeline's
+    last backward, narrower Adam moments, FP8-cached expert activations: named where a profile has them."""
+    from colossus.cli.show import catalog_figures
+
+    profiles = run_json(capsys, "--catalog")["software"]
+    hai = " ".join(catalog_figures("software", "hai-llm", profiles["hai-llm"]))
+    assert "pipeline_schedule=dualpipe" in hai and "pipeline_schedule_fallbacks=" in hai
+    assert "optimizer_moments_dtype=bf16" in hai and "fp8_moe_activation_cache=True" in hai
+    deepspeed = " ".join(catalog_figures("software", "deepspeed-2023", profiles["deepspeed-2023"]))
+    assert "pipeline_dp_overlap=False" in deepspeed and "pipeline_schedule" not in deepspeed.replace("pipeline_dp", "")
+    core = " ".join(catalog_figures("software", "megatron-core-2025", profiles["megatron-core-2025"]))
+    assert not any(extra in core for extra in ("pipeline_schedule", "pipeline_dp_overlap", "optimizer_moments"))
+
+
 def test_json_is_byte_identical_across_runs(capsys):
     path = str(SCENARIOS / "colossus-200k.yaml")
     main(["show", path, "--json"])

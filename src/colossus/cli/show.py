@@ -85,6 +85,9 @@ _CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
 #: Optional model fields shown where a preset sets them: they change its cost (wide heads, latent attention,
 #: leading dense layers before the MoE ones).
 _MODEL_SHAPE_EXTRAS = ("head_dim", "mla", "first_dense_layers")
+#: Software profile fields shown where a profile departs from their default (one stack or two set them).
+_SOFTWARE_EXTRAS = ("pipeline_schedule", "pipeline_schedule_fallbacks", "pipeline_dp_overlap",
+                    "optimizer_moments_dtype", "fp8_moe_activation_cache")
 
 
 def _cell(value: Any) -> str:
@@ -121,6 +124,12 @@ def catalog_figures(kind: str, name: str, entry: dict[str, Any]) -> list[str]:
         figures += [f"{col}={_cell(entry[col])}" for col in _MODEL_SHAPE_EXTRAS if entry.get(col)]
         figures.append(f"params={lookup('models', name).num_params / 1e9:,.1f}B")
     if kind == "software":
+        from colossus.spec.software import SoftwareProfileSpec  # noqa: PLC0415
+
+        fields = SoftwareProfileSpec.model_fields
+        defaults = {col: fields[col].get_default(call_default_factory=True) for col in _SOFTWARE_EXTRAS}
+        figures += [f"{col}={_cell(entry[col])}" for col in _SOFTWARE_EXTRAS
+                    if col in entry and entry[col] != getattr(defaults[col], "value", defaults[col])]
         figures.insert(0, entry["description"])
     return figures
 
