@@ -254,6 +254,10 @@ def test_the_shipped_public_information_is_the_public_fits(runs):
     shipped = public_prior()
     assert list(shipped.names) == names
     assert shipped.information == pytest.approx(info, rel=1e-4, abs=1e-9)
+    # the public file's own folds have public runs in them: they are fitted without it
+    from colossus.perf.calibrate import _public_for, calibration_families
+
+    assert _public_for(calibration_families(), True) is None
 
 
 def test_a_held_back_family_left_out_keeps_the_shipped_constants_nothing_else_informs(runs):

@@ -208,6 +208,8 @@ def test_validate_cv_family_says_where_a_held_back_familys_uninformed_constants_
     out = " ".join(capsys.readouterr().out.split())
     assert ("alpha, beta: families the shipped constants were not fitted on; each fit (each left out in turn, and"
             " all in-sample) is made beside what the public runs say of the constants") in out
+    assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "family", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["public_prior"] is True
 
 
 def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):

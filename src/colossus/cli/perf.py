@@ -366,6 +366,7 @@ def _cv_doc(crossed) -> dict[str, Any]:
     doc["cv_mape"] = crossed.cv_mape
     doc["in_sample_mape"] = crossed.in_sample.mape
     doc["fitted"] = crossed.fit.as_dict()
+    doc["public_prior"] = crossed.public_prior  # (fitted beside what the public runs say: a file of other families)
     return doc
 
 

@@ -391,6 +391,7 @@ class CrossValidation:
     cases: tuple[Case, ...]  # the same cases with cv_predicted filled
     families: tuple[FamilyScore, ...]
     fit: Fit
+    public_prior: bool = False  # the fits were made beside what the public runs say (a file of other families)
 
     @property
     def cv_errors(self) -> np.ndarray:
@@ -443,7 +444,8 @@ def cross_validate(
                                   float(np.mean(np.abs(errs))) if errs.size else None, fam_values))
     cases = tuple(replace(c, cv_predicted=None if not np.isfinite(v) else float(v))
                   for c, v in zip(in_sample.cases, cv_pred))
-    return CrossValidation(in_sample, cases, tuple(scores), full_fit)
+    return CrossValidation(in_sample, cases, tuple(scores), full_fit,
+                           public_prior=_public_for(families, with_public) is not None)
 
 
 def information_toml(runs: Sequence[RunSpec]) -> str:
