@@ -105,6 +105,8 @@ def test_contradictions_are_errors():
 
 def test_every_profile_names_a_kernel_for_every_generation_and_a_zero_default_it_supports():
     for name in catalog.names("software"):
+        for architecture in ("ampere", "hopper", "blackwell"):  # (a profile's own defaults never an error)
+            resolve(SoftwareSpec(profile=name), architecture, default_profile=DEFAULT)
         prof = profile(name)
         assert set(prof.attention) >= {"ampere", "hopper", "blackwell"}, name
         assert prof.zero_stages and all(0 <= z <= 3 for z in prof.zero_stages), name
