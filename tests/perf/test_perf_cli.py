@@ -291,7 +291,8 @@ def test_assume_changes_a_named_assumption_and_says_so(tmp_path, capsys):
      ("--assume", "network.nccl.net_busbw_eff=inf", "must be finite"),
      ("--assume", "network.nccl.net_busbw_eff=0", "must be > 0"),
      ("--assume", "network.nccl.net_busbw_eff=-0.5", "must be > 0"),
-     ("--assume", "network.nccl.net_busbw_eff=1.5", "is a fraction: at most 1")],
+     ("--assume", "network.nccl.net_busbw_eff=1.5", "is a fraction: at most 1"),
+     ("--assume", "compute.gemm.hopper.bf16.eff_max=2", "is a fraction: at most 1")],  # (a GEMM ceiling of 200%)
 )
 def test_a_bad_name_value_pair_is_a_one_line_error(option, pair, said, capsys):
     assert main(["plan", "--model", "llama3-8b", "--gpus", "8", option, pair]) == 2

@@ -87,7 +87,8 @@ def _check_range(noun: str, dotted: str, old: Any, value: Any) -> None:
         raise SpecError(f"{noun} assumption '{dotted}' must be > 0, as its default {old!r} is (got {value!r})")
     if old >= 0 and value < 0:
         raise SpecError(f"{noun} assumption '{dotted}' must be >= 0 (got {value!r})")
-    if dotted.rsplit(".", 1)[-1].endswith(("_eff", "_frac")) and value > 1:
+    last = dotted.rsplit(".", 1)[-1]
+    if (last == "eff_max" or last.endswith(("_eff", "_frac"))) and value > 1:  # (eff_max: a GEMM ceiling)
         raise SpecError(f"{noun} assumption '{dotted}' is a fraction: at most 1 (got {value!r})")
 
 
