@@ -53,6 +53,9 @@ def test_collective_table_and_bad_input(capsys):
     assert "one GPU per server" in capsys.readouterr().err
     assert main(["collective", str(MEMPHIS), "--size", "1 parsec"]) == 2
     assert "not a size in bytes" in capsys.readouterr().err
+    assert main(["collective", str(BIG), "--pool", "h200x"]) == 2  # (a KeyError's traceback before)
+    err = capsys.readouterr().err
+    assert "--pool: no pool 'h200x'" in err and "did you mean 'h200'" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(("scenario", "models"), [(MEMPHIS, ("gpt4-class-moe-1800b",)), (BIG, ("llama3-405b",))],

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from colossus.cli.app import app, console, print_json, within
-from colossus.errors import SpecError
+from colossus.errors import SpecError, did_you_mean
 
 if TYPE_CHECKING:  # the models load when a command runs, not when the CLI starts
     from colossus.perf.collective import CollectiveCost
@@ -55,6 +55,10 @@ def collective_cmd(
 
     spec = load_scenario(scenario)
     scenario_inventory(spec, file=str(scenario))  # a fabric too small is an input error, located
+    names = [p.name for p in spec.cluster.pools]
+    if pool is not None and pool not in names:
+        raise SpecError(f"--pool: no pool '{pool}' in the scenario (its pools: {', '.join(names)})"
+                        f"{did_you_mean(pool, names)}", file=str(scenario))
     chosen = spec.cluster.pool(pool) if pool is not None else spec.cluster.pools[0]
     sizes = tuple(parse_bytes(s, option="--size") for s in size) if size else DEFAULT_SIZES_BYTES
     costs = collective_costs(spec.cluster, pool=chosen, group_gpus=gpus, placement=placement,
