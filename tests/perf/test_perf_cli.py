@@ -212,6 +212,21 @@ def test_validate_cv_family_says_where_a_held_back_familys_uninformed_constants_
     assert json.loads(capsys.readouterr().out)["public_prior"] is True
 
 
+@pytest.mark.parametrize("cv", [[], ["--cv", "family"]])
+def test_validate_without_measurements_or_predictions_says_so(tmp_path, capsys, cv):
+    """A file of runs without a measured: block is no validation (one line, exit 2); a file whose every case
+    cannot be predicted says so (the cross-validated report used to end in a TypeError's traceback)."""
+    first = RUN.split("- id: bad-layout")[0]
+    unmeasured = first.replace("  measured: {tflops_per_gpu: 150, convention: hardware}\n", "")
+    assert "measured" not in unmeasured
+    assert main(["validate", str(write(tmp_path, unmeasured)), *cv]) == 2
+    err = capsys.readouterr().err
+    assert "no run has a measured: block" in err and len(err.strip().splitlines()) == 1
+    unpredictable = "- id: bad-layout" + RUN.split("- id: bad-layout")[1]
+    assert main(["validate", str(write(tmp_path, unpredictable)), *cv]) == 0
+    assert "no case could be predicted" in capsys.readouterr().out
+
+
 def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "random"]) == 2
     assert "cross-validation" in capsys.readouterr().err

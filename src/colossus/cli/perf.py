@@ -335,6 +335,9 @@ def validate_cmd(
         raise SpecError(f"--cv: '{cv}' is not a cross-validation scheme (the one there is: family)")
     assumptions, assumed = _assumptions(assume)
     runs = load_runs(runs_file)
+    if all(run.measured is None for run in runs):
+        raise SpecError("no run has a measured: block; validate compares predictions with measurements"
+                        " (estimate predicts a run without one)", file=str(runs_file))
     if cv is None:
         result = validate_runs(runs, assumptions=assumptions)
         if as_json:
@@ -505,6 +508,9 @@ def _print_cv(crossed) -> None:
         console.print(f"left out, {', '.join(unseen)} (families the shipped constants were not fitted on) keep the"
                       " shipped value of a constant their file's other families do not inform; the other families"
                       " keep its prior")
+    if crossed.in_sample.mape is None or crossed.cv_mape is None or crossed.mean_family_mape is None:
+        console.print("no case could be predicted")
+        return
     console.print(
         f"in-sample MAPE {crossed.in_sample.mape:.1%} (worst {crossed.in_sample.max_abs_error:.1%});"
         f" leave-one-family-out MAPE {crossed.cv_mape:.1%}, mean of family MAPEs {crossed.mean_family_mape:.1%}"
