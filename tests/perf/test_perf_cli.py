@@ -227,6 +227,18 @@ def test_validate_without_measurements_or_predictions_says_so(tmp_path, capsys, 
     assert "no case could be predicted" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["--power-limit-w", "100"], "error: --power-limit-w: power limit 100 W is below"),
+    (["--precision", "fp64"], "error: --precision: fp64 training is not modelled"),
+    (["--gpu", "a100-sxm4-80gb", "--software-set", "attention=flash3"],
+     "error: --software-set attention: FlashAttention-3 runs on Hopper GPUs only"),
+])
+def test_a_plan_names_the_option_that_set_what_it_cannot_take(args, said, capsys):
+    assert main(["plan", "--model", "llama3-8b", "--gpus", "8", *args]) == 2
+    err = capsys.readouterr().err
+    assert " ".join(err.split()).startswith(said) and len(err.strip().splitlines()) == 1
+
+
 def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "random"]) == 2
     assert "cross-validation" in capsys.readouterr().err

@@ -304,19 +304,30 @@ def plan_cmd(
     if gpus % gpus_per_node:
         raise SpecError(f"--gpus: {gpus} GPUs do not fill whole servers of {gpus_per_node}")
     assumptions, assumed = _assumptions(assume)
-    result = plan(
-        spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_node,
-        global_batch_tokens=parse_tokens(global_batch_tokens, option="--global-batch-tokens"),
-        precision=precision, nic_gbit_per_s=nic_gbit_per_s,
-        software=_software(software, _software_fields(software_set)),
-        power_limit_w=power_limit_w, top=top, assumptions=assumptions,
-    )
+    try:
+        result = plan(
+            spec, lookup("gpus", gpu), num_gpus=gpus, gpus_per_server=gpus_per_node,
+            global_batch_tokens=parse_tokens(global_batch_tokens, option="--global-batch-tokens"),
+            precision=precision, nic_gbit_per_s=nic_gbit_per_s,
+            software=_software(software, _software_fields(software_set)),
+            power_limit_w=power_limit_w, top=top, assumptions=assumptions,
+        )
+    except SpecError as exc:  # (a field the command's options set: name the option)
+        option = _PLAN_OPTIONS.get(exc.path)
+        raise (SpecError(exc.message, path=[option]) if option else exc) from None
     if as_json:
         print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict(),
                     "prediction_range": _range_factors(), **_assumed_doc(assumed)})
     else:
         _print_plan(result)
         _print_assumed(assumed)
+
+
+#: The field path of a plan's error -> the option of ``plan`` that set it.
+_PLAN_OPTIONS: dict[tuple[str | int, ...], str] = {
+    ("precision",): "--precision", ("cluster", "power_limit_w"): "--power-limit-w",
+    ("software", "attention"): "--software-set attention", ("software", "profile"): "--software",
+}
 
 
 @app.command("validate")
