@@ -239,6 +239,14 @@ def test_a_plan_names_the_option_that_set_what_it_cannot_take(args, said, capsys
     assert " ".join(err.split()).startswith(said) and len(err.strip().splitlines()) == 1
 
 
+def test_an_estimate_names_the_option_behind_what_it_cannot_take(tmp_path, capsys):
+    one = RUN.split("- id: bad-layout")[0]  # (an A100 run)
+    assert main(["estimate", str(write(tmp_path, one)), "--power-limit-w", "60"]) == 2  # (A100: 100 W at the least)
+    assert capsys.readouterr().err.startswith("error: --power-limit-w: power limit 60 W is below")
+    assert main(["estimate", str(write(tmp_path, one)), "--software-set", "attention=flash3"]) == 2
+    assert capsys.readouterr().err.startswith("error: --software-set attention: FlashAttention-3 runs on Hopper")
+
+
 def test_validate_rejects_an_unknown_scheme(tmp_path, capsys):
     assert main(["validate", str(write(tmp_path, CV_RUNS)), "--cv", "random"]) == 2
     assert "cross-validation" in capsys.readouterr().err

@@ -171,7 +171,13 @@ def estimate_cmd(
     assumptions, assumed = _assumptions(assume)
     tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
     _software(software, fields)
-    estimates = [_estimate_located(run_file, i, _with_overrides(run, software, power_limit_w, fields), assumptions)
+    options: dict[tuple[str | int, ...], str] = {}  # (what an option given sets: its errors name the option)
+    if power_limit_w is not None:
+        options[("cluster", "power_limit_w")] = "--power-limit-w"
+    if fields and "attention" in fields:
+        options[("software", "attention")] = "--software-set attention"
+    estimates = [_estimate_located(run_file, i, _with_overrides(run, software, power_limit_w, fields), assumptions,
+                                   options)
                  for i, run in enumerate(load_runs(run_file))]
     if as_json:
         docs = [_estimate_doc(e, tokens, assumed) for e in estimates]
@@ -181,13 +187,16 @@ def estimate_cmd(
         _print_estimate(est, tokens, assumed)
 
 
-def _estimate_located(run_file: Path, index: int, run, assumptions):
-    """One run's estimate; what the run cannot be estimated for is said with its file and its place there."""
+def _estimate_located(run_file: Path, index: int, run, assumptions, options: dict[tuple[str | int, ...], str]):
+    """One run's estimate; what the run cannot be estimated for is said with its file and its place there, or
+    with the option that set it (``options``: field path -> option, for the options given)."""
     from colossus.errors import InfeasibleError  # noqa: PLC0415
     from colossus.perf import estimate  # noqa: PLC0415
     try:
         return estimate(run, assumptions=assumptions)
     except SpecError as err:  # (a field of the run: its path from the run's entry in the file)
+        if err.path in options:
+            raise SpecError(err.message, path=[options[err.path]]) from None
         raise err.located(file=str(run_file), prefix=(index,)) from None
     except InfeasibleError as err:  # (an invalid stated layout, a run that cannot fit at all)
         raise InfeasibleError(f"{run_file}: [{index}]: {err}") from None
