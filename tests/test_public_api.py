@@ -96,3 +96,21 @@ def test_estimate_and_plan_take_named_assumptions():
     assert slower.layouts[0].step_time_s > run.layouts[0].step_time_s
     with pytest.raises(colossus.SpecError, match="unknown performance assumption"):
         colossus.plan("llama3-8b", gpus=8, assumptions={"compute.nope": 1.0})
+
+
+def test_a_jobs_estimate_says_where_the_job_is_wrong(tmp_path):
+    """What a scenario job's estimate cannot take is raised at the job, in its file: its stated layout, its
+    software profile."""
+    import yaml
+
+    doc = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "colossus-memphis.yaml").read_text())
+    doc["jobs"][0]["layout"] = {"tp": 8, "pp": 1, "dp": 2500, "interleave": 2, "global_batch": 5000}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(colossus.InfeasibleError, match=r"bad\.yaml: jobs\[0\]\.layout: job 'grok2' states a"):
+        colossus.estimate(path)
+    doc["jobs"][0]["layout"] = None
+    doc["jobs"][0]["software"] = {"profile": "nope"}
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(colossus.SpecError, match=r"bad\.yaml: jobs\[0\]\.software\.profile: unknown software profile"):
+        colossus.estimate(path)

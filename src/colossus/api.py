@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from colossus import metrics, units
-from colossus.errors import RunInterrupted, SpecError, did_you_mean
+from colossus.errors import InfeasibleError, RunInterrupted, SpecError, did_you_mean
 
 if TYPE_CHECKING:  # loaded on first call
     import pandas as pd
@@ -213,7 +213,7 @@ def estimate(source: str | Path | Scenario | RunSpec, *, job: str | None = None,
     perf_assumptions = _perf_assumptions(assumptions)
     if isinstance(source, _RunSpec) or (isinstance(source, (str, Path)) and _is_run_file(source)):
         return _estimate_run(source, train_tokens, perf_assumptions)
-    from colossus.perf.jobs import job_perf  # noqa: PLC0415
+    from colossus.perf.jobs import located_job_perf  # noqa: PLC0415
 
     spec, _, file = _scenario(source)
     chosen = _job(spec, job, file=file)
@@ -221,7 +221,12 @@ def estimate(source: str | Path | Scenario | RunSpec, *, job: str | None = None,
         from colossus.perf.jobs import cluster_assumptions  # noqa: PLC0415
 
         perf_assumptions = _perf_assumptions(assumptions, cluster_assumptions(spec.cluster))
-    perf = job_perf(spec.cluster, chosen, assumptions=perf_assumptions)
+    try:  # (what the job's estimate cannot take, said at the job: jobs[i], its layout, its software)
+        perf = located_job_perf(spec.cluster, chosen, spec.jobs.index(chosen), assumptions=perf_assumptions)
+    except SpecError as exc:
+        raise (exc.located(file=file) if file and exc.file is None else exc) from None
+    except InfeasibleError as exc:
+        raise InfeasibleError(f"{file}: {exc}" if file else str(exc)) from None
     pool = spec.cluster.pool(perf.pool)
     return EstimateResult.of(perf.estimate, name=chosen.name, model=chosen.model.name, gpu=pool.gpu.name,
                              train_tokens=train_tokens or chosen.train_tokens, planned=perf.planned,
