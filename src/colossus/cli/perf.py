@@ -171,11 +171,8 @@ def estimate_cmd(
     assumptions, assumed = _assumptions(assume)
     tokens = parse_tokens(train_tokens or "1T", option="--train-tokens")
     _software(software, fields)
-    options: dict[tuple[str | int, ...], str] = {}  # (what an option given sets: its errors name the option)
-    if power_limit_w is not None:
-        options[("cluster", "power_limit_w")] = "--power-limit-w"
-    if fields and "attention" in fields:
-        options[("software", "attention")] = "--software-set attention"
+    given = {"--power-limit-w": power_limit_w is not None, "--software-set attention": "attention" in (fields or {})}
+    options = {path: option for path, option in _PLAN_OPTIONS.items() if given.get(option)}  # (errors name them)
     estimates = [_estimate_located(run_file, i, _with_overrides(run, software, power_limit_w, fields), assumptions,
                                    options)
                  for i, run in enumerate(load_runs(run_file))]
@@ -187,7 +184,8 @@ def estimate_cmd(
         _print_estimate(est, tokens, assumed)
 
 
-def _estimate_located(run_file: Path, index: int, run, assumptions, options: dict[tuple[str | int, ...], str]):
+def _estimate_located(run_file: Path, index: int, run: RunSpec, assumptions: PerfAssumptions | None,
+                      options: dict[tuple[str | int, ...], str]) -> Estimate:
     """One run's estimate; what the run cannot be estimated for is said with its file and its place there, or
     with the option that set it (``options``: field path -> option, for the options given)."""
     from colossus.errors import InfeasibleError  # noqa: PLC0415
@@ -333,6 +331,7 @@ def plan_cmd(
 
 
 #: The field path of a plan's error -> the option of ``plan`` that set it.
+#: (``estimate`` names the two of them it has, where they were given.)
 _PLAN_OPTIONS: dict[tuple[str | int, ...], str] = {
     ("precision",): "--precision", ("cluster", "power_limit_w"): "--power-limit-w",
     ("software", "attention"): "--software-set attention", ("software", "profile"): "--software",

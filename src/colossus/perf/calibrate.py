@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -214,18 +215,26 @@ class PublicPrior:
     names: tuple[str, ...]
     information: np.ndarray  # len(names) x len(names), block-diagonal by stage
     center: np.ndarray  # the shipped values the curvature was taken at
+    _factors: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def residuals(self, names: Sequence[str], x: np.ndarray) -> np.ndarray:
-        idx = [self.names.index(n) for n in names if n in self.names]
+        idx = tuple(self.names.index(n) for n in names if n in self.names)
         if not idx:
             return np.zeros(0)
         values = dict(zip(names, x))
-        d = np.log(np.array([values[self.names[i]] for i in idx]) / self.center[idx])
-        info = self.information[np.ix_(idx, idx)]  # (the other constants held where they are)
-        w, v = np.linalg.eigh(info)
-        return (v * np.sqrt(np.clip(w, 0.0, None))).T @ d
+        d = np.log(np.array([values[self.names[i]] for i in idx]) / self.center[list(idx)])
+        return self._factor(idx).T @ d
+
+    def _factor(self, idx: tuple[int, ...]) -> np.ndarray:
+        """``L`` with ``L L^T`` the curvature of the constants ``idx`` (the others held where they are), once
+        per set of constants: a fit asks for it at every step."""
+        if idx not in self._factors:
+            w, v = np.linalg.eigh(self.information[np.ix_(idx, idx)])
+            self._factors[idx] = v * np.sqrt(np.clip(w, 0.0, None))
+        return self._factors[idx]
 
 
+@cache
 def public_prior() -> PublicPrior:
     """The shipped ``[calibration.information]`` of ``perf_calibration.toml``."""
     from colossus.catalog import read_table
