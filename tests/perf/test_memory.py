@@ -11,6 +11,7 @@ from colossus.perf.estimate import run_context
 from colossus.perf.layout import from_spec
 from colossus.perf.memory import activation_bytes_per_token_layer, memory_parts
 from colossus.spec import LayoutSpec, RunSpec
+from colossus.spec.layout import Recompute
 
 GPT3 = {"layers": 96, "hidden": 12288, "heads": 96, "activation": "gelu", "vocab": 51200, "seq_len": 2048}
 #: Megatron-LM 2022 (Korthikanti et al.): the unfused attention kernel, whose scores count.
@@ -58,6 +59,24 @@ def test_flash_attention_drops_the_scores():
     flash = activation_bytes_per_token_layer(ctx_for(layout, {"framework": "megatron-lm", "attention": "flash2"}),
                                              from_spec(layout))[0]
     assert unfused - flash == pytest.approx(5 * 96 * 2048 / 8)
+
+
+def _activations_gib(layout: LayoutSpec, software=STACK) -> float:
+    return float(memory_parts(ctx_for(layout, software), from_spec(layout)).activations_bytes[0]) / 2**30
+
+
+def test_the_layer_being_recomputed_holds_what_its_policy_dropped():
+    """During a layer's backward its recomputed tensors sit beside what every layer kept: a whole layer under
+    full recompute; under selective recompute only what the policy dropped, here the attention's scores of
+    one layer (unfused kernel), and nothing where a fused kernel keeps no scores (so selective recompute
+    never needs more memory than none)."""
+    sel = LayoutSpec(tp=8, dp=1, global_batch=8, sequence_parallel=True, recompute="selective")
+    none = sel.model_copy(update={"recompute": Recompute.NONE})
+    tokens = 2048  # one micro-batch of one sequence
+    scores_gib = 5 * 96 * 2048 / 8 * tokens / 2**30  # 5 a s / t bytes per token (Korthikanti et al. eq. 2)
+    assert _activations_gib(none) - _activations_gib(sel) == pytest.approx(95 * scores_gib, rel=1e-6)
+    flash = {"framework": "megatron-lm", "attention": "flash2"}
+    assert _activations_gib(sel, flash) == pytest.approx(_activations_gib(none, flash), rel=1e-9)
 
 
 LLAMA_8B = {"layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "ffn_hidden": 14336, "activation": "swiglu",

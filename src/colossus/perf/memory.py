@@ -439,7 +439,10 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
         last = per_layer * layers + logits
         acts = np.where(lay.pp > 1, np.maximum(first, last), first + logits)
     if lay.bounds("rc")[1] > RC_NONE:  # (some row recomputes)
-        acts = acts + np.where(lay.rc_none, 0.0, whole * tokens)  # the layer being recomputed
+        # the layer being recomputed holds, beside what it keeps, what it recomputes: a whole layer under full
+        # recompute (from its kept input), what the policy dropped under selective recompute (nothing where a
+        # fused attention kernel keeps no scores to drop)
+        acts = acts + np.where(lay.rc_none, 0.0, np.where(lay.rc_selective, whole - per_token, whole) * tokens)
     buffers = np.full(lay.size, k["mem_dp_bucket_bytes"])
     if hi_pp > 1:
         buffers = buffers + 4 * tokens * ctx.hidden * k["mem_activation_bytes"] / lay.hidden_split * (lay.pp > 1)
