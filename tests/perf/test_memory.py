@@ -53,6 +53,15 @@ def test_each_zero_stage_shards_more(zero):
     assert memory_parts(ctx, more).total_bytes[0] < memory_parts(ctx, lay).total_bytes[0]
 
 
+def test_zero3_over_one_rank_gathers_nothing():
+    """A data-parallel group of one shards nothing: ZeRO-3 there holds what ZeRO-2 holds, with no gathered copy
+    of the layers it computes on (the weights are whole already)."""
+    two = LayoutSpec(tp=8, dp=1, global_batch=8, zero=2)
+    ctx = ctx_for(two, software={"framework": "deepspeed"})
+    three = replace(from_spec(two), zero=np.array([3]))
+    assert memory_parts(ctx, three).total_bytes[0] == pytest.approx(memory_parts(ctx, from_spec(two)).total_bytes[0])
+
+
 def test_flash_attention_drops_the_scores():
     layout = LayoutSpec(dp=1, global_batch=8, tp=8)
     unfused = activation_bytes_per_token_layer(ctx_for(layout), from_spec(layout))[0]

@@ -449,8 +449,11 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     if moe:
         buffers = buffers + 2 * ctx.moe_frac * tokens / lay.tp * ctx.top_k * ctx.hidden * k["mem_activation_bytes"]
     if lay.bounds("zero")[1] >= 3:
-        # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much)
-        per_layer_params = params / np.maximum(layers, 1)
+        # ZeRO-3 holds the unit it computes on gathered, and prefetches the next (the stack says how much); a
+        # shard over one rank is the whole unit already, gathered from no one (FSDP with a world of one keeps no
+        # second copy)
+        gathered = np.where(shard > 1, dense, 0.0) + (np.where(expert_dp(lay) > 1, experts, 0.0) if moe else 0.0)
+        per_layer_params = gathered / np.maximum(layers, 1)
         dual = dualpipe_rows(ctx, lay)
         if dual is not None:  # the unit gathered is a layer of one of DualPipe's two copies
             per_layer_params = np.where(dual, per_layer_params / 2.0, per_layer_params)

@@ -1,0 +1,113 @@
+"""One input flipped on every published run, the answer must move one way.
+
+Not a check of accuracy (nothing is compared with a measurement): each of the 73 published runs of
+shared/validation, with every default it took stated (so that a flip changes one thing), is estimated
+again with one input changed, and the model must answer the way the mechanism goes. A software overlap
+or fusion turned on never slows a step; activation recompute none -> selective -> full never speeds a step
+up nor needs more memory; sequence parallelism never needs more memory; twice the batch (more micro-batches
+over the same pipeline) never lowers the throughput; a 16-bit gradient reduction is never slower than an
+fp32 one. The runs are the real shapes and layouts teams ran, which synthetic layouts (tests/perf, hypothesis)
+do not reach: dense and MoE, A100 and H100, eight stacks. (Selective recompute with a fused attention kernel
+once needed more memory than none, on 19 of these runs.)
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from colossus.errors import ColossusError
+from colossus.perf import estimate
+from colossus.spec import LayoutSpec, RunSpec, SoftwareSpec, load_runs
+from tests.golden.perf_ratchet import RUNS
+
+#: relative slack for float noise in the comparisons
+NOISE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def pinned() -> list[RunSpec]:
+    """The published runs, each with the layout its estimate used (its defaults stated)."""
+    if not RUNS.is_file():
+        message = "shared/validation/training_runs.yaml is not beside the repository"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return [with_layout(run, **estimate(run).layout.model_dump(mode="json")) for run in load_runs(RUNS)]
+
+
+def with_layout(run: RunSpec, **fields) -> RunSpec:
+    layout = LayoutSpec.model_validate({**run.layout.model_dump(mode="json"), **fields})
+    return run.model_copy(update={"layout": layout})
+
+
+def with_software(run: RunSpec, **fields) -> RunSpec:
+    stated = run.software.model_dump(exclude_none=True) if run.software else {"framework": "other"}
+    return run.model_copy(update={"software": SoftwareSpec.model_validate({**stated, **fields})})
+
+
+def both(off: RunSpec, on: RunSpec):
+    """The two estimates, or None where either cannot run (a flip may make a layout invalid)."""
+    try:
+        return estimate(off), estimate(on)
+    except ColossusError:
+        return None
+
+
+@pytest.mark.parametrize("field", ["tp_comm_overlap", "dp_comm_overlap", "pp_comm_overlap", "compiled", "async_tp"])
+def test_an_overlap_or_fusion_turned_on_never_slows_a_step(pinned, field):
+    slower, compared = [], 0
+    for run in pinned:
+        pair = both(with_software(run, **{field: False}), with_software(run, **{field: True}))
+        if pair is None:
+            continue
+        compared += 1
+        off, on = pair
+        if on.step_time_s > off.step_time_s * (1 + NOISE):
+            slower.append(f"{run.id}: {off.step_time_s:.4f} -> {on.step_time_s:.4f} s")
+    assert compared == len(pinned)
+    assert not slower, slower
+
+
+def test_more_recompute_never_speeds_a_step_up_nor_needs_more_memory(pinned):
+    wrong = []
+    for run in pinned:
+        est = [estimate(with_layout(run, recompute=rc)) for rc in ("none", "selective", "full")]
+        times = [e.step_time_s for e in est]
+        memory = [e.memory_per_gpu_bytes for e in est]
+        if not (times[0] <= times[1] * (1 + NOISE) and times[1] <= times[2] * (1 + NOISE)):
+            wrong.append(f"{run.id}: step {times}")
+        if not (memory[0] >= memory[1] * (1 - NOISE) and memory[1] >= memory[2] * (1 - NOISE)):
+            wrong.append(f"{run.id}: memory GiB {[round(m / 2**30, 2) for m in memory]}")
+    assert not wrong, wrong
+
+
+def test_sequence_parallelism_never_needs_more_memory(pinned):
+    wrong = []
+    tensor_parallel = [run for run in pinned if run.layout.tp > 1]
+    assert len(tensor_parallel) >= 40
+    for run in tensor_parallel:
+        pair = both(with_layout(run, sequence_parallel=False), with_layout(run, sequence_parallel=True))
+        if pair is not None and pair[1].memory_per_gpu_bytes > pair[0].memory_per_gpu_bytes * (1 + NOISE):
+            wrong.append(run.id)
+    assert not wrong, wrong
+
+
+def test_twice_the_batch_never_lowers_the_throughput(pinned):
+    wrong = []
+    for run in pinned:
+        base = estimate(run)
+        twice = estimate(with_layout(run, global_batch=2 * run.layout.global_batch))
+        if twice.tokens_per_s_per_gpu < base.tokens_per_s_per_gpu * (1 - NOISE):
+            wrong.append(f"{run.id}: {base.tokens_per_s_per_gpu:.1f} -> {twice.tokens_per_s_per_gpu:.1f}")
+    assert not wrong, wrong
+
+
+def test_a_16_bit_gradient_reduction_is_never_slower(pinned):
+    wrong = []
+    for run in pinned:
+        pair = both(with_software(run, grad_reduce_dtype="fp32"), with_software(run, grad_reduce_dtype="bf16"))
+        if pair is not None and pair[1].step_time_s > pair[0].step_time_s * (1 + NOISE):
+            wrong.append(run.id)
+    assert not wrong, wrong
