@@ -68,3 +68,13 @@ def test_a_round_figure_batch_is_a_target_each_layout_rounds():
     assert decimal.best[0].tokens_per_s_per_gpu > 0.95 * binary.best[0].tokens_per_s_per_gpu
     if decimal.best[0].layout.global_batch != 1953:
         assert "rounded to a multiple of dp x micro-batch" in decimal.why
+
+
+def test_a_replica_may_run_its_whole_share_of_the_batch_as_one_micro_batch():
+    """Powers of two, and the divisors of a replica's share (up to the cap): six sequences a GPU in one
+    micro-batch, as llm-foundry ran MPT-7B on 512 GPUs, is offered."""
+    from colossus.perf.search import MAX_MICRO_BATCH, MICRO_BATCHES, micro_batches
+
+    assert micro_batches(3072, 512) == [1, 2, 3, 4, 6, 8]
+    assert micro_batches(1024, 32) == [1, 2, 4, 8, 16]  # a share of 32: its divisors up to the cap
+    assert set(MICRO_BATCHES) <= set(micro_batches(7, 7)) and max(micro_batches(10**6, 1)) == MAX_MICRO_BATCH

@@ -46,6 +46,10 @@ from colossus.perf.software import Software
 from colossus.spec import FabricSpec, GpuSpec, ModelSpec, Precision, SoftwareSpec
 
 MICRO_BATCHES = (1, 2, 4, 8)
+#: Beside those, every divisor of a replica's share of the batch up to this many sequences (its whole share in
+#: one micro-batch, no gradient accumulation, is what FSDP stacks run: llm-foundry's MPT-7B on 512 H100s, six
+#: sequences a GPU in one micro-batch; MPT-13B's 16 is the largest a published run states).
+MAX_MICRO_BATCH = 16
 INTERLEAVES = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16)
 CONTEXT_PARALLEL = (1, 2, 4, 8, 16, 32)
 MAX_PP = 128
@@ -81,6 +85,13 @@ def _divisors(n: int, limit: int) -> list[int]:
     return [d for d in range(1, min(n, limit) + 1) if n % d == 0]
 
 
+def micro_batches(global_batch: int, dp: int) -> list[int]:
+    """The micro-batches tried at ``dp`` replicas: ``MICRO_BATCHES`` and the divisors of a replica's share of the
+    batch up to ``MAX_MICRO_BATCH`` (so that its share may run as one micro-batch, or a few equal ones)."""
+    share = max(1, round(global_batch / dp))
+    return sorted(set(MICRO_BATCHES) | set(_divisors(share, MAX_MICRO_BATCH)))
+
+
 def layout_batch(global_batch: int, dp: int, mb: int) -> int | None:
     """The multiple of ``dp x mb`` sequences nearest the target batch, or None beyond ``BATCH_TOLERANCE_FRAC``."""
     unit = dp * mb
@@ -107,7 +118,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
         for cp in (c for c in cps if num_gpus % (tp * c) == 0 and (c == 1 or model.seq_len % (2 * c) == 0)):
             for pp in _divisors(num_gpus // (tp * cp), min(model.layers, MAX_PP) if sw.pipeline_parallel else 1):
                 dp = num_gpus // (tp * cp * pp)
-                for mb in MICRO_BATCHES:
+                for mb in micro_batches(global_batch, dp):
                     gb = layout_batch(global_batch, dp, mb)
                     if gb is None:
                         rejected[f"no multiple of dp x micro_batch within {BATCH_TOLERANCE_FRAC:.0%} of the batch"] += 1
