@@ -272,7 +272,7 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     rcs = _options(given, "recompute", RECOMPUTE_CODES.index(spec.recompute),
                    [RECOMPUTE_CODES.index(m) for m in sw.recompute_modes])
     vs = _options(given, "interleave", spec.interleave, _interleaves(run, sw))
-    sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o) for o in _selective_options(run, sw)]
+    sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o) for o in selective_options(run.model, sw)]
     grid = np.array([(z, sp, rc, v, sel) for z, sp, rc, v in itertools.product(zeros, sps, rcs, vs)
                      for sel in (sels if rc == RC_SELECTIVE else [STACK_DEFAULT])], dtype=np.int64)
     lay = from_spec(spec).take(np.zeros(len(grid), dtype=np.int64))
@@ -289,11 +289,12 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     return lay, preferred, assumed
 
 
-def _selective_options(run: RunSpec, sw: Software) -> list[SelectiveRecompute]:
-    """Selective-recompute policies beyond the stack's default that a run leaves open."""
+def selective_options(model: ModelSpec, sw: Software) -> list[SelectiveRecompute]:
+    """Selective-recompute policies beyond the stack's default that a run (or a plan) leaves open: none where the
+    policy is stated, and none whose modules the model lacks."""
     if "selective_recompute" in sw.stated:
         return []
-    return [o for o in sw.selective_options if o is not sw.selective_recompute and o not in _absent_policies(run.model)]
+    return [o for o in sw.selective_options if o is not sw.selective_recompute and o not in _absent_policies(model)]
 
 
 def _absent_policies(model: ModelSpec) -> tuple[SelectiveRecompute, ...]:

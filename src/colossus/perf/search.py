@@ -29,10 +29,18 @@ import numpy as np
 
 from colossus.errors import InfeasibleError, SpecError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.context import RunInputs, build_context
-from colossus.perf.estimate import PART_NAMES, Estimate, evaluate_layouts, make_estimate, software_for
+from colossus.perf.context import SELECTIVE_CODES, RunInputs, build_context
+from colossus.perf.estimate import (
+    PART_NAMES,
+    Estimate,
+    evaluate_layouts,
+    make_estimate,
+    selective_options,
+    software_for,
+)
 from colossus.perf.layout import (
     PRECISIONS,
+    RC_SELECTIVE,
     RECOMPUTE_CODES,
     STACK_DEFAULT,
     Layouts,
@@ -153,7 +161,11 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
     base = np.array(rows, dtype=np.int64)
     sps = (0, 1) if sw.sequence_parallel_supported else (0,)
     rcs = [RECOMPUTE_CODES.index(m) for m in sw.recompute_modes]  # only what the stack can run
-    opts = np.array(list(itertools.product(rcs, sps, sw.zero_stages)), dtype=np.int64)
+    # selective recompute with the stack's default policy or any further one it offers (as ``estimate`` leaves
+    # a run's policy open): the fastest that fits wins
+    sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o) for o in selective_options(model, sw)]
+    opts = np.array([(rc, sp, z, sel) for rc, sp, z in itertools.product(rcs, sps, sw.zero_stages)
+                     for sel in (sels if rc == RC_SELECTIVE else [STACK_DEFAULT])], dtype=np.int64)
     b = np.repeat(base, len(opts), axis=0)
     o = np.tile(opts, (len(base), 1))
     n = b.shape[0]
@@ -161,7 +173,7 @@ def candidates(model: ModelSpec, sw: Software, *, num_gpus: int, gpus_per_server
                   mb=b[:, 5], v=b[:, 6], rc=o[:, 0], sp=o[:, 1].astype(bool), zero=o[:, 2],
                   gb=b[:, 8],
                   prec=np.full(n, PRECISIONS.index(precision), dtype=np.int64),
-                  sel=np.full(n, STACK_DEFAULT, dtype=np.int64))
+                  sel=o[:, 3])
     # sequence parallelism is a no-op at tp = 1, and TE's TP overlap needs it
     keep = ~(lay.sp & (lay.tp == 1))
     if sw.tp_comm_overlap:
