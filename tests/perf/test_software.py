@@ -316,3 +316,20 @@ def test_a_stack_from_before_transformer_engine_plans_no_fp8():
     assert plan(*args, num_gpus=512, global_batch_tokens=2**22, precision=Precision.FP8, top=1).best
     stated = estimate(_run({"framework": "megatron-lm", "version": "2021"}, precision="fp8"))
     assert stated.layout.precision is Precision.FP8 and any("FP8 training" in n for n in stated.notes)
+
+
+def test_a_version_no_profile_places_is_said_not_hidden():
+    """A release between the catalog's eras (Megatron-core r0.3, late 2023) takes the framework's default
+    profile, and the software note says so and names the profiles by era; a version a profile matches, or a
+    framework whose profiles do not go by version, says nothing."""
+    unplaced = resolve(SoftwareSpec(framework="megatron-lm", version="core_r0.3.0"), "hopper",
+                       default_profile="megatron-core-2025")
+    assert unplaced.profile == "megatron-core-2025"
+    assert "'core_r0.3.0' matches none of megatron-lm's profiles" in unplaced.note
+    assert "megatron-lm-2022" in unplaced.note and "assumed 'megatron-core-2025'" in unplaced.note
+    placed = resolve(SoftwareSpec(framework="megatron-lm", version="2024"), "hopper",
+                     default_profile="megatron-core-2025")
+    assert placed.profile == "megatron-core-2024" and "matches none" not in placed.note
+    unversioned = resolve(SoftwareSpec(framework="torchtitan", version="9dec370"), "hopper",
+                          default_profile="megatron-core-2025")
+    assert "matches none" not in unversioned.note
