@@ -33,6 +33,32 @@ def test_a_second_writer_is_refused_at_once_naming_the_first(tmp_path: Path, cap
     assert not out.exists() and not lock_path(out).exists()  # released, the lock file removed
 
 
+def test_a_signal_while_the_lock_is_taken_leaves_no_lock_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Ctrl-C that lands while the lock is being taken (here: while flock runs) is held off until it is held,
+    then delivered: the start is interrupted and its lock file removed, so the folder is free (an early signal in
+    the signal test once left '.run-1.lock' behind)."""
+    import os
+    import signal
+
+    from colossus.results import lock as lock_module
+
+    flock = lock_module.fcntl.flock
+
+    def interrupted(fd: int, op: int) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        flock(fd, op)
+
+    monkeypatch.setattr(lock_module.fcntl, "flock", interrupted)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        lock_module.FolderLock(out).acquire()
+    assert not lock_path(out).exists()
+    monkeypatch.setattr(lock_module.fcntl, "flock", flock)
+    with lock_module.FolderLock(out):  # free again
+        assert lock_path(out).is_file()
+    assert not lock_path(out).exists()
+
+
 def test_extras_are_written_before_the_folder_appears(tmp_path: Path):
     seen = []
 

@@ -45,6 +45,20 @@ class FolderLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        """Take the lock, or raise ResultsError naming its holder.
+
+        A Ctrl-C or SIGTERM while the lock is taken is held off until it is (``deferred_interrupts``), and if
+        the lock is not handed over, whatever this call took is given back: an interrupted start once left
+        its lock file behind (an early signal, between creating the file and holding it).
+        """
+        try:
+            with deferred_interrupts():
+                self._acquire()
+        except BaseException:  # (a signal held off is delivered as the block ends, the lock ours: given back)
+            self.release()
+            raise
+
+    def _acquire(self) -> None:
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
@@ -70,10 +84,10 @@ class FolderLock:
             if not same:
                 os.close(fd)
                 continue
+            self._fd = fd  # ours from here: release() unlinks and closes it
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
-            self._fd = fd
             return
 
     def release(self) -> None:
