@@ -152,6 +152,40 @@ def test_a_prediction_range_is_the_central_quantiles_and_widens_with_its_probabi
         err.prediction_range(1.0)
 
 
+def test_a_range_is_of_runs_of_the_predictions_kind_where_enough_families_were_left_out():
+    """Dense and MoE cases apart once three families of the kind were left out; fewer, every case."""
+    dense = tuple(ErrorCase(f"d{i}", f"f{i}", "tokens_per_s_per_gpu", e) for i, e in enumerate((-0.1, 0.0, 0.1)))
+    moe = tuple(ErrorCase(f"m{i}", f"g{i}", "tokens_per_s_per_gpu", e, True) for i, e in enumerate((-0.3, -0.2)))
+    err = StepTimeError(dense + moe, "x", ())
+    assert err.of_kind(False).cases == dense and err.of_kind(False).kind == "dense"
+    assert err.of_kind(True) is err and err.of_kind(None) is err  # two MoE families: too few to stand alone
+    three = StepTimeError(dense + moe + (ErrorCase("m2", "g2", "mfu", -0.25, True),), "x", ())
+    assert three.of_kind(True).kind == "MoE" and len(three.of_kind(True).cases) == 3
+    r = three.of_kind(True).prediction_range(0.8)
+    assert "3 published MoE runs of 3 families" in r.basis and r.low > 1.0  # every MoE case under-predicted
+
+
+def test_the_shipped_ranges_are_of_each_kind():
+    """The public set's dense and MoE runs: each kind its own range, as estimate, plan and forecast state."""
+    from colossus.forecast.step_time import prediction_range
+
+    dense, moe = prediction_range(moe=False), prediction_range(moe=True)
+    assert "dense runs" in dense.basis and "MoE runs" in moe.basis
+    assert dense.cases + moe.cases == len(shipped().cases) and dense.families >= 3 and moe.families >= 3
+    assert (dense.low, dense.high) != (moe.low, moe.high)
+
+
+def test_a_forecast_draws_the_step_time_error_of_its_jobs_kind(memphis):
+    """The default scenario's job is a mixture of experts: its draws come from the MoE runs' errors."""
+    job = memphis.jobs[0]
+    assert job.model.moe is not None
+    source = next(s for s in sources(memphis, job.name) if s.name == "step_time")
+    moe = shipped().of_kind(True)
+    assert source.distribution["kind"] == "measured" and source.distribution["model_kind"] == "MoE"
+    assert source.distribution["cases"] == len(moe.cases)
+    assert source.at(0.5)["step_time.throughput_scale"] == pytest.approx(float(moe.quantile(0.5)))
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.floats(1e-3, 1e6), st.floats(0.05, 0.95))
 def test_a_range_moves_a_duration_opposite_to_a_throughput(value, probability):

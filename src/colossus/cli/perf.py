@@ -241,7 +241,7 @@ def _estimate_job(scenario_file: Path, name: str, train_tokens: str | None, soft
 def _estimate_doc(est: Estimate, tokens: float, assumed: dict[str, object] | None = None) -> dict[str, Any]:
     time_s = est.time_to_train_s(tokens)
     return {**est.as_dict(), "train_tokens": tokens, "time_to_train_s": time_s,
-            "prediction_range": _range_doc(est.tokens_per_s_per_gpu, time_s), **_assumed_doc(assumed)}
+            "prediction_range": _range_doc(est.tokens_per_s_per_gpu, time_s, moe=est.moe), **_assumed_doc(assumed)}
 
 
 def _assumed_doc(assumed: dict[str, object] | None) -> dict[str, Any]:
@@ -249,22 +249,23 @@ def _assumed_doc(assumed: dict[str, object] | None) -> dict[str, Any]:
     return {"assumptions_set": dict(assumed)} if assumed else {}
 
 
-def _range_factors() -> dict[str, Any]:
-    """The range the model's left-out errors put around any prediction (``forecast.step_time``), as factors."""
+def _range_factors(*, moe: bool) -> dict[str, Any]:
+    """The range the model's left-out errors on runs of the prediction's kind (``moe``: a model with mixture-of-
+    experts layers, or a dense one) put around a prediction (``forecast.step_time``), as factors."""
     from colossus.forecast.step_time import prediction_range  # noqa: PLC0415
 
-    r = prediction_range()
+    r = prediction_range(moe=moe)
     return {"probability": r.probability, "throughput_factor_low": r.low, "throughput_factor_high": r.high,
             "basis": r.basis}
 
 
-def _range_doc(tokens_per_s_per_gpu: float, time_to_train_s: float) -> dict[str, Any]:
+def _range_doc(tokens_per_s_per_gpu: float, time_to_train_s: float, *, moe: bool) -> dict[str, Any]:
     """``_range_factors`` applied to one prediction's tokens/s and time to train."""
     from colossus.forecast.step_time import prediction_range  # noqa: PLC0415
 
-    r = prediction_range()
+    r = prediction_range(moe=moe)
     (low, high), (short, long) = r.throughput(tokens_per_s_per_gpu), r.duration(time_to_train_s)
-    return {**_range_factors(), "tokens_per_s_per_gpu_low": low, "tokens_per_s_per_gpu_high": high,
+    return {**_range_factors(moe=moe), "tokens_per_s_per_gpu_low": low, "tokens_per_s_per_gpu_high": high,
             "time_to_train_s_short": short, "time_to_train_s_long": long}
 
 
@@ -324,7 +325,7 @@ def plan_cmd(
         raise (SpecError(exc.message, path=[option]) if option else exc) from None
     if as_json:
         print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict(),
-                    "prediction_range": _range_factors(), **_assumed_doc(assumed)})
+                    "prediction_range": _range_factors(moe=spec.moe is not None), **_assumed_doc(assumed)})
     else:
         _print_plan(result)
         _print_assumed(assumed)
@@ -458,7 +459,7 @@ def _print_estimate(est: Estimate, tokens: float, assumed: dict[str, object] | N
     console.print(f"  memory {est.memory_per_gpu_bytes / units.GIB:.1f} of {est.hbm_bytes / units.GIB:.1f} GiB: {fit}")
     time_s = est.time_to_train_s(tokens)
     console.print(f"  time to train {tokens:.3g} tokens: {time_s / units.DAY:.1f} days")
-    r = _range_doc(est.tokens_per_s_per_gpu, time_s)
+    r = _range_doc(est.tokens_per_s_per_gpu, time_s, moe=est.moe)
     if math.isfinite(time_s):
         low, high = r["tokens_per_s_per_gpu_low"], r["tokens_per_s_per_gpu_high"]
         short, long = r["time_to_train_s_short"] / units.DAY, r["time_to_train_s_long"] / units.DAY
@@ -483,7 +484,7 @@ def _print_plan(result: Plan) -> None:
         f" in {result.search_s * 1e3:.0f} ms; {result.num_fitting} fit in memory"
     )
     console.print(f"why: {result.why}")
-    r = _range_factors()
+    r = _range_factors(moe=result.best[0].moe if result.best else False)
     console.print(f"each layout's tokens/s: {r['probability']:.0%} range x{r['throughput_factor_low']:.2f}"
                   f" to x{r['throughput_factor_high']:.2f} (from {r['basis']})")
     console.print(

@@ -426,7 +426,7 @@ def forecast(
                         f" {MAX_DAYS:g} days (got {days!r})")
     runner = _backend(backend, workers, address)
     fillers = bool(sc.forecast.fillers if sc.forecast.fillers is not None else default("draws.fillers"))
-    all_sources = sources(sc)
+    all_sources = sources(sc, name)
     draws = tuple(make_draws(all_sources, seed, runs))
     base_input = _job_input(sc, name)
     nominal = tuple(nominal_finish_day(apply_draw(sc, name, d.values, days=sc.simulation.days, fillers=False), name,

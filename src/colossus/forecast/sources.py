@@ -144,9 +144,11 @@ class Source:
                 "lever": LEVERS[self.name], "distribution": self.distribution, "at_p10": low, "at_p90": high}
 
 
-def _step_time(scenario: Scenario) -> Source:
+def _step_time(scenario: Scenario, job: str | None) -> Source:
     measured = scenario.forecast.step_time_error == "measured"
-    error = shipped()
+    # the left-out errors of runs of the job's kind (dense or mixture of experts; every run's for no one job)
+    moe = next((j.model.moe is not None for j in scenario.jobs if j.name == job), None)
+    error = shipped().of_kind(moe)
     dist = {"kind": "measured", **error.summary(), "file": "catalog/data/forecast_step_time_error.toml"} \
         if measured else {"kind": "none"}
     return Source("step_time", measured, True, dist,
@@ -207,9 +209,9 @@ def _grid(scenario: Scenario) -> Source:
     return Source("grid", applies and slip.spread, applies, {"slip_days": slip.as_dict()}, at)
 
 
-def sources(scenario: Scenario) -> tuple[Source, ...]:
-    """Every source, in ``SOURCES`` order, for this scenario."""
-    return (_step_time(scenario), _failure_rates(scenario), _buildout(scenario), _generators(scenario),
+def sources(scenario: Scenario, job: str | None = None) -> tuple[Source, ...]:
+    """Every source, in ``SOURCES`` order, for this scenario and the job it forecasts."""
+    return (_step_time(scenario, job), _failure_rates(scenario), _buildout(scenario), _generators(scenario),
             _grid(scenario))
 
 

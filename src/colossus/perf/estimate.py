@@ -94,6 +94,8 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
     #: what ``recompute: selective`` repeated in this layout (None when it does not recompute selectively)
     selective_recompute: SelectiveRecompute | None = None
+    #: whether the model has mixture-of-experts layers (its prediction range is of runs of its kind)
+    moe: bool = False
 
     @property
     def tokens_per_s_per_gpu(self) -> float:
@@ -637,6 +639,7 @@ def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assum
         hbm_bytes=inputs.gpu.hbm_bytes,
         bound=max(parts_s, key=parts_s.__getitem__).removesuffix("_s"),
         selective_recompute=_selective_in(int(batch.lay.sel[row]), spec, inputs.software),
+        moe=inputs.model.moe is not None,
     )
 
 
