@@ -361,3 +361,23 @@ def test_the_text_estimate_names_the_token_dispatcher_and_a_stated_overlap(tmp_p
     assert main(["estimate", path]) == 0
     words = " ".join(capsys.readouterr().out.split())
     assert "token dispatcher" in words and "overlapped" not in words
+
+
+def test_a_plan_row_names_what_it_takes_to_state_it_again():
+    """The table's layout names the expert tensor parallelism and a selective policy beyond the stack's own,
+    which a user must state to estimate the row again."""
+    from dataclasses import replace
+
+    from colossus.cli.perf import _layout_text
+    from colossus.perf import estimate, plan
+    from colossus.spec import RunSpec, SelectiveRecompute, lookup
+
+    best = plan(lookup("models", "grok-1-314b"), lookup("gpus", "h100-sxm5-80gb"), num_gpus=512,
+                global_batch_tokens=2**20, top=1).best[0]
+    assert best.layout.etp > 1 and f" etp{best.layout.etp} " in _layout_text(best)  # Grok-1's wide experts split
+    run = RunSpec.model_validate({"model": "llama3-8b", "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+                                  "layout": {"dp": 8, "global_batch": 8, "recompute": "selective"}})
+    est = estimate(run)
+    assert "selective(" not in _layout_text(est)  # the stack's own policy: nothing to add
+    other = replace(est, selective_recompute=SelectiveRecompute.NORM_ACT)
+    assert " selective(norm_act) " in _layout_text(other)

@@ -400,7 +400,11 @@ def _layout_text(est: Estimate) -> str:
     lay = est.layout
     text = f"tp{lay.tp} pp{lay.pp} dp{lay.dp} cp{lay.cp}"
     text += f" ep{lay.ep}" if lay.ep > 1 else ""
+    text += f" etp{lay.etp}" if lay.etp > 1 else ""  # (experts split like the attention: to state it again)
     text += f" mb{lay.micro_batch} v{lay.interleave} {lay.recompute.value}"
+    policy = est.selective_recompute
+    if policy is not None and policy is not est.software.selective_recompute:  # a policy beyond the stack's own
+        text += f"({policy.value})"
     text += " sp" if lay.sequence_parallel else ""
     return text + f" zero{lay.zero} {lay.precision.value}"
 
