@@ -139,11 +139,12 @@ DENSE = {"layers": 30, "hidden": 4096, "heads": 32, "activation": "swiglu", "voc
 
 
 @pytest.mark.parametrize(("layout", "gpus", "schedule", "why"), [
-    ({"tp": 2, "pp": 3, "dp": 16, "global_batch": 512}, 96, PipelineSchedule.ZERO_BUBBLE, "even number of stages"),
+    ({"tp": 2, "pp": 3, "dp": 16, "global_batch": 512}, 96, PipelineSchedule.ZERO_BUBBLE,
+     "DualPipe needs an even number of pipeline stages; it states pp 3"),
     ({"tp": 2, "pp": 2, "dp": 16, "global_batch": 240}, 64, PipelineSchedule.ZERO_BUBBLE,
-     "even number of micro-batches, not 15"),
+     "it needs an even number of them; it states pp 2, interleave 1, 15 micro-batches"),
     ({"tp": 2, "pp": 3, "dp": 16, "interleave": 2, "global_batch": 512}, 96, PipelineSchedule.ONE_F_ONE_B,
-     "states interleave 2"),
+     "run one model chunk per stage (interleave 1); it states pp 3, interleave 2"),
 ])
 def test_a_layout_dualpipe_cannot_run_is_estimated_on_the_stacks_other_schedules(layout, gpus, schedule, why):
     """The stack's earlier schedules (DeepSeek-V2's zero-bubble, DeepSeek LLM's 1F1B) ran what DualPipe

@@ -208,6 +208,20 @@ def buildable_split(layers: np.ndarray, lay: Layouts, extra: np.ndarray, uneven:
     return (lay.v == 1) | (slots % chunks == 0) | (uneven & (chunks <= slots))
 
 
+def schedule_rules(schedule, pp, v, m) -> list[tuple[Any, str]]:
+    """(broken, the rule) for the pipeline schedules' own rules: scalars (one stated layout, before a
+    ``Context`` exists: ``perf.software`` picks a stack's fallback schedule with them) or arrays (``_rules``).
+    ``schedule`` is a ``SCHEDULE_CODES`` index, ``m`` the micro-batches a pipeline runs a step."""
+    dual = schedule == SCHED_DUALPIPE
+    return [
+        ((v > 1) & (schedule != SCHED_1F1B),
+         "the DualPipe and zero-bubble schedules run one model chunk per stage (interleave 1)"),
+        (dual & (pp > 1) & (pp % 2 == 1), "DualPipe needs an even number of pipeline stages"),
+        (dual & (pp > 1) & (m % 2 == 1),
+         "DualPipe feeds micro-batches from both ends of the pipeline: it needs an even number of them"),
+    ]
+
+
 def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, str]]:
     """(mask of layouts breaking the rule, the rule) for every validity rule.
 
@@ -216,23 +230,21 @@ def _rules(lay: Layouts, rows, num_gpus: np.ndarray) -> list[tuple[np.ndarray, s
     """
     experts = rows.experts
     slots = stage_layer_slots(rows.layers, lay, rows.sw_embedding_loss)
+    one_chunk, even_stages, even_micro_batches = schedule_rules(rows.sw_schedule, lay.pp, lay.v, lay.m)
     return [
         (lay.num_gpus != num_gpus, "tp*pp*cp*dp must equal the run's GPUs"),
         (rows.heads % lay.tp != 0, "tp must divide the attention heads"),
         (lay.pp > slots, "pp exceeds the layers"),
         (lay.pp * lay.v > slots, "pp x interleave exceeds the layers (a virtual stage needs a layer)"),
         ((lay.v > 1) & (lay.pp == 1), "interleave needs pipeline parallelism (pp > 1)"),
-        ((lay.v > 1) & (rows.sw_schedule != SCHED_1F1B),
-         "the DualPipe and zero-bubble schedules run one model chunk per stage (interleave 1)"),
+        one_chunk,
         ((lay.v > 1) & ~rows.sw_interleave, "the software stack has no interleaved pipeline schedule"),
         (lay.gb % (lay.dp * lay.mb) != 0, "global_batch must be a multiple of dp x micro_batch"),
         ((lay.v > 1) & (lay.m < lay.pp), "the interleaved schedule needs at least pp micro-batches"),
         ((lay.v > 1) & rows.sw_interleave_pp_groups & (lay.m % lay.pp != 0),
          "the stack's interleaved schedule needs the micro-batches in whole groups of pp"),
-        ((rows.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1) & (lay.pp % 2 == 1),
-         "DualPipe needs an even number of pipeline stages"),
-        ((rows.sw_schedule == SCHED_DUALPIPE) & (lay.pp > 1) & (lay.m % 2 == 1),
-         "DualPipe feeds micro-batches from both ends of the pipeline: it needs an even number of them"),
+        even_stages,
+        even_micro_batches,
         ((rows.seq % (2 * lay.cp) != 0) & (lay.cp > 1), "cp needs seq_len divisible by 2 x cp (load-balanced causal)"),
         ((rows.sw_cp_comm == CP_A2A) & (lay.cp > 1) & ((rows.heads // lay.tp) % lay.cp != 0),
          "all-to-all (Ulysses) context parallelism splits the heads: cp must divide the heads per TP rank"),

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from colossus import catalog
 from colossus.errors import SpecError
+from colossus.perf.layout import SCHEDULE_CODES, schedule_rules
 from colossus.spec import (
     AttentionKernel,
     CompiledBy,
@@ -325,15 +326,14 @@ def _ep_overlap_named(version: str | None) -> bool | None:
 
 
 def _why_not(schedule: PipelineSchedule, layout: LayoutSpec) -> str:
-    """Why a stated layout cannot run ``schedule`` ('' when it can); the same rules as ``perf.layout``'s."""
-    if schedule is PipelineSchedule.ONE_F_ONE_B or layout.pp == 1:
+    """Why a stated layout cannot run ``schedule`` ('' when it can): ``perf.layout``'s schedule rules, on the
+    one layout the run states."""
+    if layout.pp == 1:
         return ""
-    if layout.interleave > 1:
-        return f"it states interleave {layout.interleave}, and {schedule.value} runs one model chunk a stage"
-    if schedule is PipelineSchedule.DUALPIPE and layout.pp % 2:
-        return f"DualPipe needs an even number of stages, not {layout.pp}"
-    if schedule is PipelineSchedule.DUALPIPE and layout.num_micro_batches % 2:
-        return f"DualPipe needs an even number of micro-batches, not {layout.num_micro_batches}"
+    m = layout.num_micro_batches
+    for broken, rule in schedule_rules(SCHEDULE_CODES.index(schedule), layout.pp, layout.interleave, m):
+        if broken:
+            return f"{rule}; it states pp {layout.pp}, interleave {layout.interleave}, {m} micro-batches"
     return ""
 
 
