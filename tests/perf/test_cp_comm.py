@@ -99,3 +99,14 @@ def test_whole_sequence_attention_never_costs_more_than_the_ring_s_blocks(cp, tp
         other = run(kind, cp=cp, tp=tp, seq=seq)
         assert _core_fwd(other) <= _core_fwd(ring) * (1 + 1e-12)
         assert estimate(other).parts_s["cp_exposed_s"] >= 0.0
+
+
+def test_the_rings_backward_hides_its_hops_under_the_kernels_backward_flops():
+    """A hop of the ring's backward hides under the block's backward, the catalog's backward FLOPs per forward
+    FLOP (FlashAttention-2: five matmuls to two) times its forward: a costlier backward hides more, never less."""
+    from colossus.perf.assumptions import default_assumptions
+
+    slow_net = run("p2p", cp=16, nic=25.0, gpus=16)  # a ring over two servers, on a thin NIC: hops show
+    shipped = estimate(slow_net).parts_s["cp_exposed_s"]
+    heavier = default_assumptions().with_overrides({"compute.attention.bwd_flop_per_fwd": 4.0})
+    assert 0.0 < estimate(slow_net, assumptions=heavier).parts_s["cp_exposed_s"] < shipped

@@ -158,7 +158,8 @@ def _cp_exposed(ctx: Context, lay: Layouts, lt: LayerTimes) -> np.ndarray | None
     steps = lay.cp - 1
     per_step_fwd = lt.attn_core_fwd_s / lay.cp
     fwd = steps * np.maximum(hop - per_step_fwd, 0.0)
-    bwd = steps * np.maximum(2 * hop - 2.5 * per_step_fwd, 0.0)  # K, V and their gradients travel back
+    # K, V and their gradients travel back, under the block's backward (its FLOPs per forward FLOP: catalog)
+    bwd = steps * np.maximum(2 * hop - ctx.k["attn_bwd_flop_per_fwd"] * per_step_fwd, 0.0)
     exposed = fwd * (1.0 + lay.rc_full) + bwd
     if ctx.kept("cp_not_ring", lambda c: bool(np.any(c.sw_cp_comm != CP_P2P))):
         exposed = np.where(ctx.sw_cp_comm == CP_P2P, exposed, _cp_collectives(ctx, lay, t, kv_width))
