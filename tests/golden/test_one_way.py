@@ -13,28 +13,20 @@ once needed more memory than none, on 19 of these runs.)
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from colossus.errors import ColossusError
 from colossus.perf import estimate
-from colossus.spec import LayoutSpec, RunSpec, SoftwareSpec, load_runs
-from tests.golden.perf_ratchet import RUNS
+from colossus.spec import LayoutSpec, RunSpec, SoftwareSpec
 
 #: relative slack for float noise in the comparisons
 NOISE = 1e-9
 
 
 @pytest.fixture(scope="module")
-def pinned() -> list[RunSpec]:
+def pinned(published_runs) -> list[RunSpec]:
     """The published runs, each with the layout its estimate used (its defaults stated)."""
-    if not RUNS.is_file():
-        message = "shared/validation/training_runs.yaml is not beside the repository"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return [with_layout(run, **estimate(run).layout.model_dump(mode="json")) for run in load_runs(RUNS)]
+    return [with_layout(run, **estimate(run).layout.model_dump(mode="json")) for run in published_runs]
 
 
 def with_layout(run: RunSpec, **fields) -> RunSpec:

@@ -11,24 +11,16 @@ accuracy: nothing is compared with a measurement.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from colossus.perf import estimate, plan
 from colossus.perf.estimate import effective_gpu
-from colossus.spec import LayoutSpec, RunSpec, load_runs, lookup
-from tests.golden.perf_ratchet import RUNS
+from colossus.spec import LayoutSpec, RunSpec, lookup
 
 
 @pytest.fixture(scope="module")
-def runs():
-    if not RUNS.is_file():
-        message = "shared/validation/training_runs.yaml is not beside the repository"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return load_runs(RUNS)
+def runs(published_runs):
+    return published_runs
 
 
 @pytest.fixture(scope="module")

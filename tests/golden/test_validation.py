@@ -19,15 +19,12 @@ otherwise, so a CI run can never be green without its validation data.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 from colossus.forecast.step_time import differences, from_cross_validation, shipped
 from colossus.perf import family_of, validate_runs
 from colossus.perf.calibrate import cross_validate
-from colossus.spec import load_runs
 from tests.golden.perf_ratchet import RUNS, cv_figures, cv_regressions, family_figures, load, load_cv, regressions
 
 MAPE_BOUND = 0.10
@@ -36,13 +33,8 @@ ORIGINAL_FAMILIES = ("megatron2021", "korthikanti", "nemo2407", "megascale")
 
 
 @pytest.fixture(scope="module")
-def runs():
-    if not RUNS.is_file():
-        message = "shared/validation/training_runs.yaml is not beside the repository"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return load_runs(RUNS)
+def runs(published_runs):
+    return published_runs
 
 
 @pytest.fixture(scope="module")
