@@ -205,7 +205,7 @@ def pick_profile(spec: SoftwareSpec, *, default_profile: str) -> tuple[SoftwareP
             # a version the catalog does not place (a release between two profiles' eras, a typo): said, not hidden
             eras = ", ".join(p.name for p in candidates if p.versions)
             return prof, (f"software.version '{version}' matches none of {spec.framework.value}'s profiles "
-                          f"({eras or 'none by version'}); assumed '{prof.name}', its default"), True
+                          f"({eras}); assumed '{prof.name}', its default"), True
     other = next(profile(n) for n in profile_names(Framework.OTHER) if profile(n).framework_default)
     return other, f"no software profile for {spec.framework.value}; assumed '{other.name}'", True
 
