@@ -192,6 +192,8 @@ def test_validate_cv_family_adds_left_out_errors_and_families(tmp_path, capsys, 
     assert all({"family", "n", "cv_mean_error", "cv_mape"} <= set(f) for f in doc["families"])
     assert all(isinstance(c["cv_error"], float) and isinstance(c["fits"], bool) for c in doc["cases"])
     assert all(set(v) == {"value", "fitted_on"} for v in doc["fitted"].values())
+    # the dense runs and the MoE runs apart (a file of dense runs only: one kind)
+    assert [k["kind"] for k in doc["kinds"]] == ["dense"] and doc["kinds"][0]["n"] == len(doc["cases"])
 
 
 def test_validate_cv_family_says_where_a_held_back_familys_uninformed_constants_come_from(tmp_path, capsys,

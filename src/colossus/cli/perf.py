@@ -371,9 +371,9 @@ def validate_cmd(
     with console.status("refitting with each family left out ..."):
         crossed = cross_validate(runs, base=assumptions)
     if as_json:
-        print_json({**_cv_doc(crossed), **_assumed_doc(assumed)})
+        print_json({**_cv_doc(crossed), "kinds": crossed.by_kind(runs), **_assumed_doc(assumed)})
     else:
-        _print_cv(crossed)
+        _print_cv(crossed, crossed.by_kind(runs))
         _print_assumed(assumed)
 
 
@@ -502,7 +502,7 @@ def _sw_brief(sw) -> dict[str, Any]:
             "dp_overlap": sw.dp_comm_overlap, "zero_stages": list(sw.zero_stages)}
 
 
-def _print_cv(crossed) -> None:
+def _print_cv(crossed, kinds: list[dict[str, Any]]) -> None:
     from rich.table import Table  # noqa: PLC0415
     table = Table("id", "metric", "measured", "in-sample", "left out", "fits")
     for case in crossed.cases:
@@ -539,6 +539,15 @@ def _print_cv(crossed) -> None:
         f"in-sample MAPE {crossed.in_sample.mape:.1%} (worst {crossed.in_sample.max_abs_error:.1%});"
         f" leave-one-family-out MAPE {crossed.cv_mape:.1%}, mean of family MAPEs {crossed.mean_family_mape:.1%}"
     )
+    if len(kinds) > 1:  # (dense and MoE runs apart: their errors differ)
+        console.print("; ".join(
+            f"{'MoE' if k['kind'] == 'moe' else k['kind']} runs ({k['n']}, {k['families']} families):"
+            f" in-sample {_pct(k['in_sample_mape'])},"
+            f" left out {_pct(k['cv_mape'])}" for k in kinds))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def _print_case_notes(cases: Iterable[Case]) -> None:

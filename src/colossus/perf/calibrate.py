@@ -415,6 +415,23 @@ class CrossValidation:
         scores = [f.cv_mape for f in self.families if f.cv_mape is not None]
         return float(np.mean(scores)) if scores else None
 
+    def by_kind(self, runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
+        """In-sample and left-out MAPE of the dense runs and of the mixture-of-experts runs apart (``runs``: the
+        runs cross-validated, for their models): the two kinds' errors differ, and a prediction's range is its
+        kind's (``forecast.step_time``)."""
+        moe = {run.id: run.model.moe is not None for run in runs}
+        out = []
+        for kind, is_moe in (("dense", False), ("moe", True)):
+            cases = [c for c in self.cases if moe.get(c.id) is is_moe]
+            if not cases:
+                continue
+            inside = [abs(c.error) for c in cases if c.error is not None]
+            left_out = [abs(c.cv_error) for c in cases if c.cv_error is not None]
+            out.append({"kind": kind, "n": len(cases), "families": len({family_of(c.id) for c in cases}),
+                        "in_sample_mape": float(np.mean(inside)) if inside else None,
+                        "cv_mape": float(np.mean(left_out)) if left_out else None})
+        return out
+
 
 def cross_validate(
     runs: Sequence[RunSpec],
