@@ -47,3 +47,10 @@ def test_report_is_deterministic_and_self_contained(doc, tmp_path):
 def test_a_name_is_text_not_markup(doc):
     html = render_forecast_report({**doc, "scenario": "<script>x</script>", "job": "j&b"})
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_the_sources_table_says_which_kind_of_runs_the_step_time_error_comes_from(doc):
+    step = next(s for s in doc["sources"] if s["name"] == "step_time")
+    kind = step["distribution"]["model_kind"]  # the tiny scenario's job is dense or MoE: its kind's runs
+    assert kind in ("dense", "MoE")
+    assert f"{step['distribution']['cases']} {kind} validation runs of" in render_forecast_report(doc)

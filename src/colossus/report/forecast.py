@@ -178,7 +178,8 @@ def _sources_table(doc: Mapping[str, Any]) -> str:
     for s in doc["sources"]:
         dist = s["distribution"]
         if dist.get("kind") == "measured":
-            what = (f"measured: {dist['cases']} validation runs of {dist['families']} families, left out one family"
+            runs = f"{dist['model_kind']} validation runs" if dist.get("model_kind") else "validation runs"
+            what = (f"measured: {dist['cases']} {runs} of {dist['families']} families, left out one family"
                     f" at a time (P10 {dist['p10']:.3g}, P50 {dist['p50']:.3g}, P90 {dist['p90']:.3g})")
         elif dist.get("kind") == "lognormal":
             what = (f"measured: lognormal, median 1, log sd {dist['log_sd']:.2f} (spread of {len(dist['fleets'])}"
