@@ -76,5 +76,6 @@ def test_a_replica_may_run_its_whole_share_of_the_batch_as_one_micro_batch():
     from colossus.perf.search import MAX_MICRO_BATCH, MICRO_BATCHES, micro_batches
 
     assert micro_batches(3072, 512) == [1, 2, 3, 4, 6, 8]
-    assert micro_batches(1024, 32) == [1, 2, 4, 8, 16]  # a share of 32: its divisors up to the cap
+    assert micro_batches(1024, 32) == [1, 2, 4, 8]  # a share of 32: its divisors up to the cap
+    assert micro_batches(30, 6) == [1, 2, 4, 5, 8]  # a share of 5: five sequences in one micro-batch
     assert set(MICRO_BATCHES) <= set(micro_batches(7, 7)) and max(micro_batches(10**6, 1)) == MAX_MICRO_BATCH
