@@ -54,6 +54,22 @@ def test_a_left_out_micro_batch_is_said_to_be_the_default():
     assert "micro_batch" not in estimate(make_run()).assumed  # (make_run states it)
 
 
+def test_a_left_out_expert_tensor_parallelism_is_said_to_be_the_default():
+    """With experts and tensor parallelism, an expert TP left out is ETP 1 (experts whole on a rank), listed among
+    the defaults applied; stated, or without tensor parallelism, it is not listed."""
+    moe = {"layers": 8, "hidden": 2048, "heads": 16, "ffn_hidden": 4096, "activation": "swiglu", "vocab": 32000,
+           "seq_len": 4096, "moe": {"experts": 8, "top_k": 2}}
+
+    def run(**layout) -> RunSpec:
+        return RunSpec.model_validate({"model": moe, "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 16},
+                                       "layout": {"global_batch": 64, "micro_batch": 1, **layout}})
+
+    est = estimate(run(tp=2, dp=8, ep=8))
+    assert est.assumed["etp"] == 1 == est.layout.etp
+    assert "etp" not in estimate(run(tp=2, dp=8, ep=8, etp=2)).assumed
+    assert "etp" not in estimate(run(tp=1, dp=16, ep=8)).assumed
+
+
 def test_h200_fits_what_h100_does_not():
     base = make_run(gpus=64, pp=8, tp=8, recompute="none", global_batch=64).model_dump()
     base["layout"].pop("dp")

@@ -286,6 +286,10 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
             assumed[name] = None  # filled with the value picked
     if "micro_batch" not in given:  # (not searched: the format's default, one sequence, said so)
         assumed["micro_batch"] = None
+    if "etp" not in given and spec.ep > 1 and spec.tp > 1:
+        # (not searched: experts whole on a rank, ETP 1, as the Megatron MoE model zoo's recipes state it beside
+        # TP 2-4; Megatron-core splits them like the attention where its flag is left unset: said so)
+        assumed["etp"] = None
     if len(sels) > 1 and RC_SELECTIVE in rcs:
         assumed["selective_recompute"] = None
     return lay, preferred, assumed
