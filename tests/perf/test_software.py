@@ -333,3 +333,12 @@ def test_a_version_no_profile_places_is_said_not_hidden():
     unversioned = resolve(SoftwareSpec(framework="torchtitan", version="9dec370"), "hopper",
                           default_profile="megatron-core-2025")
     assert "matches none" not in unversioned.note
+
+
+def test_megatron_core_0_4_is_the_2024_stack():
+    """Megatron-core 0.4 (January 2024) brought MoE, context parallelism and the overlapping DDP (its
+    changelog): it takes the 0.4-0.9 profile, not the 2025 one."""
+    for version in ("core_r0.4.0", "Megatron-LM v0.4.0"):
+        sw = resolve(SoftwareSpec(framework="megatron-lm", version=version), "hopper",
+                     default_profile="megatron-core-2025")
+        assert sw.profile == "megatron-core-2024" and "matches none" not in sw.note
