@@ -70,6 +70,22 @@ def test_a_left_out_expert_tensor_parallelism_is_said_to_be_the_default():
     assert "etp" not in estimate(run(tp=1, dp=16, ep=8)).assumed
 
 
+@pytest.mark.parametrize(("policy", "block"), [("mla_up", "mla"), ("norm_mla_up", "mla"), ("norm_moe", "moe"),
+                                               ("norm_act", "moe")])
+def test_a_stated_recompute_policy_the_model_has_no_modules_for_is_refused(policy, block):
+    """A policy for MLA or MoE layers stated for a model without them recomputes nothing the model names: it
+    was priced as if it did (a dense Llama with mla_up: HFU above MFU); now refused, naming the field."""
+    run = RunSpec.model_validate({
+        "model": {"layers": 8, "hidden": 2048, "heads": 16, "ffn_hidden": 4096, "activation": "swiglu",
+                  "vocab": 32000, "seq_len": 4096},
+        "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+        "software": {"framework": "megatron-lm", "selective_recompute": policy},
+        "layout": {"dp": 8, "global_batch": 64, "recompute": "selective"}})
+    with pytest.raises(SpecError, match=f"'{policy}' recomputes .* the model has no {block}: block") as err:
+        estimate(run)
+    assert err.value.path == ("software", "selective_recompute")
+
+
 def test_h200_fits_what_h100_does_not():
     base = make_run(gpus=64, pp=8, tp=8, recompute="none", global_batch=64).model_dump()
     base["layout"].pop("dp")

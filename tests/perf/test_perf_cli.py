@@ -234,6 +234,9 @@ def test_validate_without_measurements_or_predictions_says_so(tmp_path, capsys, 
     (["--precision", "fp64"], "error: --precision: fp64 training is not modelled"),
     (["--gpu", "a100-sxm4-80gb", "--software-set", "attention=flash3"],
      "error: --software-set attention: FlashAttention-3 runs on Hopper GPUs only"),
+    (["--software-set", "selective_recompute=norm_moe"],
+     "error: --software-set selective_recompute: 'norm_moe' recomputes the norms and the whole MoE block, and the"
+     " model has no moe: block; the policies that apply to it: attention_core, op_level"),
 ])
 def test_a_plan_names_the_option_that_set_what_it_cannot_take(args, said, capsys):
     assert main(["plan", "--model", "llama3-8b", "--gpus", "8", *args]) == 2

@@ -322,6 +322,8 @@ def plan_cmd(
         )
     except SpecError as exc:  # (a field the command's options set: name the option)
         option = _PLAN_OPTIONS.get(exc.path)
+        if option is None and len(exc.path) == 2 and exc.path[0] == "software":  # (plan's stack is its options')
+            option = f"--software-set {exc.path[1]}"
         raise (SpecError(exc.message, path=[option]) if option else exc) from None
     if as_json:
         print_json({"model": spec.name, "gpus": gpus, "gpu": gpu, "power_limit_w": power_limit_w, **result.as_dict(),

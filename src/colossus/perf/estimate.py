@@ -212,7 +212,29 @@ def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | 
         raise SpecError(f"{gpu.name} has no {run.layout.precision.value} tensor cores", path=["layout", "precision"])
     fabric = fabric or _default_fabric(gpu, c.nic_gbit_per_s, assumptions)
     sw = widened_by_layout(software_for(run.software, gpu, assumptions), run.layout, run.model.layers)
+    check_selective_policy(run.model, sw)
     return RunInputs(run.model, gpu, sw, fabric, c.gpus, c.gpus_per_node, c.power_limit_w)
+
+
+#: What each policy that needs a block of the model recomputes, and the block (``_absent_policies``).
+_POLICY_NEEDS = {
+    SelectiveRecompute.NORM_ACT: ("the norms and the MoE activation (Megatron-core's moe_act)", "moe"),
+    SelectiveRecompute.NORM_MOE: ("the norms and the whole MoE block", "moe"),
+    SelectiveRecompute.MLA_UP: ("multi-head latent attention's up-projections", "mla"),
+    SelectiveRecompute.NORM_MLA_UP: ("the norms and multi-head latent attention's up-projections", "mla"),
+}
+
+
+def check_selective_policy(model: ModelSpec, sw: Software) -> None:
+    """A stated selective-recompute policy must have its modules in the model: a policy for MoE or MLA
+    layers on a model without them recomputes nothing the model names (it was priced as if it did)."""
+    policy = sw.selective_recompute
+    if "selective_recompute" not in sw.stated or policy not in _absent_policies(model):
+        return
+    what, block = _POLICY_NEEDS[policy]
+    applies = [p.value for p in SelectiveRecompute if p not in _absent_policies(model)]
+    raise SpecError(f"'{policy.value}' recomputes {what}, and the model has no {block}: block; the policies that"
+                    f" apply to it: {', '.join(applies)}", path=["software", "selective_recompute"])
 
 
 # --- defaults: the candidates a run leaves open -----------------------------------

@@ -33,6 +33,7 @@ from colossus.perf.context import SELECTIVE_CODES, RunInputs, build_context
 from colossus.perf.estimate import (
     PART_NAMES,
     Estimate,
+    check_selective_policy,
     evaluate_layouts,
     make_estimate,
     selective_options,
@@ -212,6 +213,7 @@ def plan(
         raise SpecError(f"{gpu.name} has no {precision.value} tensor cores", path=["precision"])
     fabric = fabric or default_fabric(gpu, nic_gbit_per_s, assumptions)
     sw = software_for(software, gpu, assumptions)
+    check_selective_policy(model, sw)
     if precision is Precision.FP8 and not sw.fp8:
         raise SpecError(f"software profile '{sw.profile}' has no FP8 training (it predates Transformer Engine):"
                         " plan it in bf16, or name a later stack", path=["precision"])
