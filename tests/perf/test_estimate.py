@@ -176,3 +176,22 @@ def test_an_option_missing_the_memory_by_more_than_the_reserve_is_not_named():
     est = estimate(_in_house_405b(hbm_gb=80))  # 74.5 GiB: interleave 8 misses by about 9%
     assert est.fits and est.layout.interleave == 1
     assert not [n for n in est.notes if "would be" in n]
+
+
+def test_hfu_counts_what_the_selective_policy_ran():
+    """An estimate's hardware FLOPs are its policy's: torchtitan's op-level policy repeats half the matmuls,
+    Megatron's the attention core."""
+    from colossus.perf.flops import token_flops
+
+    model = {"layers": 8, "hidden": 2048, "heads": 16, "ffn_hidden": 8192, "activation": "swiglu", "vocab": 32000,
+             "seq_len": 4096}
+    for software, policy in (({"framework": "torchtitan", "selective_recompute": "op_level"}, "op_level"),
+                             ({"framework": "megatron-lm"}, "attention_core")):
+        run = RunSpec.model_validate({"model": model, "cluster": {"gpu": "h100-sxm5-80gb", "gpus": 8},
+                                      "software": software,
+                                      "layout": {"dp": 8, "global_batch": 64, "recompute": "selective"}})
+        est = estimate(run)
+        assert est.selective_recompute is not None and est.selective_recompute.value == policy
+        flops = token_flops(run.model)
+        assert est.hardware_flop_per_token == flops.hardware_flop("selective", est.selective_recompute)
+    assert est.hfu > est.mfu

@@ -52,3 +52,22 @@ def test_moe_counts_only_routed_and_shared_experts():
     ffn_moe = token_flops(moe).ffn_fwd_flop
     router = 2 * 4 * 1024 * 8
     assert ffn_moe == pytest.approx(3 * ffn_dense + router)
+
+
+def test_selective_hardware_flops_follow_the_policy():
+    """What each selective policy repeats, in matmul FLOPs: the attention core (Korthikanti), every other
+    matmul (op level), the MoE blocks, MLA's up-projections, or none (norms and activations)."""
+    from colossus.spec import SelectiveRecompute as P
+
+    mla = {"q_lora_rank": 512, "kv_lora_rank": 256, "qk_nope_head_dim": 64, "qk_rope_head_dim": 32,
+           "v_head_dim": 64}
+    m = ModelSpec.model_validate({"layers": 4, "hidden": 1024, "heads": 8, "activation": "swiglu", "vocab": 32000,
+                                  "seq_len": 1024, "mla": mla, "moe": {"experts": 8, "top_k": 2, "every": 2}})
+    tf = token_flops(m)
+    extra = {p: tf.hardware_flop("selective", p) - tf.model_flop for p in P}
+    assert extra[P.ATTENTION_CORE] == tf.attn_core_fwd_flop == tf.hardware_flop("selective") - tf.model_flop
+    assert extra[P.OP_LEVEL] == pytest.approx(0.5 * (tf.attn_linear_fwd_flop + tf.ffn_fwd_flop))
+    assert extra[P.NORM_ACT] == 0.0
+    assert 0 < extra[P.NORM_MOE] == tf.moe_ffn_fwd_flop < tf.ffn_fwd_flop  # two of the four layers are MoE
+    up = 2 * 4 * (512 * 8 * 96 + 256 * 8 * (64 + 64))  # q up to heads x (nope + rope), kv up to heads x (nope + v)
+    assert extra[P.MLA_UP] == extra[P.NORM_MLA_UP] == pytest.approx(up) and up < tf.attn_linear_fwd_flop

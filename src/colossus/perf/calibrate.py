@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
+from colossus.perf.context import SELECTIVE_CODES
 from colossus.perf.estimate import PreparedRuns
 from colossus.perf.flops import token_flops
-from colossus.perf.layout import RECOMPUTE_CODES
+from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT
 from colossus.perf.validate import Case, Validation, family_of, metric_of, validate_runs
-from colossus.spec import Convention, RunSpec
+from colossus.spec import Convention, RunSpec, SelectiveRecompute
 
 #: The shared constants the calibration fits: dotted path -> (low, high, prior). The prior is what the
 #: model assumes *without* data (a kernel benchmark, or "no penalty"); every fit starts there, so a
@@ -85,7 +86,7 @@ class Predictor:
         self.families = np.array([family_of(r.id) for r in self.runs])
         self.is_moe = np.array([r.model.moe is not None for r in self.runs], dtype=bool)
         self.index = np.array([i for i, _ in self.prepared.meta], dtype=np.int64)  # run of each prepared row
-        self._flop_per_token: dict[tuple[int, int], float] = {}
+        self._flop_per_token: dict[tuple[int, int, SelectiveRecompute | None], float] = {}
 
     def predict(self, assumptions: PerfAssumptions, mask: np.ndarray | None = None) -> np.ndarray:
         """Predicted metric per run (NaN where the run cannot be predicted, and outside ``mask`` if given).
@@ -107,7 +108,10 @@ class Predictor:
         tps = tokens / batch.parts.step_time_s[rows] / gpus
         for k, (value, j, row) in enumerate(zip(tps, np.flatnonzero(ok), rows)):
             i = int(index[j])
-            out[i] = self._metric(i, float(value), int(lay.rc[row]), float(peak[k]), float(tokens[k]))
+            sel = int(lay.sel[row])
+            policy = (None if int(lay.rc[row]) != RC_SELECTIVE else
+                      SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else prepared.inputs[j].software.selective_recompute)
+            out[i] = self._metric(i, float(value), int(lay.rc[row]), policy, float(peak[k]), float(tokens[k]))
         return out
 
     def _subset(self, mask: np.ndarray) -> tuple[PreparedRuns, np.ndarray]:
@@ -119,20 +123,21 @@ class Predictor:
             self._subsets[key] = (prepared, np.array([chosen[i] for i, _ in prepared.meta], dtype=np.int64))
         return self._subsets[key]
 
-    def _metric(self, i: int, tps: float, rc: int, peak: float, tokens_per_step: float) -> float:
+    def _metric(self, i: int, tps: float, rc: int, policy: SelectiveRecompute | None, peak: float,
+                tokens_per_step: float) -> float:
         run, name = self.runs[i], self.metric[i]
         if name == "tokens_per_s_per_gpu":
             return tps
         if name == "step_time_s":
             return tokens_per_step / (tps * run.cluster.gpus)
-        per_token = self._flop_per_token.get((i, rc))
+        per_token = self._flop_per_token.get((i, rc, policy))
         if per_token is None:  # a run's FLOP per token under its convention: the same in every fit step
             flops = token_flops(run.model)
             assert run.measured is not None
             conv = run.measured.convention
-            per_token = (flops.hardware_flop(RECOMPUTE_CODES[rc]) if conv is Convention.HARDWARE
+            per_token = (flops.hardware_flop(RECOMPUTE_CODES[rc], policy) if conv is Convention.HARDWARE
                          else flops.model_causal_flop if conv is Convention.MODEL_CAUSAL else flops.model_flop)
-            self._flop_per_token[(i, rc)] = per_token
+            self._flop_per_token[(i, rc, policy)] = per_token
         flop_s = tps * per_token
         return flop_s / 1e12 if name == "tflops_per_gpu" else flop_s / peak
 

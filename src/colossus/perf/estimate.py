@@ -648,6 +648,7 @@ def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assum
     parts_s = {name: float(getattr(batch.parts, name)[row]) for name in PART_NAMES}
     memory_bytes = {name: float(getattr(batch.memory, name)[row]) for name in MEMORY_NAMES}
     spec = batch.lay.spec(row) if spec is None else spec
+    policy = _selective_in(int(batch.lay.sel[row]), spec, inputs.software)
     return Estimate(
         run_id=run_id,
         layout=spec,
@@ -658,13 +659,13 @@ def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assum
         parts_s=parts_s,
         tokens_per_step=float(spec.global_batch * inputs.model.seq_len),
         model_flop_per_token=flops.model_flop,
-        hardware_flop_per_token=flops.hardware_flop(spec.recompute),
+        hardware_flop_per_token=flops.hardware_flop(spec.recompute, policy),
         model_causal_flop_per_token=flops.model_causal_flop,
         peak_flop_per_s=inputs.gpu.peak_flop_per_s(Precision.BF16),
         memory_bytes=memory_bytes,
         hbm_bytes=inputs.gpu.hbm_bytes,
         bound=max(parts_s, key=parts_s.__getitem__).removesuffix("_s"),
-        selective_recompute=_selective_in(int(batch.lay.sel[row]), spec, inputs.software),
+        selective_recompute=policy,
         moe=inputs.model.moe is not None,
     )
 
