@@ -97,6 +97,23 @@ def test_deepspeeds_pipeline_engine_reduces_gradients_after_its_last_backward():
     assert ds1.parts_s["dp_exposed_s"] < ds1_shown.parts_s["dp_exposed_s"]
 
 
+def test_deepspeeds_pipeline_engine_sends_partitioned_activations_one_blocking_transfer_at_a_time():
+    """DeepSpeed's PipelineEngine partitions what it sends over the TP group (is_pipe_partitioned) and issues
+    RecvActivation, SendGrad, SendActivation and RecvGrad as blocking steps one at a time: four transfers of
+    1/tp of an activation a micro-batch on a stage's path, where Megatron-LM 2021's blocking pipeline pairs a
+    send with a receive (two)."""
+    layout = {"tp": 8, "pp": 4, "dp": 4, "micro_batch": 1, "global_batch": 64, "zero": 1, "recompute": "full",
+              "interleave": 1}
+    ds = estimate(run(layout, gpus=128, nic_gbit_per_s=50, software={"framework": "deepspeed"}))
+    mg = estimate(run(layout, gpus=128, nic_gbit_per_s=50, software={"framework": "megatron-lm", "version": "2021"}))
+    assert not ds.software.pp_comm_overlap and not mg.software.pp_comm_overlap
+    assert ds.software.pp_transfers_serial and not mg.software.pp_transfers_serial
+    assert ds.parts_s["pp_exposed_s"] == pytest.approx(2 * mg.parts_s["pp_exposed_s"], rel=1e-9)
+    whole = estimate(run(layout, gpus=128, nic_gbit_per_s=50,
+                         software={"framework": "megatron-lm", "version": "2021", "pp_comm_overlap": False}))
+    assert whole.parts_s["pp_exposed_s"] == mg.parts_s["pp_exposed_s"]  # (Megatron's scatter-gather: 1/tp too)
+
+
 def test_tp_overlap_and_a_parallel_block_cut_exposed_tensor_parallel_time():
     layout = {"tp": 8, "pp": 1, "dp": 1, "global_batch": 1, "sequence_parallel": True, "recompute": "none"}
     plain = estimate(run(layout, software={"framework": "megatron-lm", "version": "2024"}))

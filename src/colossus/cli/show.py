@@ -86,7 +86,7 @@ _CATALOG_COLUMNS: dict[str, tuple[str, ...]] = {
 #: leading dense layers before the MoE ones).
 _MODEL_SHAPE_EXTRAS = ("head_dim", "mla", "first_dense_layers")
 #: Software profile fields shown where a profile departs from their default (one stack or two set them).
-_SOFTWARE_EXTRAS = ("pipeline_schedule", "pipeline_schedule_fallbacks", "pipeline_dp_overlap",
+_SOFTWARE_EXTRAS = ("pipeline_schedule", "pipeline_schedule_fallbacks", "pipeline_dp_overlap", "pp_transfers_serial",
                     "optimizer_moments_dtype", "fp8_moe_activation_cache")
 
 

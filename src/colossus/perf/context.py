@@ -124,6 +124,7 @@ class Context:
     sw_pad_capacity: np.ndarray  # every expert runs exactly its capacity
     sw_fsdp_agg: np.ndarray
     sw_pp_scatter: np.ndarray
+    sw_pp_serial: np.ndarray  # each pipeline send and receive a blocking step of its own (four a micro-batch)
     sw_embedding_loss: np.ndarray
     sw_uneven_stages: np.ndarray  # virtual stages may hold different numbers of layers
     sw_interleave: np.ndarray
@@ -260,6 +261,7 @@ def _software_static(sw: Software) -> dict[str, float]:
         sw_capacity=float("inf") if sw.expert_capacity_factor is None else sw.expert_capacity_factor,
         sw_pad_capacity=sw.expert_pad_to_capacity and sw.expert_capacity_factor is not None,
         sw_fsdp_agg=sw.fsdp_node_aggregation, sw_pp_scatter=sw.pp_scatter_gather,
+        sw_pp_serial=sw.pp_transfers_serial,
         sw_embedding_loss=sw.embedding_loss_stages, sw_uneven_stages=sw.uneven_virtual_stages,
         sw_interleave=sw.interleave, sw_interleave_pp_groups=sw.interleave_in_pp_groups,
         sw_tensor_parallel=sw.tensor_parallel, sw_pipeline_parallel=sw.pipeline_parallel,
@@ -300,6 +302,7 @@ _BOOL = {
     "sw_pad_capacity",
     "sw_fsdp_agg",
     "sw_pp_scatter",
+    "sw_pp_serial",
     "sw_embedding_loss",
     "sw_uneven_stages",
     "sw_interleave",

@@ -103,6 +103,7 @@ class Software:
     fp8_moe_activation_cache: bool = False  # FP8 runs keep the experts' SwiGLU inputs in FP8, recompute its output
     routing_by_profile: bool = False  # the profile states its stack's own routing (else the benchmarks' balance)
     pipeline_dp_overlap: bool = True  # with pp > 1 too, the DP reduction overlaps as dp_comm_overlap says
+    pp_transfers_serial: bool = False  # each pipeline send and receive a blocking step of its own (DeepSpeed)
     # the schedule is the profile's default (the run neither states one nor names one in its version text),
     # and the schedules the stack also runs, preferred in order, when a stated layout cannot run it
     schedule_by_profile: bool = False

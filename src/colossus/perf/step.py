@@ -238,9 +238,10 @@ def _pp_exposed(ctx: Context, lay: Layouts, t: np.ndarray | None = None) -> np.n
 
 
 def _pp_exposed_per_v(ctx: Context) -> np.ndarray:
-    """Exposed sends per virtual stage and micro-batch: two (activations forward, gradients backward), less what
-    an overlapping stack hides."""
-    return np.where(ctx.sw_pp_overlap, 1.0 - ctx.k["pp_hide"], 1.0) * 2
+    """Exposed transfers per virtual stage and micro-batch: two (activations forward, gradients backward, each
+    sent while the next is received), less what an overlapping stack hides; four where the engine issues each
+    send and receive as a blocking step of its own (DeepSpeed's PipelineEngine, ``Software.pp_transfers_serial``)."""
+    return np.where(ctx.sw_pp_overlap, 1.0 - ctx.k["pp_hide"], 1.0) * np.where(ctx.sw_pp_serial, 4.0, 2.0)
 
 
 def pp_exposed_s(ctx: Context, lay: Layouts) -> np.ndarray:

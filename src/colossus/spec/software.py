@@ -311,6 +311,12 @@ class SoftwareProfileSpec(CatalogItem):
         description="ZeRO-3/FSDP gathers over whole-node NCCL rings (node NICs share the traffic)"
     )
     pp_scatter_gather: bool = Field(description="each TP rank sends 1/tp of a pipeline activation")
+    pp_transfers_serial: bool = Field(
+        False,
+        description="the pipeline engine issues each send and each receive as its own blocking step, four a"
+        " micro-batch on a stage's path (DeepSpeed's PipelineEngine: RecvActivation, SendGrad, SendActivation,"
+        " RecvGrad, 'The communication is blocking'); others pair a stage's send with its receive: two",
+    )
     embedding_loss_stages: bool = Field(
         description="the pipeline split may count the embedding and the loss as layers (Megatron-core account-for-*)"
     )
