@@ -259,3 +259,12 @@ def test_fsdp2_under_a_torch_pipeline_accumulates_whole_gradients_in_the_reduce_
         grads[dtype] = float(memory_parts(run_context(run), from_spec(layout)).gradients_bytes[0])
     assert grads["bf16"] == pytest.approx(grads["fp32"] / 2)
     assert grads["fp32"] > 4 * 6e9 / 2 * 0.9  # the whole stage (about half of 8B parameters) at 4 bytes
+
+
+def test_the_norm_act_policy_recomputes_a_dense_ffns_activation_only_in_moe_blocks():
+    """Megatron-core's ``--recompute-modules layernorm moe_act`` (the DeepEP recipes' default, norm_act) on a
+    dense layer recomputes the norms alone: the FFN's activation output stays kept (moe_act is the experts')."""
+    software = {"framework": "megatron-lm", "version": "deepep recipe"}  # (the profile whose default is norm_act)
+    none = _kept_per_token(LLAMA_8B, software)
+    norm_act = _kept_per_token(LLAMA_8B, software, recompute="selective")
+    assert none - norm_act == pytest.approx(2 * 2 * 4096)  # the two norms' bf16 outputs, nothing of the FFN

@@ -226,8 +226,8 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
             return unscored
         if code == SEL_OP_LEVEL:  # norms/activations recomputed, half the matmul outputs kept
             return unscored - gemm_in - 0.5 * (attn + act_in + fc2_in)
-        if code == SEL_NORM_ACT:
-            return unscored - gemm_in - fc2_in
+        if code == SEL_NORM_ACT:  # norms, and the MoE blocks' activation (moe_act): a dense FFN keeps its own
+            return unscored - gemm_in - (fc2_moe if moe else 0.0)
         if code == SEL_NORM_MOE:  # the MoE block keeps only its input
             if not moe:  # (no row has an MoE block: nothing of it to drop)
                 return unscored - gemm_in
