@@ -110,7 +110,7 @@ def bench_accuracy(runs) -> None:
           f" mean of family MAPEs {crossed.mean_family_mape:.1%}; refit in-sample MAPE {crossed.in_sample.mape:.1%}")
     for fam in crossed.families:
         print(f"  {fam.family:14s} n={fam.n:2d}  left-out mean {fam.cv_mean_error:+6.1%}  MAPE {fam.cv_mape:5.1%}")
-    for kind in crossed.by_kind(runs):
+    for kind in crossed.by_kind():
         print(f"  {kind['kind']:5s} runs n={kind['n']:2d} ({kind['families']} families): in-sample MAPE"
               f" {kind['in_sample_mape']:.1%}, left out {kind['cv_mape']:.1%}")
     for name, item in crossed.fit.as_dict().items():

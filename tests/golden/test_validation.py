@@ -83,7 +83,7 @@ def test_leave_one_family_out(runs):
     problems = differences(shipped(), from_cross_validation(crossed, RUNS))
     assert not problems, "\n".join(problems[:10])
     # the dense and the MoE runs apart (what a prediction's range is drawn from): every run in one kind
-    kinds = {k["kind"]: k for k in crossed.by_kind(runs)}
+    kinds = {k["kind"]: k for k in crossed.by_kind()}
     assert set(kinds) == {"dense", "moe"} and kinds["dense"]["n"] + kinds["moe"]["n"] == len(runs)
     assert kinds["moe"]["families"] >= 3 and all(k["cv_mape"] is not None for k in kinds.values())
     # what the issue asks for, where the model already meets it: the original families out of sample

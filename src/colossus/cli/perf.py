@@ -373,9 +373,9 @@ def validate_cmd(
     with console.status("refitting with each family left out ..."):
         crossed = cross_validate(runs, base=assumptions)
     if as_json:
-        print_json({**_cv_doc(crossed), "kinds": crossed.by_kind(runs), **_assumed_doc(assumed)})
+        print_json({**_cv_doc(crossed), "kinds": crossed.by_kind(), **_assumed_doc(assumed)})
     else:
-        _print_cv(crossed, crossed.by_kind(runs))
+        _print_cv(crossed, crossed.by_kind())
         _print_assumed(assumed)
 
 

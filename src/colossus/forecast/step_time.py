@@ -204,10 +204,8 @@ def from_cross_validation(crossed: Any, validation: Path) -> StepTimeError:
     """The step-time errors of a cross-validation already run (``perf.calibrate.cross_validate``) on ``validation``."""
     from colossus.perf.calibrate import FITTED  # noqa: PLC0415
     from colossus.perf.validate import family_of  # noqa: PLC0415
-    from colossus.spec import load_runs  # noqa: PLC0415
 
-    moe = {run.id: run.model.moe is not None for run in load_runs(validation)}
-    cases = tuple(ErrorCase(c.id, family_of(c.id), c.metric, float(c.cv_error), moe[c.id])
+    cases = tuple(ErrorCase(c.id, family_of(c.id), c.metric, float(c.cv_error), c.id in crossed.moe_ids)
                   for c in crossed.cases if c.cv_error is not None and math.isfinite(c.cv_error))
     return StepTimeError(cases, sha256_of(validation), tuple(FITTED))
 

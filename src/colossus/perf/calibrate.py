@@ -34,10 +34,9 @@ from typing import Any
 import numpy as np
 
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
-from colossus.perf.context import SELECTIVE_CODES
-from colossus.perf.estimate import PreparedRuns
+from colossus.perf.estimate import PreparedRuns, policy_of
 from colossus.perf.flops import token_flops
-from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES, STACK_DEFAULT
+from colossus.perf.layout import RC_SELECTIVE, RECOMPUTE_CODES
 from colossus.perf.validate import Case, Validation, family_of, metric_of, validate_runs
 from colossus.spec import Convention, RunSpec, SelectiveRecompute
 
@@ -108,9 +107,8 @@ class Predictor:
         tps = tokens / batch.parts.step_time_s[rows] / gpus
         for k, (value, j, row) in enumerate(zip(tps, np.flatnonzero(ok), rows)):
             i = int(index[j])
-            sel = int(lay.sel[row])
-            policy = (None if int(lay.rc[row]) != RC_SELECTIVE else
-                      SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else prepared.inputs[j].software.selective_recompute)
+            policy = (policy_of(int(lay.sel[row]), prepared.inputs[j].software) if int(lay.rc[row]) == RC_SELECTIVE
+                      else None)
             out[i] = self._metric(i, float(value), int(lay.rc[row]), policy, float(peak[k]), float(tokens[k]))
         return out
 
@@ -406,6 +404,7 @@ class CrossValidation:
     families: tuple[FamilyScore, ...]
     fit: Fit
     public_prior: bool = False  # the fits were made beside what the public runs say (a file of other families)
+    moe_ids: frozenset[str] = frozenset()  # the runs whose models have mixture-of-experts layers
 
     @property
     def cv_errors(self) -> np.ndarray:
@@ -420,14 +419,12 @@ class CrossValidation:
         scores = [f.cv_mape for f in self.families if f.cv_mape is not None]
         return float(np.mean(scores)) if scores else None
 
-    def by_kind(self, runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
-        """In-sample and left-out MAPE of the dense runs and of the mixture-of-experts runs apart (``runs``: the
-        runs cross-validated, for their models): the two kinds' errors differ, and a prediction's range is its
-        kind's (``forecast.step_time``)."""
-        moe = {run.id: run.model.moe is not None for run in runs}
+    def by_kind(self) -> list[dict[str, Any]]:
+        """In-sample and left-out MAPE of the dense runs and of the mixture-of-experts runs apart: the two kinds'
+        errors differ, and a prediction's range is its kind's (``forecast.step_time``)."""
         out = []
         for kind, is_moe in (("dense", False), ("moe", True)):
-            cases = [c for c in self.cases if moe.get(c.id) is is_moe]
+            cases = [c for c in self.cases if (c.id in self.moe_ids) is is_moe]
             if not cases:
                 continue
             inside = [abs(c.error) for c in cases if c.error is not None]
@@ -476,7 +473,8 @@ def cross_validate(
     cases = tuple(replace(c, cv_predicted=None if not np.isfinite(v) else float(v))
                   for c, v in zip(in_sample.cases, cv_pred))
     return CrossValidation(in_sample, cases, tuple(scores), full_fit,
-                           public_prior=_public_for(families, with_public) is not None)
+                           public_prior=_public_for(families, with_public) is not None,
+                           moe_ids=frozenset(run.id for run in runs if run.model.moe is not None))
 
 
 def information_toml(runs: Sequence[RunSpec]) -> str:

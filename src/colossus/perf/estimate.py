@@ -216,7 +216,7 @@ def run_inputs(run: RunSpec, assumptions: PerfAssumptions, fabric: FabricSpec | 
     return RunInputs(run.model, gpu, sw, fabric, c.gpus, c.gpus_per_node, c.power_limit_w)
 
 
-#: What each policy that needs a block of the model recomputes, and the block (``_absent_policies``).
+#: What each policy that needs a block of the model recomputes, and the block (the model field) it needs.
 _POLICY_NEEDS = {
     SelectiveRecompute.NORM_ACT: ("the norms and the MoE activation (Megatron-core's moe_act)", "moe"),
     SelectiveRecompute.NORM_MOE: ("the norms and the whole MoE block", "moe"),
@@ -326,13 +326,9 @@ def selective_options(model: ModelSpec, sw: Software) -> list[SelectiveRecompute
 
 
 def _absent_policies(model: ModelSpec) -> tuple[SelectiveRecompute, ...]:
-    """Policies whose modules a model lacks: the MoE ones (moe_act, moe) without experts, the MLA ones without MLA."""
-    out: tuple[SelectiveRecompute, ...] = ()
-    if model.moe is None:
-        out += (SelectiveRecompute.NORM_ACT, SelectiveRecompute.NORM_MOE)
-    if model.mla is None:
-        out += (SelectiveRecompute.MLA_UP, SelectiveRecompute.NORM_MLA_UP)
-    return out
+    """Policies whose modules a model lacks (``_POLICY_NEEDS``): the MoE ones without experts, the MLA ones
+    without MLA."""
+    return tuple(p for p, (_, block) in _POLICY_NEEDS.items() if getattr(model, block) is None)
 
 
 # --- the vectorised core -----------------------------------------------------------
@@ -672,8 +668,11 @@ def make_estimate(run_id: str, inputs: RunInputs, batch: _Batch, row: int, assum
 
 def _selective_in(sel: int, spec: LayoutSpec, sw: Software) -> SelectiveRecompute | None:
     """The selective-recompute policy a row ran: its own, else its stack's; None if it does not recompute so."""
-    if spec.recompute is not Recompute.SELECTIVE:
-        return None
+    return policy_of(sel, sw) if spec.recompute is Recompute.SELECTIVE else None
+
+
+def policy_of(sel: int, sw: Software) -> SelectiveRecompute:
+    """The selective-recompute policy of a row's code ``sel``: its own, or its stack's (``STACK_DEFAULT``)."""
     return SELECTIVE_CODES[sel] if sel != STACK_DEFAULT else sw.selective_recompute
 
 
