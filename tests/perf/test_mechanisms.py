@@ -260,6 +260,26 @@ def test_the_embedding_slot_lightens_the_first_stage():
         assert float(in_flight_layers(ctx, lay)[0]) == pytest.approx(expected)
 
 
+def test_the_stage_with_the_embedding_slot_holds_a_layer_fewer():
+    """Where the embedding takes stage 0's first slot, stage 0 holds the embedding and a layer fewer, a middle
+    stage its whole share of layers and no embedding: the fullest stage's weights are 8 of Llama 3 405B's
+    layers (an embedding matrix is smaller than a layer), where the stage used to be charged both. A model
+    whose embedding outweighs a layer (126 layers of Llama 3 8B's width, its 128k vocabulary), with little
+    else in memory (full recompute, replicated optimizer state), is charged stage 0's: seven layers and the
+    embedding."""
+    sw = {"framework": "megatron-lm", "version": "2025"}
+    layer = 2 * 16384 * 16384 + 2 * 16384 * 1024 + 3 * 16384 * 53248 + 2 * 16384  # weights of one layer
+    r = run({**META, "dp": 64, "global_batch": 2048, "interleave": 8}, model=LLAMA405B, gpus=8192, software=sw)
+    est = estimate(r)
+    assert est.memory_bytes["weights_bytes"] == pytest.approx(8 * layer / 8 * 2, rel=1e-6)
+    small = {**LLAMA8B, "layers": 126}
+    est = estimate(run({**META, "dp": 64, "global_batch": 2048, "interleave": 8, "recompute": "full", "zero": 0},
+                       model=small, gpus=8192, software=sw))
+    h, f = 4096, 14336
+    small_layer = 2 * h * h + 2 * h * 1024 + 3 * h * f + 2 * h
+    assert est.memory_bytes["weights_bytes"] == pytest.approx((7 * small_layer + 128256 * h) / 8 * 2, rel=1e-6)
+
+
 def test_meta_llama3_layout_fits_as_meta_ran_it():
     """Llama 3 405B as Meta ran it on 16k H100 (Llama 3 paper Sec. 3.3.2 and Table 4: TP 8, PP 16, DP 128,
     8k tokens, 16M-token batch, no activation checkpointing, gradients and optimizer sharded, an interleaved

@@ -18,7 +18,7 @@ also holds two copies of a stage's parameters. Works on arrays of rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import NamedTuple
 
@@ -62,14 +62,29 @@ def stage_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None) ->
     return np.ceil(slots / lay.pp)
 
 
-def stage_params(ctx: Context, lay: Layouts, layers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Parameters on one GPU of the fullest stage: (dense ones, sharded over dp x cp; expert ones, over edp).
+def stage_params(ctx: Context, lay: Layouts, layers: np.ndarray | None = None,
+                 slots: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters on one GPU of the stage that holds the most: (dense ones, sharded over dp x cp; expert ones,
+    over edp).
 
-    ``layers``: ``stage_layers(ctx, lay)`` when the caller has it already.
+    A pipeline stage holds its layers and, on the first and last, an embedding matrix (the input embedding,
+    the output layer). Where the embedding and the loss take a layer slot each (``stage_layer_slots``), the
+    first and last stages hold a layer fewer beside it, so the most is the larger of a middle stage's layers
+    and a layer fewer plus the embedding. ``layers``, ``slots``: ``stage_layers``, ``stage_layer_slots``.
     """
     layers = stage_layers(ctx, lay) if layers is None else layers
     run = ctx.kept("params", _params_run)
     embed = run.embed * np.where(lay.pp == 1, run.untied, 1)
+    counted = _embedding_slot_rows(ctx, lay, slots)
+    if counted is not None:
+        embed = np.where(counted, np.maximum(embed - run.per_layer, 0.0), embed)
+    return _params_on_gpu(ctx, lay, layers, embed)
+
+
+def _params_on_gpu(ctx: Context, lay: Layouts, layers: np.ndarray, embed: np.ndarray,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, expert) parameters on one GPU of a stage of ``layers`` layers beside ``embed`` embedding ones."""
+    run = ctx.kept("params", _params_run)
     dense = (layers * run.per_layer + embed) / lay.tp
     copies = _copies(ctx, lay)
     if copies is not None:
@@ -314,6 +329,15 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
     them (``_interleave_in_flight``).
     """
     slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) if slots is None else slots
+    held = _in_flight_by_layers(ctx, lay, slots)
+    counted = _embedding_slot_rows(ctx, lay, slots)
+    if counted is None:
+        return held
+    return np.where(counted, np.maximum(*_in_flight_with_embedding_slot(lay, slots)), held)
+
+
+def _in_flight_by_layers(ctx: Context, lay: Layouts, slots: np.ndarray) -> np.ndarray:
+    """``in_flight_layers`` where every slot is a transformer layer."""
     base = np.floor(slots / lay.pp)
     extra = slots - base * lay.pp
     first = base * lay.kept("in_flight", lambda x: np.minimum(x.m, x.pp))
@@ -322,15 +346,20 @@ def in_flight_layers(ctx: Context, lay: Layouts, slots: np.ndarray | None = None
         first = np.where(dual, base * np.minimum(lay.m, lay.pp + 1), first)
     later = (base + 1) * np.minimum(lay.m, extra)
     micro_layers = np.maximum(first, later)
-    held = micro_layers * lay.kept("interleave_in_flight", _interleave_in_flight)
-    if ctx.flag("sw_embedding_loss") is False or lay.bounds("pp")[1] == 1:  # (no row counts them as slots)
-        return held
-    counted = (slots != ctx.layers) & (lay.pp > 1)
-    return np.where(counted, _in_flight_with_embedding_slot(lay, slots), held)
+    return micro_layers * lay.kept("interleave_in_flight", _interleave_in_flight)
 
 
-def _in_flight_with_embedding_slot(lay: Layouts, slots: np.ndarray) -> np.ndarray:
-    """``in_flight_layers`` where the embedding is stage 0's first slot (and the loss the last stage's last).
+def _embedding_slot_rows(ctx: Context, lay: Layouts, slots: np.ndarray | None) -> np.ndarray | None:
+    """Rows whose pipeline split counts the embedding and the loss as layer slots (None: no row does)."""
+    if ctx.flag("sw_embedding_loss") is False or lay.bounds("pp")[1] == 1:
+        return None
+    slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss) if slots is None else slots
+    return (slots != ctx.layers) & (lay.pp > 1)
+
+
+def _in_flight_with_embedding_slot(lay: Layouts, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Layer-micro-batches stage 0 and stage 1 hold at their peaks where the embedding is stage 0's first slot
+    (and the loss the last stage's last).
 
     Stage 0 then holds one transformer layer fewer in each of its first chunk's micro-batches in flight
     (Meta's reason to give the first and last stages a layer fewer: Llama 3 paper Sec. 3.3.2), so the
@@ -340,12 +369,13 @@ def _in_flight_with_embedding_slot(lay: Layouts, slots: np.ndarray) -> np.ndarra
     """
     pp, v, m = lay.pp, lay.v, lay.m
     per_stage = slots / pp
-    one_f1b = np.maximum((per_stage - 1) * np.minimum(m, pp), per_stage * np.minimum(m, pp - 1))
     chunk = slots / (pp * v)
     chunks0 = np.minimum((v + 1) * pp - 1, m * v)
     chunks1 = np.minimum((v + 1) * pp - 3, m * v)
-    interleaved = np.maximum(chunks0 * chunk - np.minimum(2 * pp - 1, m), chunks1 * chunk)
-    return np.where((v > 1) & (m >= pp), interleaved, one_f1b)
+    interleaved = (v > 1) & (m >= pp)
+    first = np.where(interleaved, chunks0 * chunk - np.minimum(2 * pp - 1, m), (per_stage - 1) * np.minimum(m, pp))
+    second = np.where(interleaved, chunks1 * chunk, per_stage * np.minimum(m, pp - 1))
+    return first, second
 
 
 def _interleave_in_flight(lay: Layouts) -> np.ndarray:
@@ -380,7 +410,7 @@ def stage_of(ctx: Context, lay: Layouts) -> Stage:
     else:
         slots = stage_layer_slots(ctx.layers, lay, ctx.sw_embedding_loss)
     layers = stage_layers(ctx, lay, slots)
-    return Stage(slots, layers, stage_params(ctx, lay, layers))
+    return Stage(slots, layers, stage_params(ctx, lay, layers, slots))
 
 
 def grad_reduce_bytes(ctx: Context, lay: Layouts) -> np.ndarray:
@@ -403,9 +433,39 @@ def zero3_grad_reduce_bytes(ctx: Context, lay: Layouts) -> np.ndarray:
 
 
 def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> MemoryParts:
-    """Memory per GPU by part, for the fullest stage (``stage``: ``stage_of(ctx, lay)``, if known)."""
+    """Memory per GPU by part, for the fullest stage (``stage``: ``stage_of(ctx, lay)``, if known).
+
+    Where the pipeline split counts the embedding and the loss as layer slots, the fullest is stage 0 (the
+    embedding and a layer fewer, the most micro-batches in flight) or stage 1 (a whole stage's layers, two
+    chunks fewer in flight): both are priced and the larger taken.
+    """
+    stage = stage_of(ctx, lay) if stage is None else stage
+    counted = _embedding_slot_rows(ctx, lay, stage.slots)
+    if counted is None or not counted.any():
+        return _stage_memory(ctx, lay, stage.layers, stage.layers, stage.params,
+                             _in_flight_by_layers(ctx, lay, stage.slots))
+    held = _in_flight_by_layers(ctx, lay, stage.slots)
+    in_flight0, in_flight1 = _in_flight_with_embedding_slot(lay, stage.slots)
+    fewer = np.where(counted, stage.layers - 1, stage.layers)  # the first and the last stage's layers
+    embed = ctx.kept("params", _params_run).embed
+    dense0, experts0 = _params_on_gpu(ctx, lay, fewer, embed)
+    dense1, experts1 = _params_on_gpu(ctx, lay, stage.layers, np.zeros_like(embed))
+    dense, experts = stage.params
+    first = _stage_memory(ctx, lay, fewer, fewer, (np.where(counted, dense0, dense), np.where(
+        counted, experts0, experts)), np.where(counted, in_flight0, held))
+    second = _stage_memory(ctx, lay, stage.layers, fewer, (np.where(counted, dense1, dense), np.where(
+        counted, experts1, experts)), np.where(counted, in_flight1, held))
+    pick = first.total_bytes >= second.total_bytes
+    return MemoryParts(*(np.where(pick, getattr(first, f.name), getattr(second, f.name))
+                         for f in fields(MemoryParts)))
+
+
+def _stage_memory(ctx: Context, lay: Layouts, layers: np.ndarray, last_layers: np.ndarray,
+                  held: tuple[np.ndarray, np.ndarray], in_flight: np.ndarray) -> MemoryParts:
+    """Memory per GPU by part of a stage of ``layers`` layers holding ``held`` (dense, expert) parameters and
+    ``in_flight`` layer-micro-batches of activations (the last stage, of ``last_layers``, one micro-batch)."""
     k = ctx.k
-    slots, layers, (dense, experts) = stage_of(ctx, lay) if stage is None else stage
+    dense, experts = held
     moe = ctx.any_moe
     shard = dense_dp(lay)
     if moe:
@@ -428,15 +488,15 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     tokens = lay.mb * ctx.seq / lay.cp
     per_token, whole = _activation_bytes(ctx, lay)
     per_layer = per_token * tokens
-    first = per_layer * in_flight_layers(ctx, lay, slots)
+    first = per_layer * in_flight
     logits = tokens * ctx.vocab / lay.tp * 4.0 * 2  # fp32 logits and their gradient
     lo_pp, hi_pp = lay.bounds("pp")
     if lo_pp > 1:
-        acts = np.maximum(first, per_layer * layers + logits)  # the last stage holds one micro-batch in flight
+        acts = np.maximum(first, per_layer * last_layers + logits)  # the last stage holds one micro-batch in flight
     elif hi_pp == 1:
         acts = first + logits
     else:
-        last = per_layer * layers + logits
+        last = per_layer * last_layers + logits
         acts = np.where(lay.pp > 1, np.maximum(first, last), first + logits)
     if lay.bounds("rc")[1] > RC_NONE:  # (some row recomputes)
         # the layer being recomputed holds, beside what it keeps, what it recomputes: a whole layer under full
