@@ -290,6 +290,32 @@ def test_meta_llama3_layout_fits_as_meta_ran_it():
     assert 0.33 < est.mfu < 0.46
 
 
+def test_a_run_that_leaves_recompute_out_may_recompute_the_norms_alone():
+    """Llama 3 405B on 8,192 GPUs (32 micro-batches a replica) needs 80.8 of 79.7 GiB with nothing recomputed
+    at two virtual stages a GPU; recomputing the norms alone (the cheapest saving) fits, repeating 0.3% of the
+    step, where every other matmul repeated cost 12%. It repeats no matmul (HFU = MFU). A run that says
+    ``selective`` ran its stack's selective modules, and a mixture of experts' recipes recompute the norms
+    with the MoE activation: ``norm`` is open to neither."""
+    from colossus.perf.assumptions import default_assumptions
+    from colossus.perf.estimate import selective_options, software_for
+
+    layout = {k: v for k, v in META.items() if k != "recompute"}
+    est = estimate(run({**layout, "dp": 64}, model=LLAMA405B, gpus=8192, software={"framework": "other"}))
+    assert est.fits and est.layout.recompute.value == "selective" and est.layout.interleave == 8
+    assert est.selective_recompute is not None and est.selective_recompute.value == "norm"
+    assert est.parts_s["recompute_s"] < 0.005 * est.step_time_s and est.hfu == pytest.approx(est.mfu)
+    stated = estimate(run({**layout, "dp": 64, "recompute": "selective"}, model=LLAMA405B, gpus=8192,
+                          software={"framework": "other"}))
+    assert stated.selective_recompute is not None and stated.selective_recompute.value != "norm"
+    assert stated.step_time_s > est.step_time_s
+    sw = software_for(None, lookup("gpus", "h100-sxm5-80gb"), default_assumptions())
+    dense = run(layout, model=LLAMA405B, gpus=16384).model
+    moe = run({"tp": 2, "dp": 4, "global_batch": 8}, model=QWEN3).model
+    assert "norm" in [o.value for o in selective_options(dense, sw)]
+    assert "norm" not in [o.value for o in selective_options(dense, sw, recompute_open=False)]
+    assert "norm" not in [o.value for o in selective_options(moe, sw)]
+
+
 def test_uneven_virtual_stages_are_paced_by_the_fullest():
     """126 layers over pp 16 x v 7 leaves virtual stages of one or two layers: the two-layer ones set the
     bubble, the same as v 4's even two-layer stages, not 1/7 of a stage's pass."""

@@ -268,3 +268,13 @@ def test_the_norm_act_policy_recomputes_a_dense_ffns_activation_only_in_moe_bloc
     none = _kept_per_token(LLAMA_8B, software)
     norm_act = _kept_per_token(LLAMA_8B, software, recompute="selective")
     assert none - norm_act == pytest.approx(2 * 2 * 4096)  # the two norms' bf16 outputs, nothing of the FFN
+
+
+def test_the_norm_policy_drops_the_norm_outputs_on_any_model():
+    """``norm`` (Megatron-core's ``--recompute-modules layernorm``) keeps everything but the two norms' outputs,
+    on a dense model and, stated, on a mixture of experts."""
+    software = {"framework": "megatron-lm", "version": "2025", "selective_recompute": "norm"}
+    none = _kept_per_token(LLAMA_8B, software)
+    assert none - _kept_per_token(LLAMA_8B, software, recompute="selective") == pytest.approx(2 * 2 * 4096)
+    moe_none = _kept_per_token(MIXTRAL, software)
+    assert moe_none - _kept_per_token(MIXTRAL, software, recompute="selective") == pytest.approx(2 * 2 * 4096)

@@ -38,7 +38,7 @@ from colossus.perf.context import Context, peak_gemm_flop_per_s
 from colossus.perf.layout import CP_P2P, STACK_DEFAULT, Layouts
 
 #: Selective-recompute codes (``perf.context.SELECTIVE_CODES``).
-SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP, SEL_NORM_MLA_UP = 0, 1, 2, 3, 4, 5
+SEL_ATTENTION_CORE, SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE, SEL_MLA_UP, SEL_NORM_MLA_UP, SEL_NORM = range(7)
 #: Policies whose repeated work includes the FFN activation (its output is recomputed anyway).
 SEL_REPEATING_ACTIVATION = (SEL_OP_LEVEL, SEL_NORM_ACT, SEL_NORM_MOE)
 
@@ -434,8 +434,11 @@ def layer_times(ctx: Context, lay: Layouts) -> LayerTimes:
             return ew
         if code == SEL_NORM_MOE:
             return ew + frac * moe_ffn
-        if code == SEL_NORM_MLA_UP:  # (the hidden-width element-wise work stands for the norms, as NORM_ACT's does)
-            return _hidden_elementwise_bytes(ctx, lay, t) / ctx.hbm_bytes_per_s + mla_up_s(ctx, lay, r, t)
+        norms = _hidden_elementwise_bytes(ctx, lay, t) / ctx.hbm_bytes_per_s  # (the hidden-width element-wise work)
+        if code == SEL_NORM:
+            return norms
+        if code == SEL_NORM_MLA_UP:
+            return norms + mla_up_s(ctx, lay, r, t)
         return mla_up_s(ctx, lay, r, t)  # SEL_MLA_UP
 
     selective = by_selective_code(ctx, lay, repeated)

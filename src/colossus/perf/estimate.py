@@ -279,7 +279,9 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     ``recompute: selective`` without ``software.selective_recompute`` leaves the
     modules open too: the stack's default policy, or one of the further policies
     its profile offers (each saving more memory: Megatron-core's
-    ``--recompute-modules``), the fastest that fits, as a team tunes them.
+    ``--recompute-modules``), the fastest that fits, as a team tunes them; a run
+    that leaves the recompute out may also recompute the norms alone
+    (``selective_options``).
     """
     spec = run.layout
     given = set(spec.model_fields_set)
@@ -296,7 +298,8 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     rcs = _options(given, "recompute", RECOMPUTE_CODES.index(spec.recompute),
                    [RECOMPUTE_CODES.index(m) for m in sw.recompute_modes])
     vs = _options(given, "interleave", spec.interleave, _interleaves(run, sw))
-    sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o) for o in selective_options(run.model, sw)]
+    sels = [STACK_DEFAULT] + [SELECTIVE_CODES.index(o)
+                              for o in selective_options(run.model, sw, recompute_open="recompute" not in given)]
     grid = np.array([(z, sp, rc, v, sel) for z, sp, rc, v in itertools.product(zeros, sps, rcs, vs)
                      for sel in (sels if rc == RC_SELECTIVE else [STACK_DEFAULT])], dtype=np.int64)
     lay = from_spec(spec).take(np.zeros(len(grid), dtype=np.int64))
@@ -317,12 +320,20 @@ def candidates(run: RunSpec, sw: Software) -> tuple[Layouts, np.ndarray, dict[st
     return lay, preferred, assumed
 
 
-def selective_options(model: ModelSpec, sw: Software) -> list[SelectiveRecompute]:
+def selective_options(model: ModelSpec, sw: Software, recompute_open: bool = True) -> list[SelectiveRecompute]:
     """Selective-recompute policies beyond the stack's default that a run (or a plan) leaves open: none where the
-    policy is stated, and none whose modules the model lacks."""
+    policy is stated, and none whose modules the model lacks.
+
+    The norms alone (``norm``) are open only where the recompute itself is (a run that leaves it out, a plan)
+    and on dense models: a run that says ``selective`` ran its stack's selective modules (Megatron's core
+    attention unless memory asked for more), and on a mixture of experts the recipes recompute the norms with
+    the MoE activation or block (the model zoo's Qwen3 recipes pass ``--recompute-modules layernorm
+    moe_act``), which ``norm_act`` and ``norm_moe`` are."""
     if "selective_recompute" in sw.stated:
         return []
-    return [o for o in sw.selective_options if o is not sw.selective_recompute and o not in _absent_policies(model)]
+    norm_open = recompute_open and model.moe is None
+    return [o for o in sw.selective_options if o is not sw.selective_recompute and o not in _absent_policies(model)
+            and (norm_open or o is not SelectiveRecompute.NORM)]
 
 
 def _absent_policies(model: ModelSpec) -> tuple[SelectiveRecompute, ...]:

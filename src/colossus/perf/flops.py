@@ -77,7 +77,7 @@ class TokenFlops:
             return self.moe_ffn_fwd_flop
         if policy in (SelectiveRecompute.MLA_UP, SelectiveRecompute.NORM_MLA_UP):
             return self.mla_up_fwd_flop
-        return 0.0  # NORM_ACT: norms and activations, element-wise work no FLOP count includes
+        return 0.0  # NORM, NORM_ACT: norms and activations, element-wise work no FLOP count includes
 
 
 def attn_core_fwd_flop_per_layer(model: ModelSpec, seq_len: int) -> float:

@@ -26,6 +26,7 @@ import numpy as np
 
 from colossus.perf.compute import (
     SEL_ATTENTION_CORE,
+    SEL_NORM,
     SEL_NORM_ACT,
     SEL_NORM_MLA_UP,
     SEL_NORM_MOE,
@@ -241,6 +242,8 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
             return unscored
         if code == SEL_OP_LEVEL:  # norms/activations recomputed, half the matmul outputs kept
             return unscored - gemm_in - 0.5 * (attn + act_in + fc2_in)
+        if code == SEL_NORM:  # the norms' outputs
+            return unscored - gemm_in
         if code == SEL_NORM_ACT:  # norms, and the MoE blocks' activation (moe_act): a dense FFN keeps its own
             return unscored - gemm_in - (fc2_moe if moe else 0.0)
         if code == SEL_NORM_MOE:  # the MoE block keeps only its input

@@ -100,6 +100,7 @@ class SelectiveRecompute(StrEnum):
     NORM_MOE = "norm_moe"  # norms and the whole MoE block (--recompute-modules layernorm moe)
     MLA_UP = "mla_up"  # multi-head latent attention's up-projections and RoPE (--recompute-modules mla_up_proj)
     NORM_MLA_UP = "norm_mla_up"  # the norms and MLA's up-projections (DeepSeek-V3 report Sec. 3.2.3, HAI-LLM)
+    NORM = "norm"  # the norms alone (Megatron-core --recompute-modules layernorm; any stack's op-level checkpointing)
 
 
 class SoftwareSpec(Spec):
