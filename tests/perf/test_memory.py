@@ -112,6 +112,22 @@ def test_what_a_layer_keeps_follows_how_its_stack_is_compiled():
     assert _kept_per_token(LLAMA_8B, {"profile": "megatron-core-2024", "compiled": False}) == pytest.approx(eager)
 
 
+def test_a_module_policy_under_torch_compile_keeps_no_more_than_no_recompute():
+    """Under torch.compile the partitioner recomputes the norm outputs and the FFN product outside a policy's
+    checkpointed modules, so a module policy keeps no more than the compiled layer without recompute: the
+    attention core (a fused kernel keeps no scores) and the norms alone keep exactly that (it charged 22 GiB
+    more than no recompute on torchtitan's compiled Llama 3 8B FSDP row); the op-level policy decides every
+    tensor itself and keeps what it keeps eager."""
+    compiled = {"profile": "torchtitan", "compiled": True}
+    none = _kept_per_token(LLAMA_8B, compiled)
+    for policy in ("attention_core", "norm"):
+        assert _kept_per_token(LLAMA_8B, {**compiled, "selective_recompute": policy}, "selective") == (
+            pytest.approx(none))
+    eager = {"profile": "torchtitan", "compiled": False}
+    assert _kept_per_token(LLAMA_8B, {**eager, "selective_recompute": "norm"}, "selective") < _kept_per_token(
+        LLAMA_8B, eager)
+
+
 def test_a_gelu_layer_keeps_as_much_eager_as_fused():
     """GeLU's output is FC2's input either way: eager autograd keeps nothing more than fused kernels."""
     gpt = dict(GPT3, seq_len=2048)

@@ -257,9 +257,29 @@ def _activation_bytes(ctx: Context, lay: Layouts) -> tuple[np.ndarray, np.ndarra
         return unscored - mla_up
 
     selective = by_selective_code(ctx, lay, kept)
-    stored = np.where(lay.rc_selective, selective, np.where(lay.rc_none, _kept_by_autograd(ctx, lay, full, (
-        gemm_in, fc2_in, a16 * width)), 0.0))
-    return np.where(lay.rc_full, run.layer_input / split_h, stored), full
+    if ctx.flag("sw_min_cut_acts") is not False and lay.any_rc_selective:
+        # torch.compile's partitioner recomputes the norm outputs and the FFN product from what the backward
+        # keeps anyway (``_kept_by_autograd``) outside a policy's checkpointed modules, so what a module policy
+        # left kept of them goes too; the op-level policy (selective activation checkpointing over the whole
+        # layer: torchtitan's 'op') decides every op's tensor itself
+        def min_cut_drops(code: int) -> np.ndarray | float:
+            if code == SEL_OP_LEVEL:
+                return 0.0
+            norms = 0.0 if code in _POLICIES_DROPPING_NORMS else gemm_in
+            return norms + (fc2_in - fc2_moe if moe and code in (SEL_NORM_ACT, SEL_NORM_MOE) else fc2_in)
+
+        sixteen = ~lay.fp8 if lay.any_fp8 else True
+        selective = selective - np.where(ctx.sw_min_cut_acts & sixteen, by_selective_code(ctx, lay, min_cut_drops),
+                                         0.0)
+    none = _kept_by_autograd(ctx, lay, full, (gemm_in, fc2_in, a16 * width))
+    stored = np.where(lay.rc_selective, selective, np.where(lay.rc_none, none, 0.0))
+    # what the layer being recomputed holds beside what it kept: a whole layer (full recompute), what its policy
+    # dropped of what the stack keeps without recompute (selective)
+    return np.where(lay.rc_full, run.layer_input / split_h, stored), np.where(lay.rc_selective, none, full)
+
+
+#: Module policies that recompute the norms' outputs (the inputs of the QKV and FC1 GEMMs).
+_POLICIES_DROPPING_NORMS = (SEL_NORM, SEL_NORM_ACT, SEL_NORM_MOE, SEL_NORM_MLA_UP)
 
 
 def _kept_by_autograd(ctx: Context, lay: Layouts, full: np.ndarray, parts: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -505,7 +525,8 @@ def _stage_memory(ctx: Context, lay: Layouts, layers: np.ndarray, last_layers: n
         # the layer being recomputed holds, beside what it keeps, what it recomputes: a whole layer under full
         # recompute (from its kept input), what the policy dropped under selective recompute (nothing where a
         # fused attention kernel keeps no scores to drop)
-        acts = acts + np.where(lay.rc_none, 0.0, np.where(lay.rc_selective, whole - per_token, whole) * tokens)
+        dropped = np.maximum(whole - per_token, 0.0)
+        acts = acts + np.where(lay.rc_none, 0.0, np.where(lay.rc_selective, dropped, whole) * tokens)
     buffers = np.full(lay.size, k["mem_dp_bucket_bytes"])
     if hi_pp > 1:
         buffers = buffers + 4 * tokens * ctx.hidden * k["mem_activation_bytes"] / lay.hidden_split * (lay.pp > 1)
