@@ -125,6 +125,24 @@ def test_run_derives_dp_and_checks_gpu_count():
         validate(RunSpec, {**base, "layout": {"tp": 8, "pp": 2, "dp": 2, "global_batch": 64}}, file="r.yaml")
 
 
+def test_a_runs_file_names_every_entry_with_a_problem(tmp_path: Path):
+    """The first bad entry is described, the others named: a file is mended in one pass."""
+    import yaml
+
+    good = {"model": GPT3, "cluster": {"gpu": "a100-sxm4-80gb", "gpus": 64},
+            "layout": {"tp": 8, "pp": 2, "global_batch": 64}, "measured": {"step_time_s": 1.0}}
+    bad = {**good, "layout": {"tp": 8, "pp": 2, "dp": 2, "global_batch": 64}}
+    path = tmp_path / "runs.yaml"
+    path.write_text(yaml.safe_dump([good, bad, good, bad, {**good, "cluster": {"gpu": "nope", "gpus": 64}}]))
+    with pytest.raises(SpecError) as err:
+        load_runs(path)
+    assert str(err.value).startswith(f"{path}: [1]: layout: tp*pp*cp*dp = 32")
+    assert str(err.value).endswith("(entries [3], [4] have problems too)")
+    path.write_text(yaml.safe_dump([good, bad]))
+    with pytest.raises(SpecError, match=r"= 32 but cluster.gpus = 64$"):
+        load_runs(path)
+
+
 def test_every_published_run_loads(shared_dir: Path):
     runs = load_runs(shared_dir / "validation" / "training_runs.yaml")
     assert len(runs) >= 40
