@@ -79,3 +79,26 @@ def test_a_replica_may_run_its_whole_share_of_the_batch_as_one_micro_batch():
     assert micro_batches(1024, 32) == [1, 2, 4, 8]  # a share of 32: its divisors up to the cap
     assert micro_batches(30, 6) == [1, 2, 4, 5, 8]  # a share of 5: five sequences in one micro-batch
     assert set(MICRO_BATCHES) <= set(micro_batches(7, 7)) and max(micro_batches(10**6, 1)) == MAX_MICRO_BATCH
+
+
+def test_a_plan_lists_no_layout_another_of_its_shape_beats_on_speed_and_memory():
+    """Rows of one parallel shape (degrees, micro-batch, interleave) that differ in ZeRO stage, sequence
+    parallelism or recompute: one slower and no smaller than another is no choice and is not listed (Llama 3
+    405B on 8,192 GPUs with the generic stack listed ZeRO-3 twins of ZeRO-2 rows, slower and up to 24 GiB
+    larger); one that trades speed for memory is. The runner-up is said slower by throughput."""
+    from colossus.spec import SoftwareSpec
+
+    result = plan(lookup("models", "llama3-405b"), lookup("gpus", "h100-sxm5-80gb"), num_gpus=8192,
+                  global_batch_tokens=16e6, software=SoftwareSpec(framework="other"), top=10)
+    best = result.best
+    assert len(best) == 10
+    for i, slow in enumerate(best):
+        shape = (slow.layout.tp, slow.layout.pp, slow.layout.dp, slow.layout.cp, slow.layout.micro_batch,
+                 slow.layout.interleave)
+        for fast in best[:i]:
+            if (fast.layout.tp, fast.layout.pp, fast.layout.dp, fast.layout.cp, fast.layout.micro_batch,
+                    fast.layout.interleave) == shape:
+                assert slow.memory_per_gpu_bytes < fast.memory_per_gpu_bytes, (fast.layout, slow.layout)
+    rates = [e.tokens_per_s_per_gpu for e in best]
+    assert rates == sorted(rates, reverse=True)
+    assert " slower, mostly in " in result.why and "is -" not in result.why

@@ -240,13 +240,35 @@ def plan(
         )
     # ranked by throughput: layouts may round the batch differently (with one batch, the same as step time)
     rate = np.where(fits, lay.gb / batch.parts.step_time_s, -np.inf)
-    order = np.argsort(-rate, kind="stable")[: min(top, int(fits.sum()))]
+    order = _undominated(lay, np.argsort(-rate, kind="stable")[: int(fits.sum())], batch.memory.total_bytes, top)
     best = tuple(make_estimate(f"plan-{i}", inputs, batch, int(i), {}) for i in order)
     why = explain(best, num_valid=lay.size, num_fitting=int(fits.sum()))
     if best[0].layout.global_batch != global_batch:
         why += (f" It runs {best[0].layout.global_batch:,} sequences a step: the {global_batch:,} asked,"
                 " rounded to a multiple of dp x micro-batch.")
     return Plan(best, lay.size, int(fits.sum()), every.size, time.perf_counter() - t0, why, sw)
+
+
+def _undominated(lay: Layouts, ranked: np.ndarray, memory_bytes: np.ndarray, top: int) -> list[int]:
+    """The first ``top`` of ``ranked`` (fastest first) that no faster row of the same parallel shape dominates.
+
+    Rows of one shape (tp, pp, dp, cp, ep, etp, micro-batch, interleave) differ in ZeRO stage, sequence
+    parallelism and recompute: such a row that is slower than another and needs no less memory is no choice
+    (ZeRO-3 beside ZeRO-2 with a stage's parameters held whole for the step), while one that trades speed for
+    memory is (the norms recomputed for 4 GiB less).
+    """
+    keys = np.stack([lay.tp, lay.pp, lay.dp, lay.cp, lay.ep, lay.etp, lay.mb, lay.v], axis=1)[ranked]
+    least: dict[tuple[int, ...], float] = {}  # per shape, the least memory of the rows kept so far
+    out: list[int] = []
+    for row, key in zip(ranked.tolist(), map(tuple, keys.tolist()), strict=True):
+        need = float(memory_bytes[row])
+        if key in least and least[key] <= need:
+            continue
+        least[key] = min(need, least.get(key, need))
+        out.append(row)
+        if len(out) == top:
+            break
+    return out
 
 
 def _commonest(reasons: np.ndarray) -> str:
@@ -266,10 +288,11 @@ def explain(best: tuple[Estimate, ...], *, num_valid: int, num_fitting: int) -> 
         f" it uses {win.memory_per_gpu_bytes / win.hbm_bytes:.0%} of HBM."
     )
     if len(best) > 1:
+        # per sequence trained: two layouts may round the batch differently, and they are ranked by throughput
         second = best[1]
-        diff = {k: second.parts_s[k] - win.parts_s[k] for k in PART_NAMES}
+        per_win, per_second = 1.0 / win.layout.global_batch, 1.0 / second.layout.global_batch
+        diff = {k: second.parts_s[k] * per_second - win.parts_s[k] * per_win for k in PART_NAMES}
         worst = max(diff, key=diff.__getitem__).removesuffix("_s")
-        text += (
-            f" The runner-up is {second.step_time_s / win.step_time_s - 1:.1%} slower, mostly in {worst}."
-        )
+        slower = win.tokens_per_s_per_gpu / second.tokens_per_s_per_gpu - 1
+        text += f" The runner-up is {slower:.1%} slower, mostly in {worst}."
     return text
