@@ -172,6 +172,24 @@ def test_a_faster_option_missing_the_memory_by_a_thin_margin_is_named():
     assert not [n for n in faster.notes if "would be" in n]
 
 
+def test_a_stated_layout_missing_the_memory_by_a_thin_margin_says_what_decides_it():
+    """A layout stated whole (as a team ran it) that the model finds a little over the HBM says that the
+    assumed reserve decides it, not only that it does not fit; far over, it says nothing of the kind."""
+    from colossus.spec import LayoutSpec
+
+    def stated(**cluster) -> RunSpec:
+        run = _in_house_405b(**cluster)
+        return run.model_copy(update={"layout": LayoutSpec.model_validate(
+            {**run.layout.model_dump(mode="json"), "interleave": 8, "zero": 2, "sequence_parallel": True})})
+
+    est = estimate(stated())
+    assert not est.fits
+    [note] = [n for n in est.notes if "% over" in n]
+    assert note.startswith("needs ") and "assumed reserve decides" in note and "perf_memory.toml" in note
+    far = estimate(stated(hbm_gb=80))  # 74.5 GiB: about 8% over
+    assert not far.fits and not [n for n in far.notes if "% over" in n]
+
+
 def test_an_option_missing_the_memory_by_more_than_the_reserve_is_not_named():
     est = estimate(_in_house_405b(hbm_gb=80))  # 74.5 GiB: interleave 8 misses by about 9%
     assert est.fits and est.layout.interleave == 1

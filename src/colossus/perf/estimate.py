@@ -375,6 +375,26 @@ NEAR_MISS_FRAC = 0.05
 NEAR_MISS_GAIN_FRAC = 0.03
 
 
+def _reserve_text(batch: _Batch) -> str:
+    """The memory model's assumed reserve, as a note says it."""
+    k = batch.ctx.k
+    framework = float(np.ravel(k["mem_framework_bytes"])[0])
+    fragmentation = float(np.ravel(k["mem_fragmentation_frac"])[0])
+    return (f"the memory model's assumed reserve decides ({framework / 1e9:.1f} GB for the framework,"
+            f" {fragmentation:.0%} allocator fragmentation; catalog perf_memory.toml)")
+
+
+def _thin_margin_note(batch: _Batch, row: int) -> str | None:
+    """A note when the layout taken misses the memory by a margin the assumed reserve decides (a layout a team
+    ran that the model finds 2% over says so, rather than only that it does not fit), else None."""
+    mem = float(batch.memory.total_bytes[row])
+    cap = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
+    if not 0.0 < mem / cap - 1.0 <= NEAR_MISS_FRAC:
+        return None
+    return (f"needs {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over): a margin"
+            f" {_reserve_text(batch)}")
+
+
 def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.ndarray, np.ndarray]:
     """Per run, the row to report: the fastest valid row that fits (the stack's defaults winning near-ties),
     else the valid row needing the least memory; -1 if none is valid.
@@ -479,6 +499,9 @@ class PreparedRuns:
                 est = make_estimate(self.runs[i].id, inp, batch, pick, resolved, spec, flops)
                 several = self.lays[j].size > 1
                 notes = ["no option left to the model's defaults fits in memory"] if none_fit[j] and several else []
+                if none_fit[j]:
+                    thin = _thin_margin_note(batch, pick)
+                    notes += [thin] if thin else []
                 if several and not none_fit[j]:
                     near = self._near_miss(batch, pick, j, resolved, assumptions)
                     notes += [near] if near else []
@@ -517,14 +540,10 @@ class PreparedRuns:
                 options.append(f"selective recompute of {getattr(policy, 'value', policy)}")
             mem = float(batch.memory.total_bytes[row])
             cap = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
-            k = batch.ctx.k
-            framework = float(np.ravel(k["mem_framework_bytes"])[0])
-            fragmentation = float(np.ravel(k["mem_fragmentation_frac"])[0])
             note = (f"{', '.join(options) or 'another option left open'} would be"
                     f" {1.0 - float(batch.parts.step_time_s[row]) / pick_time:.0%} faster but needs"
                     f" {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over): a margin"
-                    f" the memory model's assumed reserve decides ({framework / 1e9:.1f} GB for the framework,"
-                    f" {fragmentation:.0%} allocator fragmentation; catalog perf_memory.toml)")
+                    f" {_reserve_text(batch)}")
         if own:
             self.memo[key] = note
         return note
