@@ -466,7 +466,7 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     counted = _embedding_slot_rows(ctx, lay, stage.slots)
     if counted is None or not counted.any():
         return _stage_memory(ctx, lay, stage.layers, stage.layers, stage.params,
-                             _in_flight_by_layers(ctx, lay, stage.slots))
+                             _in_flight_by_layers(ctx, lay, stage.slots), _activation_bytes(ctx, lay))
     held = _in_flight_by_layers(ctx, lay, stage.slots)
     in_flight0, in_flight1 = _in_flight_with_embedding_slot(lay, stage.slots)
     fewer = np.where(counted, stage.layers - 1, stage.layers)  # the first and the last stage's layers
@@ -474,19 +474,22 @@ def memory_parts(ctx: Context, lay: Layouts, stage: Stage | None = None) -> Memo
     dense0, experts0 = _params_on_gpu(ctx, lay, fewer, embed)
     dense1, experts1 = _params_on_gpu(ctx, lay, stage.layers, np.zeros_like(embed))
     dense, experts = stage.params
+    acts = _activation_bytes(ctx, lay)  # (the same per token on both stages)
     first = _stage_memory(ctx, lay, fewer, fewer, (np.where(counted, dense0, dense), np.where(
-        counted, experts0, experts)), np.where(counted, in_flight0, held))
+        counted, experts0, experts)), np.where(counted, in_flight0, held), acts)
     second = _stage_memory(ctx, lay, stage.layers, fewer, (np.where(counted, dense1, dense), np.where(
-        counted, experts1, experts)), np.where(counted, in_flight1, held))
+        counted, experts1, experts)), np.where(counted, in_flight1, held), acts)
     pick = first.total_bytes >= second.total_bytes
     return MemoryParts(*(np.where(pick, getattr(first, f.name), getattr(second, f.name))
                          for f in fields(MemoryParts)))
 
 
 def _stage_memory(ctx: Context, lay: Layouts, layers: np.ndarray, last_layers: np.ndarray,
-                  held: tuple[np.ndarray, np.ndarray], in_flight: np.ndarray) -> MemoryParts:
+                  held: tuple[np.ndarray, np.ndarray], in_flight: np.ndarray,
+                  acts_per_token: tuple[np.ndarray, np.ndarray]) -> MemoryParts:
     """Memory per GPU by part of a stage of ``layers`` layers holding ``held`` (dense, expert) parameters and
-    ``in_flight`` layer-micro-batches of activations (the last stage, of ``last_layers``, one micro-batch)."""
+    ``in_flight`` layer-micro-batches of activations (the last stage, of ``last_layers``, one micro-batch);
+    ``acts_per_token``: ``_activation_bytes``."""
     k = ctx.k
     dense, experts = held
     moe = ctx.any_moe
@@ -509,7 +512,7 @@ def _stage_memory(ctx: Context, lay: Layouts, layers: np.ndarray, last_layers: n
         grads = np.where(once, params * zero3_grad_reduce_bytes(ctx, lay), grads)
     optim = zero_sharded(lay, 1, sharded, params) * optimizer_bytes_per_param(ctx)
     tokens = lay.mb * ctx.seq / lay.cp
-    per_token, whole = _activation_bytes(ctx, lay)
+    per_token, whole = acts_per_token
     per_layer = per_token * tokens
     first = per_layer * in_flight
     logits = tokens * ctx.vocab / lay.tp * 4.0 * 2  # fp32 logits and their gradient
