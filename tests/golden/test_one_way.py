@@ -6,7 +6,8 @@ again with one input changed, and the model must answer the way the mechanism go
 or fusion turned on never slows a step; activation recompute none -> selective -> full never speeds a step
 up nor needs more memory, and every selective policy lies between none and full in both; sequence parallelism
 never needs more memory; twice the batch (more micro-batches over the same pipeline) never lowers the
-throughput; a 16-bit gradient reduction is never slower than an fp32 one. The runs are the real shapes and
+throughput; a 16-bit gradient reduction is never slower than an fp32 one; faster HBM or an H200 in place of
+an H100 never slows a step, a lower power limit never speeds one. The runs are the real shapes and
 layouts teams ran, which synthetic layouts (tests/perf, hypothesis) do not reach: dense and MoE, A100 and
 H100, eight stacks. (Selective recompute with a fused attention kernel
 once needed more memory than none, on 19 of these runs; a module policy under torch.compile, 22 GiB more on
@@ -132,3 +133,32 @@ def test_every_selective_policy_lies_between_no_recompute_and_full(pinned):
                              f" {least / 2**30:.2f}..{most / 2**30:.2f}")
     assert compared >= 3 * len(pinned)
     assert not wrong, wrong
+
+
+def with_cluster(run: RunSpec, **fields) -> RunSpec:
+    stated = run.cluster.model_dump(mode="json", exclude_none=True)
+    stated["gpu"] = run.cluster.gpu.name
+    return run.model_copy(update={"cluster": type(run.cluster).model_validate({**stated, **fields})})
+
+
+def test_better_hardware_never_slows_a_step_and_a_lower_power_limit_never_speeds_one(pinned):
+    """Each run on faster HBM (1.4x its bandwidth), on an H200 where it ran on an H100 (the same compute, more and
+    faster HBM) and at 70% of its GPU's TDP: the first two never slow the step, the third never speeds it up."""
+    wrong, compared, moved = [], 0, {"hbm x1.4": 0, "power 0.7 TDP": 0, "h200": 0}
+    for run in pinned:
+        base = estimate(run)
+        gpu = run.cluster.gpu
+        flips = {"hbm x1.4": (with_cluster(run, hbm_gb_per_s=gpu.hbm_tb_per_s * 1000 * 1.4), -1),
+                 "power 0.7 TDP": (with_cluster(run, power_limit_w=0.7 * gpu.tdp_w), +1)}
+        if gpu.name.startswith("h100"):
+            flips["h200"] = (with_cluster(run, gpu="h200-sxm-141gb"), -1)
+        for name, (flipped, sign) in flips.items():
+            est = estimate(flipped)
+            compared += 1
+            change = sign * (est.step_time_s - base.step_time_s)
+            if change < -NOISE * base.step_time_s:
+                wrong.append(f"{run.id} {name}: {base.step_time_s:.4f} -> {est.step_time_s:.4f} s")
+            moved[name] += change > NOISE * base.step_time_s
+    assert compared >= 2 * len(pinned)
+    assert not wrong, wrong
+    assert min(moved.values()) >= 10, moved  # (each flip moves the step of many runs: not a vacuous check)
