@@ -46,6 +46,13 @@ def pick(arch: str = "hopper", **fields) -> str:
         ("deepspeed", "Megatron-DeepSpeed with DeepSpeed 0.6.5", "deepspeed-zero3-2021"),
         ("deepspeed", "Megatron-DeepSpeed with DeepSpeed 0.9.2", "deepspeed-2023"),
         ("maxtext", None, "maxtext"),
+        # a bare Megatron-core release number (Megatron-LM tags its releases by it) places its era
+        ("megatron-lm", "0.8", "megatron-core-2024"),
+        ("megatron-lm", "v0.8.0", "megatron-core-2024"),
+        ("megatron-lm", "v0.12.0", "megatron-core-2025"),
+        ("megatron-lm", "0.13", "megatron-core-2025"),
+        ("megatron-lm", "1.0.8", DEFAULT),  # (no era: the default, with a note)
+        ("nemo", "24.07 container (NeMo 2.0.0rc1, Megatron-core 0.8)", "nemo-24"),  # NeMo 2.0 ran in 24.07 too
     ],
 )
 def test_framework_and_version_pick_the_profile(framework, version, expected):
