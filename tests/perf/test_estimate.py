@@ -190,6 +190,18 @@ def test_a_stated_layout_missing_the_memory_by_a_thin_margin_says_what_decides_i
     assert not far.fits and not [n for n in far.notes if "% over" in n]
 
 
+def test_a_published_layout_the_model_finds_a_little_over_says_so_in_validate():
+    """``validate``'s note of a case that does not fit says by how much and that the reserve decides it."""
+    from colossus.perf.validate import validate_runs
+
+    doc = _in_house_405b().model_dump(mode="json", exclude_none=True)
+    doc["layout"].update(interleave=8, zero=2, sequence_parallel=True)
+    doc["measured"] = {"tflops_per_gpu": 430.0, "convention": "model"}
+    [case] = validate_runs([RunSpec.model_validate(doc)]).cases
+    assert case.fits is False
+    assert "estimated anyway; needs 80." in case.note and "assumed reserve decides" in case.note
+
+
 def test_an_option_missing_the_memory_by_more_than_the_reserve_is_not_named():
     est = estimate(_in_house_405b(hbm_gb=80))  # 74.5 GiB: interleave 8 misses by about 9%
     assert est.fits and est.layout.interleave == 1

@@ -375,12 +375,16 @@ NEAR_MISS_FRAC = 0.05
 NEAR_MISS_GAIN_FRAC = 0.03
 
 
+#: How a note that the memory reserve decides a layout begins its reason (``validate`` carries such a note).
+RESERVE_DECIDES = "a margin the memory model's assumed reserve decides"
+
+
 def _reserve_text(batch: _Batch) -> str:
     """The memory model's assumed reserve, as a note says it."""
     k = batch.ctx.k
     framework = float(np.ravel(k["mem_framework_bytes"])[0])
     fragmentation = float(np.ravel(k["mem_fragmentation_frac"])[0])
-    return (f"the memory model's assumed reserve decides ({framework / 1e9:.1f} GB for the framework,"
+    return (f"{RESERVE_DECIDES} ({framework / 1e9:.1f} GB for the framework,"
             f" {fragmentation:.0%} allocator fragmentation; catalog perf_memory.toml)")
 
 
@@ -391,7 +395,7 @@ def _thin_margin_note(batch: _Batch, row: int) -> str | None:
     cap = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
     if not 0.0 < mem / cap - 1.0 <= NEAR_MISS_FRAC:
         return None
-    return (f"needs {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over): a margin"
+    return (f"needs {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over):"
             f" {_reserve_text(batch)}")
 
 
@@ -542,7 +546,7 @@ class PreparedRuns:
             cap = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
             note = (f"{', '.join(options) or 'another option left open'} would be"
                     f" {1.0 - float(batch.parts.step_time_s[row]) / pick_time:.0%} faster but needs"
-                    f" {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over): a margin"
+                    f" {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over):"
                     f" {_reserve_text(batch)}")
         if own:
             self.memo[key] = note

@@ -22,7 +22,7 @@ import numpy as np
 from colossus.errors import ColossusError
 from colossus.perf.assumptions import PerfAssumptions, default_assumptions
 from colossus.perf.case_notes import case_note
-from colossus.perf.estimate import estimate_many
+from colossus.perf.estimate import RESERVE_DECIDES, estimate_many
 from colossus.spec import RunSpec
 
 #: The metric a run is compared on: the first of these its ``measured`` block gives.
@@ -139,7 +139,8 @@ def validate_runs(runs: Sequence[RunSpec], *, assumptions: PerfAssumptions | Non
         if isinstance(est, ColossusError):
             cases.append(Case(run.id, metric, value, None, reason=str(est)))
             continue
-        notes = [] if est.fits else ["predicted memory exceeds the GPU's HBM; estimated anyway"]
+        notes = [] if est.fits else ["predicted memory exceeds the GPU's HBM; estimated anyway"] + [
+            n for n in est.notes if n.startswith("needs ") and RESERVE_DECIDES in n]  # (by how much, and why)
         notes += [case_note(run.id)] if case_note(run.id) else []
         note = "; ".join(notes)
         assert run.measured is not None
