@@ -187,7 +187,7 @@ class EstimateResult(_Result):
         time_s = train_tokens / rate if rate > 0 else math.inf
         band = prediction_range(moe=est.moe)
         (low, high), (short, long) = band.throughput(rate), band.duration(time_s)
-        return cls(name=name, model=model, gpu=gpu, num_gpus=est.num_gpus, layout=est.layout.label, planned=planned,
+        return cls(name=name, model=model, gpu=gpu, num_gpus=est.num_gpus, layout=est.layout_label, planned=planned,
                    step_time_s=est.step_time_s, mfu=est.mfu,
                    model_flop_per_s_per_gpu=est.tflops_per_gpu * units.TFLOP_PER_S,
                    tokens_per_s_per_gpu=est.tokens_per_s_per_gpu, tokens_per_s=rate,

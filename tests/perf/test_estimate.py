@@ -194,12 +194,25 @@ def test_a_published_layout_the_model_finds_a_little_over_says_so_in_validate():
     """``validate``'s note of a case that does not fit says by how much and that the reserve decides it."""
     from colossus.perf.validate import validate_runs
 
-    doc = _in_house_405b().model_dump(mode="json", exclude_none=True)
+    doc = _in_house_405b().model_dump(mode="json", exclude_unset=True)
     doc["layout"].update(interleave=8, zero=2, sequence_parallel=True)
     doc["measured"] = {"tflops_per_gpu": 430.0, "convention": "model"}
     [case] = validate_runs([RunSpec.model_validate(doc)]).cases
     assert case.fits is False
     assert "estimated anyway; needs 80." in case.note and "assumed reserve decides" in case.note
+
+
+def test_a_layout_label_names_a_selective_policy_beyond_the_stacks_own():
+    """What the fit table, sweeps, simulated jobs and the API print of a layout says which modules it
+    recomputes where the model chose other than the stack's own (to state it again)."""
+    est = estimate(_in_house_405b().model_copy(update={"layout": _in_house_405b().layout.model_copy(
+        update={"recompute": "selective"})}))
+    assert "rc=selective" in est.layout_label
+    doc = _in_house_405b().model_dump(mode="json", exclude_unset=True)
+    del doc["layout"]["recompute"]
+    chose = estimate(RunSpec.model_validate(doc))  # (recompute left out: the norms alone fit)
+    assert chose.selective_recompute is not None and chose.selective_recompute.value == "norm"
+    assert "rc=selective(norm) " in chose.layout_label and "rc=selective " in chose.layout.label
 
 
 def test_an_option_missing_the_memory_by_more_than_the_reserve_is_not_named():

@@ -129,7 +129,7 @@ def _print_fits(scenario: str, fits: list[Fit]) -> None:
         table.add_row(
             f.model, f"{f.num_params / 1e9:,.0f} B", f.pool, f.gpu,
             f"{f.min_gpus:,}" if f.fits else "[bold red]does not fit[/]",
-            "-" if est is None else est.layout.label,
+            "-" if est is None else est.layout_label,
             "-" if est is None else f"{est.memory_per_gpu_bytes / 2**30:.0f} of {est.hbm_bytes / 2**30:.0f} GiB",
             "-" if est is None else f"{est.tokens_per_s_per_gpu:,.0f}",
         )

@@ -98,6 +98,16 @@ class Estimate:
     moe: bool = False
 
     @property
+    def layout_label(self) -> str:
+        """``LayoutSpec.label`` with the selective-recompute policy where it is not the stack's own (what it
+        takes to state the layout again: ``rc=selective(norm)``)."""
+        label = self.layout.label
+        policy = self.selective_recompute
+        if policy is None or policy is self.software.selective_recompute:
+            return label
+        return label.replace("rc=selective", f"rc=selective({policy.value})", 1)
+
+    @property
     def tokens_per_s_per_gpu(self) -> float:
         return self.tokens_per_step / self.step_time_s / self.num_gpus
 

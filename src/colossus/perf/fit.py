@@ -48,7 +48,7 @@ class Fit:
         return {
             "model": self.model, "pool": self.pool, "gpu": self.gpu, "num_params": self.num_params,
             "pool_gpus": self.pool_gpus, "fits": self.fits, "min_gpus": self.min_gpus,
-            "layout": None if est is None else est.layout.label,
+            "layout": None if est is None else est.layout_label,
             "memory_per_gpu_bytes": None if est is None else est.memory_per_gpu_bytes,
             "hbm_bytes": None if est is None else est.hbm_bytes,
             "step_time_s": None if est is None else est.step_time_s,

@@ -48,7 +48,7 @@ def job_profile(scenario: Scenario, job: JobSpec, a: PowerAssumptions) -> tuple[
         return default_profile(job, pool.gpu, a), [f"perf could not estimate job '{job.name}' ({exc}); defaults used"]
     notes = []
     if perf.planned:
-        notes.append(f"job '{job.name}' has no layout: the planner chose {perf.estimate.layout.label}")
+        notes.append(f"job '{job.name}' has no layout: the planner chose {perf.estimate.layout_label}")
     return from_estimate(job, pool.gpu, perf.estimate, a), notes
 
 

@@ -51,7 +51,7 @@ def scenario_job_input(scenario: Scenario, job: JobSpec, *, tokens_per_s: float 
             else:
                 rate, layout = perf.tokens_per_s, perf.estimate.layout
                 how = "planner's best layout" if perf.planned else "job's layout"
-                source = f"perf model, {how}: {perf.estimate.layout.label}"
+                source = f"perf model, {how}: {perf.estimate.layout_label}"
         if rate is None:
             share = default_assumptions().mfu if mfu is None else mfu
             rate = tokens_per_s_from_mfu(job.model, pool.gpu, num_gpus=job.num_gpus, mfu=share)

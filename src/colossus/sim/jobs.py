@@ -206,7 +206,7 @@ class NamedRates:
         alloc = plan_allocation(allocation_input(
             self.scenario, job, pool=pool, num_gpus=num_gpus, layout=layout, tokens_per_s=tokens_per_s,
             rate_scale=self.scenario.simulation.failures.rate_scale), self.ra)
-        rate = NamedRate(tokens_per_s, perf.estimate.layout.label, table, alloc.ckpt_eff,
+        rate = NamedRate(tokens_per_s, perf.estimate.layout_label, table, alloc.ckpt_eff,
                          alloc.restart.total_s, alloc.interval_s, alloc.restart.first_start_s, alloc.persist_every)
         self._estimates[(job.name, pool, num_gpus)] = perf.estimate
         return rate

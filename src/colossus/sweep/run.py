@@ -70,7 +70,7 @@ def _estimate_job(scenario: Scenario, index: int) -> dict[str, Any]:
         f"{job.name}.tokens_per_s_per_gpu": est.tokens_per_s_per_gpu,
         f"{job.name}.step_time_s": est.step_time_s,
         f"{job.name}.mfu": est.mfu,
-        f"{job.name}.layout": est.layout.label,
+        f"{job.name}.layout": est.layout_label,
         f"{job.name}.time_to_train_days": job.train_tokens / perf.tokens_per_s / units.DAY,
         f"{job.name}.error": None,
     }
