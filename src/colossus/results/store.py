@@ -132,11 +132,15 @@ class Claim:
         target = self.target
         if target.exists() and not looks_like_results(target):
             raise ResultsError(target, "exists and is not a colossus results folder; refusing to replace it")
+        tmp: Path | None = None
         try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        except OSError as exc:
-            raise ResultsError(target, f"cannot create the results folder ({_reason(exc)})") from None
-        try:
+            try:
+                # (a signal between the folder's creation and the name that removes it would leave it behind:
+                # it is held until ``tmp`` names the folder, then raised where the cleanup below sees it)
+                with deferred_interrupts():
+                    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+            except OSError as exc:
+                raise ResultsError(target, f"cannot create the results folder ({_reason(exc)})") from None
             tmp.chmod(0o755)  # mkdtemp makes it private; the renamed result should read like any folder
             _write_parts(result, tmp)
             for name, write in (extras or {}).items():
@@ -151,7 +155,7 @@ class Claim:
                 raise
             raise ResultsError(target, f"cannot write the results ({_reason(exc)})") from None
         finally:
-            if tmp.exists():
+            if tmp is not None and tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         with contextlib.suppress(OSError):
             _fsync(target.parent)
