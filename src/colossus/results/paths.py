@@ -116,17 +116,25 @@ def check_out_dir(path: Path | str, *, option: str | None = None, kind: str = "t
 def write_text_atomic(path: Path | str, text: str) -> Path:
     """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` so that the file is either the old one or the whole
     new one: a temporary file beside it, synced, made readable (0644) and renamed into place; returns the path."""
+    from colossus.results.lock import deferred_interrupts  # noqa: PLC0415 (lock imports this module)
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        # (a signal between the file's creation and the name that removes it would leave it behind: held until
+        # ``tmp`` names it, then raised where the cleanup below sees it)
+        with deferred_interrupts():
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            tmp = Path(tmp_name)
+            out = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        with out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     return target
