@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 import itertools
 import math
-import os
 from pathlib import Path
-import tempfile
 from typing import Any
 
 from colossus.sweep.plan import SweepPlan
@@ -96,19 +94,7 @@ def figure(plan: SweepPlan, rows: Sequence[Mapping[str, Any]], main: str) -> Any
 
 
 def write_html(fig: Any, path: str | Path) -> Path:
-    """Write a self-contained HTML file (plotly.js inline) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    html = fig.to_html(full_html=True, include_plotlyjs=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the plot is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write a self-contained HTML file (plotly.js inline) atomically (``results.paths.write_text_atomic``)."""
+    from colossus.results.paths import write_text_atomic  # noqa: PLC0415
+
+    return write_text_atomic(path, fig.to_html(full_html=True, include_plotlyjs=True))
