@@ -97,22 +97,12 @@ def test_parquet_and_json_are_byte_identical(tmp_path: Path):
     assert {k: _digests(tmp_path / "a")[k] for k in canonical} == {k: a[k] for k in canonical}
 
 
-def test_a_signal_as_an_atomic_text_file_is_made_leaves_nothing(tmp_path: Path, monkeypatch):
+def test_a_signal_as_an_atomic_text_file_is_made_leaves_nothing(tmp_path: Path, signal_after):
     """A real SIGINT the moment ``write_text_atomic``'s temporary file exists: the interrupt is raised where its
     cleanup sees the file, and neither it nor a half target is left."""
-    import signal
-    import tempfile
-
     from colossus.results import paths
 
-    made = tempfile.mkstemp
-
-    def mkstemp_then_signal(*args, **kwargs):
-        fd_name = made(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGINT)
-        return fd_name
-
-    monkeypatch.setattr(paths.tempfile, "mkstemp", mkstemp_then_signal)
+    signal_after(paths.tempfile, "mkstemp")
     with pytest.raises(KeyboardInterrupt):
         paths.write_text_atomic(tmp_path / "report.html", "<html></html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -82,24 +82,13 @@ def test_a_failing_extra_leaves_nothing(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_a_signal_as_the_temporary_folder_is_made_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_signal_as_the_temporary_folder_is_made_leaves_nothing(tmp_path: Path, signal_after):
     """A real SIGINT the moment the temporary folder exists, before the writer holds its name (the signal test
     once found `.run-1.tmp-...` left by a SIGINT 37 ms into a run): the interrupt is raised where the cleanup
     sees the folder, and nothing is left."""
-    import os
-    import signal
-    import tempfile
-
     from colossus.results import store
 
-    made = tempfile.mkdtemp
-
-    def mkdtemp_then_signal(*args, **kwargs):
-        path = made(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGINT)
-        return path
-
-    monkeypatch.setattr(store.tempfile, "mkdtemp", mkdtemp_then_signal)
+    signal_after(store.tempfile, "mkdtemp")
     with pytest.raises(KeyboardInterrupt):
         with claim_folder(tmp_path / "run") as claim:
             claim.write(make_result())
