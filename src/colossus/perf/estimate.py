@@ -389,24 +389,23 @@ NEAR_MISS_GAIN_FRAC = 0.03
 RESERVE_DECIDES = "a margin the memory model's assumed reserve decides"
 
 
-def _reserve_text(batch: _Batch) -> str:
-    """The memory model's assumed reserve, as a note says it."""
+def _over_reserve_text(batch: _Batch, row: int) -> str:
+    """``needs X of Y GiB (Z% over): a margin the memory model's assumed reserve decides (...)`` for ``row``."""
     k = batch.ctx.k
-    framework = float(np.ravel(k["mem_framework_bytes"])[0])
-    fragmentation = float(np.ravel(k["mem_fragmentation_frac"])[0])
-    return (f"{RESERVE_DECIDES} ({framework / 1e9:.1f} GB for the framework,"
-            f" {fragmentation:.0%} allocator fragmentation; catalog perf_memory.toml)")
+    framework_bytes = float(np.ravel(k["mem_framework_bytes"])[0])
+    fragmentation_frac = float(np.ravel(k["mem_fragmentation_frac"])[0])
+    need_bytes = float(batch.memory.total_bytes[row])
+    hbm_bytes = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
+    return (f"needs {need_bytes / units.GIB:.1f} of {hbm_bytes / units.GIB:.1f} GiB"
+            f" ({need_bytes / hbm_bytes - 1.0:.1%} over): {RESERVE_DECIDES} ({framework_bytes / 1e9:.1f} GB for the"
+            f" framework, {fragmentation_frac:.0%} allocator fragmentation; catalog perf_memory.toml)")
 
 
 def _thin_margin_note(batch: _Batch, row: int) -> str | None:
     """A note when the layout taken misses the memory by a margin the assumed reserve decides (a layout a team
     ran that the model finds 2% over says so, rather than only that it does not fit), else None."""
-    mem = float(batch.memory.total_bytes[row])
-    cap = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
-    if not 0.0 < mem / cap - 1.0 <= NEAR_MISS_FRAC:
-        return None
-    return (f"needs {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over):"
-            f" {_reserve_text(batch)}")
+    need_per_hbm = float(batch.memory.total_bytes[row] / np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
+    return _over_reserve_text(batch, row) if 0.0 < need_per_hbm - 1.0 <= NEAR_MISS_FRAC else None
 
 
 def pick_rows(batch: _Batch, valid: np.ndarray, num_owners: int) -> tuple[np.ndarray, np.ndarray]:
@@ -552,12 +551,9 @@ class PreparedRuns:
                     and batch.lay.sel[row] != batch.lay.sel[pick]):
                 policy = _selective_in(int(batch.lay.sel[row]), theirs, self.inputs[j].software)
                 options.append(f"selective recompute of {getattr(policy, 'value', policy)}")
-            mem = float(batch.memory.total_bytes[row])
-            cap = float(np.broadcast_to(batch.ctx.hbm_bytes, batch.owner.shape)[row])
             note = (f"{', '.join(options) or 'another option left open'} would be"
-                    f" {1.0 - float(batch.parts.step_time_s[row]) / pick_time:.0%} faster but needs"
-                    f" {mem / units.GIB:.1f} of {cap / units.GIB:.1f} GiB ({mem / cap - 1.0:.1%} over):"
-                    f" {_reserve_text(batch)}")
+                    f" {1.0 - float(batch.parts.step_time_s[row]) / pick_time:.0%} faster but"
+                    f" {_over_reserve_text(batch, row)}")
         if own:
             self.memo[key] = note
         return note

@@ -257,18 +257,18 @@ def _undominated(lay: Layouts, ranked: np.ndarray, memory_bytes: np.ndarray, top
     (ZeRO-3 beside ZeRO-2 with a stage's parameters held whole for the step), while one that trades speed for
     memory is (the norms recomputed for 4 GiB less).
     """
-    least: dict[tuple[int, ...], float] = {}  # per shape, the least memory of the rows kept so far
+    least_bytes: dict[tuple[int, ...], float] = {}  # per shape, the least memory of the rows kept so far
     out: list[int] = []
     chunk = max(4 * top, 64)  # (walked a chunk at a time: the top rows are found long before the end)
     for start in range(0, ranked.size, chunk):
         rows = ranked[start:start + chunk]
         keys = np.stack([a[rows] for a in (lay.tp, lay.pp, lay.dp, lay.cp, lay.ep, lay.etp, lay.mb, lay.v)],
                         axis=1)
-        for row, key, need in zip(rows.tolist(), map(tuple, keys.tolist()), memory_bytes[rows].tolist(),
-                                  strict=True):
-            if key in least and least[key] <= need:
+        for row, key, need_bytes in zip(rows.tolist(), map(tuple, keys.tolist()), memory_bytes[rows].tolist(),
+                                        strict=True):
+            if key in least_bytes and least_bytes[key] <= need_bytes:
                 continue
-            least[key] = min(need, least.get(key, need))
+            least_bytes[key] = min(need_bytes, least_bytes.get(key, need_bytes))
             out.append(row)
             if len(out) == top:
                 return out
